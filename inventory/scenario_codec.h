@@ -1,0 +1,30 @@
+// The scenario language: load and dump scenario YAML (DESIGN.md section 3).
+//
+// Loading is strict: an unknown key, a wrong type, a bad enum value, a dangling reference, a
+// duplicate name, a negative or absurd number are each reported as
+//   FILE:LINE:COLUMN: KEY.PATH: what is wrong; what was expected
+// and every error of a file is reported, not only the first (Status::messages(), one per error).
+// `generate:` entries are expanded into explicit sites/racks/switches/nodes at load time, and
+// allocations are applied to node states. Dumping writes explicit entities only, so
+// load -> dump -> load gives the same scenario.
+//
+// Thread safety: stateless functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "model/scenario.h"
+#include "model/status.h"
+
+namespace topoplace {
+
+// Reads and parses a file; `path` appears in every message.
+Result<Scenario> LoadScenarioFile(const std::string& path);
+// Parses YAML text; `source_name` plays the role of the file name in messages.
+Result<Scenario> LoadScenarioString(std::string_view yaml, std::string_view source_name);
+
+// Serialises a scenario (inventory, tenants, allocations, requests) to scenario YAML.
+std::string DumpScenario(const Scenario& scenario);
+
+}  // namespace topoplace

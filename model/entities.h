@@ -1,0 +1,165 @@
+// The entities of a data centre and its tenants, as plain values.
+//
+// These mirror the scenario language of DESIGN.md section 3 one to one: references between entities
+// are by name, exactly as a person writes them. `Inventory::BuildIndex()` resolves the names into
+// dense indices once; everything downstream (topology, solver) works on indices. The model does no
+// I/O: inventory/ reads and writes these from YAML and stores.
+//
+// Thread safety: plain values. An Inventory is immutable once indexed and shared read-only.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "model/status.h"
+
+namespace topoplace {
+
+struct Site {
+  std::string name;
+  std::string region;
+  std::string jurisdiction;  // ISO-like code: "US", "DE", "EU", ...
+  std::vector<std::string> tags;
+};
+
+struct PowerDomain {
+  std::string name;
+  std::string site;
+};
+
+enum class SwitchRole { kLeaf, kSpine };
+std::string_view SwitchRoleName(SwitchRole role);
+std::optional<SwitchRole> ParseSwitchRole(std::string_view s);
+
+struct Switch {
+  std::string name;
+  SwitchRole role = SwitchRole::kLeaf;
+  std::string vendor;
+  std::string site;                    // optional for leaves: inherited from their racks
+  std::string pod;                     // optional
+  std::vector<std::string> uplinks;    // names of switches one tier up
+};
+
+struct Rack {
+  std::string name;
+  std::string site;
+  std::string row;
+  std::string pod;
+  std::vector<std::string> power_domains;
+  std::vector<std::string> tags;  // e.g. "hipaa"
+};
+
+struct CpuSpec {
+  int cores = 0;
+  std::string model;
+};
+
+struct GpuSpec {
+  std::string model;  // empty when count == 0
+  int count = 0;
+  double memory_gib = 0;
+  int nvlink_domain_size = 0;  // GPUs that share one NVLink fabric; 0 = same as count
+};
+
+struct NodeClass {
+  std::string name;
+  CpuSpec cpu;
+  double memory_gib = 0;
+  double storage_gib = 0;
+  GpuSpec gpu;
+  double cost_per_hour = 0;
+};
+
+enum class NodeState { kAvailable, kAllocated, kReserved, kMaintenance, kFailed };
+std::string_view NodeStateName(NodeState state);
+std::optional<NodeState> ParseNodeState(std::string_view s);
+
+struct BmcSpec {
+  std::string protocol;  // "ipmi" | "redfish"
+  std::string address;   // host:port
+};
+
+struct Node {
+  std::string name;
+  std::string node_class;  // NodeClass::name
+  std::string rack;
+  std::string power_domain;
+  std::string leaf;
+  std::map<std::string, std::string> labels;
+  std::optional<BmcSpec> bmc;
+  std::string mac;
+  NodeState state = NodeState::kAvailable;
+  std::string holder;  // tenant holding the node (allocated/reserved), else empty
+};
+
+struct Quota {
+  std::optional<int64_t> nodes;
+  std::optional<int64_t> gpus;
+  std::optional<int64_t> cpu_cores;
+  std::optional<double> memory_gib;
+  std::optional<double> storage_gib;
+};
+
+struct Tenant {
+  std::string name;
+  Quota quota;
+  std::vector<std::string> compliance;  // what the tenant may ask for ("hipaa", "gdpr")
+  std::optional<double> budget_per_hour;
+  std::vector<double> alert_at;  // quota-use fractions in (0, 1]
+};
+
+struct Allocation {
+  std::string name;
+  std::string tenant;
+  std::vector<std::string> nodes;
+};
+
+// The physical data centre. Names are unique per entity kind; node names are unique overall.
+class Inventory {
+ public:
+  std::vector<Site> sites;
+  std::vector<PowerDomain> power_domains;
+  std::vector<Switch> switches;
+  std::vector<Rack> racks;
+  std::vector<NodeClass> node_classes;
+  std::vector<Node> nodes;
+
+  // Resolves every name reference into indices. Returns InvalidArgument listing every dangling or
+  // duplicate reference (the YAML loader reports these with positions first; this is the backstop
+  // for inventories built in code).
+  Status BuildIndex();
+
+  // Valid after BuildIndex(). -1 when absent.
+  int SiteIndex(std::string_view name) const { return Find(site_index_, name); }
+  int PowerDomainIndex(std::string_view name) const { return Find(power_domain_index_, name); }
+  int SwitchIndex(std::string_view name) const { return Find(switch_index_, name); }
+  int RackIndex(std::string_view name) const { return Find(rack_index_, name); }
+  int ClassIndex(std::string_view name) const { return Find(class_index_, name); }
+  int NodeIndex(std::string_view name) const { return Find(node_index_, name); }
+
+  // Per-node resolved references (valid after BuildIndex()).
+  int NodeClassOf(int node) const { return node_class_[node]; }
+  int RackOf(int node) const { return node_rack_[node]; }
+  int PowerDomainOf(int node) const { return node_power_domain_[node]; }
+  int LeafOf(int node) const { return node_leaf_[node]; }
+  int SiteOfRack(int rack) const { return rack_site_[rack]; }
+  const NodeClass& ClassOf(int node) const { return node_classes[node_class_[node]]; }
+  bool indexed() const { return indexed_; }
+
+ private:
+  using NameIndex = std::unordered_map<std::string, int>;
+  static int Find(const NameIndex& index, std::string_view name) {
+    auto it = index.find(std::string(name));
+    return it == index.end() ? -1 : it->second;
+  }
+  NameIndex site_index_, power_domain_index_, switch_index_, rack_index_, class_index_, node_index_;
+  std::vector<int> node_class_, node_rack_, node_power_domain_, node_leaf_, rack_site_;
+  bool indexed_ = false;
+};
+
+}  // namespace topoplace

@@ -1,0 +1,52 @@
+#include "model/scenario.h"
+
+namespace topoplace {
+
+int Scenario::TenantIndex(std::string_view name) const {
+  for (size_t i = 0; i < tenants.size(); ++i) {
+    if (tenants[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+int Scenario::RequestIndex(std::string_view name) const {
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (requests[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+void Scenario::ApplyAllocations() {
+  std::unordered_map<std::string_view, int> by_name;
+  by_name.reserve(inventory.nodes.size());
+  for (size_t i = 0; i < inventory.nodes.size(); ++i) by_name.emplace(inventory.nodes[i].name, static_cast<int>(i));
+  for (const Allocation& a : allocations) {
+    for (const std::string& n : a.nodes) {
+      auto it = by_name.find(n);
+      if (it == by_name.end()) continue;  // the loader reports dangling names
+      Node& node = inventory.nodes[it->second];
+      node.holder = a.tenant;
+      if (node.state == NodeState::kAvailable || node.state == NodeState::kReserved) {
+        node.state = NodeState::kAllocated;
+      }
+    }
+  }
+}
+
+TenantUsage UsageOf(const Inventory& inventory, std::string_view tenant) {
+  TenantUsage u;
+  for (size_t i = 0; i < inventory.nodes.size(); ++i) {
+    const Node& node = inventory.nodes[i];
+    if (node.holder != tenant) continue;
+    const NodeClass& c = inventory.ClassOf(static_cast<int>(i));
+    u.nodes += 1;
+    u.gpus += c.gpu.count;
+    u.cpu_cores += c.cpu.cores;
+    u.memory_gib += c.memory_gib;
+    u.storage_gib += c.storage_gib;
+    u.cost_per_hour += c.cost_per_hour;
+  }
+  return u;
+}
+
+}  // namespace topoplace

@@ -1,0 +1,110 @@
+// The placement solver: the one public entry of solver/.
+//
+// Given an immutable snapshot (inventory + topology), the tenants, and requests, it returns for each
+// request a PlacementResult: a status for what the request turned out to be (optimal, feasible,
+// infeasible, timeout; infeasible is an answer, not an error), the chosen nodes, the cost and the
+// objective with its terms, a proven lower bound and the gap, and for an infeasible request an
+// explanation a person can act on. A Status that is not OK means the call itself failed (bad input,
+// unknown backend), never that no placement exists.
+//
+// Backends ("heuristic", "ilp", "auto") implement one interface (solver/backend.h) and are
+// registered by name. Validation of requests against the snapshot happens once here, so backends
+// may assume valid input. Every answer can be checked by the independent verifier (verifier.h).
+//
+// Thread safety: Solve() is reentrant; snapshots are shared read-only.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/request.h"
+#include "model/scenario.h"
+#include "model/status.h"
+#include "model/topology.h"
+
+namespace topoplace {
+
+enum class SolveStatus { kOptimal, kFeasible, kInfeasible, kTimeout };
+std::string_view SolveStatusName(SolveStatus s);  // "optimal", "feasible", "infeasible", "timeout"
+
+// Provider policy: the weights of the objective terms (all >= 0). The objective is
+//   cost * costPerHour + domains * localityDomains + fragmentation * brokenFreeDomains + moves * moved
+// where localityDomains counts the distinct domains used at the request's locality level plus, with
+// weight `domains_above` each, the distinct domains at every level above it (LevelsAbove()), and
+// brokenFreeDomains counts the racks and leaves that were entirely free before and are partly or
+// wholly used after.
+struct ObjectiveWeights {
+  double cost = 1.0;
+  double domains = 100.0;
+  double domains_above = 10.0;
+  double fragmentation = 5.0;
+  double moves = 1000.0;
+};
+
+struct SolveOptions {
+  std::string backend = "auto";  // "heuristic" | "ilp" | "auto"
+  double time_limit_seconds = 10.0;
+  ObjectiveWeights weights;
+  bool explain = true;  // build explanations for infeasible requests
+};
+
+struct ObjectiveTerms {
+  double cost_per_hour = 0;
+  double locality_domains = 0;  // weighted count as defined above, before `domains` weight
+  double broken_free_domains = 0;
+  double moves = 0;
+  double total = 0;
+};
+
+// One constraint group of a request that takes part in a conflict, with the numbers behind it.
+struct ConflictItem {
+  std::string constraint;  // "count", "select", "locality", "spread", "compliance", "exclusive",
+                           // "roce", "budget", "quota", "tenantBudget", "availability"
+  std::string detail;      // "hipaa racks hold 6 available h100x8 nodes"
+};
+
+struct Explanation {
+  std::string summary;                 // "hipaa + select + locality(leaf,1) leaves at most 6 nodes; 16 requested"
+  std::vector<ConflictItem> conflict;  // the smallest set of constraint groups that cannot hold together
+  std::vector<std::string> relaxations;  // nearest relaxations that would succeed
+};
+
+struct PlacementResult {
+  std::string request;
+  SolveStatus status = SolveStatus::kInfeasible;
+  std::vector<int> nodes;  // node indices into the snapshot's inventory, sorted
+  double cost_per_hour = 0;
+  ObjectiveTerms objective;
+  std::optional<double> bound;  // proven lower bound on the objective
+  std::optional<double> gap;    // (objective - bound) / max(1, |objective|)
+  std::string backend;
+  double solve_ms = 0;
+  std::optional<Explanation> explanation;
+};
+
+// What the solver reads: the snapshot, and the tenants for quota headroom, budget and compliance.
+struct PlacementProblem {
+  std::shared_ptr<const Snapshot> snapshot;
+  std::vector<Tenant> tenants;
+};
+
+// Solves each request independently against the same snapshot.
+Result<std::vector<PlacementResult>> Solve(const PlacementProblem& problem,
+                                           const std::vector<Request>& requests,
+                                           const SolveOptions& options);
+
+// Places the requests jointly, by priority (higher first, then file order), all-or-nothing per
+// request: each placed request's nodes are unavailable to the ones after it. Results come back in
+// the order of `requests`.
+Result<std::vector<PlacementResult>> SolveBatch(const PlacementProblem& problem,
+                                                const std::vector<Request>& requests,
+                                                const SolveOptions& options);
+
+// Checks a request against the snapshot and tenants before solving: unknown tenant, class or level
+// names, non-positive counts, compliance the tenant may not ask for... InvalidArgument naming the
+// request and field.
+Status ValidateRequest(const PlacementProblem& problem, const Request& request);
+
+}  // namespace topoplace
