@@ -30,11 +30,12 @@ enum class SolveStatus { kOptimal, kFeasible, kInfeasible, kTimeout };
 std::string_view SolveStatusName(SolveStatus s);  // "optimal", "feasible", "infeasible", "timeout"
 
 // Provider policy: the weights of the objective terms (all >= 0). The objective is
-//   cost * costPerHour + domains * localityDomains + fragmentation * brokenFreeDomains + moves * moved
-// where localityDomains counts the distinct domains used at the request's locality level plus, with
-// weight `domains_above` each, the distinct domains at every level above it (LevelsAbove()), and
-// brokenFreeDomains counts the racks and leaves that were entirely free before and are partly or
-// wholly used after.
+//   cost * costPerHour + domains * D + domains_above * A + fragmentation * B + moves * M
+// where, when the request names a locality level (either mode), D counts the distinct domains used
+// at that level and A the distinct domains used at every level above it (LevelsAbove(), summed);
+// B counts the racks and leaves that held no allocated or reserved node before and are used after
+// (breaking a fully free rack or leaf keeps big holes from big jobs); M counts chosen nodes that
+// are not in the request's current placement (re-solves and repairs only).
 struct ObjectiveWeights {
   double cost = 1.0;
   double domains = 100.0;
@@ -50,11 +51,13 @@ struct SolveOptions {
   bool explain = true;  // build explanations for infeasible requests
 };
 
+// The unweighted terms (D, A, B, M above) and the weighted total.
 struct ObjectiveTerms {
   double cost_per_hour = 0;
-  double locality_domains = 0;  // weighted count as defined above, before `domains` weight
-  double broken_free_domains = 0;
-  double moves = 0;
+  int locality_domains = 0;
+  int domains_above = 0;
+  int broken_free_domains = 0;
+  int moves = 0;
   double total = 0;
 };
 

@@ -1,0 +1,102 @@
+// The contract every solver backend implements, and the prepared form of one request.
+//
+// solver.cc validates a request once, then Prepare() filters the candidates (available nodes that
+// pass every per-node predicate: select, compliance, exclusivity against other tenants) and
+// computes the tenant's headroom. A backend receives a PreparedRequest it may assume valid and
+// returns a PlacementResult whose status says what the request turned out to be.
+//
+// Semantics backends share (DESIGN.md section 3):
+// - count: exactly `nodes`, or the fewest whole nodes whose GPUs reach `gpus` (fewest first, then
+//   the objective among placements of that size);
+// - locality required: at most max_domains domains of the level; preferred: objective only;
+// - spread: per-domain cap Spread::CapFor(count), and at least min_domains domains;
+// - roce: all chosen nodes' leaves share one vendor;
+// - headroom: quota (nodes, gpus, cores, memory, storage) left after current holdings, and the
+//   cost cap min(request budget, tenant budget - current spend);
+// - objective: ObjectiveWeights in solver.h, computed by EvaluateObjective().
+//
+// Thread safety: backends are stateless; Solve() may run concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "solver/solver.h"
+
+namespace topoplace {
+
+// Which of the request's constraint groups are enforced; the explanation's deletion filter turns
+// groups off one at a time. All on by default.
+struct ConstraintMask {
+  bool select = true;
+  bool locality = true;
+  bool spread = true;
+  bool compliance = true;
+  bool exclusive = true;
+  bool roce = true;
+  bool budget = true;         // the request's own maxCostPerHour
+  bool quota = true;          // tenant quota headroom
+  bool tenant_budget = true;  // tenant budgetPerHour headroom
+};
+
+struct Headroom {
+  std::optional<int64_t> nodes, gpus, cpu_cores;
+  std::optional<double> memory_gib, storage_gib;
+  std::optional<double> cost_per_hour;  // min(request budget, tenant budget - current spend)
+};
+
+struct PreparedRequest {
+  const Snapshot* snapshot = nullptr;
+  const Request* request = nullptr;
+  const Tenant* tenant = nullptr;  // null when the tenant is not in the problem
+  ConstraintMask mask;
+  std::vector<int> candidates;  // sorted node indices
+  Headroom headroom;
+  // Per rack / leaf domain (Topology ids): 1 when no node in it is allocated or reserved.
+  std::vector<uint8_t> free_rack, free_leaf;
+  std::vector<int> current;  // the request's current nodes (re-solve/repair), sorted; else empty
+  ObjectiveWeights weights;
+
+  const Topology& topology() const { return snapshot->topology; }
+  const Inventory& inventory() const { return snapshot->inventory; }
+};
+
+// Builds the prepared form. `current` is the request's present placement for re-solves.
+PreparedRequest Prepare(const PlacementProblem& problem, const Request& request,
+                        const SolveOptions& options, const ConstraintMask& mask = {},
+                        std::span<const int> current = {});
+
+// The objective of a node set (which need not be feasible), per the weights in `p`.
+ObjectiveTerms EvaluateObjective(const PreparedRequest& p, std::span<const int> nodes);
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+  // `warm_start` (may be null) is a feasible placement of the same prepared request to improve on.
+  virtual PlacementResult Solve(const PreparedRequest& p, const SolveOptions& options,
+                                const PlacementResult* warm_start) const = 0;
+};
+
+// Backends by name; RegisterBuiltinBackends() adds "heuristic" and "ilp" ("auto" is solver.cc's
+// composition of the two, not a backend).
+class BackendRegistry {
+ public:
+  void Register(std::unique_ptr<Backend> backend);
+  const Backend* Find(std::string_view name) const;  // null when absent
+  std::vector<std::string> Names() const;
+
+ private:
+  std::vector<std::unique_ptr<Backend>> backends_;
+};
+
+void RegisterBuiltinBackends(BackendRegistry& registry);
+// The process-wide registry with the built-in backends.
+const BackendRegistry& BuiltinBackends();
+
+}  // namespace topoplace
