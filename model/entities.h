@@ -25,11 +25,13 @@ struct Site {
   std::string region;
   std::string jurisdiction;  // ISO-like code: "US", "DE", "EU", ...
   std::vector<std::string> tags;
+  bool operator==(const Site&) const = default;
 };
 
 struct PowerDomain {
   std::string name;
   std::string site;
+  bool operator==(const PowerDomain&) const = default;
 };
 
 enum class SwitchRole { kLeaf, kSpine };
@@ -43,6 +45,7 @@ struct Switch {
   std::string site;                    // optional for leaves: inherited from their racks
   std::string pod;                     // optional
   std::vector<std::string> uplinks;    // names of switches one tier up
+  bool operator==(const Switch&) const = default;
 };
 
 struct Rack {
@@ -52,11 +55,13 @@ struct Rack {
   std::string pod;
   std::vector<std::string> power_domains;
   std::vector<std::string> tags;  // e.g. "hipaa"
+  bool operator==(const Rack&) const = default;
 };
 
 struct CpuSpec {
   int cores = 0;
   std::string model;
+  bool operator==(const CpuSpec&) const = default;
 };
 
 struct GpuSpec {
@@ -64,6 +69,7 @@ struct GpuSpec {
   int count = 0;
   double memory_gib = 0;
   int nvlink_domain_size = 0;  // GPUs that share one NVLink fabric; 0 = same as count
+  bool operator==(const GpuSpec&) const = default;
 };
 
 struct NodeClass {
@@ -73,6 +79,7 @@ struct NodeClass {
   double storage_gib = 0;
   GpuSpec gpu;
   double cost_per_hour = 0;
+  bool operator==(const NodeClass&) const = default;
 };
 
 enum class NodeState { kAvailable, kAllocated, kReserved, kMaintenance, kFailed };
@@ -82,6 +89,7 @@ std::optional<NodeState> ParseNodeState(std::string_view s);
 struct BmcSpec {
   std::string protocol;  // "ipmi" | "redfish"
   std::string address;   // host:port
+  bool operator==(const BmcSpec&) const = default;
 };
 
 struct Node {
@@ -95,6 +103,7 @@ struct Node {
   std::string mac;
   NodeState state = NodeState::kAvailable;
   std::string holder;  // tenant holding the node (allocated/reserved), else empty
+  bool operator==(const Node&) const = default;
 };
 
 struct Quota {
@@ -103,6 +112,7 @@ struct Quota {
   std::optional<int64_t> cpu_cores;
   std::optional<double> memory_gib;
   std::optional<double> storage_gib;
+  bool operator==(const Quota&) const = default;
 };
 
 struct Tenant {
@@ -111,12 +121,14 @@ struct Tenant {
   std::vector<std::string> compliance;  // what the tenant may ask for ("hipaa", "gdpr")
   std::optional<double> budget_per_hour;
   std::vector<double> alert_at;  // quota-use fractions in (0, 1]
+  bool operator==(const Tenant&) const = default;
 };
 
 struct Allocation {
   std::string name;
   std::string tenant;
   std::vector<std::string> nodes;
+  bool operator==(const Allocation&) const = default;
 };
 
 // The physical data centre. Names are unique per entity kind; node names are unique overall.
@@ -150,6 +162,11 @@ class Inventory {
   int SiteOfRack(int rack) const { return rack_site_[rack]; }
   const NodeClass& ClassOf(int node) const { return node_classes[node_class_[node]]; }
   bool indexed() const { return indexed_; }
+  // Equal entities in equal order (the indices are derived and not compared).
+  bool operator==(const Inventory& o) const {
+    return sites == o.sites && power_domains == o.power_domains && switches == o.switches &&
+           racks == o.racks && node_classes == o.node_classes && nodes == o.nodes;
+  }
 
  private:
   using NameIndex = std::unordered_map<std::string, int>;

@@ -31,6 +31,7 @@ struct NumericPredicate {
   double value = 0;
   bool Matches(double x) const;
   std::string ToString() const;  // ">=8"
+  bool operator==(const NumericPredicate&) const = default;
 };
 // Parses "8", ">=8", "> 8", "<=1024" ...; nullopt on anything else.
 std::optional<NumericPredicate> ParseNumericPredicate(std::string_view s);
@@ -41,6 +42,7 @@ struct LabelPredicate {
   Op op = Op::kIn;
   std::vector<std::string> values;  // for kIn / kNotIn
   bool Matches(const std::map<std::string, std::string>& labels) const;
+  bool operator==(const LabelPredicate&) const = default;
 };
 
 // Shell-style wildcard match ('*' any run, '?' one char), as used for GPU models ("H100*").
@@ -59,6 +61,7 @@ struct NodeSelector {
     return classes.empty() && gpu_models.empty() && !gpu_count && !memory_gib && !cpu_cores &&
            !storage_gib && labels.empty();
   }
+  bool operator==(const NodeSelector&) const = default;
 };
 
 enum class LocalityMode { kRequired, kPreferred };
@@ -67,6 +70,7 @@ struct Locality {
   Level level = Level::kLeaf;
   LocalityMode mode = LocalityMode::kRequired;
   int max_domains = 1;  // required: at most this many domains of `level`
+  bool operator==(const Locality&) const = default;
 };
 
 struct Spread {
@@ -76,6 +80,7 @@ struct Spread {
   std::optional<int> min_domains;
   // The effective per-domain cap for a placement of `count` nodes; nullopt when uncapped.
   std::optional<int> CapFor(int count) const;
+  bool operator==(const Spread&) const = default;
 };
 
 enum class Purpose { kBaremetal, kSlurm, kOpenshift };
@@ -96,6 +101,7 @@ struct Request {
   std::optional<double> max_cost_per_hour;
   Purpose purpose = Purpose::kBaremetal;
   int priority = 0;
+  bool operator==(const Request&) const = default;
 };
 
 // EU/EEA jurisdictions that satisfy "gdpr".

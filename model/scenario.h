@@ -24,6 +24,7 @@ struct Scenario {
   // Sets state = allocated and holder = tenant on every node of every allocation. Nodes in
   // maintenance/failed keep their state but still record the holder.
   void ApplyAllocations();
+  bool operator==(const Scenario&) const = default;
 };
 
 // What a tenant currently holds and what it may still take.
