@@ -57,7 +57,8 @@ struct PreparedRequest {
   ConstraintMask mask;
   std::vector<int> candidates;  // sorted node indices
   Headroom headroom;
-  // Per rack / leaf domain (Topology ids): 1 when no node in it is allocated or reserved.
+  // Per rack / leaf domain (Topology ids): 1 when no node in it is allocated or reserved (no node
+  // has a holder, whatever its state).
   std::vector<uint8_t> free_rack, free_leaf;
   std::vector<int> current;  // the request's current nodes (re-solve/repair), sorted; else empty
   ObjectiveWeights weights;
@@ -71,7 +72,17 @@ PreparedRequest Prepare(const PlacementProblem& problem, const Request& request,
                         const SolveOptions& options, const ConstraintMask& mask = {},
                         std::span<const int> current = {});
 
-// The objective of a node set (which need not be feasible), per the weights in `p`.
+// The objective of a node set (which need not be feasible), per the weights in `p`:
+//   cost_per_hour     = sum of the chosen nodes' class costPerHour;
+//   locality_domains  = distinct domains at request->locality->level (0 without locality); counted
+//                       whenever the request names a locality, in either mode and whatever the mask;
+//   domains_above     = sum over LevelsAbove(locality level) of the distinct domains used there;
+//   broken_free_domains = distinct chosen racks with free_rack == 1 plus distinct chosen leaves
+//                       with free_leaf == 1;
+//   moves             = chosen nodes not in `current`;
+//   total             = weights.cost * cost_per_hour + weights.domains * locality_domains +
+//                       weights.domains_above * domains_above +
+//                       weights.fragmentation * broken_free_domains + weights.moves * moves.
 ObjectiveTerms EvaluateObjective(const PreparedRequest& p, std::span<const int> nodes);
 
 class Backend {

@@ -1,0 +1,49 @@
+#include "api/json_codec.h"
+
+#include <set>
+
+namespace topoplace {
+
+Json DomainsUsedToJson(const Topology& topology, const std::vector<int>& nodes) {
+  Json j = Json::object();
+  for (Level l : kAllLevels) {
+    std::set<int> used;
+    for (int n : nodes) used.insert(topology.DomainOf(n, l));
+    j[std::string(LevelName(l))] = used.size();
+  }
+  return j;
+}
+
+Json PlacementResultToJson(const Snapshot& snapshot, const PlacementResult& r) {
+  Json nodes = Json::array();
+  for (int n : r.nodes) nodes.push_back(snapshot.inventory.nodes[n].name);
+  Json j{{"request", r.request},
+         {"status", SolveStatusName(r.status)},
+         {"nodes", nodes},
+         {"costPerHour", r.cost_per_hour},
+         {"objective", r.objective.total},
+         {"objectiveTerms",
+          {{"costPerHour", r.objective.cost_per_hour},
+           {"localityDomains", r.objective.locality_domains},
+           {"domainsAbove", r.objective.domains_above},
+           {"brokenFreeDomains", r.objective.broken_free_domains},
+           {"moves", r.objective.moves}}},
+         {"bound", r.bound ? Json(*r.bound) : Json(nullptr)},
+         {"gap", r.gap ? Json(*r.gap) : Json(nullptr)},
+         {"backend", r.backend},
+         {"solveMs", r.solve_ms},
+         {"domainsUsed", DomainsUsedToJson(snapshot.topology, r.nodes)},
+         {"explanation", nullptr}};
+  if (r.explanation) {
+    Json conflict = Json::array();
+    for (const auto& c : r.explanation->conflict) {
+      conflict.push_back({{"constraint", c.constraint}, {"detail", c.detail}});
+    }
+    j["explanation"] = {{"summary", r.explanation->summary},
+                        {"conflict", conflict},
+                        {"relaxations", r.explanation->relaxations}};
+  }
+  return j;
+}
+
+}  // namespace topoplace

@@ -1,0 +1,134 @@
+// `topoplace place`: solve the scenario's requests and print the placements.
+#include <algorithm>
+#include <iomanip>
+#include <map>
+#include <ostream>
+#include <sstream>
+
+#include "api/commands.h"
+#include "api/exit_codes.h"
+#include "api/json_codec.h"
+
+namespace topoplace {
+
+namespace {
+
+std::string Money(double v) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(2) << v;
+  return s.str();
+}
+
+void PrintResult(std::ostream& out, const Snapshot& snap, const Request& request,
+                 const PlacementResult& r) {
+  const Topology& topo = snap.topology;
+  out << "request " << r.request << " (tenant " << request.tenant << "): " << SolveStatusName(r.status);
+  if (r.status == SolveStatus::kOptimal || r.status == SolveStatus::kFeasible) {
+    out << ", " << r.nodes.size() << " nodes, " << Money(r.cost_per_hour) << "/h\n";
+    // Nodes grouped by pod, then leaf and rack.
+    std::map<std::string, std::map<std::string, std::vector<std::string>>> groups;
+    for (int n : r.nodes) {
+      const std::string where = "leaf " + topo.DomainName(Level::kLeaf, topo.DomainOf(n, Level::kLeaf)) +
+                                " / rack " + topo.DomainName(Level::kRack, topo.DomainOf(n, Level::kRack));
+      groups[topo.DomainName(Level::kPod, topo.DomainOf(n, Level::kPod))][where].push_back(
+          snap.inventory.nodes[n].name);
+    }
+    for (const auto& [pod, wheres] : groups) {
+      out << "  pod " << pod << "\n";
+      for (const auto& [where, names] : wheres) {
+        out << "    " << where << ":";
+        for (const auto& name : names) out << " " << name;
+        out << "\n";
+      }
+    }
+    const Json used = DomainsUsedToJson(topo, r.nodes);
+    out << "  domains used:";
+    for (const auto& [level, count] : used.items()) out << " " << level << " " << count.get<int>() << ",";
+    out.seekp(-1, std::ios_base::cur);
+    out << "\n";
+    const ObjectiveTerms& t = r.objective;
+    out << "  objective " << Money(t.total) << " (cost " << Money(t.cost_per_hour) << "/h, locality domains "
+        << t.locality_domains << ", domains above " << t.domains_above << ", broken free racks/leaves "
+        << t.broken_free_domains;
+    if (t.moves) out << ", moves " << t.moves;
+    out << ")\n";
+    out << "  bound " << (r.bound ? Money(*r.bound) : std::string("-")) << ", gap "
+        << (r.gap ? Money(100 * *r.gap) + "%" : std::string("-")) << ", backend " << r.backend << ", "
+        << Money(r.solve_ms) << " ms\n";
+  } else {
+    out << " (" << r.backend << ", " << Money(r.solve_ms) << " ms)\n";
+    if (r.explanation) {
+      out << "  why: " << r.explanation->summary << "\n";
+      for (const auto& c : r.explanation->conflict) out << "    - " << c.constraint << ": " << c.detail << "\n";
+      for (const auto& x : r.explanation->relaxations) out << "  would succeed: " << x << "\n";
+    }
+  }
+}
+
+}  // namespace
+
+int RunPlace(const PlaceArgs& args, std::ostream& out, std::ostream& err) {
+  Scenario scenario;
+  int exit = kExitOk;
+  if (!LoadForCommand(args.file, scenario, args.json, out, err, exit)) return exit;
+
+  std::vector<Request> requests;
+  if (args.requests.empty()) {
+    requests = scenario.requests;
+  } else {
+    for (const auto& name : args.requests) {
+      const int i = scenario.RequestIndex(name);
+      if (i < 0) {
+        err << args.file << ": no request named \"" << name << "\"";
+        if (!scenario.requests.empty()) {
+          err << "; requests are:";
+          for (const auto& r : scenario.requests) err << " " << r.name;
+        }
+        err << "\n";
+        return kExitBadInput;
+      }
+      requests.push_back(scenario.requests[i]);
+    }
+  }
+
+  auto snap = MakeSnapshot(scenario.inventory);
+  if (!snap.ok()) {
+    for (const auto& m : snap.status().messages()) err << args.file << ": " << m << "\n";
+    return ExitCodeFor(snap.status().code());
+  }
+  PlacementProblem problem{*snap, scenario.tenants};
+  SolveOptions options;
+  options.backend = args.solver;
+  options.time_limit_seconds = args.time_limit_seconds;
+  auto results = args.independent ? Solve(problem, requests, options)
+                                  : SolveBatch(problem, requests, options);
+  if (!results.ok()) {
+    for (const auto& m : results.status().messages()) err << args.file << ": " << m << "\n";
+    return ExitCodeFor(results.status().code());
+  }
+
+  int placed = 0;
+  for (const auto& r : *results) {
+    placed += r.status == SolveStatus::kOptimal || r.status == SolveStatus::kFeasible;
+  }
+  const int code = placed == static_cast<int>(results->size()) ? kExitOk : kExitUnsatisfied;
+  if (args.json) {
+    Json list = Json::array();
+    for (const auto& r : *results) list.push_back(PlacementResultToJson(**snap, r));
+    out << Json{{"file", args.file}, {"mode", args.independent ? "independent" : "batch"},
+                {"placed", placed}, {"results", list}}
+               .dump(2)
+        << "\n";
+    return code;
+  }
+  if (results->empty()) out << args.file << ": no requests to place\n";
+  for (size_t i = 0; i < results->size(); ++i) {
+    if (i) out << "\n";
+    PrintResult(out, **snap, requests[i], (*results)[i]);
+  }
+  out << "\n" << placed << " of " << results->size() << " requests placed"
+      << (args.independent ? " (each against the current state)" : " (jointly, by priority)") << "\n";
+  return code;
+}
+
+}  // namespace topoplace

@@ -1,0 +1,134 @@
+// Strict, position-aware reading of yaml-cpp nodes, private to inventory/.
+//
+// The scenario codec reads every value through these helpers so that each problem becomes one
+// message of the shape `FILE:LINE:COLUMN: KEY.PATH: what is wrong; expected WHAT`, collected in a
+// Diagnostics and reported together, in file order. The readers never throw and never descend into
+// structure they were not asked for, so hostile input (cyclic aliases, deep nesting) costs nothing.
+//
+// Thread safety: a Diagnostics belongs to one load; the free functions are stateless.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+namespace topoplace::yaml_reader {
+
+// 1-based line and column, as editors show them (yaml-cpp marks are 0-based).
+struct SourcePos {
+  int line = 1;
+  int column = 1;
+};
+SourcePos PosOf(const YAML::Node& node);
+
+// Collects the errors of one source; Sorted() returns them in file order.
+class Diagnostics {
+ public:
+  explicit Diagnostics(std::string source) : source_(std::move(source)) {}
+
+  void Error(SourcePos at, std::string_view path, std::string_view what, std::string_view expected);
+  // A message without the "KEY.PATH: ...; expected" shape (YAML syntax errors).
+  void Raw(SourcePos at, std::string_view text);
+
+  bool empty() const { return entries_.empty(); }
+  size_t size() const { return entries_.size(); }
+  const std::string& source() const { return source_; }
+  // Messages ordered by position; errors at the same position keep the order they were found in.
+  std::vector<std::string> Sorted() const;
+
+ private:
+  struct Entry {
+    SourcePos pos;
+    std::string text;
+  };
+  std::string source_;
+  std::vector<Entry> entries_;
+};
+
+// "inventory.nodes" + "rack" -> "inventory.nodes.rack"; an empty base gives the key alone.
+std::string JoinPath(std::string_view base, std::string_view key);
+// "inventory.nodes" + 3 -> "inventory.nodes[3]".
+std::string IndexPath(std::string_view base, size_t index);
+
+// How a node reads to a person in "got ..." phrases: a map, a list, no value, "text".
+std::string Describe(const YAML::Node& node);
+// Whether a scalar was written as a string ("8", '8', !!str 8) rather than a plain number.
+bool IsQuotedScalar(const YAML::Node& node);
+// "a, b or c" style lists for "expected one of ..." phrases.
+std::string JoinNames(std::span<const std::string_view> names);
+std::string JoinNames(const std::vector<std::string>& names);
+// The closest candidate within a small edit distance (case differences are cheap), or empty.
+std::string ClosestName(std::string_view name, std::span<const std::string_view> candidates);
+std::string ClosestName(std::string_view name, const std::vector<std::string>& candidates);
+
+// Inclusive/exclusive bounds of a number, with the phrase that describes them.
+struct NumberRange {
+  double min = 0;
+  double max = 0;
+  bool min_exclusive = false;
+  std::string Describe(bool integer) const;
+  bool Contains(double v) const { return (min_exclusive ? v > min : v >= min) && v <= max; }
+};
+
+// The value side of one map: a missing key is absent(), an explicit `key:` or `key: ~` is null.
+struct Field {
+  YAML::Node value;
+  SourcePos key_pos;  // where the key was written; nulls have no useful position of their own
+  std::string path;
+  // Position to report a problem with the value at: the value itself, or its key when null.
+  SourcePos pos() const;
+};
+
+// Reads one YAML map against a fixed set of allowed keys. Construction reports a value that is not
+// a map, every unknown key (with a "did you mean" when one is close), repeated keys and keys that
+// are not strings. Lookups are by key name; absent keys give nullptr.
+class MapFields {
+ public:
+  MapFields(Diagnostics& diag, const YAML::Node& node, std::string path,
+            std::span<const std::string_view> allowed, std::string_view expected_what);
+
+  bool is_map() const { return is_map_; }
+  const std::string& path() const { return path_; }
+  SourcePos pos() const { return PosOf(node_); }
+  const Field* Get(std::string_view key) const;
+  // Like Get, but reports `KEY.PATH.key: missing; expected ...` at the map when the key is absent.
+  const Field* Require(std::string_view key, std::string_view expected) const;
+  // Each present key in file order (used for open maps like labels).
+  const std::vector<std::pair<std::string, Field>>& entries() const { return entries_; }
+
+ private:
+  Diagnostics& diag_;
+  YAML::Node node_;
+  std::string path_;
+  bool is_map_ = false;
+  std::vector<std::pair<std::string, Field>> entries_;
+};
+
+// Open maps (labels, class weights): every key allowed, still reported when not a map or repeated.
+MapFields OpenMap(Diagnostics& diag, const YAML::Node& node, std::string path,
+                  std::string_view expected_what);
+
+// Scalar readers: report and return nullopt on a wrong type or an out-of-range value.
+std::optional<std::string> ReadString(Diagnostics& diag, const Field& f, std::string_view expected);
+std::optional<int64_t> ReadInt(Diagnostics& diag, const Field& f, const NumberRange& range);
+std::optional<double> ReadNumber(Diagnostics& diag, const Field& f, const NumberRange& range);
+std::optional<bool> ReadBool(Diagnostics& diag, const Field& f);
+// A list of strings; with `allow_single`, a lone scalar counts as a list of one.
+std::optional<std::vector<std::string>> ReadStringList(Diagnostics& diag, const Field& f,
+                                                       std::string_view expected_item,
+                                                       bool allow_single);
+
+// The items of a list as Fields named `path[i]`; reports (and returns nullopt for) a non-list.
+std::optional<std::vector<Field>> ListItems(Diagnostics& diag, const Field& f,
+                                            std::string_view expected);
+
+// Parses a plain decimal integer or number the way the readers do (no quotes, no hex, finite).
+std::optional<int64_t> ParseInteger(std::string_view text);
+std::optional<double> ParseDouble(std::string_view text);
+
+}  // namespace topoplace::yaml_reader

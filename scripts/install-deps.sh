@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages topoplace needs to build and test, and only those missing.
+# Idempotent and quiet when everything is there. Needs root (or sudo) only when installing.
+set -euo pipefail
+
+packages=(
+  cmake g++ make pkg-config
+  libglpk-dev libboost-graph-dev libeigen3-dev libyaml-cpp-dev nlohmann-json3-dev
+  libpqxx-dev libcpp-httplib-dev libcli11-dev libsqlite3-dev
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+as_root=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+  as_root=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,160 @@
+// The CLI contract, checked on the real executable: exit codes, human output, --json, bad input.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "inventory/scenario_codec.h"
+#include "solver/verifier.h"
+#include "tests/api/cli_runner.h"
+
+namespace topoplace {
+namespace {
+
+using testing::RunTopoplace;
+using Json = nlohmann::json;
+
+TEST(CliTest, HelpAndVersionExitZero) {
+  for (const char* args : {"--help", "validate --help", "show --help", "place --help"}) {
+    auto run = RunTopoplace(args);
+    EXPECT_EQ(run.exit_code, 0) << args;
+    EXPECT_NE(run.out.find("Usage"), std::string::npos) << args << run.out;
+  }
+  auto v = RunTopoplace("--version");
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_NE(v.out.find("topoplace"), std::string::npos);
+}
+
+TEST(CliTest, BadFlagsExitTwo) {
+  for (const char* args :
+       {"", "frobnicate", "validate", "place scenarios/moc-small.yaml --solver simplex",
+        "place scenarios/moc-small.yaml --time-limit -1", "show scenarios/moc-small.yaml --bogus",
+        "place scenarios/moc-small.yaml --time-limit abc"}) {
+    auto run = RunTopoplace(args);
+    EXPECT_EQ(run.exit_code, 2) << "args: " << args << "\n" << run.out << run.err;
+    EXPECT_FALSE(run.err.empty()) << args;
+  }
+}
+
+TEST(CliTest, ValidateAcceptsEveryShippedScenario) {
+  auto run = RunTopoplace("validate scenarios/moc-small.yaml scenarios/hipaa.yaml");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("scenarios/moc-small.yaml: valid"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("scenarios/hipaa.yaml: valid"), std::string::npos) << run.out;
+}
+
+TEST(CliTest, ValidateReportsEveryErrorWithPosition) {
+  const auto dir = std::filesystem::temp_directory_path() / "topoplace-cli-validate";
+  std::filesystem::create_directories(dir);
+  const auto bad = dir / "bad.yaml";
+  std::ofstream(bad) << "apiVersion: topoplace/v1\n"
+                        "inventory:\n"
+                        "  sites: [{name: s1, region: r, jurisdiction: US}]\n"
+                        "  racks: [{name: r1, site: s9, row: a, pod: p}]\n"
+                        "requests:\n"
+                        "  - {name: x, tenant: t, nodes: 2, bogus: 1}\n";
+  auto run = RunTopoplace("validate scenarios/moc-small.yaml '" + bad.string() + "'");
+  EXPECT_EQ(run.exit_code, 2);
+  // One line per error, each FILE:LINE:COL: ...; at least the bad site, unknown tenant, unknown key.
+  int lines = 0;
+  std::istringstream in(run.err);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(bad.string() + ":", 0) == 0 && line.find("error(s)") == std::string::npos) ++lines;
+  }
+  EXPECT_GE(lines, 3) << run.err;
+  EXPECT_NE(run.err.find(bad.string() + ":4:"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("bogus"), std::string::npos) << run.err;
+
+  auto json = RunTopoplace("validate --json '" + bad.string() + "'");
+  EXPECT_EQ(json.exit_code, 2);
+  Json j = Json::parse(json.out);
+  EXPECT_FALSE(j["valid"].get<bool>());
+  EXPECT_GE(j["files"][0]["errors"].size(), 3u);
+}
+
+TEST(CliTest, MissingFileIsBadInput) {
+  auto run = RunTopoplace("validate /nonexistent/x.yaml");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_NE(run.err.find("/nonexistent/x.yaml"), std::string::npos) << run.err;
+}
+
+TEST(CliTest, ShowSummarisesCountsTenantsAndTree) {
+  auto loaded = LoadScenarioFile(testing::SourceDir() + "/scenarios/moc-small.yaml");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  auto run = RunTopoplace("show scenarios/moc-small.yaml");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find(std::to_string(loaded->inventory.nodes.size()) + " nodes"), std::string::npos);
+  for (const auto& c : loaded->inventory.node_classes) EXPECT_NE(run.out.find(c.name), std::string::npos);
+  for (const auto& t : loaded->tenants) EXPECT_NE(run.out.find("  " + t.name + ":"), std::string::npos);
+  EXPECT_NE(run.out.find("topology"), std::string::npos);
+  EXPECT_NE(run.out.find("  site "), std::string::npos);
+  EXPECT_NE(run.out.find("leaf "), std::string::npos);
+
+  auto json = RunTopoplace("show --json scenarios/moc-small.yaml");
+  ASSERT_EQ(json.exit_code, 0);
+  Json j = Json::parse(json.out);
+  EXPECT_EQ(j["nodes"]["nodes"].get<size_t>(), loaded->inventory.nodes.size());
+  int sum = 0;
+  for (auto& [name, c] : j["byRack"].items()) sum += c["nodes"].get<int>();
+  EXPECT_EQ(sum, static_cast<int>(loaded->inventory.nodes.size()));
+  EXPECT_EQ(j["tenants"].size(), loaded->tenants.size());
+}
+
+TEST(CliTest, ShowCollapsesLargeInventories) {
+  auto run = RunTopoplace("show scenarios/dc-10k.yaml --max-children 3");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("not shown"), std::string::npos);
+  EXPECT_LT(run.out.size(), 20000u);  // a summary, not 10,000 node lines
+}
+
+TEST(CliTest, PlaceDefaultScenarioVerifiesAndExplains) {
+  auto loaded = LoadScenarioFile(testing::SourceDir() + "/scenarios/moc-small.yaml");
+  ASSERT_TRUE(loaded.ok());
+  auto run = RunTopoplace("place scenarios/moc-small.yaml --json --independent");
+  // The default scenario holds one impossible request on purpose.
+  EXPECT_EQ(run.exit_code, 3) << run.err;
+  Json j = Json::parse(run.out);
+  ASSERT_EQ(j["results"].size(), loaded->requests.size());
+  auto snap = MakeSnapshot(loaded->inventory);
+  ASSERT_TRUE(snap.ok());
+  PlacementProblem problem{*snap, loaded->tenants};
+  int infeasible = 0;
+  for (const auto& r : j["results"]) {
+    for (const char* key : {"request", "status", "nodes", "costPerHour", "objective", "bound", "gap",
+                            "backend", "solveMs", "explanation"}) {
+      EXPECT_TRUE(r.contains(key)) << key;
+    }
+    const Request& req = loaded->requests[loaded->RequestIndex(r["request"].get<std::string>())];
+    const std::string status = r["status"];
+    if (status == "infeasible") {
+      ++infeasible;
+      EXPECT_FALSE(r["explanation"].is_null());
+      EXPECT_FALSE(r["explanation"]["summary"].get<std::string>().empty());
+      continue;
+    }
+    std::vector<int> nodes;
+    for (const auto& n : r["nodes"]) nodes.push_back((*snap)->inventory.NodeIndex(n.get<std::string>()));
+    auto violations = VerifyPlacement(problem, req, nodes);
+    EXPECT_TRUE(violations.empty()) << req.name << ": " << violations.front().detail;
+  }
+  EXPECT_EQ(infeasible, 1);
+}
+
+TEST(CliTest, PlaceOneRequestHumanOutput) {
+  auto loaded = LoadScenarioFile(testing::SourceDir() + "/scenarios/moc-small.yaml");
+  ASSERT_TRUE(loaded.ok());
+  const std::string name = loaded->requests.front().name;
+  auto run = RunTopoplace("place scenarios/moc-small.yaml --request " + name + " --solver ilp");
+  EXPECT_EQ(run.exit_code, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("request " + name), std::string::npos);
+  EXPECT_NE(run.out.find("optimal"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("  pod "), std::string::npos);
+  EXPECT_NE(run.out.find("gap"), std::string::npos);
+  EXPECT_NE(run.out.find("1 of 1 requests placed"), std::string::npos);
+
+  auto unknown = RunTopoplace("place scenarios/moc-small.yaml --request no-such-request");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("no-such-request"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace topoplace
