@@ -365,7 +365,7 @@ struct RandomDataCentreOptions {
 };
 
 // 1-2 sites (us-1: US, de-1: DE), 2-4 power domains, 1-3 pods, 2-6 leaves of 1-2 vendors with
-// random uplinks (so spine domains differ), 1-2 racks per leaf (some racks' nodes split over two
+// random uplinks (so spine domains differ), 1-3 racks per leaf (some racks' nodes split over two
 // leaves), hipaa racks, a pci site tag, mixed classes, fw/ib labels, random maintenance/failed
 // nodes, random occupancy by the tenants lab-a, lab-b (and lab-c), random tight quotas and budgets.
 inline PlacementProblem RandomDataCentre(uint64_t seed, const RandomDataCentreOptions& options = {}) {
@@ -432,7 +432,7 @@ inline PlacementProblem RandomDataCentre(uint64_t seed, const RandomDataCentreOp
   int nodes = 0, rack_number = 0;
   for (const Pod& pod : pods) {
     for (const std::string& leaf : pod.leaves) {
-      const int racks = rng.Between(1, 2);
+      const int racks = rng.Between(1, 3);
       for (int r = 0; r < racks && nodes < node_target; ++r) {
         const std::string rack = "r" + std::to_string(++rack_number);
         const auto& site_pds = pds[pod.site];
