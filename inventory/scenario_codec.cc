@@ -1,0 +1,1289 @@
+// Loading scenario YAML: parse every section into the model, expand `generate:` entries, then check
+// every cross-reference with the position of the value that names it. Errors are collected, never
+// thrown, and reported together in file order.
+#include "inventory/scenario_codec.h"
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "inventory/generator.h"
+#include "inventory/yaml_reader.h"
+
+namespace topoplace {
+
+namespace {
+
+using yaml_reader::Diagnostics;
+using yaml_reader::Field;
+using yaml_reader::JoinNames;
+using yaml_reader::MapFields;
+using yaml_reader::NumberRange;
+using yaml_reader::SourcePos;
+
+constexpr std::string_view kApiVersion = "topoplace/v1";
+
+constexpr std::string_view kRootKeys[] = {"apiVersion", "inventory", "tenants", "allocations",
+                                          "requests"};
+constexpr std::string_view kInventoryKeys[] = {"sites",       "powerDomains", "switches", "racks",
+                                               "nodeClasses", "nodes",        "generate"};
+constexpr std::string_view kSiteKeys[] = {"name", "region", "jurisdiction", "tags"};
+constexpr std::string_view kPowerDomainKeys[] = {"name", "site"};
+constexpr std::string_view kSwitchKeys[] = {"name", "role", "vendor", "site", "pod", "uplinks"};
+constexpr std::string_view kRackKeys[] = {"name", "site", "row", "pod", "powerDomains", "tags"};
+constexpr std::string_view kClassKeys[] = {"name",       "cpu", "memoryGiB",
+                                           "storageGiB", "gpu", "costPerHour"};
+constexpr std::string_view kCpuKeys[] = {"cores", "model"};
+constexpr std::string_view kGpuKeys[] = {"model", "count", "memoryGiB", "nvlinkDomainSize"};
+constexpr std::string_view kNodeKeys[] = {"name",   "class", "rack", "powerDomain", "leaf",
+                                          "labels", "bmc",   "mac",  "state"};
+constexpr std::string_view kBmcKeys[] = {"protocol", "address"};
+constexpr std::string_view kGenerateKeys[] = {
+    "name",        "site",         "region",      "jurisdiction",       "pods",
+    "racksPerPod", "nodesPerRack", "racksPerRow", "powerDomainsPerRow", "class",
+    "classes",     "hipaaRacks",   "allocated",   "maintenance",        "failed",
+    "vendors",     "seed"};
+constexpr std::string_view kTenantKeys[] = {"name", "quota", "compliance", "budgetPerHour",
+                                            "alertAt"};
+constexpr std::string_view kQuotaKeys[] = {"nodes", "gpus", "cpuCores", "memoryGiB", "storageGiB"};
+constexpr std::string_view kAllocationKeys[] = {"name", "tenant", "nodes"};
+constexpr std::string_view kRequestKeys[] = {"name",    "tenant",   "nodes",      "gpus",
+                                             "select",  "topology", "compliance", "exclusive",
+                                             "network", "budget",   "purpose",    "priority"};
+constexpr std::string_view kSelectKeys[] = {"class",    "gpu",        "memoryGiB",
+                                            "cpuCores", "storageGiB", "labels"};
+constexpr std::string_view kSelectGpuKeys[] = {"model", "count"};
+constexpr std::string_view kTopologyKeys[] = {"locality", "spread"};
+constexpr std::string_view kLocalityKeys[] = {"level", "mode", "maxDomains"};
+constexpr std::string_view kSpreadKeys[] = {"level", "maxPerDomain", "maxFraction", "minDomains"};
+constexpr std::string_view kNetworkKeys[] = {"roce"};
+constexpr std::string_view kBudgetKeys[] = {"maxCostPerHour"};
+constexpr std::string_view kLabelOpKeys[] = {"in", "notIn", "exists"};
+
+constexpr std::string_view kLevelNames[] = {"nvlink", "leaf", "rack",       "pod",
+                                            "spine",  "site", "powerDomain"};
+constexpr std::string_view kModeNames[] = {"required", "preferred"};
+constexpr std::string_view kRoleNames[] = {"leaf", "spine"};
+constexpr std::string_view kStateNames[] = {"available", "maintenance", "failed", "allocated",
+                                            "reserved"};
+constexpr std::string_view kProtocolNames[] = {"ipmi", "redfish"};
+constexpr std::string_view kExclusiveNames[] = {"rack", "leaf"};
+constexpr std::string_view kPurposeNames[] = {"openshift", "slurm", "baremetal"};
+
+// What a sane scenario can hold. Anything beyond is a typo (an extra zero, a unit mix-up), and
+// saying so beats a solver run that cannot mean anything.
+const NumberRange kRequestNodes{1, 1'000'000};
+const NumberRange kRequestGpus{1, 64'000'000};
+const NumberRange kCores{1, 4096};
+const NumberRange kMemoryGiB{0, 1e6};
+const NumberRange kStorageGiB{0, 1e7};
+const NumberRange kGpuCount{0, 64};
+const NumberRange kGpuMemoryGiB{0, 4096};
+const NumberRange kNvlinkDomain{0, 4096};
+const NumberRange kCostPerHour{0, 1e5};
+const NumberRange kBudget{0, 1e9};
+const NumberRange kPositiveBudget{0, 1e9, /*min_exclusive=*/true};
+const NumberRange kQuotaNodes{0, 10'000'000};
+const NumberRange kQuotaGpus{0, 1e9};
+const NumberRange kQuotaCores{0, 1e10};
+const NumberRange kQuotaMemory{0, 1e13};
+const NumberRange kQuotaStorage{0, 1e15};
+const NumberRange kFraction{0, 1, /*min_exclusive=*/true};
+const NumberRange kShare{0, 1};
+const NumberRange kDomains{1, 1'000'000};
+const NumberRange kPriority{-1'000'000, 1'000'000};
+const NumberRange kWeight{0, 1e6, /*min_exclusive=*/true};
+const NumberRange kSeed{0, 9e18};
+
+std::string Quoted(std::string_view s) {
+  std::string out =
+      "\"";  // built by appending: GCC 12 warns falsely on "x" + std::string (-Wrestrict)
+  out += yaml_reader::Printable(s);
+  out += '"';
+  return out;
+}
+
+std::string PosText(SourcePos p) { return std::to_string(p.line) + ":" + std::to_string(p.column); }
+
+std::string LowerAscii(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool IsValidMac(std::string_view mac) {
+  if (mac.size() != 17) return false;
+  for (size_t i = 0; i < mac.size(); ++i) {
+    if (i % 3 == 2) {
+      if (mac[i] != ':') return false;
+    } else if (!std::isxdigit(static_cast<unsigned char>(mac[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// "host:port" with a non-empty host and a port from 1 to 65535.
+bool IsValidAddress(std::string_view address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  std::optional<int64_t> port = yaml_reader::ParseInteger(address.substr(colon + 1));
+  if (!port || address[colon + 1] == '+') return false;
+  return *port >= 1 && *port <= 65535;
+}
+
+// Finds where a second YAML document starts, if there is one. YAML::LoadAll would say, but it never
+// returns on some inputs (a stray "," at the top level: the parser keeps making empty documents
+// without consuming it), so documents are counted here with the event parser, stopping at two.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    ++documents_;
+    if (documents_ == 2) second_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}  // an empty document is harmless
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Content(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Content(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Content(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Content(mark);
+  }
+  void OnMapEnd() override {}
+
+  bool HasSecondDocument() const { return second_content_.has_value(); }
+  // Where the second document's first node is.
+  SourcePos SecondDocumentPos() const {
+    const YAML::Mark& m = second_content_ ? *second_content_ : second_;
+    return m.is_null() ? SourcePos{} : SourcePos{m.line + 1, m.column + 1};
+  }
+
+ private:
+  void Content(const YAML::Mark& mark) {
+    if (documents_ == 2 && !second_content_) second_content_ = mark;
+  }
+  int documents_ = 0;
+  YAML::Mark second_ = YAML::Mark::null_mark();
+  std::optional<YAML::Mark> second_content_;
+};
+
+std::optional<SourcePos> SecondDocumentStart(const std::string& text) {
+  // Only a line starting with "---" or "..." after some content can begin another document; the
+  // second parse is paid only then.
+  bool content = false, marker = false;
+  for (size_t start = 0; start < text.size() && !marker;) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view line(text.data() + start, end - start);
+    const bool is_marker = line.substr(0, 3) == "---" || line.substr(0, 3) == "...";
+    marker = is_marker && content;
+    const size_t first = line.find_first_not_of(" \t\r");
+    if (!is_marker && first != std::string_view::npos && line[first] != '#') content = true;
+    start = end + 1;
+  }
+  if (!marker) return std::nullopt;
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  for (int i = 0; i < 2 && parser.HandleNextDocument(counter);) ++i;
+  if (!counter.HasSecondDocument()) return std::nullopt;  // a trailing "---" alone is harmless
+  return counter.SecondDocumentPos();
+}
+
+// A name reference that still has to be resolved once every entity is known.
+struct Ref {
+  std::string path;
+  SourcePos pos;
+};
+
+struct SiteSrc {
+  std::optional<Ref> name;
+};
+struct PowerDomainSrc {
+  std::optional<Ref> name, site;
+};
+struct SwitchSrc {
+  std::optional<Ref> name, site;
+  std::vector<Ref> uplinks;  // parallel to Switch::uplinks
+};
+struct RackSrc {
+  std::optional<Ref> name, site;
+  std::vector<Ref> power_domains;  // parallel to Rack::power_domains
+};
+struct ClassSrc {
+  std::optional<Ref> name;
+};
+struct NodeSrc {
+  std::optional<Ref> name, node_class, rack, power_domain, leaf, mac;
+};
+struct TenantSrc {
+  std::optional<Ref> name;
+};
+struct AllocationSrc {
+  std::optional<Ref> name, tenant;
+  std::vector<Ref> nodes;  // parallel to Allocation::nodes
+};
+struct RequestSrc {
+  std::optional<Ref> name, tenant;
+  std::vector<Ref> classes;     // parallel to NodeSelector::classes
+  std::vector<Ref> compliance;  // parallel to Request::compliance
+};
+struct GenerateSrc {
+  GenerateSpec spec;
+  std::string path;
+  SourcePos pos;
+  std::optional<Ref> name;
+  std::vector<Ref> classes;  // parallel to the class names the spec uses
+  bool valid = true;
+};
+
+// Name -> index and where it was first written, for one kind of entity.
+class NameTable {
+ public:
+  // Returns false (and leaves the first entry) when the name is taken.
+  bool Add(const std::string& name, int index, SourcePos pos) {
+    return entries_.emplace(name, Entry{index, pos}).second;
+  }
+  int Find(const std::string& name) const {
+    auto it = entries_.find(name);
+    return it == entries_.end() ? -1 : it->second.index;
+  }
+  SourcePos FirstPos(const std::string& name) const { return entries_.at(name).pos; }
+  size_t size() const { return entries_.size(); }
+  std::vector<std::string> Names() const {
+    std::vector<std::string> names;
+    names.reserve(entries_.size());
+    for (const auto& [name, e] : entries_) names.push_back(name);
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+ private:
+  struct Entry {
+    int index;
+    SourcePos pos;
+  };
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+class ScenarioLoader {
+ public:
+  explicit ScenarioLoader(std::string source) : diag_(std::move(source)) {}
+
+  Result<Scenario> Load(std::string_view yaml);
+
+ private:
+  // Parsing: each fills the scenario and the parallel *Src records.
+  void ParseRoot(const YAML::Node& root);
+  void ParseInventory(const Field& f);
+  void ParseSite(const Field& f);
+  void ParsePowerDomain(const Field& f);
+  void ParseSwitch(const Field& f);
+  void ParseRack(const Field& f);
+  void ParseNodeClass(const Field& f);
+  void ParseNode(const Field& f);
+  void ParseGenerate(const Field& f);
+  void ParseTenant(const Field& f);
+  void ParseAllocation(const Field& f);
+  void ParseRequest(const Field& f);
+  void ParseSelect(const Field& f, Request& request, RequestSrc& src);
+  void ParseTopology(const Field& f, Request& request);
+  std::optional<NumericPredicate> ReadPredicate(const Field& f, const NumberRange& range);
+  std::optional<LabelPredicate> ReadLabelPredicate(const std::string& key, const Field& f);
+  template <typename ParseItem>
+  void ParseList(const MapFields& m, std::string_view key, std::string_view expected,
+                 ParseItem parse_item);
+
+  // Small typed readers that also keep the position of a name for the reference checks.
+  std::optional<Ref> ReadName(const MapFields& m, std::string_view key, std::string_view expected,
+                              std::string& out, bool required);
+  std::vector<Ref> ReadNameList(const Field& f, std::string_view expected_item,
+                                std::vector<std::string>& out, bool allow_single);
+  std::optional<int> ReadEnum(const Field& f, std::string_view noun,
+                              std::span<const std::string_view> names);
+  template <typename T>
+  void ReadIntInto(const MapFields& m, std::string_view key, const NumberRange& range, T& out);
+  void ReadNumberInto(const MapFields& m, std::string_view key, const NumberRange& range,
+                      double& out);
+  void ReadStringInto(const MapFields& m, std::string_view key, std::string_view expected,
+                      std::string& out);
+
+  // After parsing: generated entities, then every cross-reference.
+  void ExpandGenerate();
+  void CheckInventory();
+  void CheckTenantsAllocationsRequests();
+  // Reports a dangling reference unless it points into a generate entry that could not run.
+  void Dangling(const Ref& ref, std::string_view kind, const std::string& name,
+                std::string_view section, const NameTable& table);
+  void Duplicate(const Ref& ref, std::string_view kind, const std::string& name,
+                 const NameTable& table);
+
+  Diagnostics diag_;
+  Scenario s_;
+  std::vector<SiteSrc> sites_;
+  std::vector<PowerDomainSrc> power_domains_;
+  std::vector<SwitchSrc> switches_;
+  std::vector<RackSrc> racks_;
+  std::vector<ClassSrc> classes_;
+  std::vector<NodeSrc> nodes_;
+  std::vector<GenerateSrc> generates_;
+  std::vector<TenantSrc> tenants_;
+  std::vector<AllocationSrc> allocations_;
+  std::vector<RequestSrc> requests_;
+  std::vector<std::string> failed_generate_prefixes_;
+  // Sections that were not a list: references into them would only repeat that error.
+  std::unordered_set<std::string> unreadable_sections_;
+  NameTable site_names_, power_domain_names_, switch_names_, rack_names_, class_names_, node_names_,
+      tenant_names_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Readers
+
+std::optional<Ref> ScenarioLoader::ReadName(const MapFields& m, std::string_view key,
+                                            std::string_view expected, std::string& out,
+                                            bool required) {
+  const Field* f = required ? m.Require(key, expected) : m.Get(key);
+  if (f == nullptr) return std::nullopt;
+  std::optional<std::string> s = yaml_reader::ReadString(diag_, *f, expected);
+  if (!s) return std::nullopt;
+  out = std::move(*s);
+  return Ref{f->path, f->pos()};
+}
+
+std::vector<Ref> ScenarioLoader::ReadNameList(const Field& f, std::string_view expected_item,
+                                              std::vector<std::string>& out, bool allow_single) {
+  std::vector<Ref> refs;
+  if (allow_single && f.value.IsScalar()) {
+    std::optional<std::string> s = yaml_reader::ReadString(diag_, f, expected_item);
+    if (s) {
+      out.push_back(std::move(*s));
+      refs.push_back({f.path, f.pos()});
+    }
+    return refs;
+  }
+  const std::string expected = allow_single ? std::string(expected_item) + " or a list of them"
+                                            : "a list of " + std::string(expected_item) + "s";
+  std::optional<std::vector<Field>> items = yaml_reader::ListItems(diag_, f, expected);
+  if (!items) return refs;
+  for (const Field& item : *items) {
+    std::optional<std::string> s = yaml_reader::ReadString(diag_, item, expected_item);
+    if (!s) continue;
+    out.push_back(std::move(*s));
+    refs.push_back({item.path, item.pos()});
+  }
+  return refs;
+}
+
+std::optional<int> ScenarioLoader::ReadEnum(const Field& f, std::string_view noun,
+                                            std::span<const std::string_view> names) {
+  const std::string expected = "one of " + JoinNames(names);
+  if (!f.value.IsScalar()) {
+    diag_.Error(f.pos(), f.path, "got " + yaml_reader::Describe(f.value), expected);
+    return std::nullopt;
+  }
+  const std::string& s = f.value.Scalar();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == s) return static_cast<int>(i);
+  }
+  std::string what = "unknown " + std::string(noun) + " " + yaml_reader::Describe(f.value);
+  if (yaml_reader::IsQuotedScalar(f.value)) what = "unknown " + std::string(noun) + " " + Quoted(s);
+  diag_.Error(f.pos(), f.path, what, expected);
+  return std::nullopt;
+}
+
+template <typename T>
+void ScenarioLoader::ReadIntInto(const MapFields& m, std::string_view key, const NumberRange& range,
+                                 T& out) {
+  if (const Field* f = m.Get(key)) {
+    if (auto v = yaml_reader::ReadInt(diag_, *f, range))
+      out = static_cast<typename T::value_type>(*v);
+  }
+}
+
+void ScenarioLoader::ReadNumberInto(const MapFields& m, std::string_view key,
+                                    const NumberRange& range, double& out) {
+  if (const Field* f = m.Get(key)) {
+    if (auto v = yaml_reader::ReadNumber(diag_, *f, range)) out = *v;
+  }
+}
+
+void ScenarioLoader::ReadStringInto(const MapFields& m, std::string_view key,
+                                    std::string_view expected, std::string& out) {
+  if (const Field* f = m.Get(key)) {
+    if (auto v = yaml_reader::ReadString(diag_, *f, expected)) out = std::move(*v);
+  }
+}
+
+template <typename ParseItem>
+void ScenarioLoader::ParseList(const MapFields& m, std::string_view key, std::string_view expected,
+                               ParseItem parse_item) {
+  const Field* f = m.Get(key);
+  if (f == nullptr) return;
+  std::optional<std::vector<Field>> items = yaml_reader::ListItems(diag_, *f, expected);
+  if (!items) {
+    unreadable_sections_.insert(f->path);
+    return;
+  }
+  for (const Field& item : *items) (this->*parse_item)(item);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+void ScenarioLoader::ParseRoot(const YAML::Node& root) {
+  const Field root_field{root, SourcePos{1, 1}, ""};
+  if (!root.IsMap()) {
+    diag_.Error(yaml_reader::PosOf(root), "",
+                root.IsNull() ? "empty document" : "the document is " + yaml_reader::Describe(root),
+                "a map starting with apiVersion: topoplace/v1");
+    return;
+  }
+  MapFields m(diag_, root_field, kRootKeys,
+              "a map of apiVersion, inventory, tenants, allocations, requests");
+  if (const Field* f = m.Require("apiVersion", std::string(kApiVersion))) {
+    if (!f->value.IsScalar() || f->value.Scalar() != kApiVersion) {
+      diag_.Error(f->pos(), f->path, "unsupported apiVersion " + yaml_reader::Describe(f->value),
+                  std::string(kApiVersion));
+    }
+  }
+  s_.api_version = std::string(kApiVersion);
+  if (const Field* f = m.Get("inventory")) ParseInventory(*f);
+  ParseList(m, "tenants", "a list of tenants", &ScenarioLoader::ParseTenant);
+  ParseList(m, "allocations", "a list of allocations", &ScenarioLoader::ParseAllocation);
+  ParseList(m, "requests", "a list of requests", &ScenarioLoader::ParseRequest);
+}
+
+void ScenarioLoader::ParseInventory(const Field& f) {
+  MapFields m(diag_, f, kInventoryKeys,
+              "a map of sites, powerDomains, switches, racks, nodeClasses, nodes, generate");
+  if (!m.is_map()) return;
+  ParseList(m, "sites", "a list of sites", &ScenarioLoader::ParseSite);
+  ParseList(m, "powerDomains", "a list of power domains", &ScenarioLoader::ParsePowerDomain);
+  ParseList(m, "switches", "a list of switches", &ScenarioLoader::ParseSwitch);
+  ParseList(m, "racks", "a list of racks", &ScenarioLoader::ParseRack);
+  ParseList(m, "nodeClasses", "a list of node classes", &ScenarioLoader::ParseNodeClass);
+  ParseList(m, "nodes", "a list of nodes", &ScenarioLoader::ParseNode);
+  ParseList(m, "generate", "a list of generate entries", &ScenarioLoader::ParseGenerate);
+}
+
+void ScenarioLoader::ParseSite(const Field& f) {
+  MapFields m(diag_, f, kSiteKeys, "a site: a map with name, region, jurisdiction, tags");
+  if (!m.is_map()) return;
+  Site site;
+  SiteSrc src;
+  src.name = ReadName(m, "name", "a site name", site.name, true);
+  ReadStringInto(m, "region", "a region name", site.region);
+  ReadStringInto(m, "jurisdiction", "a jurisdiction code like US or DE", site.jurisdiction);
+  if (const Field* t = m.Get("tags")) ReadNameList(*t, "a tag", site.tags, false);
+  s_.inventory.sites.push_back(std::move(site));
+  sites_.push_back(std::move(src));
+}
+
+void ScenarioLoader::ParsePowerDomain(const Field& f) {
+  MapFields m(diag_, f, kPowerDomainKeys, "a power domain: a map with name, site");
+  if (!m.is_map()) return;
+  PowerDomain pd;
+  PowerDomainSrc src;
+  src.name = ReadName(m, "name", "a power domain name", pd.name, true);
+  src.site = ReadName(m, "site", "the name of a site", pd.site, true);
+  s_.inventory.power_domains.push_back(std::move(pd));
+  power_domains_.push_back(std::move(src));
+}
+
+void ScenarioLoader::ParseSwitch(const Field& f) {
+  MapFields m(diag_, f, kSwitchKeys, "a switch: a map with name, role, vendor, site, pod, uplinks");
+  if (!m.is_map()) return;
+  Switch sw;
+  SwitchSrc src;
+  src.name = ReadName(m, "name", "a switch name", sw.name, true);
+  if (const Field* r = m.Require("role", "one of leaf, spine")) {
+    if (auto role = ReadEnum(*r, "role", kRoleNames)) sw.role = *ParseSwitchRole(kRoleNames[*role]);
+  }
+  ReadStringInto(m, "vendor", "a vendor name", sw.vendor);
+  src.site = ReadName(m, "site", "the name of a site", sw.site, false);
+  ReadStringInto(m, "pod", "a pod name", sw.pod);
+  if (const Field* u = m.Get("uplinks"))
+    src.uplinks = ReadNameList(*u, "a switch name", sw.uplinks, false);
+  s_.inventory.switches.push_back(std::move(sw));
+  switches_.push_back(std::move(src));
+}
+
+void ScenarioLoader::ParseRack(const Field& f) {
+  MapFields m(diag_, f, kRackKeys, "a rack: a map with name, site, row, pod, powerDomains, tags");
+  if (!m.is_map()) return;
+  Rack rack;
+  RackSrc src;
+  src.name = ReadName(m, "name", "a rack name", rack.name, true);
+  src.site = ReadName(m, "site", "the name of a site", rack.site, true);
+  ReadStringInto(m, "row", "a row name", rack.row);
+  ReadStringInto(m, "pod", "a pod name", rack.pod);
+  if (const Field* p = m.Get("powerDomains")) {
+    src.power_domains = ReadNameList(*p, "a power domain name", rack.power_domains, false);
+  }
+  if (const Field* t = m.Get("tags")) ReadNameList(*t, "a tag", rack.tags, false);
+  s_.inventory.racks.push_back(std::move(rack));
+  racks_.push_back(std::move(src));
+}
+
+void ScenarioLoader::ParseNodeClass(const Field& f) {
+  MapFields m(diag_, f, kClassKeys,
+              "a node class: a map with name, cpu, memoryGiB, storageGiB, gpu, costPerHour");
+  if (!m.is_map()) return;
+  NodeClass c;
+  ClassSrc src;
+  src.name = ReadName(m, "name", "a node class name", c.name, true);
+  if (const Field* cpu = m.Get("cpu")) {
+    MapFields cm(diag_, *cpu, kCpuKeys, "a map with cores, model");
+    if (cm.is_map()) {
+      if (const Field* cores = cm.Require("cores", kCores.Describe(true))) {
+        if (auto v = yaml_reader::ReadInt(diag_, *cores, kCores))
+          c.cpu.cores = static_cast<int>(*v);
+      }
+      ReadStringInto(cm, "model", "a CPU model name", c.cpu.model);
+    }
+  }
+  ReadNumberInto(m, "memoryGiB", kMemoryGiB, c.memory_gib);
+  ReadNumberInto(m, "storageGiB", kStorageGiB, c.storage_gib);
+  if (const Field* gpu = m.Get("gpu")) {
+    MapFields gm(diag_, *gpu, kGpuKeys, "a map with model, count, memoryGiB, nvlinkDomainSize");
+    if (gm.is_map()) {
+      ReadName(gm, "model", "a GPU model name", c.gpu.model, true);
+      if (const Field* count = gm.Require("count", kGpuCount.Describe(true))) {
+        if (auto v = yaml_reader::ReadInt(diag_, *count, kGpuCount))
+          c.gpu.count = static_cast<int>(*v);
+      }
+      ReadNumberInto(gm, "memoryGiB", kGpuMemoryGiB, c.gpu.memory_gib);
+      if (const Field* nvl = gm.Get("nvlinkDomainSize")) {
+        if (auto v = yaml_reader::ReadInt(diag_, *nvl, kNvlinkDomain)) {
+          c.gpu.nvlink_domain_size = static_cast<int>(*v);
+        }
+      }
+    }
+  }
+  ReadNumberInto(m, "costPerHour", kCostPerHour, c.cost_per_hour);
+  s_.inventory.node_classes.push_back(std::move(c));
+  classes_.push_back(std::move(src));
+}
+
+void ScenarioLoader::ParseNode(const Field& f) {
+  MapFields m(diag_, f, kNodeKeys,
+              "a node: a map with name, class, rack, powerDomain, leaf, labels, bmc, mac, state");
+  if (!m.is_map()) return;
+  Node node;
+  NodeSrc src;
+  src.name = ReadName(m, "name", "a node name", node.name, true);
+  src.node_class = ReadName(m, "class", "the name of a node class", node.node_class, true);
+  src.rack = ReadName(m, "rack", "the name of a rack", node.rack, true);
+  src.power_domain =
+      ReadName(m, "powerDomain", "the name of a power domain", node.power_domain, true);
+  src.leaf = ReadName(m, "leaf", "the name of a leaf switch", node.leaf, true);
+  if (const Field* labels = m.Get("labels")) {
+    MapFields lm(diag_, *labels, {}, "a map of label names to values");
+    for (const auto& [key, value] : lm.entries()) {
+      if (!value.value.IsScalar()) {
+        diag_.Error(value.pos(), value.path, "got " + yaml_reader::Describe(value.value),
+                    "a label value (a string or number)");
+        continue;
+      }
+      node.labels[key] = value.value.Scalar();
+    }
+  }
+  if (const Field* bmc = m.Get("bmc")) {
+    MapFields bm(diag_, *bmc, kBmcKeys, "a map with protocol, address");
+    if (bm.is_map()) {
+      BmcSpec spec;
+      if (const Field* p = bm.Require("protocol", "one of ipmi, redfish")) {
+        if (auto v = ReadEnum(*p, "BMC protocol", kProtocolNames))
+          spec.protocol = std::string(kProtocolNames[*v]);
+      }
+      if (ReadName(bm, "address", "host:port", spec.address, true) &&
+          !IsValidAddress(spec.address)) {
+        const Field* a = bm.Get("address");
+        diag_.Error(a->pos(), a->path, "bad address " + Quoted(spec.address),
+                    "host:port with a port from 1 to 65535");
+      }
+      node.bmc = std::move(spec);
+    }
+  }
+  if ((src.mac = ReadName(m, "mac", "a MAC address like 02:00:00:00:01:01", node.mac, false))) {
+    if (!IsValidMac(node.mac)) {
+      diag_.Error(src.mac->pos, src.mac->path, "bad MAC address " + Quoted(node.mac),
+                  "six hex pairs separated by colons, like 02:00:00:00:01:01");
+      src.mac.reset();
+    }
+  }
+  if (const Field* st = m.Get("state")) {
+    if (auto v = ReadEnum(*st, "state", kStateNames)) node.state = *ParseNodeState(kStateNames[*v]);
+  }
+  s_.inventory.nodes.push_back(std::move(node));
+  nodes_.push_back(std::move(src));
+}
+
+void ScenarioLoader::ParseGenerate(const Field& f) {
+  MapFields m(diag_, f, kGenerateKeys,
+              "a generate entry: a map with name, site, pods, racksPerPod, ...");
+  if (!m.is_map()) return;
+  const size_t errors_before = diag_.size();
+  GenerateSrc g;
+  g.path = f.path;
+  g.pos = m.pos();
+  GenerateSpec& spec = g.spec;
+  g.name = ReadName(m, "name", "a prefix for generated names", spec.name, true);
+  ReadStringInto(m, "site", "a site name", spec.site);
+  ReadStringInto(m, "region", "a region name", spec.region);
+  ReadStringInto(m, "jurisdiction", "a jurisdiction code like US or DE", spec.jurisdiction);
+  auto read_int = [&](std::string_view key, int64_t max, int& out) {
+    if (const Field* v = m.Get(key)) {
+      if (auto i = yaml_reader::ReadInt(diag_, *v, NumberRange{1, static_cast<double>(max)})) {
+        out = static_cast<int>(*i);
+      }
+    }
+  };
+  read_int("pods", kMaxGeneratedPods, spec.pods);
+  read_int("racksPerPod", kMaxGeneratedRacksPerPod, spec.racks_per_pod);
+  read_int("nodesPerRack", kMaxGeneratedNodesPerRack, spec.nodes_per_rack);
+  read_int("racksPerRow", kMaxGeneratedRacksPerRow, spec.racks_per_row);
+  read_int("powerDomainsPerRow", kMaxGeneratedPowerDomainsPerRow, spec.power_domains_per_row);
+  const Field* one = m.Get("class");
+  const Field* mix = m.Get("classes");
+  if (one && mix) {
+    diag_.Error(mix->key_pos, mix->path, "both class and classes", "one of them");
+  } else if (one) {
+    if (auto s = yaml_reader::ReadString(diag_, *one, "the name of a node class")) {
+      spec.node_class = *s;
+      g.classes.push_back({one->path, one->pos()});
+    }
+  } else if (mix) {
+    MapFields cm(diag_, *mix, {}, "a map of node class names to weights");
+    for (const auto& [name, weight] : cm.entries()) {
+      if (auto w = yaml_reader::ReadNumber(diag_, weight, kWeight)) {
+        spec.class_mix.emplace_back(name, *w);
+        g.classes.push_back({weight.path, weight.key_pos});
+      }
+    }
+    if (cm.is_map() && cm.entries().empty()) {
+      diag_.Error(mix->pos(), mix->path, "no classes", "at least one class: weight");
+    }
+  }
+  ReadNumberInto(m, "hipaaRacks", kShare, spec.hipaa_racks);
+  ReadNumberInto(m, "allocated", kShare, spec.allocated);
+  ReadNumberInto(m, "maintenance", kShare, spec.maintenance);
+  ReadNumberInto(m, "failed", kShare, spec.failed);
+  if (const Field* v = m.Get("vendors")) {
+    std::vector<std::string> vendors;
+    ReadNameList(*v, "a vendor name", vendors, true);
+    if (!vendors.empty()) {
+      spec.leaf_vendors = std::move(vendors);
+    } else if (v->value.IsSequence()) {
+      diag_.Error(v->pos(), v->path, "no vendors", "at least one vendor name");
+    }
+  }
+  if (const Field* v = m.Get("seed")) {
+    if (auto i = yaml_reader::ReadInt(diag_, *v, kSeed)) spec.seed = static_cast<uint64_t>(*i);
+  }
+  g.valid = diag_.size() == errors_before;
+  generates_.push_back(std::move(g));
+}
+
+void ScenarioLoader::ParseTenant(const Field& f) {
+  MapFields m(diag_, f, kTenantKeys,
+              "a tenant: a map with name, quota, compliance, budgetPerHour, alertAt");
+  if (!m.is_map()) return;
+  Tenant t;
+  TenantSrc src;
+  src.name = ReadName(m, "name", "a tenant name", t.name, true);
+  if (const Field* q = m.Get("quota")) {
+    MapFields qm(diag_, *q, kQuotaKeys, "a map with nodes, gpus, cpuCores, memoryGiB, storageGiB");
+    if (qm.is_map()) {
+      ReadIntInto(qm, "nodes", kQuotaNodes, t.quota.nodes);
+      ReadIntInto(qm, "gpus", kQuotaGpus, t.quota.gpus);
+      ReadIntInto(qm, "cpuCores", kQuotaCores, t.quota.cpu_cores);
+      if (const Field* v = qm.Get("memoryGiB"))
+        t.quota.memory_gib = yaml_reader::ReadNumber(diag_, *v, kQuotaMemory);
+      if (const Field* v = qm.Get("storageGiB"))
+        t.quota.storage_gib = yaml_reader::ReadNumber(diag_, *v, kQuotaStorage);
+    }
+  }
+  if (const Field* c = m.Get("compliance"))
+    ReadNameList(*c, "a compliance name like hipaa", t.compliance, false);
+  if (const Field* b = m.Get("budgetPerHour"))
+    t.budget_per_hour = yaml_reader::ReadNumber(diag_, *b, kBudget);
+  if (const Field* a = m.Get("alertAt")) {
+    if (auto items =
+            yaml_reader::ListItems(diag_, *a, "a list of quota-use fractions like [0.8, 0.95]")) {
+      for (const Field& item : *items) {
+        if (auto v = yaml_reader::ReadNumber(diag_, item, kFraction)) t.alert_at.push_back(*v);
+      }
+      std::sort(t.alert_at.begin(), t.alert_at.end());
+    }
+  }
+  s_.tenants.push_back(std::move(t));
+  tenants_.push_back(std::move(src));
+}
+
+void ScenarioLoader::ParseAllocation(const Field& f) {
+  MapFields m(diag_, f, kAllocationKeys, "an allocation: a map with name, tenant, nodes");
+  if (!m.is_map()) return;
+  Allocation a;
+  AllocationSrc src;
+  src.name = ReadName(m, "name", "an allocation name", a.name, true);
+  src.tenant = ReadName(m, "tenant", "the name of a tenant", a.tenant, true);
+  if (const Field* n = m.Require("nodes", "a list of node names")) {
+    src.nodes = ReadNameList(*n, "a node name", a.nodes, false);
+    if (n->value.IsSequence() && n->value.size() == 0) {
+      diag_.Error(n->pos(), n->path, "no nodes", "at least one node name");
+    }
+  }
+  s_.allocations.push_back(std::move(a));
+  allocations_.push_back(std::move(src));
+}
+
+std::optional<NumericPredicate> ScenarioLoader::ReadPredicate(const Field& f,
+                                                              const NumberRange& range) {
+  const std::string expected = "a number or a comparison like \">=8\", with a value from " +
+                               yaml_reader::FormatNumber(range.min) + " to " +
+                               yaml_reader::FormatNumber(range.max);
+  if (!f.value.IsScalar()) {
+    diag_.Error(f.pos(), f.path, "got " + yaml_reader::Describe(f.value), expected);
+    return std::nullopt;
+  }
+  std::optional<NumericPredicate> p = ParseNumericPredicate(f.value.Scalar());
+  if (!p) {
+    diag_.Error(f.pos(), f.path, "bad comparison " + Quoted(f.value.Scalar()), expected);
+    return std::nullopt;
+  }
+  if (!range.Contains(p->value)) {
+    diag_.Error(f.pos(), f.path, Quoted(f.value.Scalar()) + " is out of range", expected);
+    return std::nullopt;
+  }
+  return p;
+}
+
+std::optional<LabelPredicate> ScenarioLoader::ReadLabelPredicate(const std::string& key,
+                                                                 const Field& f) {
+  LabelPredicate p;
+  p.key = key;
+  if (f.value.IsScalar()) {
+    p.values.push_back(f.value.Scalar());
+    return p;
+  }
+  if (f.value.IsSequence()) {
+    ReadNameList(f, "a label value", p.values, false);
+    if (p.values.empty()) diag_.Error(f.pos(), f.path, "no values", "at least one label value");
+    return p;
+  }
+  MapFields m(
+      diag_, f, kLabelOpKeys,
+      "a value, a list of values, or one of {in: [...]}, {notIn: [...]}, {exists: true|false}");
+  if (!m.is_map()) return std::nullopt;
+  if (m.entries().empty() && f.value.size() > 0) return std::nullopt;  // unknown operator, reported
+  if (m.entries().size() != 1) {
+    diag_.Error(m.pos(), m.path(), "got " + std::to_string(m.entries().size()) + " operators",
+                "exactly one of in, notIn, exists");
+    return std::nullopt;
+  }
+  const auto& [op, value] = m.entries().front();
+  if (op == "exists") {
+    std::optional<bool> b = yaml_reader::ReadBool(diag_, value);
+    if (!b) return std::nullopt;
+    p.op = *b ? LabelPredicate::Op::kExists : LabelPredicate::Op::kDoesNotExist;
+    return p;
+  }
+  p.op = op == "in" ? LabelPredicate::Op::kIn : LabelPredicate::Op::kNotIn;
+  ReadNameList(value, "a label value", p.values, true);
+  if (value.value.IsSequence() && value.value.size() == 0) {
+    diag_.Error(value.pos(), value.path, "no values", "at least one label value");
+  }
+  return p;
+}
+
+void ScenarioLoader::ParseSelect(const Field& f, Request& request, RequestSrc& src) {
+  MapFields m(diag_, f, kSelectKeys,
+              "a map of predicates: class, gpu, memoryGiB, cpuCores, storageGiB, labels");
+  if (!m.is_map()) return;
+  NodeSelector& sel = request.select;
+  if (const Field* c = m.Get("class"))
+    src.classes = ReadNameList(*c, "a node class name", sel.classes, true);
+  if (const Field* g = m.Get("gpu")) {
+    MapFields gm(diag_, *g, kSelectGpuKeys, "a map with model, count");
+    if (gm.is_map()) {
+      if (const Field* model = gm.Get("model"))
+        ReadNameList(*model, "a GPU model pattern like H100*", sel.gpu_models, true);
+      if (const Field* count = gm.Get("count")) sel.gpu_count = ReadPredicate(*count, kGpuCount);
+    }
+  }
+  if (const Field* v = m.Get("memoryGiB")) sel.memory_gib = ReadPredicate(*v, kMemoryGiB);
+  if (const Field* v = m.Get("cpuCores"))
+    sel.cpu_cores = ReadPredicate(*v, NumberRange{0, kCores.max});
+  if (const Field* v = m.Get("storageGiB")) sel.storage_gib = ReadPredicate(*v, kStorageGiB);
+  if (const Field* l = m.Get("labels")) {
+    MapFields lm(diag_, *l, {}, "a map of label names to values or operators");
+    for (const auto& [key, value] : lm.entries()) {
+      if (auto p = ReadLabelPredicate(key, value)) sel.labels.push_back(std::move(*p));
+    }
+  }
+}
+
+void ScenarioLoader::ParseTopology(const Field& f, Request& request) {
+  MapFields m(diag_, f, kTopologyKeys, "a map with locality, spread");
+  if (!m.is_map()) return;
+  const std::string levels = "one of " + JoinNames(kLevelNames);
+  if (const Field* l = m.Get("locality")) {
+    MapFields lm(diag_, *l, kLocalityKeys, "a map with level, mode, maxDomains");
+    if (lm.is_map()) {
+      Locality loc;
+      if (const Field* lv = lm.Require("level", levels)) {
+        if (auto v = ReadEnum(*lv, "level", kLevelNames)) loc.level = *ParseLevel(kLevelNames[*v]);
+      }
+      if (const Field* mode = lm.Get("mode")) {
+        if (auto v = ReadEnum(*mode, "mode", kModeNames)) {
+          loc.mode = *v == 0 ? LocalityMode::kRequired : LocalityMode::kPreferred;
+        }
+      }
+      if (const Field* md = lm.Get("maxDomains")) {
+        if (auto v = yaml_reader::ReadInt(diag_, *md, kDomains))
+          loc.max_domains = static_cast<int>(*v);
+      }
+      request.locality = loc;
+    }
+  }
+  if (const Field* s = m.Get("spread")) {
+    MapFields sm(diag_, *s, kSpreadKeys, "a map with level, maxPerDomain, maxFraction, minDomains");
+    if (sm.is_map()) {
+      Spread spread;
+      if (const Field* lv = sm.Require("level", levels)) {
+        if (auto v = ReadEnum(*lv, "level", kLevelNames))
+          spread.level = *ParseLevel(kLevelNames[*v]);
+      }
+      ReadIntInto(sm, "maxPerDomain", kDomains, spread.max_per_domain);
+      if (const Field* v = sm.Get("maxFraction"))
+        spread.max_fraction = yaml_reader::ReadNumber(diag_, *v, kFraction);
+      ReadIntInto(sm, "minDomains", kDomains, spread.min_domains);
+      if (!sm.Get("maxPerDomain") && !sm.Get("maxFraction") && !sm.Get("minDomains")) {
+        diag_.Error(sm.pos(), sm.path(), "no limit given",
+                    "at least one of maxPerDomain, maxFraction, minDomains");
+      }
+      request.spread = spread;
+    }
+  }
+}
+
+void ScenarioLoader::ParseRequest(const Field& f) {
+  MapFields m(diag_, f, kRequestKeys,
+              "a request: a map with name, tenant, nodes or gpus, select, topology, ...");
+  if (!m.is_map()) return;
+  Request r;
+  RequestSrc src;
+  src.name = ReadName(m, "name", "a request name", r.name, true);
+  src.tenant = ReadName(m, "tenant", "the name of a tenant", r.tenant, true);
+  const Field* nodes = m.Get("nodes");
+  const Field* gpus = m.Get("gpus");
+  if (nodes && gpus) {
+    diag_.Error(gpus->key_pos, gpus->path, "both nodes and gpus", "exactly one of nodes or gpus");
+  } else if (!nodes && !gpus) {
+    diag_.Error(m.pos(), m.path(), "neither nodes nor gpus", "exactly one of nodes: N or gpus: N");
+  }
+  if (nodes) {
+    if (auto v = yaml_reader::ReadInt(diag_, *nodes, kRequestNodes)) r.nodes = static_cast<int>(*v);
+  }
+  if (gpus) {
+    if (auto v = yaml_reader::ReadInt(diag_, *gpus, kRequestGpus)) r.gpus = static_cast<int>(*v);
+  }
+  if (const Field* s = m.Get("select")) ParseSelect(*s, r, src);
+  if (const Field* t = m.Get("topology")) ParseTopology(*t, r);
+  if (const Field* c = m.Get("compliance")) {
+    src.compliance = ReadNameList(*c, "a compliance name like hipaa", r.compliance, true);
+  }
+  if (const Field* e = m.Get("exclusive")) {
+    if (auto v = ReadEnum(*e, "exclusive level", kExclusiveNames))
+      r.exclusive = *ParseLevel(kExclusiveNames[*v]);
+  }
+  if (const Field* n = m.Get("network")) {
+    MapFields nm(diag_, *n, kNetworkKeys, "a map with roce");
+    if (const Field* roce = nm.Get("roce")) {
+      if (auto b = yaml_reader::ReadBool(diag_, *roce)) r.roce = *b;
+    }
+  }
+  if (const Field* b = m.Get("budget")) {
+    MapFields bm(diag_, *b, kBudgetKeys, "a map with maxCostPerHour");
+    if (const Field* c = bm.Get("maxCostPerHour"))
+      r.max_cost_per_hour = yaml_reader::ReadNumber(diag_, *c, kPositiveBudget);
+  }
+  if (const Field* p = m.Get("purpose")) {
+    if (auto v = ReadEnum(*p, "purpose", kPurposeNames))
+      r.purpose = *ParsePurpose(kPurposeNames[*v]);
+  }
+  if (const Field* p = m.Get("priority")) {
+    if (auto v = yaml_reader::ReadInt(diag_, *p, kPriority)) r.priority = static_cast<int>(*v);
+  }
+  s_.requests.push_back(std::move(r));
+  requests_.push_back(std::move(src));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks
+
+void ScenarioLoader::Dangling(const Ref& ref, std::string_view kind, const std::string& name,
+                              std::string_view section, const NameTable& table) {
+  if (unreadable_sections_.count(std::string(section))) return;
+  for (const std::string& prefix : failed_generate_prefixes_) {
+    // The entry that would have made this name could not run; its own error says why.
+    if (name.compare(0, prefix.size(), prefix) == 0) return;
+  }
+  std::string what = std::string(kind) + " " + Quoted(name) + " does not exist";
+  std::string expected;
+  constexpr size_t kListAll = 8;
+  constexpr size_t kSuggestAmong = 5000;  // keeps error reports cheap on huge inventories
+  if (table.size() == 0) {
+    expected =
+        "a " + std::string(kind) + " declared in " + std::string(section) + " (there are none)";
+  } else if (table.size() <= kListAll) {
+    expected = "one of " + JoinNames(table.Names());
+  } else {
+    if (table.size() <= kSuggestAmong) {
+      const std::string close = yaml_reader::ClosestName(name, table.Names());
+      if (!close.empty()) what += " (did you mean " + Quoted(close) + "?)";
+    }
+    expected = "a " + std::string(kind) + " declared in " + std::string(section);
+  }
+  diag_.Error(ref.pos, ref.path, what, expected);
+}
+
+void ScenarioLoader::Duplicate(const Ref& ref, std::string_view kind, const std::string& name,
+                               const NameTable& table) {
+  diag_.Error(ref.pos, ref.path,
+              "duplicate " + std::string(kind) + " name " + Quoted(name) + " (first at " +
+                  PosText(table.FirstPos(name)) + ")",
+              "unique " + std::string(kind) + " names");
+}
+
+void ScenarioLoader::ExpandGenerate() {
+  const Inventory& inv = s_.inventory;
+  for (GenerateSrc& g : generates_) {
+    if (g.valid) {
+      // Classes must be declared by hand or be well-known ones.
+      std::vector<std::string> used;
+      if (g.spec.class_mix.empty()) {
+        used.push_back(g.spec.node_class);
+      } else {
+        for (const auto& [name, weight] : g.spec.class_mix) used.push_back(name);
+      }
+      for (size_t k = 0; k < used.size() && k < g.classes.size(); ++k) {
+        const bool declared = std::any_of(inv.node_classes.begin(), inv.node_classes.end(),
+                                          [&](const NodeClass& c) { return c.name == used[k]; });
+        if (!declared && !BuiltinNodeClass(used[k])) {
+          diag_.Error(g.classes[k].pos, g.classes[k].path, "unknown node class " + Quoted(used[k]),
+                      "a class declared in inventory.nodeClasses or one of " +
+                          JoinNames(BuiltinNodeClassNames()));
+          g.valid = false;
+        }
+      }
+    }
+    if (g.valid) {
+      Status st = Generate(g.spec, s_);
+      if (!st.ok()) {
+        const SourcePos at = g.name ? g.name->pos : g.pos;
+        const std::string path = g.name ? g.name->path : g.path;
+        for (const std::string& message : st.messages()) {
+          const size_t split = message.find("; expected ");
+          if (split == std::string::npos) {
+            diag_.Error(at, path, message, "");
+          } else {
+            diag_.Error(at, path, message.substr(0, split), message.substr(split + 11));
+          }
+        }
+        g.valid = false;
+      }
+    }
+    if (!g.valid) failed_generate_prefixes_.push_back(g.spec.name + "-");
+  }
+}
+
+void ScenarioLoader::CheckInventory() {
+  const Inventory& inv = s_.inventory;
+  // Name tables: hand-written entities first (duplicates reported at the second one), then the
+  // generated ones, which Generate() already checked against everything before them.
+  auto index = [&](const auto& items, const auto& srcs, NameTable& table, std::string_view kind) {
+    for (size_t i = 0; i < items.size(); ++i) {
+      const bool written = i < srcs.size();
+      const SourcePos pos = written && srcs[i].name ? srcs[i].name->pos : SourcePos{};
+      if (written && !srcs[i].name) continue;  // missing name, reported already
+      if (!table.Add(items[i].name, static_cast<int>(i), pos) && written) {
+        Duplicate(*srcs[i].name, kind, items[i].name, table);
+      }
+    }
+  };
+  index(inv.sites, sites_, site_names_, "site");
+  index(inv.power_domains, power_domains_, power_domain_names_, "power domain");
+  index(inv.switches, switches_, switch_names_, "switch");
+  index(inv.racks, racks_, rack_names_, "rack");
+  index(inv.node_classes, classes_, class_names_, "node class");
+  index(inv.nodes, nodes_, node_names_, "node");
+  // Per role, only to list the right candidates when a leaf or spine reference dangles.
+  NameTable leaf_names, spine_names;
+  for (size_t i = 0; i < inv.switches.size(); ++i) {
+    NameTable& table = inv.switches[i].role == SwitchRole::kLeaf ? leaf_names : spine_names;
+    table.Add(inv.switches[i].name, static_cast<int>(i), SourcePos{});
+  }
+
+  for (size_t i = 0; i < power_domains_.size(); ++i) {
+    const PowerDomainSrc& src = power_domains_[i];
+    const PowerDomain& pd = inv.power_domains[i];
+    if (src.site && site_names_.Find(pd.site) < 0)
+      Dangling(*src.site, "site", pd.site, "inventory.sites", site_names_);
+  }
+  for (size_t i = 0; i < switches_.size(); ++i) {
+    const SwitchSrc& src = switches_[i];
+    const Switch& sw = inv.switches[i];
+    if (src.site && site_names_.Find(sw.site) < 0)
+      Dangling(*src.site, "site", sw.site, "inventory.sites", site_names_);
+    for (size_t k = 0; k < src.uplinks.size(); ++k) {
+      const std::string& up = sw.uplinks[k];
+      const int target = switch_names_.Find(up);
+      if (target < 0) {
+        if (sw.role == SwitchRole::kLeaf) {
+          Dangling(src.uplinks[k], "spine", up, "inventory.switches", spine_names);
+        } else {
+          Dangling(src.uplinks[k], "switch", up, "inventory.switches", switch_names_);
+        }
+      } else if (up == sw.name) {
+        diag_.Error(src.uplinks[k].pos, src.uplinks[k].path,
+                    "switch " + Quoted(up) + " uplinks to itself", "a switch one tier up");
+      } else if (sw.role == SwitchRole::kLeaf && inv.switches[target].role != SwitchRole::kSpine) {
+        diag_.Error(src.uplinks[k].pos, src.uplinks[k].path, "switch " + Quoted(up) + " is a leaf",
+                    "a spine (a leaf's uplinks are spines)");
+      }
+    }
+  }
+  for (size_t i = 0; i < racks_.size(); ++i) {
+    const RackSrc& src = racks_[i];
+    const Rack& rack = inv.racks[i];
+    const bool site_ok = src.site && site_names_.Find(rack.site) >= 0;
+    if (src.site && !site_ok)
+      Dangling(*src.site, "site", rack.site, "inventory.sites", site_names_);
+    for (size_t k = 0; k < src.power_domains.size(); ++k) {
+      const std::string& name = rack.power_domains[k];
+      const int pd = power_domain_names_.Find(name);
+      if (pd < 0) {
+        Dangling(src.power_domains[k], "power domain", name, "inventory.powerDomains",
+                 power_domain_names_);
+      } else if (site_ok && inv.power_domains[pd].site != rack.site) {
+        diag_.Error(src.power_domains[k].pos, src.power_domains[k].path,
+                    "power domain " + Quoted(name) + " is in site " +
+                        Quoted(inv.power_domains[pd].site) + ", not the rack's site " +
+                        Quoted(rack.site),
+                    "a power domain of site " + Quoted(rack.site));
+      }
+    }
+  }
+  std::unordered_map<std::string, size_t> macs;  // lower-cased MAC -> node
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const NodeSrc& src = nodes_[i];
+    const Node& node = inv.nodes[i];
+    if (src.node_class && class_names_.Find(node.node_class) < 0) {
+      Dangling(*src.node_class, "node class", node.node_class, "inventory.nodeClasses",
+               class_names_);
+    }
+    const int rack = src.rack ? rack_names_.Find(node.rack) : -1;
+    if (src.rack && rack < 0)
+      Dangling(*src.rack, "rack", node.rack, "inventory.racks", rack_names_);
+    // Site consistency only means something once the rack's own site is known to be right.
+    const bool rack_site_ok = rack >= 0 && site_names_.Find(inv.racks[rack].site) >= 0;
+    if (src.leaf) {
+      const int leaf = switch_names_.Find(node.leaf);
+      if (leaf < 0) {
+        Dangling(*src.leaf, "leaf switch", node.leaf, "inventory.switches", leaf_names);
+      } else if (inv.switches[leaf].role != SwitchRole::kLeaf) {
+        diag_.Error(src.leaf->pos, src.leaf->path, "switch " + Quoted(node.leaf) + " is a spine",
+                    "a leaf switch");
+      } else if (rack_site_ok && !inv.switches[leaf].site.empty() &&
+                 inv.switches[leaf].site != inv.racks[rack].site) {
+        diag_.Error(src.leaf->pos, src.leaf->path,
+                    "leaf " + Quoted(node.leaf) + " is in site " + Quoted(inv.switches[leaf].site) +
+                        ", not the rack's site " + Quoted(inv.racks[rack].site),
+                    "a leaf of site " + Quoted(inv.racks[rack].site));
+      }
+    }
+    if (src.power_domain) {
+      const int pd = power_domain_names_.Find(node.power_domain);
+      if (pd < 0) {
+        Dangling(*src.power_domain, "power domain", node.power_domain, "inventory.powerDomains",
+                 power_domain_names_);
+      } else if (rack_site_ok) {
+        const Rack& r = inv.racks[rack];
+        const std::string& pd_site = inv.power_domains[pd].site;
+        if (pd_site != r.site) {
+          diag_.Error(src.power_domain->pos, src.power_domain->path,
+                      "power domain " + Quoted(node.power_domain) + " is in site " +
+                          Quoted(pd_site) + ", not site " + Quoted(r.site) + " of rack " +
+                          Quoted(r.name),
+                      "a power domain of site " + Quoted(r.site));
+        } else if (!r.power_domains.empty() &&
+                   std::find(r.power_domains.begin(), r.power_domains.end(), node.power_domain) ==
+                       r.power_domains.end()) {
+          diag_.Error(
+              src.power_domain->pos, src.power_domain->path,
+              "power domain " + Quoted(node.power_domain) + " does not feed rack " + Quoted(r.name),
+              "one of the rack's power domains: " + JoinNames(r.power_domains));
+        }
+      }
+    }
+    if (src.mac) {
+      auto [it, fresh] = macs.emplace(LowerAscii(node.mac), i);
+      if (!fresh) {
+        diag_.Error(src.mac->pos, src.mac->path,
+                    "MAC address " + Quoted(node.mac) + " is already used by node " +
+                        Quoted(inv.nodes[it->second].name),
+                    "a MAC address unique to this node");
+      }
+    }
+  }
+}
+
+void ScenarioLoader::CheckTenantsAllocationsRequests() {
+  for (size_t i = 0; i < s_.tenants.size(); ++i) {
+    const bool written = i < tenants_.size();
+    if (written && !tenants_[i].name) continue;
+    const SourcePos pos = written ? tenants_[i].name->pos : SourcePos{};
+    if (!tenant_names_.Add(s_.tenants[i].name, static_cast<int>(i), pos) && written) {
+      Duplicate(*tenants_[i].name, "tenant", s_.tenants[i].name, tenant_names_);
+    }
+  }
+
+  NameTable allocation_names;
+  struct Holder {
+    size_t allocation;
+    SourcePos pos;
+  };
+  std::unordered_map<std::string, Holder> held;  // node -> first allocation naming it
+  for (size_t i = 0; i < allocations_.size(); ++i) {
+    const AllocationSrc& src = allocations_[i];
+    const Allocation& a = s_.allocations[i];
+    if (src.name && !allocation_names.Add(a.name, static_cast<int>(i), src.name->pos)) {
+      Duplicate(*src.name, "allocation", a.name, allocation_names);
+    }
+    if (src.tenant && tenant_names_.Find(a.tenant) < 0)
+      Dangling(*src.tenant, "tenant", a.tenant, "tenants", tenant_names_);
+    for (size_t k = 0; k < src.nodes.size(); ++k) {
+      const std::string& node = a.nodes[k];
+      if (node_names_.Find(node) < 0) {
+        Dangling(src.nodes[k], "node", node, "inventory.nodes", node_names_);
+        continue;
+      }
+      auto [it, fresh] = held.emplace(node, Holder{i, src.nodes[k].pos});
+      if (!fresh) {
+        const Allocation& first = s_.allocations[it->second.allocation];
+        diag_.Error(src.nodes[k].pos, src.nodes[k].path,
+                    "node " + Quoted(node) + " is already in allocation " + Quoted(first.name) +
+                        " (at " + PosText(it->second.pos) + ")",
+                    "each node in at most one allocation");
+      }
+    }
+  }
+
+  NameTable request_names;
+  for (size_t i = 0; i < requests_.size(); ++i) {
+    const RequestSrc& src = requests_[i];
+    const Request& r = s_.requests[i];
+    if (src.name && !request_names.Add(r.name, static_cast<int>(i), src.name->pos)) {
+      Duplicate(*src.name, "request", r.name, request_names);
+    }
+    const int tenant = src.tenant ? tenant_names_.Find(r.tenant) : -1;
+    if (src.tenant && tenant < 0)
+      Dangling(*src.tenant, "tenant", r.tenant, "tenants", tenant_names_);
+    for (size_t k = 0; k < src.classes.size(); ++k) {
+      if (class_names_.Find(r.select.classes[k]) < 0) {
+        Dangling(src.classes[k], "node class", r.select.classes[k], "inventory.nodeClasses",
+                 class_names_);
+      }
+    }
+    if (tenant < 0) continue;
+    const Tenant& t = s_.tenants[tenant];
+    for (size_t k = 0; k < src.compliance.size(); ++k) {
+      const std::string& c = r.compliance[k];
+      if (std::find(t.compliance.begin(), t.compliance.end(), c) != t.compliance.end()) continue;
+      diag_.Error(src.compliance[k].pos, src.compliance[k].path,
+                  "tenant " + Quoted(t.name) + " may not ask for " + Quoted(c),
+                  t.compliance.empty()
+                      ? "no compliance (the tenant's compliance list is empty)"
+                      : "one of the tenant's compliance: " + JoinNames(t.compliance));
+    }
+  }
+}
+
+Result<Scenario> ScenarioLoader::Load(std::string_view yaml) {
+  try {
+    const std::string text(yaml);
+    if (std::optional<SourcePos> second = SecondDocumentStart(text)) {
+      diag_.Error(*second, "", "a second YAML document", "one scenario per file");
+    }
+    ParseRoot(YAML::Load(text));
+  } catch (const YAML::DeepRecursion& e) {
+    diag_.Raw({e.mark.line + 1, e.mark.column + 1},
+              "YAML syntax error: nested deeper than " + std::to_string(e.depth()) + " levels");
+    return Status(StatusCode::kInvalidArgument, diag_.Sorted());
+  } catch (const YAML::Exception& e) {
+    const SourcePos at =
+        e.mark.is_null() ? SourcePos{} : SourcePos{e.mark.line + 1, e.mark.column + 1};
+    diag_.Raw(at, "YAML syntax error: " + yaml_reader::Printable(e.msg));
+    return Status(StatusCode::kInvalidArgument, diag_.Sorted());
+  }
+  ExpandGenerate();
+  CheckInventory();
+  CheckTenantsAllocationsRequests();
+  if (!diag_.empty()) return Status(StatusCode::kInvalidArgument, diag_.Sorted());
+  s_.ApplyAllocations();
+  Status indexed = s_.inventory.BuildIndex();
+  if (!indexed.ok()) {
+    // The checks above should have caught everything with a position; this is the backstop.
+    std::vector<std::string> messages;
+    for (const std::string& m : indexed.messages()) messages.push_back(diag_.source() + ": " + m);
+    return Status(StatusCode::kInvalidArgument, std::move(messages));
+  }
+  return std::move(s_);
+}
+
+}  // namespace
+
+Result<Scenario> LoadScenarioString(std::string_view yaml, std::string_view source_name) {
+  try {
+    ScenarioLoader loader{std::string(source_name)};
+    return loader.Load(yaml);
+  } catch (const std::bad_alloc&) {
+    return Status(StatusCode::kResourceExhausted,
+                  std::string(source_name) + ": out of memory while loading");
+  } catch (const std::exception& e) {
+    return InternalError(std::string(source_name) +
+                         ": unexpected error while loading: " + e.what());
+  }
+}
+
+Result<Scenario> LoadScenarioFile(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return NotFoundError(path + ": no such file");
+  if (std::filesystem::is_directory(path, ec))
+    return InvalidArgumentError(path + ": is a directory, not a scenario file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError(path + ": cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return LoadScenarioString(text.str(), path);
+}
+
+}  // namespace topoplace

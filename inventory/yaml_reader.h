@@ -8,14 +8,14 @@
 // Thread safety: a Diagnostics belongs to one load; the free functions are stateless.
 #pragma once
 
+#include <yaml-cpp/yaml.h>
+
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <yaml-cpp/yaml.h>
 
 namespace topoplace::yaml_reader {
 
@@ -55,6 +55,9 @@ std::string JoinPath(std::string_view base, std::string_view key);
 // "inventory.nodes" + 3 -> "inventory.nodes[3]".
 std::string IndexPath(std::string_view base, size_t index);
 
+// Text safe to show in a message: quotes and backslashes escaped, control characters and broken
+// UTF-8 as \xNN, cut after `max_chars` characters.
+std::string Printable(std::string_view s, size_t max_chars = std::string_view::npos);
 // How a node reads to a person in "got ..." phrases: a map, a list, no value, "text".
 std::string Describe(const YAML::Node& node);
 // Whether a scalar was written as a string ("8", '8', !!str 8) rather than a plain number.
@@ -65,6 +68,9 @@ std::string JoinNames(const std::vector<std::string>& names);
 // The closest candidate within a small edit distance (case differences are cheap), or empty.
 std::string ClosestName(std::string_view name, std::span<const std::string_view> candidates);
 std::string ClosestName(std::string_view name, const std::vector<std::string>& candidates);
+
+// Integral values as integers, others in the shortest form that reads back to the same double.
+std::string FormatNumber(double v);
 
 // Inclusive/exclusive bounds of a number, with the phrase that describes them.
 struct NumberRange {
@@ -84,13 +90,14 @@ struct Field {
   SourcePos pos() const;
 };
 
-// Reads one YAML map against a fixed set of allowed keys. Construction reports a value that is not
-// a map, every unknown key (with a "did you mean" when one is close), repeated keys and keys that
-// are not strings. Lookups are by key name; absent keys give nullptr.
+// Reads one YAML map against a fixed set of allowed keys (an empty set allows every key, for open
+// maps like labels). Construction reports a value that is not a map, every unknown key (with a "did
+// you mean" when one is close), repeated keys and keys that are not strings. Absent keys give
+// nullptr.
 class MapFields {
  public:
-  MapFields(Diagnostics& diag, const YAML::Node& node, std::string path,
-            std::span<const std::string_view> allowed, std::string_view expected_what);
+  MapFields(Diagnostics& diag, const Field& field, std::span<const std::string_view> allowed,
+            std::string_view expected_what);
 
   bool is_map() const { return is_map_; }
   const std::string& path() const { return path_; }
@@ -98,7 +105,7 @@ class MapFields {
   const Field* Get(std::string_view key) const;
   // Like Get, but reports `KEY.PATH.key: missing; expected ...` at the map when the key is absent.
   const Field* Require(std::string_view key, std::string_view expected) const;
-  // Each present key in file order (used for open maps like labels).
+  // Each accepted key in file order.
   const std::vector<std::pair<std::string, Field>>& entries() const { return entries_; }
 
  private:
@@ -108,10 +115,6 @@ class MapFields {
   bool is_map_ = false;
   std::vector<std::pair<std::string, Field>> entries_;
 };
-
-// Open maps (labels, class weights): every key allowed, still reported when not a map or repeated.
-MapFields OpenMap(Diagnostics& diag, const YAML::Node& node, std::string path,
-                  std::string_view expected_what);
 
 // Scalar readers: report and return nullopt on a wrong type or an out-of-range value.
 std::optional<std::string> ReadString(Diagnostics& diag, const Field& f, std::string_view expected);

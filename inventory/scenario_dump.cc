@@ -1,0 +1,509 @@
+// Dumping scenario YAML: explicit entities only, every field that is set, in the order the loader
+// reads them back. Entities one per line in flow style so a data centre of thousands of nodes stays
+// greppable; requests and classes in block style because people edit those.
+#include <algorithm>
+#include <cstdio>
+#include <unordered_set>
+
+#include "inventory/scenario_codec.h"
+#include "inventory/yaml_reader.h"
+
+namespace topoplace {
+
+namespace {
+
+using yaml_reader::FormatNumber;
+
+bool IsPlainSafe(std::string_view s) {
+  if (s.empty() || !std::isalnum(static_cast<unsigned char>(s.front()))) return false;
+  for (char c : s) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                    c == '.' || c == '/' || c == '+' || c == '*';
+    if (!ok) return false;
+  }
+  // Words YAML reads as null or booleans, and numbers, are quoted so they stay strings to a reader.
+  static constexpr std::string_view kReserved[] = {
+      "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", "yes", "no",
+      "on",   "off",  "Yes",  "No",   "On",   "Off",  "YES",   "NO",    "ON",    "OFF"};
+  if (std::find(std::begin(kReserved), std::end(kReserved), s) != std::end(kReserved)) return false;
+  return !yaml_reader::ParseDouble(s);
+}
+
+class Writer {
+ public:
+  std::string& out() { return out_; }
+
+  // A string scalar, plain when that reads back unchanged, double-quoted otherwise.
+  void Str(std::string_view s) {
+    if (IsPlainSafe(s)) {
+      out_ += s;
+      return;
+    }
+    out_ += '"';
+    for (unsigned char c : s) {
+      switch (c) {
+        case '"': out_ += "\\\""; break;
+        case '\\': out_ += "\\\\"; break;
+        case '\n': out_ += "\\n"; break;
+        case '\t': out_ += "\\t"; break;
+        default:
+          if (c < 0x20 || c == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out_ += buf;
+          } else {
+            out_ += static_cast<char>(c);
+          }
+      }
+    }
+    out_ += '"';
+  }
+  void Num(double v) { out_ += FormatNumber(v); }
+  void Int(int64_t v) { out_ += std::to_string(v); }
+  void StrList(const std::vector<std::string>& items) {
+    out_ += '[';
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (i) out_ += ", ";
+      Str(items[i]);
+    }
+    out_ += ']';
+  }
+  void NumList(const std::vector<double>& items) {
+    out_ += '[';
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (i) out_ += ", ";
+      Num(items[i]);
+    }
+    out_ += ']';
+  }
+
+  // Flow-map building: Key() writes the separator and the key.
+  void Open() {
+    out_ += '{';
+    first_ = true;
+  }
+  void Close() {
+    out_ += '}';
+    first_ = false;
+  }
+  void Key(std::string_view key) {
+    if (!first_) out_ += ", ";
+    first_ = false;
+    out_ += key;
+    out_ += ": ";
+  }
+  // A key that is data (label names), quoted when needed.
+  void StrKey(std::string_view key) {
+    if (!first_) out_ += ", ";
+    first_ = false;
+    Str(key);
+    out_ += ": ";
+  }
+  void KeyStr(std::string_view key, std::string_view value) {
+    Key(key);
+    Str(value);
+  }
+  void KeyStrIfSet(std::string_view key, std::string_view value) {
+    if (!value.empty()) KeyStr(key, value);
+  }
+
+  void Line(std::string_view text) {
+    out_ += text;
+    out_ += '\n';
+  }
+
+ private:
+  std::string out_;
+  bool first_ = true;
+};
+
+// Equality as a plain number, other comparisons as a quoted string like ">=1024".
+std::string PredicateValue(const NumericPredicate& p) {
+  static constexpr std::string_view kOps[] = {"==", "!=", "<", "<=", ">", ">="};
+  if (p.op == NumericPredicate::Op::kEq) return FormatNumber(p.value);
+  std::string text = "\"";
+  text += kOps[static_cast<int>(p.op)];
+  text += FormatNumber(p.value);
+  text += '"';
+  return text;
+}
+
+void WriteInventory(Writer& w, const Inventory& inv, const Scenario& s) {
+  std::string& out = w.out();
+  if (inv.sites.empty() && inv.power_domains.empty() && inv.switches.empty() && inv.racks.empty() &&
+      inv.node_classes.empty() && inv.nodes.empty()) {
+    return;
+  }
+  w.Line("inventory:");
+  if (!inv.sites.empty()) {
+    w.Line("  sites:");
+    for (const Site& site : inv.sites) {
+      out += "    - ";
+      w.Open();
+      w.KeyStr("name", site.name);
+      w.KeyStrIfSet("region", site.region);
+      w.KeyStrIfSet("jurisdiction", site.jurisdiction);
+      if (!site.tags.empty()) {
+        w.Key("tags");
+        w.StrList(site.tags);
+      }
+      w.Close();
+      out += '\n';
+    }
+  }
+  if (!inv.power_domains.empty()) {
+    w.Line("  powerDomains:");
+    for (const PowerDomain& pd : inv.power_domains) {
+      out += "    - ";
+      w.Open();
+      w.KeyStr("name", pd.name);
+      w.KeyStr("site", pd.site);
+      w.Close();
+      out += '\n';
+    }
+  }
+  if (!inv.switches.empty()) {
+    w.Line("  switches:");
+    for (const Switch& sw : inv.switches) {
+      out += "    - ";
+      w.Open();
+      w.KeyStr("name", sw.name);
+      w.KeyStr("role", SwitchRoleName(sw.role));
+      w.KeyStrIfSet("vendor", sw.vendor);
+      w.KeyStrIfSet("site", sw.site);
+      w.KeyStrIfSet("pod", sw.pod);
+      if (!sw.uplinks.empty()) {
+        w.Key("uplinks");
+        w.StrList(sw.uplinks);
+      }
+      w.Close();
+      out += '\n';
+    }
+  }
+  if (!inv.racks.empty()) {
+    w.Line("  racks:");
+    for (const Rack& rack : inv.racks) {
+      out += "    - ";
+      w.Open();
+      w.KeyStr("name", rack.name);
+      w.KeyStr("site", rack.site);
+      w.KeyStrIfSet("row", rack.row);
+      w.KeyStrIfSet("pod", rack.pod);
+      if (!rack.power_domains.empty()) {
+        w.Key("powerDomains");
+        w.StrList(rack.power_domains);
+      }
+      if (!rack.tags.empty()) {
+        w.Key("tags");
+        w.StrList(rack.tags);
+      }
+      w.Close();
+      out += '\n';
+    }
+  }
+  if (!inv.node_classes.empty()) {
+    w.Line("  nodeClasses:");
+    for (const NodeClass& c : inv.node_classes) {
+      out += "    - name: ";
+      w.Str(c.name);
+      out += '\n';
+      if (c.cpu.cores != 0 || !c.cpu.model.empty()) {
+        out += "      cpu: ";
+        w.Open();
+        if (c.cpu.cores != 0) {
+          w.Key("cores");
+          w.Int(c.cpu.cores);
+        }
+        w.KeyStrIfSet("model", c.cpu.model);
+        w.Close();
+        out += '\n';
+      }
+      if (c.memory_gib != 0) {
+        out += "      memoryGiB: ";
+        w.Num(c.memory_gib);
+        out += '\n';
+      }
+      if (c.storage_gib != 0) {
+        out += "      storageGiB: ";
+        w.Num(c.storage_gib);
+        out += '\n';
+      }
+      if (c.gpu.count != 0 || !c.gpu.model.empty()) {
+        out += "      gpu: ";
+        w.Open();
+        w.KeyStr("model", c.gpu.model);
+        w.Key("count");
+        w.Int(c.gpu.count);
+        if (c.gpu.memory_gib != 0) {
+          w.Key("memoryGiB");
+          w.Num(c.gpu.memory_gib);
+        }
+        if (c.gpu.nvlink_domain_size != 0) {
+          w.Key("nvlinkDomainSize");
+          w.Int(c.gpu.nvlink_domain_size);
+        }
+        w.Close();
+        out += '\n';
+      }
+      if (c.cost_per_hour != 0) {
+        out += "      costPerHour: ";
+        w.Num(c.cost_per_hour);
+        out += '\n';
+      }
+    }
+  }
+  if (!inv.nodes.empty()) {
+    // A node's allocated state and holder come back from the allocations; only write the state
+    // when the allocations would not restore it.
+    std::unordered_set<std::string_view> allocated;
+    for (const Allocation& a : s.allocations) {
+      for (const std::string& n : a.nodes) allocated.insert(n);
+    }
+    w.Line("  nodes:");
+    for (const Node& node : inv.nodes) {
+      out += "    - ";
+      w.Open();
+      w.KeyStr("name", node.name);
+      w.KeyStr("class", node.node_class);
+      w.KeyStr("rack", node.rack);
+      w.KeyStr("powerDomain", node.power_domain);
+      w.KeyStr("leaf", node.leaf);
+      if (!node.labels.empty()) {
+        w.Key("labels");
+        w.Open();
+        for (const auto& [k, v] : node.labels) {
+          w.StrKey(k);
+          w.Str(v);
+        }
+        w.Close();
+      }
+      if (node.bmc) {
+        w.Key("bmc");
+        w.Open();
+        w.KeyStr("protocol", node.bmc->protocol);
+        w.KeyStr("address", node.bmc->address);
+        w.Close();
+      }
+      w.KeyStrIfSet("mac", node.mac);
+      const bool derived = node.state == NodeState::kAllocated && allocated.count(node.name) != 0;
+      if (node.state != NodeState::kAvailable && !derived)
+        w.KeyStr("state", NodeStateName(node.state));
+      w.Close();
+      out += '\n';
+    }
+  }
+}
+
+void WriteTenants(Writer& w, const std::vector<Tenant>& tenants) {
+  if (tenants.empty()) return;
+  std::string& out = w.out();
+  w.Line("tenants:");
+  for (const Tenant& t : tenants) {
+    out += "  - name: ";
+    w.Str(t.name);
+    out += '\n';
+    const Quota& q = t.quota;
+    if (q.nodes || q.gpus || q.cpu_cores || q.memory_gib || q.storage_gib) {
+      out += "    quota: ";
+      w.Open();
+      if (q.nodes) {
+        w.Key("nodes");
+        w.Int(*q.nodes);
+      }
+      if (q.gpus) {
+        w.Key("gpus");
+        w.Int(*q.gpus);
+      }
+      if (q.cpu_cores) {
+        w.Key("cpuCores");
+        w.Int(*q.cpu_cores);
+      }
+      if (q.memory_gib) {
+        w.Key("memoryGiB");
+        w.Num(*q.memory_gib);
+      }
+      if (q.storage_gib) {
+        w.Key("storageGiB");
+        w.Num(*q.storage_gib);
+      }
+      w.Close();
+      out += '\n';
+    }
+    if (!t.compliance.empty()) {
+      out += "    compliance: ";
+      w.StrList(t.compliance);
+      out += '\n';
+    }
+    if (t.budget_per_hour) {
+      out += "    budgetPerHour: ";
+      w.Num(*t.budget_per_hour);
+      out += '\n';
+    }
+    if (!t.alert_at.empty()) {
+      out += "    alertAt: ";
+      w.NumList(t.alert_at);
+      out += '\n';
+    }
+  }
+}
+
+void WriteAllocations(Writer& w, const std::vector<Allocation>& allocations) {
+  if (allocations.empty()) return;
+  w.Line("allocations:");
+  for (const Allocation& a : allocations) {
+    w.out() += "  - ";
+    w.Open();
+    w.KeyStr("name", a.name);
+    w.KeyStr("tenant", a.tenant);
+    w.Key("nodes");
+    w.StrList(a.nodes);
+    w.Close();
+    w.out() += '\n';
+  }
+}
+
+void WriteLabelPredicate(Writer& w, const LabelPredicate& p) {
+  switch (p.op) {
+    case LabelPredicate::Op::kIn:
+      if (p.values.size() == 1) {
+        w.Str(p.values.front());
+      } else {
+        w.Open();
+        w.Key("in");
+        w.StrList(p.values);
+        w.Close();
+      }
+      return;
+    case LabelPredicate::Op::kNotIn:
+      w.Open();
+      w.Key("notIn");
+      w.StrList(p.values);
+      w.Close();
+      return;
+    case LabelPredicate::Op::kExists:
+    case LabelPredicate::Op::kDoesNotExist:
+      w.Open();
+      w.Key("exists");
+      w.out() += p.op == LabelPredicate::Op::kExists ? "true" : "false";
+      w.Close();
+      return;
+  }
+}
+
+void WriteRequests(Writer& w, const std::vector<Request>& requests) {
+  if (requests.empty()) return;
+  std::string& out = w.out();
+  w.Line("requests:");
+  for (const Request& r : requests) {
+    out += "  - name: ";
+    w.Str(r.name);
+    out += "\n    tenant: ";
+    w.Str(r.tenant);
+    out += '\n';
+    if (r.nodes) out += "    nodes: " + std::to_string(*r.nodes) + "\n";
+    if (r.gpus) out += "    gpus: " + std::to_string(*r.gpus) + "\n";
+    const NodeSelector& sel = r.select;
+    if (!sel.empty()) {
+      w.Line("    select:");
+      if (!sel.classes.empty()) {
+        out += "      class: ";
+        w.StrList(sel.classes);
+        out += '\n';
+      }
+      if (!sel.gpu_models.empty() || sel.gpu_count) {
+        out += "      gpu: ";
+        w.Open();
+        if (!sel.gpu_models.empty()) {
+          w.Key("model");
+          w.StrList(sel.gpu_models);
+        }
+        if (sel.gpu_count) {
+          w.Key("count");
+          w.out() += PredicateValue(*sel.gpu_count);
+        }
+        w.Close();
+        out += '\n';
+      }
+      auto block_predicate = [&](std::string_view key, const std::optional<NumericPredicate>& p) {
+        if (p) out += "      " + std::string(key) + ": " + PredicateValue(*p) + "\n";
+      };
+      block_predicate("memoryGiB", sel.memory_gib);
+      block_predicate("cpuCores", sel.cpu_cores);
+      block_predicate("storageGiB", sel.storage_gib);
+      if (!sel.labels.empty()) {
+        w.Line("      labels:");
+        for (const LabelPredicate& p : sel.labels) {
+          out += "        ";
+          w.Str(p.key);
+          out += ": ";
+          WriteLabelPredicate(w, p);
+          out += '\n';
+        }
+      }
+    }
+    if (r.locality || r.spread) {
+      w.Line("    topology:");
+      if (r.locality) {
+        out += "      locality: ";
+        w.Open();
+        w.KeyStr("level", LevelName(r.locality->level));
+        w.KeyStr("mode", r.locality->mode == LocalityMode::kRequired ? "required" : "preferred");
+        w.Key("maxDomains");
+        w.Int(r.locality->max_domains);
+        w.Close();
+        out += '\n';
+      }
+      if (r.spread) {
+        out += "      spread: ";
+        w.Open();
+        w.KeyStr("level", LevelName(r.spread->level));
+        if (r.spread->max_per_domain) {
+          w.Key("maxPerDomain");
+          w.Int(*r.spread->max_per_domain);
+        }
+        if (r.spread->max_fraction) {
+          w.Key("maxFraction");
+          w.Num(*r.spread->max_fraction);
+        }
+        if (r.spread->min_domains) {
+          w.Key("minDomains");
+          w.Int(*r.spread->min_domains);
+        }
+        w.Close();
+        out += '\n';
+      }
+    }
+    if (!r.compliance.empty()) {
+      out += "    compliance: ";
+      w.StrList(r.compliance);
+      out += '\n';
+    }
+    if (r.exclusive) out += "    exclusive: " + std::string(LevelName(*r.exclusive)) + "\n";
+    if (r.roce) w.Line("    network: {roce: true}");
+    if (r.max_cost_per_hour) {
+      out += "    budget: {maxCostPerHour: ";
+      w.Num(*r.max_cost_per_hour);
+      out += "}\n";
+    }
+    if (r.purpose != Purpose::kBaremetal)
+      out += "    purpose: " + std::string(PurposeName(r.purpose)) + "\n";
+    if (r.priority != 0) out += "    priority: " + std::to_string(r.priority) + "\n";
+  }
+}
+
+}  // namespace
+
+std::string DumpScenario(const Scenario& scenario) {
+  Writer w;
+  w.out().reserve(256 + scenario.inventory.nodes.size() * 220);
+  w.out() += "apiVersion: ";
+  w.Str(scenario.api_version);
+  w.out() += '\n';
+  WriteInventory(w, scenario.inventory, scenario);
+  WriteTenants(w, scenario.tenants);
+  WriteAllocations(w, scenario.allocations);
+  WriteRequests(w, scenario.requests);
+  return std::move(w.out());
+}
+
+}  // namespace topoplace

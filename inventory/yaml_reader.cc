@@ -1,0 +1,408 @@
+#include "inventory/yaml_reader.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+namespace topoplace::yaml_reader {
+
+namespace {
+
+constexpr size_t kMaxShownScalar = 40;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 when the bytes there are not one.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(i);
+  size_t len = 0;
+  if (c >= 0xc2 && c <= 0xdf)
+    len = 2;
+  else if (c >= 0xe0 && c <= 0xef)
+    len = 3;
+  else if (c >= 0xf0 && c <= 0xf4)
+    len = 4;
+  if (len == 0 || i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((byte(i + k) & 0xc0) != 0x80) return 0;
+  }
+  return len;
+}
+
+std::string ShowScalar(std::string_view s) {
+  std::string out =
+      "\"";  // built by appending: GCC 12 warns falsely on "x" + std::string (-Wrestrict)
+  out += Printable(s, kMaxShownScalar);
+  out += '"';
+  return out;
+}
+
+}  // namespace
+
+std::string Printable(std::string_view s, size_t max_chars) {
+  std::string out;
+  size_t shown = 0;
+  for (size_t i = 0; i < s.size(); ++shown) {
+    if (shown == max_chars) {
+      out += "...";
+      break;
+    }
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+      ++i;
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+      ++i;
+    } else if (const size_t len = c >= 0x80 ? Utf8SequenceLength(s, i) : 0; len > 0) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      // Control characters and broken UTF-8 would garble a terminal or a JSON error body.
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+      ++i;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::string PosText(SourcePos p) { return std::to_string(p.line) + ":" + std::to_string(p.column); }
+
+template <typename Names>
+std::string ClosestImpl(std::string_view name, const Names& candidates) {
+  const std::string lowered = Lower(name);
+  std::string best;
+  size_t best_distance = 3;  // more than two edits is a different word, not a typo
+  for (const auto& candidate : candidates) {
+    const size_t d = EditDistance(lowered, Lower(candidate));
+    if (d < best_distance && d * 2 <= std::max<size_t>(candidate.size(), 2)) {
+      best_distance = d;
+      best = std::string(candidate);
+    }
+  }
+  return best;
+}
+
+enum class ParsedNumber { kOk, kInvalid, kOverflow };
+
+ParsedNumber ParseDoubleDetail(std::string_view text, double& value) {
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  if (text.empty()) return ParsedNumber::kInvalid;
+  // from_chars accepts "inf" and "nan", which are not numbers a person means here.
+  const char first = text.front() == '-' && text.size() > 1 ? text[1] : text.front();
+  if (!std::isdigit(static_cast<unsigned char>(first)) && first != '.')
+    return ParsedNumber::kInvalid;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec == std::errc::result_out_of_range && ptr == end) return ParsedNumber::kOverflow;
+  if (ec != std::errc() || ptr != end) return ParsedNumber::kInvalid;
+  if (!std::isfinite(value)) return ParsedNumber::kOverflow;
+  return ParsedNumber::kOk;
+}
+
+}  // namespace
+
+SourcePos PosOf(const YAML::Node& node) {
+  const YAML::Mark mark = node.Mark();
+  if (mark.is_null() || mark.line < 0 || mark.column < 0) return {1, 1};
+  return {mark.line + 1, mark.column + 1};
+}
+
+void Diagnostics::Error(SourcePos at, std::string_view path, std::string_view what,
+                        std::string_view expected) {
+  std::string text = source_ + ":" + PosText(at) + ": ";
+  if (!path.empty()) text += std::string(path) + ": ";
+  text += what;
+  if (!expected.empty()) text += "; expected " + std::string(expected);
+  entries_.push_back({at, std::move(text)});
+}
+
+void Diagnostics::Raw(SourcePos at, std::string_view text) {
+  entries_.push_back({at, source_ + ":" + PosText(at) + ": " + std::string(text)});
+}
+
+std::vector<std::string> Diagnostics::Sorted() const {
+  std::vector<const Entry*> order;
+  order.reserve(entries_.size());
+  for (const Entry& e : entries_) order.push_back(&e);
+  std::stable_sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
+    return a->pos.line != b->pos.line ? a->pos.line < b->pos.line : a->pos.column < b->pos.column;
+  });
+  std::vector<std::string> out;
+  out.reserve(order.size());
+  for (const Entry* e : order) out.push_back(e->text);
+  return out;
+}
+
+std::string JoinPath(std::string_view base, std::string_view key) {
+  if (base.empty()) return std::string(key);
+  return std::string(base) + "." + std::string(key);
+}
+
+std::string IndexPath(std::string_view base, size_t index) {
+  return std::string(base) + "[" + std::to_string(index) + "]";
+}
+
+std::string Describe(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return "no value";
+  if (node.IsMap()) return "a map";
+  if (node.IsSequence()) return "a list";
+  if (IsQuotedScalar(node)) return "the string " + ShowScalar(node.Scalar());
+  return ShowScalar(node.Scalar());
+}
+
+bool IsQuotedScalar(const YAML::Node& node) {
+  return node.IsScalar() && (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str");
+}
+
+std::string JoinNames(std::span<const std::string_view> names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i) out += ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i) out += ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+std::string ClosestName(std::string_view name, std::span<const std::string_view> candidates) {
+  return ClosestImpl(name, candidates);
+}
+
+std::string ClosestName(std::string_view name, const std::vector<std::string>& candidates) {
+  return ClosestImpl(name, candidates);
+}
+
+std::string FormatNumber(double v) {
+  if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15) {
+    return std::to_string(static_cast<int64_t>(v));
+  }
+  char buf[64];
+  auto [ptr, ec] =
+      std::to_chars(buf, buf + sizeof buf, v);  // shortest form that reads back exactly
+  if (ec != std::errc()) return "nan";
+  return std::string(buf, ptr);
+}
+
+std::string NumberRange::Describe(bool integer) const {
+  const std::string kind = integer ? "an integer" : "a number";
+  if (min_exclusive)
+    return kind + " greater than " + FormatNumber(min) + " and at most " + FormatNumber(max);
+  return kind + " from " + FormatNumber(min) + " to " + FormatNumber(max);
+}
+
+SourcePos Field::pos() const {
+  if (!value.IsDefined() || value.IsNull()) return key_pos;
+  return PosOf(value);
+}
+
+MapFields::MapFields(Diagnostics& diag, const Field& field,
+                     std::span<const std::string_view> allowed, std::string_view expected_what)
+    : diag_(diag), node_(field.value), path_(field.path) {
+  if (!node_.IsMap()) {
+    diag_.Error(field.pos(), path_, "got " + Describe(node_), expected_what);
+    return;
+  }
+  is_map_ = true;
+  const bool open = allowed.empty();
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    // Copies: the iterator hands out a temporary pair, so a reference would dangle.
+    const YAML::Node key = it->first;
+    const YAML::Node value = it->second;
+    if (!key.IsScalar()) {
+      diag_.Error(PosOf(key), path_, "got " + Describe(key) + " as a key", "a key name");
+      continue;
+    }
+    const std::string name = key.Scalar();
+    const std::string key_path = JoinPath(path_, name);
+    if (!open && std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      std::string what = "unknown key";
+      const std::string close = ClosestName(name, allowed);
+      if (!close.empty()) what += " (did you mean \"" + close + "\"?)";
+      diag_.Error(PosOf(key), key_path, what, "one of " + JoinNames(allowed));
+      continue;
+    }
+    auto same = std::find_if(entries_.begin(), entries_.end(),
+                             [&](const auto& e) { return e.first == name; });
+    if (same != entries_.end()) {
+      diag_.Error(PosOf(key), key_path,
+                  "repeated key (first at " + PosText(same->second.key_pos) + ")", "each key once");
+      continue;
+    }
+    entries_.emplace_back(name, Field{value, PosOf(key), key_path});
+  }
+}
+
+const Field* MapFields::Get(std::string_view key) const {
+  for (const auto& [name, field] : entries_) {
+    if (name == key) return &field;
+  }
+  return nullptr;
+}
+
+const Field* MapFields::Require(std::string_view key, std::string_view expected) const {
+  const Field* f = Get(key);
+  if (f == nullptr && is_map_) diag_.Error(pos(), JoinPath(path_, key), "missing", expected);
+  return f;
+}
+
+std::optional<std::vector<Field>> ListItems(Diagnostics& diag, const Field& f,
+                                            std::string_view expected) {
+  if (!f.value.IsSequence()) {
+    diag.Error(f.pos(), f.path, "got " + Describe(f.value), expected);
+    return std::nullopt;
+  }
+  std::vector<Field> items;
+  items.reserve(f.value.size());
+  size_t i = 0;
+  for (const YAML::Node& item : f.value) {
+    const SourcePos where = item.IsNull() ? f.pos() : PosOf(item);
+    items.push_back(Field{item, where, IndexPath(f.path, i++)});
+  }
+  return items;
+}
+
+std::optional<std::string> ReadString(Diagnostics& diag, const Field& f,
+                                      std::string_view expected) {
+  if (!f.value.IsScalar()) {
+    diag.Error(f.pos(), f.path, "got " + Describe(f.value), expected);
+    return std::nullopt;
+  }
+  if (f.value.Scalar().empty()) {
+    diag.Error(f.pos(), f.path, "empty", expected);
+    return std::nullopt;
+  }
+  return f.value.Scalar();
+}
+
+namespace {
+// The number in a scalar, or a report of why there is none. `integer` shapes only the wording.
+std::optional<double> ScalarNumber(Diagnostics& diag, const Field& f, const NumberRange& range,
+                                   bool integer) {
+  const std::string expected = range.Describe(integer);
+  if (!f.value.IsScalar() || IsQuotedScalar(f.value)) {
+    diag.Error(f.pos(), f.path, "got " + Describe(f.value), expected);
+    return std::nullopt;
+  }
+  double v = 0;
+  switch (ParseDoubleDetail(f.value.Scalar(), v)) {
+    case ParsedNumber::kOk: break;
+    case ParsedNumber::kOverflow:
+      diag.Error(f.pos(), f.path, f.value.Scalar() + " is out of range", expected);
+      return std::nullopt;
+    case ParsedNumber::kInvalid:
+      diag.Error(f.pos(), f.path, "got " + Describe(f.value), expected);
+      return std::nullopt;
+  }
+  if (!range.Contains(v)) {
+    diag.Error(f.pos(), f.path, f.value.Scalar() + " is out of range", expected);
+    return std::nullopt;
+  }
+  return v;
+}
+}  // namespace
+
+std::optional<int64_t> ReadInt(Diagnostics& diag, const Field& f, const NumberRange& range) {
+  std::optional<double> v = ScalarNumber(diag, f, range, /*integer=*/true);
+  if (!v) return std::nullopt;
+  std::optional<int64_t> i = ParseInteger(f.value.Scalar());
+  if (!i) {
+    diag.Error(f.pos(), f.path, "got " + Describe(f.value), range.Describe(true));
+    return std::nullopt;
+  }
+  return i;
+}
+
+std::optional<double> ReadNumber(Diagnostics& diag, const Field& f, const NumberRange& range) {
+  return ScalarNumber(diag, f, range, /*integer=*/false);
+}
+
+std::optional<bool> ReadBool(Diagnostics& diag, const Field& f) {
+  if (f.value.IsScalar() && !IsQuotedScalar(f.value)) {
+    const std::string& s = f.value.Scalar();
+    if (s == "true" || s == "True" || s == "TRUE") return true;
+    if (s == "false" || s == "False" || s == "FALSE") return false;
+  }
+  diag.Error(f.pos(), f.path, "got " + Describe(f.value), "true or false");
+  return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> ReadStringList(Diagnostics& diag, const Field& f,
+                                                       std::string_view expected_item,
+                                                       bool allow_single) {
+  if (allow_single && f.value.IsScalar()) {
+    std::optional<std::string> s = ReadString(diag, f, expected_item);
+    if (!s) return std::nullopt;
+    return std::vector<std::string>{*s};
+  }
+  const std::string expected = (allow_single ? std::string(expected_item) + " or a list of them"
+                                             : "a list of " + std::string(expected_item));
+  std::optional<std::vector<Field>> items = ListItems(diag, f, expected);
+  if (!items) return std::nullopt;
+  std::vector<std::string> out;
+  out.reserve(items->size());
+  bool ok = true;
+  for (const Field& item : *items) {
+    std::optional<std::string> s = ReadString(diag, item, expected_item);
+    if (s) {
+      out.push_back(std::move(*s));
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::optional<int64_t> ParseInteger(std::string_view text) {
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  if (text.empty()) return std::nullopt;
+  int64_t v = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (ec != std::errc() || ptr != end) return std::nullopt;
+  return v;
+}
+
+std::optional<double> ParseDouble(std::string_view text) {
+  double v = 0;
+  if (ParseDoubleDetail(text, v) != ParsedNumber::kOk) return std::nullopt;
+  return v;
+}
+
+}  // namespace topoplace::yaml_reader

@@ -1,0 +1,114 @@
+// Golden invalid scenarios: each tests/golden/invalid/NAME.yaml must fail to load with exactly the
+// messages in NAME.expected (one per line, positions included). Adding a case is adding two files.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "inventory/scenario_codec.h"
+#include "tests/inventory/test_files.h"
+
+namespace topoplace {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::string_view kGoldenDir = "tests/golden/invalid";
+
+std::vector<std::string> CaseNames() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry :
+       fs::directory_iterator(fs::path(testing_files::SourceDir()) / kGoldenDir, ec)) {
+    if (entry.path().extension() == ".yaml") names.push_back(entry.path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+class GoldenInvalidTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenInvalidTest, ReportsExactlyTheExpectedErrors) {
+  const std::string base =
+      testing_files::SourceDir() + "/" + std::string(kGoldenDir) + "/" + GetParam();
+  const std::string expected_text = testing_files::ReadFile(base + ".expected");
+  ASSERT_FALSE(expected_text.empty()) << "missing or empty " << base << ".expected";
+  // Messages name the file the way it was given: relative to the repository root.
+  const std::string source = std::string(kGoldenDir) + "/" + GetParam() + ".yaml";
+  Result<Scenario> r = LoadScenarioString(testing_files::ReadFile(base + ".yaml"), source);
+  ASSERT_FALSE(r.ok()) << source << " loaded although it is in the invalid set";
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().messages(), Lines(expected_text));
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, GoldenInvalidTest, ::testing::ValuesIn(CaseNames()),
+                         [](const ::testing::TestParamInfo<std::string>& param_info) {
+                           return param_info.param;
+                         });
+
+TEST(GoldenInvalidSetTest, CoversTheDocumentedErrorKinds) {
+  const std::vector<std::string> names = CaseNames();
+  EXPECT_GE(names.size(), 24u);
+  for (const char* required : {"unknown_key",
+                               "wrong_type_list",
+                               "wrong_type_number",
+                               "bad_level",
+                               "dangling_rack",
+                               "dangling_leaf",
+                               "leaf_is_spine",
+                               "power_domain_other_site",
+                               "allocation_missing_node",
+                               "node_in_two_allocations",
+                               "allocation_unknown_tenant",
+                               "duplicate_node",
+                               "duplicate_rack",
+                               "negative_nodes",
+                               "nodes_zero",
+                               "absurd_nodes",
+                               "max_fraction",
+                               "nodes_and_gpus",
+                               "neither_nodes_nor_gpus",
+                               "compliance_not_allowed",
+                               "bad_mac",
+                               "bad_predicate",
+                               "unknown_class_in_select",
+                               "bad_api_version",
+                               "yaml_syntax_error",
+                               "several_errors",
+                               "empty"}) {
+    EXPECT_TRUE(std::find(names.begin(), names.end(), required) != names.end()) << required;
+  }
+}
+
+TEST(GoldenInvalidSetTest, EveryExpectedFileHasItsScenario) {
+  std::error_code ec;
+  for (const auto& entry :
+       fs::directory_iterator(fs::path(testing_files::SourceDir()) / kGoldenDir, ec)) {
+    if (entry.path().extension() != ".expected") continue;
+    fs::path yaml = entry.path();
+    yaml.replace_extension(".yaml");
+    EXPECT_TRUE(fs::exists(yaml)) << entry.path() << " has no scenario";
+  }
+}
+
+TEST(GoldenInvalidSetTest, SeveralErrorsAreAllReported) {
+  const std::string text = testing_files::ReadFile(
+      testing_files::SourceDir() + "/" + std::string(kGoldenDir) + "/several_errors.expected");
+  EXPECT_GE(Lines(text).size(), 5u);
+}
+
+}  // namespace
+}  // namespace topoplace
