@@ -128,32 +128,41 @@ Result<Topology> Topology::Build(const Inventory& inv) {
     for (int i = 0; i < n; ++i) members[fill[t.domain_of_[l][i]]++] = i;
   }
 
-  // The fabric graph.
-  t.graph_ = Graph(s + n);
+  // The fabric graph: switches, then nodes hanging off their leaves.
+  auto graph = std::make_shared<Graph>(s + n);
+  t.switch_neighbours_.assign(s, {});
   for (int i = 0; i < s; ++i) {
     for (const auto& up : inv.switches[i].uplinks) {
-      boost::add_edge(i, inv.SwitchIndex(up), t.graph_);
+      const int j = inv.SwitchIndex(up);
+      boost::add_edge(i, j, *graph);
+      t.switch_neighbours_[i].push_back(j);
+      t.switch_neighbours_[j].push_back(i);
     }
   }
-  for (int i = 0; i < n; ++i) boost::add_edge(s + i, inv.LeafOf(i), t.graph_);
+  for (int i = 0; i < n; ++i) boost::add_edge(s + i, inv.LeafOf(i), *graph);
 
+  // Distances from every non-leaf switch over the switches alone (nodes never lie on a path
+  // between two switches, so leaving them out changes no distance and saves most of the work).
+  Graph fabric(s);
+  for (int i = 0; i < s; ++i) {
+    for (int j : t.switch_neighbours_[i]) {
+      if (i < j) boost::add_edge(i, j, fabric);
+    }
+  }
   for (int i = 0; i < s; ++i) {
     if (inv.switches[i].role != SwitchRole::kLeaf) t.hubs_.push_back(i);
   }
-  const int vertices = static_cast<int>(boost::num_vertices(t.graph_));
   for (int hub : t.hubs_) {
-    std::vector<int> dist(vertices, -1);
+    std::vector<int> dist(s, -1);
     dist[hub] = 0;
-    // Only switches matter for leaf-to-leaf distances; nodes are leaves of the BFS tree anyway.
     boost::breadth_first_search(
-        t.graph_, boost::vertex(hub, t.graph_),
-        boost::visitor(boost::make_bfs_visitor(
-            boost::record_distances(boost::make_iterator_property_map(
-                                        dist.begin(), boost::get(boost::vertex_index, t.graph_)),
-                                    boost::on_tree_edge()))));
-    dist.resize(s);
+        fabric, boost::vertex(hub, fabric),
+        boost::visitor(boost::make_bfs_visitor(boost::record_distances(
+            boost::make_iterator_property_map(dist.begin(), boost::get(boost::vertex_index, fabric)),
+            boost::on_tree_edge()))));
     t.hub_dist_.push_back(std::move(dist));
   }
+  t.graph_ = std::move(graph);
   return t;
 }
 
@@ -180,7 +189,8 @@ int Topology::ParentDomain(Level lower, int domain, Level upper) const {
 
 int Topology::LeafDistance(int a, int b) const {
   if (a == b) return 0;
-  if (boost::edge(a, b, graph_).second) return 1;
+  const auto& na = switch_neighbours_[a];
+  if (std::find(na.begin(), na.end(), b) != na.end()) return 1;
   int best = -1;
   for (const auto& dist : hub_dist_) {
     if (dist[a] < 0 || dist[b] < 0) continue;
@@ -194,7 +204,7 @@ int Topology::HopDistance(int node_a, int node_b) const {
   if (node_a == node_b) return 0;
   // A node's only neighbour is its leaf.
   auto leaf_of = [&](int node) {
-    auto [it, end] = boost::adjacent_vertices(switch_count_ + node, graph_);
+    auto [it, end] = boost::adjacent_vertices(switch_count_ + node, *graph_);
     return it == end ? -1 : static_cast<int>(*it);
   };
   const int la = leaf_of(node_a), lb = leaf_of(node_b);

@@ -54,7 +54,7 @@ class Topology {
   int HopDistance(int node_a, int node_b) const;
   int LeafDistance(int leaf_switch_a, int leaf_switch_b) const;
 
-  const Graph& graph() const { return graph_; }
+  const Graph& graph() const { return *graph_; }
 
  private:
   static int Idx(Level l) { return static_cast<int>(l); }
@@ -64,7 +64,9 @@ class Topology {
   std::array<std::vector<std::string>, kLevelCount> names_;
   std::array<std::vector<int>, kLevelCount> member_offsets_;  // CSR: size = domains + 1
   std::array<std::vector<int>, kLevelCount> members_;
-  Graph graph_;
+  // Held by pointer: the graph is immutable and large, and adjacency_list copies where it could move.
+  std::shared_ptr<const Graph> graph_;
+  std::vector<std::vector<int>> switch_neighbours_;  // the switch-only fabric, for distances
   std::vector<int> hubs_;                    // non-leaf switch indices
   std::vector<std::vector<int>> hub_dist_;   // hub_dist_[h][switch] hops, -1 unreachable
 };
