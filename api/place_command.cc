@@ -42,10 +42,11 @@ void PrintResult(std::ostream& out, const Snapshot& snap, const Request& request
       }
     }
     const Json used = DomainsUsedToJson(topo, r.nodes);
-    out << "  domains used:";
-    for (const auto& [level, count] : used.items()) out << " " << level << " " << count.get<int>() << ",";
-    out.seekp(-1, std::ios_base::cur);
-    out << "\n";
+    std::string domains;
+    for (const auto& [level, count] : used.items()) {
+      domains += (domains.empty() ? " " : ", ") + level + " " + std::to_string(count.get<int>());
+    }
+    out << "  domains used:" << domains << "\n";
     const ObjectiveTerms& t = r.objective;
     out << "  objective " << Money(t.total) << " (cost " << Money(t.cost_per_hour) << "/h, locality domains "
         << t.locality_domains << ", domains above " << t.domains_above << ", broken free racks/leaves "
@@ -59,7 +60,11 @@ void PrintResult(std::ostream& out, const Snapshot& snap, const Request& request
     out << " (" << r.backend << ", " << Money(r.solve_ms) << " ms)\n";
     if (r.explanation) {
       out << "  why: " << r.explanation->summary << "\n";
-      for (const auto& c : r.explanation->conflict) out << "    - " << c.constraint << ": " << c.detail << "\n";
+      for (const auto& c : r.explanation->conflict) {
+        // Details usually start with their constraint's name already.
+        out << "    - " << (c.detail.rfind(c.constraint, 0) == 0 ? "" : c.constraint + ": ") << c.detail
+            << "\n";
+      }
       for (const auto& x : r.explanation->relaxations) out << "  would succeed: " << x << "\n";
     }
   }

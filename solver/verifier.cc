@@ -1,1 +1,276 @@
+// The independent verifier. It deliberately repeats the per-node rules instead of calling
+// Prepare(): the point is a second derivation from the snapshot, so a bug in filtering, headroom
+// or a backend's model surfaces as a violation. Domain membership comes from the snapshot's
+// Topology (part of the model, not of the solver).
 #include "solver/verifier.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace topoplace {
+
+namespace {
+
+constexpr double kMoneyTolerance = 1e-6;
+
+std::string Num(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.10g", x);
+  return buf;
+}
+
+bool Has(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+// Why `node` fails the selector, or empty when it passes.
+std::string SelectFailure(const Inventory& inv, int node, const NodeSelector& select) {
+  const NodeClass& c = inv.ClassOf(node);
+  const Node& n = inv.nodes[node];
+  if (!select.classes.empty() && !Has(select.classes, c.name))
+    return "class " + c.name + " not selected";
+  if (!select.gpu_models.empty() && std::none_of(select.gpu_models.begin(), select.gpu_models.end(),
+                                                 [&](const std::string& pattern) {
+                                                   return WildcardMatch(pattern, c.gpu.model);
+                                                 })) {
+    return "GPU model \"" + c.gpu.model + "\" matches no selected pattern";
+  }
+  auto numeric = [](const std::optional<NumericPredicate>& p, double value, const char* what) {
+    if (!p || p->Matches(value)) return std::string();
+    return std::string(what) + " " + Num(value) + " fails " + p->ToString();
+  };
+  for (std::string why : {numeric(select.gpu_count, c.gpu.count, "GPU count"),
+                          numeric(select.memory_gib, c.memory_gib, "memory GiB"),
+                          numeric(select.cpu_cores, c.cpu.cores, "CPU cores"),
+                          numeric(select.storage_gib, c.storage_gib, "storage GiB")}) {
+    if (!why.empty()) return why;
+  }
+  for (const LabelPredicate& label : select.labels) {
+    if (!label.Matches(n.labels)) return "label predicate on \"" + label.key + "\" fails";
+  }
+  return {};
+}
+
+// The first compliance item `node` lacks, or empty.
+std::string MissingCompliance(const Inventory& inv, int node,
+                              const std::vector<std::string>& items) {
+  const Rack& rack = inv.racks[inv.RackOf(node)];
+  const int site_index = inv.SiteOfRack(inv.RackOf(node));
+  const Site* site = site_index >= 0 ? &inv.sites[site_index] : nullptr;
+  for (const std::string& item : items) {
+    if (item == "gdpr") {
+      if (site == nullptr || !IsGdprJurisdiction(site->jurisdiction)) return item;
+    } else if (!Has(rack.tags, item) && (site == nullptr || !Has(site->tags, item))) {
+      return item;
+    }
+  }
+  return {};
+}
+
+// Resources of a node set, summed from the node classes.
+struct Totals {
+  int64_t nodes = 0, gpus = 0, cpu_cores = 0;
+  double memory_gib = 0, storage_gib = 0, cost_per_hour = 0;
+  void Add(const NodeClass& c, int sign) {
+    nodes += sign;
+    gpus += static_cast<int64_t>(sign) * c.gpu.count;
+    cpu_cores += static_cast<int64_t>(sign) * c.cpu.cores;
+    memory_gib += sign * c.memory_gib;
+    storage_gib += sign * c.storage_gib;
+    cost_per_hour += sign * c.cost_per_hour;
+  }
+};
+
+}  // namespace
+
+std::vector<Violation> VerifyPlacement(const PlacementProblem& problem, const Request& request,
+                                       std::span<const int> nodes, std::span<const int> current) {
+  std::vector<Violation> out;
+  auto report = [&](const char* constraint, std::string detail) {
+    out.push_back({constraint, std::move(detail)});
+  };
+  if (problem.snapshot == nullptr) {
+    report("availability", "no snapshot to verify against");
+    return out;
+  }
+  const Inventory& inv = problem.snapshot->inventory;
+  const Topology& topo = problem.snapshot->topology;
+  const int n = static_cast<int>(inv.nodes.size());
+  const std::set<int> current_set(current.begin(), current.end());
+  const Tenant* tenant = nullptr;
+  for (const Tenant& t : problem.tenants) {
+    if (t.name == request.tenant) tenant = &t;
+  }
+
+  // Existence and distinctness first: everything after reads only valid, distinct nodes.
+  std::vector<int> chosen;
+  std::set<int> seen;
+  for (int node : nodes) {
+    if (node < 0 || node >= n) {
+      report("availability", "node index " + std::to_string(node) + " does not exist");
+    } else if (!seen.insert(node).second) {
+      report("count", "node " + inv.nodes[node].name + " chosen twice");
+    } else {
+      chosen.push_back(node);
+    }
+  }
+  const auto name = [&](int node) -> const std::string& { return inv.nodes[node].name; };
+  const int k = static_cast<int>(chosen.size());
+
+  // Count.
+  if (request.nodes && k != *request.nodes) {
+    report("count",
+           std::to_string(k) + " nodes chosen; " + std::to_string(*request.nodes) + " requested");
+  }
+  if (request.gpus) {
+    int64_t sum = 0;
+    for (int node : chosen) sum += inv.ClassOf(node).gpu.count;
+    if (sum < *request.gpus) {
+      report("count", "chosen nodes hold " + std::to_string(sum) + " GPUs; " +
+                          std::to_string(*request.gpus) + " requested");
+    } else {
+      for (int node : chosen) {
+        const int g = inv.ClassOf(node).gpu.count;
+        if (sum - g >= *request.gpus) {
+          report("count", "node " + name(node) + " is redundant: without it the others hold " +
+                              std::to_string(sum - g) + " of " + std::to_string(*request.gpus) +
+                              " GPUs");
+        }
+      }
+    }
+  }
+
+  // Per-node rules.
+  for (int node : chosen) {
+    const Node& nd = inv.nodes[node];
+    const bool own_current = current_set.count(node) > 0 && nd.holder == request.tenant &&
+                             nd.state != NodeState::kMaintenance && nd.state != NodeState::kFailed;
+    const bool free = nd.state == NodeState::kAvailable && nd.holder.empty();
+    if (!free && !own_current) {
+      std::string detail = "node " + nd.name + " is " + std::string(NodeStateName(nd.state));
+      if (!nd.holder.empty()) detail += " (held by " + nd.holder + ")";
+      report("availability", std::move(detail));
+    }
+    if (std::string why = SelectFailure(inv, node, request.select); !why.empty()) {
+      report("select", "node " + nd.name + ": " + why);
+    }
+    if (std::string item = MissingCompliance(inv, node, request.compliance); !item.empty()) {
+      report("compliance", "node " + nd.name + " (rack " + nd.rack + ") does not satisfy " + item);
+    }
+  }
+
+  // Exclusive: nothing in the chosen racks/leaves is held by another tenant.
+  if (request.exclusive) {
+    const Level level = *request.exclusive;
+    std::set<int> domains;
+    for (int node : chosen) domains.insert(topo.DomainOf(node, level));
+    for (int d : domains) {
+      for (int other : topo.NodesIn(level, d)) {
+        const std::string& holder = inv.nodes[other].holder;
+        if (!holder.empty() && holder != request.tenant) {
+          report("exclusive", std::string(LevelName(level)) + " " + topo.DomainName(level, d) +
+                                  " holds node " + name(other) + " of tenant " + holder);
+          break;
+        }
+      }
+    }
+  }
+
+  // Locality (required only; preferred is the objective's business).
+  if (request.locality && request.locality->mode == LocalityMode::kRequired) {
+    const Level level = request.locality->level;
+    std::set<int> domains;
+    for (int node : chosen) domains.insert(topo.DomainOf(node, level));
+    if (static_cast<int>(domains.size()) > request.locality->max_domains) {
+      std::string names;
+      for (int d : domains) names += (names.empty() ? "" : ", ") + topo.DomainName(level, d);
+      report("locality", std::to_string(domains.size()) + " " + std::string(LevelName(level)) +
+                             " domains used (" + names + "); at most " +
+                             std::to_string(request.locality->max_domains) + " allowed");
+    }
+  }
+
+  // Spread.
+  if (request.spread) {
+    const Spread& s = *request.spread;
+    std::map<int, int> per_domain;
+    for (int node : chosen) ++per_domain[topo.DomainOf(node, s.level)];
+    if (std::optional<int> cap = s.CapFor(k)) {
+      for (const auto& [d, count] : per_domain) {
+        if (count > *cap) {
+          report("spread", std::string(LevelName(s.level)) + " " + topo.DomainName(s.level, d) +
+                               " holds " + std::to_string(count) + " of " + std::to_string(k) +
+                               " nodes; cap " + std::to_string(*cap));
+        }
+      }
+    }
+    if (s.min_domains && static_cast<int>(per_domain.size()) < *s.min_domains) {
+      report("spread", std::to_string(per_domain.size()) + " " + std::string(LevelName(s.level)) +
+                           " domains used; at least " + std::to_string(*s.min_domains) +
+                           " required");
+    }
+  }
+
+  // RoCE: one leaf vendor.
+  if (request.roce) {
+    std::map<std::string, std::string> vendor_example;  // vendor -> a node on it
+    for (int node : chosen) {
+      const Switch& leaf = inv.switches[inv.LeafOf(node)];
+      vendor_example.emplace(leaf.vendor, name(node));
+    }
+    if (vendor_example.size() > 1) {
+      std::string detail = "leaves of " + std::to_string(vendor_example.size()) + " vendors:";
+      for (const auto& [vendor, example] : vendor_example) {
+        detail.append(" ").append(vendor).append(" (").append(example).append(")");
+      }
+      report("roce", std::move(detail));
+    }
+  }
+
+  // Money and quota.
+  Totals placed;
+  for (int node : chosen) placed.Add(inv.ClassOf(node), +1);
+  if (request.max_cost_per_hour &&
+      placed.cost_per_hour > *request.max_cost_per_hour + kMoneyTolerance) {
+    report("budget", "cost " + Num(placed.cost_per_hour) + "/h exceeds the request budget " +
+                         Num(*request.max_cost_per_hour) + "/h");
+  }
+  if (tenant != nullptr) {
+    // What the tenant holds apart from the request's own current nodes.
+    Totals held;
+    for (int i = 0; i < n; ++i) {
+      if (inv.nodes[i].holder == request.tenant && current_set.count(i) == 0)
+        held.Add(inv.ClassOf(i), +1);
+    }
+    const Quota& q = tenant->quota;
+    auto check = [&](const char* what, auto limit, auto used, auto add) {
+      if (limit &&
+          used + add > *limit + (std::is_floating_point_v<decltype(add)> ? kMoneyTolerance : 0)) {
+        report("quota", std::string(what) + ": " + Num(static_cast<double>(used)) + " held + " +
+                            Num(static_cast<double>(add)) + " placed exceeds the quota " +
+                            Num(static_cast<double>(*limit)));
+      }
+    };
+    check("nodes", q.nodes, held.nodes, placed.nodes);
+    check("gpus", q.gpus, held.gpus, placed.gpus);
+    check("cpuCores", q.cpu_cores, held.cpu_cores, placed.cpu_cores);
+    check("memoryGiB", q.memory_gib, held.memory_gib, placed.memory_gib);
+    check("storageGiB", q.storage_gib, held.storage_gib, placed.storage_gib);
+    if (tenant->budget_per_hour &&
+        held.cost_per_hour + placed.cost_per_hour > *tenant->budget_per_hour + kMoneyTolerance) {
+      report("tenantBudget", "tenant " + tenant->name + " spends " + Num(held.cost_per_hour) +
+                                 "/h; placing " + Num(placed.cost_per_hour) +
+                                 "/h exceeds its budget " + Num(*tenant->budget_per_hour) + "/h");
+    }
+  }
+  return out;
+}
+
+}  // namespace topoplace

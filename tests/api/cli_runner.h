@@ -18,10 +18,13 @@ struct CliRun {
   std::string err;
 };
 
-inline std::string SourceDir() {
-  const char* dir = std::getenv("TOPOPLACE_SOURCE_DIR");
-  return dir ? dir : ".";
+// $NAME when set, else the value compiled in by tests/CMakeLists.txt.
+inline std::string EnvOr(const char* name, const char* fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
 }
+
+inline std::string SourceDir() { return EnvOr("TOPOPLACE_SOURCE_DIR", TOPOPLACE_SOURCE_DIR_DEFAULT); }
 
 inline std::string ReadFile(const std::filesystem::path& p) {
   std::ifstream in(p);
@@ -32,12 +35,12 @@ inline std::string ReadFile(const std::filesystem::path& p) {
 
 // `args` is appended to the binary path verbatim (shell syntax, quoted by the caller).
 inline CliRun RunTopoplace(const std::string& args) {
-  const char* bin = std::getenv("TOPOPLACE_BIN");
+  const std::string bin = EnvOr("TOPOPLACE_BIN", TOPOPLACE_BIN_DEFAULT);
   const auto dir = std::filesystem::temp_directory_path() /
                    ("topoplace-cli-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto out = dir / "out", err = dir / "err";
-  const std::string cmd = std::string("cd '") + SourceDir() + "' && '" + (bin ? bin : "topoplace") +
+  const std::string cmd = std::string("cd '") + SourceDir() + "' && '" + bin +
                           "' " + args + " >'" + out.string() + "' 2>'" + err.string() + "'";
   const int raw = std::system(cmd.c_str());
   CliRun run;

@@ -40,7 +40,9 @@ class Rng {
   // Uniform-enough in [0, n); n > 0.
   uint64_t Below(uint64_t n) { return engine_() % n; }
   // In [lo, hi], lo <= hi.
-  int Between(int lo, int hi) { return lo + static_cast<int>(Below(static_cast<uint64_t>(hi - lo + 1))); }
+  int Between(int lo, int hi) {
+    return lo + static_cast<int>(Below(static_cast<uint64_t>(hi - lo + 1)));
+  }
   bool Percent(int p) { return static_cast<int>(Below(100)) < p; }
   template <typename T>
   const T& Pick(const std::vector<T>& items) {
@@ -167,8 +169,8 @@ class DataCentreBuilder {
     for (int i = 0; i < count; ++i) {
       const int number = existing + i + 1;
       std::string name = rack + "-n" + (number < 10 ? "0" : "") + std::to_string(number);
-      Node(std::move(name), node_class, rack, r->power_domains[(existing + i) % r->power_domains.size()],
-           leaf, options);
+      Node(std::move(name), node_class, rack,
+           r->power_domains[(existing + i) % r->power_domains.size()], leaf, options);
     }
     return *this;
   }
@@ -184,7 +186,8 @@ class DataCentreBuilder {
     FindNode(node).state = state;
     return *this;
   }
-  DataCentreBuilder& Label(const std::string& node, const std::string& key, const std::string& value) {
+  DataCentreBuilder& Label(const std::string& node, const std::string& key,
+                           const std::string& value) {
     FindNode(node).labels[key] = value;
     return *this;
   }
@@ -217,6 +220,20 @@ class DataCentreBuilder {
 // ---------------------------------------------------------------------------------------------
 // Tenants, problems, requests.
 
+// Quota{.nodes = 3} trips -Wmissing-field-initializers; this spells the same positionally.
+inline Quota MakeQuota(std::optional<int64_t> nodes, std::optional<int64_t> gpus = std::nullopt,
+                       std::optional<int64_t> cpu_cores = std::nullopt,
+                       std::optional<double> memory_gib = std::nullopt,
+                       std::optional<double> storage_gib = std::nullopt) {
+  Quota q;
+  q.nodes = nodes;
+  q.gpus = gpus;
+  q.cpu_cores = cpu_cores;
+  q.memory_gib = memory_gib;
+  q.storage_gib = storage_gib;
+  return q;
+}
+
 inline Tenant MakeTenant(std::string name, std::vector<std::string> compliance = {},
                          Quota quota = {}, std::optional<double> budget_per_hour = std::nullopt) {
   Tenant t;
@@ -243,13 +260,15 @@ inline int NodeId(const PlacementProblem& problem, const std::string& name) {
   if (i < 0) throw std::runtime_error("fixture: no node " + name);
   return i;
 }
-inline std::vector<int> NodeIds(const PlacementProblem& problem, const std::vector<std::string>& names) {
+inline std::vector<int> NodeIds(const PlacementProblem& problem,
+                                const std::vector<std::string>& names) {
   std::vector<int> ids;
   for (const auto& n : names) ids.push_back(NodeId(problem, n));
   std::sort(ids.begin(), ids.end());
   return ids;
 }
-inline std::vector<std::string> NodeNames(const PlacementProblem& problem, const std::vector<int>& ids) {
+inline std::vector<std::string> NodeNames(const PlacementProblem& problem,
+                                          const std::vector<int>& ids) {
   std::vector<std::string> names;
   for (int i : ids) names.push_back(problem.snapshot->inventory.nodes[i].name);
   return names;
@@ -263,14 +282,40 @@ class RequestBuilder {
     r_.name = std::move(name);
     r_.tenant = std::move(tenant);
   }
-  RequestBuilder& Nodes(int n) { r_.nodes = n; r_.gpus.reset(); return *this; }
-  RequestBuilder& Gpus(int g) { r_.gpus = g; r_.nodes.reset(); return *this; }
-  RequestBuilder& Classes(std::vector<std::string> classes) { r_.select.classes = std::move(classes); return *this; }
-  RequestBuilder& GpuModels(std::vector<std::string> patterns) { r_.select.gpu_models = std::move(patterns); return *this; }
-  RequestBuilder& GpuCount(const std::string& predicate) { r_.select.gpu_count = Predicate(predicate); return *this; }
-  RequestBuilder& MemoryGib(const std::string& predicate) { r_.select.memory_gib = Predicate(predicate); return *this; }
-  RequestBuilder& CpuCores(const std::string& predicate) { r_.select.cpu_cores = Predicate(predicate); return *this; }
-  RequestBuilder& StorageGib(const std::string& predicate) { r_.select.storage_gib = Predicate(predicate); return *this; }
+  RequestBuilder& Nodes(int n) {
+    r_.nodes = n;
+    r_.gpus.reset();
+    return *this;
+  }
+  RequestBuilder& Gpus(int g) {
+    r_.gpus = g;
+    r_.nodes.reset();
+    return *this;
+  }
+  RequestBuilder& Classes(std::vector<std::string> classes) {
+    r_.select.classes = std::move(classes);
+    return *this;
+  }
+  RequestBuilder& GpuModels(std::vector<std::string> patterns) {
+    r_.select.gpu_models = std::move(patterns);
+    return *this;
+  }
+  RequestBuilder& GpuCount(const std::string& predicate) {
+    r_.select.gpu_count = Predicate(predicate);
+    return *this;
+  }
+  RequestBuilder& MemoryGib(const std::string& predicate) {
+    r_.select.memory_gib = Predicate(predicate);
+    return *this;
+  }
+  RequestBuilder& CpuCores(const std::string& predicate) {
+    r_.select.cpu_cores = Predicate(predicate);
+    return *this;
+  }
+  RequestBuilder& StorageGib(const std::string& predicate) {
+    r_.select.storage_gib = Predicate(predicate);
+    return *this;
+  }
   RequestBuilder& LabelIn(std::string key, std::vector<std::string> values) {
     r_.select.labels.push_back({std::move(key), LabelPredicate::Op::kIn, std::move(values)});
     return *this;
@@ -281,24 +326,59 @@ class RequestBuilder {
   }
   RequestBuilder& LabelExists(std::string key, bool exists = true) {
     r_.select.labels.push_back(
-        {std::move(key), exists ? LabelPredicate::Op::kExists : LabelPredicate::Op::kDoesNotExist, {}});
+        {std::move(key),
+         exists ? LabelPredicate::Op::kExists : LabelPredicate::Op::kDoesNotExist,
+         {}});
     return *this;
   }
-  RequestBuilder& Locality(Level level, LocalityMode mode = LocalityMode::kRequired, int max_domains = 1) {
+  RequestBuilder& Locality(Level level, LocalityMode mode = LocalityMode::kRequired,
+                           int max_domains = 1) {
     r_.locality = topoplace::Locality{level, mode, max_domains};
     return *this;
   }
-  RequestBuilder& PreferLocality(Level level) { return Locality(level, LocalityMode::kPreferred, 1); }
-  RequestBuilder& SpreadMaxPerDomain(Level level, int cap) { SpreadAt(level).max_per_domain = cap; return *this; }
-  RequestBuilder& SpreadMaxFraction(Level level, double fraction) { SpreadAt(level).max_fraction = fraction; return *this; }
-  RequestBuilder& SpreadMinDomains(Level level, int domains) { SpreadAt(level).min_domains = domains; return *this; }
-  RequestBuilder& Compliance(std::vector<std::string> items) { r_.compliance = std::move(items); return *this; }
-  RequestBuilder& Exclusive(Level level = Level::kRack) { r_.exclusive = level; return *this; }
-  RequestBuilder& Roce(bool on = true) { r_.roce = on; return *this; }
-  RequestBuilder& Budget(double max_cost_per_hour) { r_.max_cost_per_hour = max_cost_per_hour; return *this; }
-  RequestBuilder& Priority(int priority) { r_.priority = priority; return *this; }
+  RequestBuilder& PreferLocality(Level level) {
+    return Locality(level, LocalityMode::kPreferred, 1);
+  }
+  RequestBuilder& SpreadMaxPerDomain(Level level, int cap) {
+    SpreadAt(level).max_per_domain = cap;
+    return *this;
+  }
+  RequestBuilder& SpreadMaxFraction(Level level, double fraction) {
+    SpreadAt(level).max_fraction = fraction;
+    return *this;
+  }
+  RequestBuilder& SpreadMinDomains(Level level, int domains) {
+    SpreadAt(level).min_domains = domains;
+    return *this;
+  }
+  RequestBuilder& Compliance(std::vector<std::string> items) {
+    r_.compliance = std::move(items);
+    return *this;
+  }
+  RequestBuilder& Exclusive(Level level = Level::kRack) {
+    r_.exclusive = level;
+    return *this;
+  }
+  RequestBuilder& Roce(bool on = true) {
+    r_.roce = on;
+    return *this;
+  }
+  RequestBuilder& Budget(double max_cost_per_hour) {
+    r_.max_cost_per_hour = max_cost_per_hour;
+    return *this;
+  }
+  RequestBuilder& For(Purpose purpose) {
+    r_.purpose = purpose;
+    return *this;
+  }
+  RequestBuilder& Priority(int priority) {
+    r_.priority = priority;
+    return *this;
+  }
   Request Build() const { return r_; }
-  operator Request() const { return r_; }  // NOLINT: lets a builder stand where a Request is expected.
+  operator Request() const {
+    return r_;
+  }  // NOLINT: lets a builder stand where a Request is expected.
 
  private:
   static NumericPredicate Predicate(const std::string& text) {
@@ -329,11 +409,15 @@ class RequestBuilder {
 inline DataCentreBuilder ReferenceDataCentre() {
   DataCentreBuilder b;
   b.Site("us-east", "US").Site("eu-central", "DE", {"iso27001"});
-  b.PowerDomain("us-pd-a", "us-east").PowerDomain("us-pd-b", "us-east").PowerDomain("eu-pd-a", "eu-central");
+  b.PowerDomain("us-pd-a", "us-east")
+      .PowerDomain("us-pd-b", "us-east")
+      .PowerDomain("eu-pd-a", "eu-central");
   b.Spine("spine-1", "vendor-a", "us-east").Spine("spine-2", "vendor-a", "us-east");
   b.Spine("spine-eu", "vendor-a", "eu-central");
-  b.Leaf("leaf-1", "vendor-a", {"spine-1"}, "pod-1").Leaf("leaf-2", "vendor-a", {"spine-1"}, "pod-1");
-  b.Leaf("leaf-3", "vendor-b", {"spine-2"}, "pod-2").Leaf("leaf-4", "vendor-b", {"spine-2"}, "pod-2");
+  b.Leaf("leaf-1", "vendor-a", {"spine-1"}, "pod-1")
+      .Leaf("leaf-2", "vendor-a", {"spine-1"}, "pod-1");
+  b.Leaf("leaf-3", "vendor-b", {"spine-2"}, "pod-2")
+      .Leaf("leaf-4", "vendor-b", {"spine-2"}, "pod-2");
   b.Leaf("leaf-eu", "vendor-a", {"spine-eu"}, "pod-eu");
   b.Rack("r1", "us-east", "row-1", "pod-1", {"us-pd-a", "us-pd-b"}, {"hipaa"});
   b.Rack("r2", "us-east", "row-1", "pod-1", {"us-pd-a", "us-pd-b"});
@@ -368,7 +452,8 @@ struct RandomDataCentreOptions {
 // random uplinks (so spine domains differ), 1-3 racks per leaf (some racks' nodes split over two
 // leaves), hipaa racks, a pci site tag, mixed classes, fw/ib labels, random maintenance/failed
 // nodes, random occupancy by the tenants lab-a, lab-b (and lab-c), random tight quotas and budgets.
-inline PlacementProblem RandomDataCentre(uint64_t seed, const RandomDataCentreOptions& options = {}) {
+inline PlacementProblem RandomDataCentre(uint64_t seed,
+                                         const RandomDataCentreOptions& options = {}) {
   Rng rng(seed);
   DataCentreBuilder b;
   const int sites = rng.Between(1, 2);
@@ -407,8 +492,9 @@ inline PlacementProblem RandomDataCentre(uint64_t seed, const RandomDataCentreOp
     const int s = i < sites ? i : static_cast<int>(rng.Below(sites));
     pods.push_back({s, site_names[s] + "-pod" + std::to_string(i + 1), {}});
   }
-  const std::vector<std::string> vendors =
-      rng.Percent(50) ? std::vector<std::string>{"vendor-a"} : std::vector<std::string>{"vendor-a", "vendor-b"};
+  const std::vector<std::string> vendors = rng.Percent(50)
+                                               ? std::vector<std::string>{"vendor-a"}
+                                               : std::vector<std::string>{"vendor-a", "vendor-b"};
   const int leaf_total = rng.Between(std::max(2, pod_total), 6);
   for (int i = 0; i < leaf_total; ++i) {
     Pod& pod = pods[i < pod_total ? i : static_cast<int>(rng.Below(pod_total))];
@@ -447,7 +533,8 @@ inline PlacementProblem RandomDataCentre(uint64_t seed, const RandomDataCentreOp
         }
         std::vector<std::string> tags;
         if (rng.Percent(35)) tags.push_back("hipaa");
-        b.Rack(rack, site_names[pod.site], "row" + std::to_string(rng.Between(1, 2)), pod.name, rack_pds, tags);
+        b.Rack(rack, site_names[pod.site], "row" + std::to_string(rng.Between(1, 2)), pod.name,
+               rack_pds, tags);
         const bool homogeneous = rng.Percent(60);
         const std::string rack_class = rng.Pick(classes);
         const int count = std::min(rng.Between(1, 5), node_target - nodes);
@@ -456,13 +543,13 @@ inline PlacementProblem RandomDataCentre(uint64_t seed, const RandomDataCentreOp
           o.labels["fw"] = rng.Percent(70) ? "2" : "1";
           if (rng.Percent(50)) o.labels["ib"] = "true";
           const int roll = rng.Between(0, 99);
-          if (roll < 8) {
+          if (roll < 6) {
             o.state = NodeState::kMaintenance;
-          } else if (roll < 11) {
+          } else if (roll < 8) {
             o.state = NodeState::kFailed;
-          } else if (roll < 36) {
+          } else if (roll < 28) {
             o.holder = rng.Pick(tenant_names);
-          } else if (roll < 40) {
+          } else if (roll < 31) {
             o.holder = rng.Pick(tenant_names);
             o.state = NodeState::kReserved;
           }
@@ -480,12 +567,13 @@ inline PlacementProblem RandomDataCentre(uint64_t seed, const RandomDataCentreOp
   // Tenants: lab-a may ask for everything, lab-b for hipaa, lab-c for nothing. Quotas and budgets
   // are tight now and then: a little above what the tenant already holds.
   std::vector<Tenant> tenants;
-  const std::vector<std::vector<std::string>> compliance = {{"hipaa", "gdpr", "pci"}, {"hipaa"}, {}};
+  const std::vector<std::vector<std::string>> compliance = {
+      {"hipaa", "gdpr", "pci"}, {"hipaa"}, {}};
   for (size_t t = 0; t < tenant_names.size(); ++t) {
     const TenantUsage used = UsageOf(inv, tenant_names[t]);
     Quota q;
-    if (rng.Percent(30)) q.nodes = used.nodes + rng.Between(1, 5);
-    if (rng.Percent(30)) q.gpus = used.gpus + rng.Between(0, 40);
+    if (rng.Percent(20)) q.nodes = used.nodes + rng.Between(1, 5);
+    if (rng.Percent(20)) q.gpus = used.gpus + rng.Between(0, 40);
     if (rng.Percent(15)) q.cpu_cores = used.cpu_cores + rng.Between(64, 600);
     if (rng.Percent(15)) q.memory_gib = used.memory_gib + rng.Between(512, 8000);
     if (rng.Percent(10)) q.storage_gib = used.storage_gib + rng.Between(4000, 100000);
@@ -497,27 +585,39 @@ inline PlacementProblem RandomDataCentre(uint64_t seed, const RandomDataCentreOp
 }
 
 // A request touching every key now and then, valid for `problem` (its tenant exists, it only asks
-// for compliance the tenant may ask for, classes exist). Sizes stay small (1-6 nodes, 4-40 GPUs).
+// for compliance the tenant may ask for, classes exist). Sizes stay small (1-6 nodes, 4-32 GPUs).
 inline Request RandomRequest(uint64_t seed, const PlacementProblem& problem) {
   Rng rng(seed ^ 0x5DEECE66Dull);
   const Inventory& inv = problem.snapshot->inventory;
   const Tenant& tenant = problem.tenants[rng.Below(problem.tenants.size())];
   RequestBuilder r("req-" + std::to_string(seed), tenant.name);
   if (rng.Percent(70)) {
-    r.Nodes(rng.Percent(85) ? rng.Between(1, 4) : rng.Between(5, 6));
+    r.Nodes(rng.Percent(70) ? rng.Between(1, 3) : rng.Between(4, 6));
   } else {
-    r.Gpus(rng.Pick(std::vector<int>{4, 8, 12, 16, 20, 24, 32, 40}));
+    r.Gpus(rng.Pick(std::vector<int>{4, 8, 12, 16, 20, 24, 32}));
   }
-  if (rng.Percent(35)) {
-    std::vector<std::string> picked = {inv.node_classes[rng.Below(inv.node_classes.size())].name};
+  // Classes are picked among those the data centre has nodes of, mostly.
+  std::vector<std::string> present;
+  for (const Node& n : inv.nodes) {
+    if (std::find(present.begin(), present.end(), n.node_class) == present.end())
+      present.push_back(n.node_class);
+  }
+  std::sort(present.begin(), present.end());
+  if (rng.Percent(30)) {
+    const auto& pool =
+        rng.Percent(85) ? present : std::vector<std::string>{"h100x8", "a100x8", "l40sx4"};
+    std::vector<std::string> picked = {rng.Pick(pool)};
     if (rng.Percent(50)) {
-      const std::string& other = inv.node_classes[rng.Below(inv.node_classes.size())].name;
+      const std::string& other = rng.Pick(pool);
       if (other != picked[0]) picked.push_back(other);
     }
     r.Classes(picked);
   }
-  if (rng.Percent(15)) r.GpuModels({rng.Pick(std::vector<std::string>{"H100*", "A100*", "*100*", "L40?", "GB200", "*"})});
-  if (rng.Percent(15)) r.GpuCount(rng.Pick(std::vector<std::string>{">=4", ">=8", "==4", "!=0", "<8"}));
+  if (rng.Percent(12))
+    r.GpuModels(
+        {rng.Pick(std::vector<std::string>{"H100*", "A100*", "*100*", "L40?", "GB200", "*"})});
+  if (rng.Percent(10))
+    r.GpuCount(rng.Pick(std::vector<std::string>{">=4", ">=8", "==4", "!=0", "<8"}));
   if (rng.Percent(10)) r.MemoryGib(rng.Pick(std::vector<std::string>{">=1024", "<1024", ">=512"}));
   if (rng.Percent(8)) r.CpuCores(rng.Pick(std::vector<std::string>{">=100", "<=64"}));
   if (rng.Percent(6)) r.StorageGib(rng.Pick(std::vector<std::string>{">=7680", "<10000"}));
@@ -537,8 +637,14 @@ inline Request RandomRequest(uint64_t seed, const PlacementProblem& problem) {
   if (rng.Percent(35)) {
     const Level level = rng.Percent(50) ? Level::kPowerDomain : kAllLevels[rng.Below(kLevelCount)];
     bool any = false;
-    if (rng.Percent(40)) { r.SpreadMaxPerDomain(level, rng.Between(1, 3)); any = true; }
-    if (rng.Percent(40)) { r.SpreadMaxFraction(level, rng.Pick(std::vector<double>{0.34, 0.5, 0.67, 1.0})); any = true; }
+    if (rng.Percent(40)) {
+      r.SpreadMaxPerDomain(level, rng.Between(1, 3));
+      any = true;
+    }
+    if (rng.Percent(40)) {
+      r.SpreadMaxFraction(level, rng.Pick(std::vector<double>{0.34, 0.5, 0.67, 1.0}));
+      any = true;
+    }
     if (!any || rng.Percent(30)) r.SpreadMinDomains(level, rng.Between(1, 3));
   }
   if (!tenant.compliance.empty() && rng.Percent(25)) {
@@ -552,6 +658,7 @@ inline Request RandomRequest(uint64_t seed, const PlacementProblem& problem) {
   if (rng.Percent(15)) r.Exclusive(rng.Percent(70) ? Level::kRack : Level::kLeaf);
   if (rng.Percent(20)) r.Roce();
   if (rng.Percent(20)) r.Budget(rng.Between(10, 400));
+  r.For(rng.Pick(std::vector<Purpose>{Purpose::kBaremetal, Purpose::kSlurm, Purpose::kOpenshift}));
   r.Priority(rng.Between(0, 100));
   return r.Build();
 }
@@ -563,8 +670,8 @@ struct GeneratedOptions {
   int pods = 8;
   int racks_per_pod = 40;
   int nodes_per_rack = 32;
-  int held_percent = 60;    // share of nodes held by other tenants
-  int hipaa_percent = 10;   // share of hipaa racks
+  int held_percent = 60;   // share of nodes held by other tenants
+  int hipaa_percent = 10;  // share of hipaa racks
   uint64_t seed = 7;
 };
 
