@@ -313,7 +313,13 @@ int RunShow(const ShowArgs& args, std::ostream& out, std::ostream& err) {
     if (static_cast<int>(rows.size()) > args.max_children) {
       const size_t hidden = rows.size() - args.max_children;
       rows.resize(args.max_children);
-      rows.push_back({"(" + std::to_string(hidden) + " more " + what + ")", {}});
+      // Appended piece by piece: GCC 12's -Wrestrict misfires on "(" + std::string&& in Release.
+      std::string label = "(";
+      label += std::to_string(hidden);
+      label += " more ";
+      label += what;
+      label += ")";
+      rows.push_back({std::move(label), {}});
     }
     return rows;
   };
