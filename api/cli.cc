@@ -6,6 +6,8 @@
 
 #include "api/commands.h"
 #include "api/exit_codes.h"
+#include "api/service_cli.h"
+#include "api/whatif_cli.h"
 
 namespace topoplace {
 
@@ -43,6 +45,12 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
               "Solve each request against the current state instead of jointly by priority");
   p->add_flag("--json", place.json, "Print the results as JSON");
 
+  ServiceCommands service;
+  AddServiceCommands(app, service);
+
+  WhatIfCommands whatif;
+  AddWhatIfCommands(app, whatif);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -60,6 +68,8 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     if (v->parsed()) return RunValidate(validate, out, err);
     if (s->parsed()) return RunShow(show, out, err);
     if (p->parsed()) return RunPlace(place, out, err);
+    if (const int code = RunServiceCommand(service, out, err); code >= 0) return code;
+    if (const int code = RunWhatIfCommand(whatif, out, err); code >= 0) return code;
   } catch (const std::exception& e) {
     err << "topoplace: internal error: " << e.what() << "\n";
     return kExitInternal;

@@ -54,7 +54,12 @@ constexpr std::string_view kGenerateKeys[] = {
 constexpr std::string_view kTenantKeys[] = {"name", "quota", "compliance", "budgetPerHour",
                                             "alertAt"};
 constexpr std::string_view kQuotaKeys[] = {"nodes", "gpus", "cpuCores", "memoryGiB", "storageGiB"};
-constexpr std::string_view kAllocationKeys[] = {"name", "tenant", "nodes"};
+constexpr std::string_view kAllocationKeys[] = {"name", "tenant", "nodes", "request"};
+// An allocation's request: a request body; its name and tenant are the allocation's.
+constexpr std::string_view kAllocationRequestKeys[] = {"nodes",      "gpus",      "select",
+                                                       "topology",   "compliance", "exclusive",
+                                                       "network",    "budget",     "purpose",
+                                                       "priority"};
 constexpr std::string_view kRequestKeys[] = {"name",    "tenant",   "nodes",      "gpus",
                                              "select",  "topology", "compliance", "exclusive",
                                              "network", "budget",   "purpose",    "priority"};
@@ -234,14 +239,16 @@ struct NodeSrc {
 struct TenantSrc {
   std::optional<Ref> name;
 };
-struct AllocationSrc {
-  std::optional<Ref> name, tenant;
-  std::vector<Ref> nodes;  // parallel to Allocation::nodes
-};
 struct RequestSrc {
   std::optional<Ref> name, tenant;
   std::vector<Ref> classes;     // parallel to NodeSelector::classes
   std::vector<Ref> compliance;  // parallel to Request::compliance
+};
+struct AllocationSrc {
+  std::optional<Ref> name, tenant;
+  std::vector<Ref> nodes;            // parallel to Allocation::nodes
+  std::optional<RequestSrc> request;  // when the allocation carries its request
+  std::optional<Ref> request_nodes;   // where its request's `nodes` was written
 };
 struct GenerateSrc {
   GenerateSpec spec;
@@ -286,6 +293,8 @@ class ScenarioLoader {
   explicit ScenarioLoader(std::string source) : diag_(std::move(source)) {}
 
   Result<Scenario> Load(std::string_view yaml);
+  // One request map (a shape file): name and tenant optional; references are not checked.
+  Result<Request> LoadRequest(std::string_view yaml);
 
  private:
   // Parsing: each fills the scenario and the parallel *Src records.
@@ -301,6 +310,10 @@ class ScenarioLoader {
   void ParseTenant(const Field& f);
   void ParseAllocation(const Field& f);
   void ParseRequest(const Field& f);
+  // The keys of a request other than name and tenant, from a map already read.
+  void ParseRequestBody(const MapFields& m, Request& r, RequestSrc& src);
+  // Class and compliance references of one request (top-level or an allocation's).
+  void CheckRequestRefs(const Request& r, const RequestSrc& src, int tenant);
   void ParseSelect(const Field& f, Request& request, RequestSrc& src);
   void ParseTopology(const Field& f, Request& request);
   std::optional<NumericPredicate> ReadPredicate(const Field& f, const NumberRange& range);
@@ -750,6 +763,21 @@ void ScenarioLoader::ParseAllocation(const Field& f) {
       diag_.Error(n->pos(), n->path, "no nodes", "at least one node name");
     }
   }
+  if (const Field* rf = m.Get("request")) {
+    MapFields rm(diag_, *rf, kAllocationRequestKeys,
+                 "a request without name and tenant (the allocation's): nodes or gpus, select, "
+                 "topology, ...");
+    if (rm.is_map()) {
+      Request r;
+      RequestSrc rsrc;
+      ParseRequestBody(rm, r, rsrc);
+      if (const Field* count = rm.Get("nodes")) src.request_nodes = Ref{count->path, count->pos()};
+      r.name = a.name;
+      r.tenant = a.tenant;
+      a.request = std::move(r);
+      src.request = std::move(rsrc);
+    }
+  }
   s_.allocations.push_back(std::move(a));
   allocations_.push_back(std::move(src));
 }
@@ -892,6 +920,12 @@ void ScenarioLoader::ParseRequest(const Field& f) {
   RequestSrc src;
   src.name = ReadName(m, "name", "a request name", r.name, true);
   src.tenant = ReadName(m, "tenant", "the name of a tenant", r.tenant, true);
+  ParseRequestBody(m, r, src);
+  s_.requests.push_back(std::move(r));
+  requests_.push_back(std::move(src));
+}
+
+void ScenarioLoader::ParseRequestBody(const MapFields& m, Request& r, RequestSrc& src) {
   const Field* nodes = m.Get("nodes");
   const Field* gpus = m.Get("gpus");
   if (nodes && gpus) {
@@ -932,8 +966,6 @@ void ScenarioLoader::ParseRequest(const Field& f) {
   if (const Field* p = m.Get("priority")) {
     if (auto v = yaml_reader::ReadInt(diag_, *p, kPriority)) r.priority = static_cast<int>(*v);
   }
-  s_.requests.push_back(std::move(r));
-  requests_.push_back(std::move(src));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1180,6 +1212,16 @@ void ScenarioLoader::CheckTenantsAllocationsRequests() {
     }
     if (src.tenant && tenant_names_.Find(a.tenant) < 0)
       Dangling(*src.tenant, "tenant", a.tenant, "tenants", tenant_names_);
+    if (src.request && a.request) {
+      CheckRequestRefs(*a.request, *src.request, src.tenant ? tenant_names_.Find(a.tenant) : -1);
+      if (a.request->nodes && *a.request->nodes != static_cast<int>(a.nodes.size()) &&
+          src.request_nodes) {
+        diag_.Error(src.request_nodes->pos, src.request_nodes->path,
+                    "the request asks for " + std::to_string(*a.request->nodes) +
+                        " nodes but the allocation lists " + std::to_string(a.nodes.size()),
+                    "the number of nodes the allocation lists");
+      }
+    }
     for (size_t k = 0; k < src.nodes.size(); ++k) {
       const std::string& node = a.nodes[k];
       if (node_names_.Find(node) < 0) {
@@ -1207,24 +1249,54 @@ void ScenarioLoader::CheckTenantsAllocationsRequests() {
     const int tenant = src.tenant ? tenant_names_.Find(r.tenant) : -1;
     if (src.tenant && tenant < 0)
       Dangling(*src.tenant, "tenant", r.tenant, "tenants", tenant_names_);
-    for (size_t k = 0; k < src.classes.size(); ++k) {
-      if (class_names_.Find(r.select.classes[k]) < 0) {
-        Dangling(src.classes[k], "node class", r.select.classes[k], "inventory.nodeClasses",
-                 class_names_);
-      }
-    }
-    if (tenant < 0) continue;
-    const Tenant& t = s_.tenants[tenant];
-    for (size_t k = 0; k < src.compliance.size(); ++k) {
-      const std::string& c = r.compliance[k];
-      if (std::find(t.compliance.begin(), t.compliance.end(), c) != t.compliance.end()) continue;
-      diag_.Error(src.compliance[k].pos, src.compliance[k].path,
-                  "tenant " + Quoted(t.name) + " may not ask for " + Quoted(c),
-                  t.compliance.empty()
-                      ? "no compliance (the tenant's compliance list is empty)"
-                      : "one of the tenant's compliance: " + JoinNames(t.compliance));
+    CheckRequestRefs(r, src, tenant);
+  }
+}
+
+void ScenarioLoader::CheckRequestRefs(const Request& r, const RequestSrc& src, int tenant) {
+  for (size_t k = 0; k < src.classes.size(); ++k) {
+    if (class_names_.Find(r.select.classes[k]) < 0) {
+      Dangling(src.classes[k], "node class", r.select.classes[k], "inventory.nodeClasses",
+               class_names_);
     }
   }
+  if (tenant < 0) return;
+  const Tenant& t = s_.tenants[tenant];
+  for (size_t k = 0; k < src.compliance.size(); ++k) {
+    const std::string& c = r.compliance[k];
+    if (std::find(t.compliance.begin(), t.compliance.end(), c) != t.compliance.end()) continue;
+    diag_.Error(src.compliance[k].pos, src.compliance[k].path,
+                "tenant " + Quoted(t.name) + " may not ask for " + Quoted(c),
+                t.compliance.empty()
+                    ? "no compliance (the tenant's compliance list is empty)"
+                    : "one of the tenant's compliance: " + JoinNames(t.compliance));
+  }
+}
+
+Result<Request> ScenarioLoader::LoadRequest(std::string_view yaml) {
+  Request r;
+  try {
+    const std::string text(yaml);
+    if (std::optional<SourcePos> second = SecondDocumentStart(text)) {
+      diag_.Error(*second, "", "a second YAML document", "one request per file");
+    }
+    const YAML::Node root = YAML::Load(text);
+    const Field root_field{root, SourcePos{1, 1}, ""};
+    MapFields m(diag_, root_field, kRequestKeys,
+                "a request: a map with nodes or gpus, select, topology, ...");
+    if (m.is_map()) {
+      RequestSrc src;
+      src.name = ReadName(m, "name", "a request name", r.name, false);
+      src.tenant = ReadName(m, "tenant", "the name of a tenant", r.tenant, false);
+      ParseRequestBody(m, r, src);
+    }
+  } catch (const YAML::Exception& e) {
+    const SourcePos at =
+        e.mark.is_null() ? SourcePos{} : SourcePos{e.mark.line + 1, e.mark.column + 1};
+    diag_.Raw(at, "YAML syntax error: " + yaml_reader::Printable(e.msg));
+  }
+  if (!diag_.empty()) return Status(StatusCode::kInvalidArgument, diag_.Sorted());
+  return r;
 }
 
 Result<Scenario> ScenarioLoader::Load(std::string_view yaml) {
@@ -1271,6 +1343,21 @@ Result<Scenario> LoadScenarioString(std::string_view yaml, std::string_view sour
   } catch (const std::exception& e) {
     return InternalError(std::string(source_name) +
                          ": unexpected error while loading: " + e.what());
+  }
+}
+
+Result<Request> LoadRequestFile(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return NotFoundError(path + ": no such file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError(path + ": cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  try {
+    ScenarioLoader loader{path};
+    return loader.LoadRequest(text.str());
+  } catch (const std::exception& e) {
+    return InternalError(path + ": unexpected error while loading: " + e.what());
   }
 }
 

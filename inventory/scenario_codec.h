@@ -24,6 +24,11 @@ Result<Scenario> LoadScenarioFile(const std::string& path);
 // Parses YAML text; `source_name` plays the role of the file name in messages.
 Result<Scenario> LoadScenarioString(std::string_view yaml, std::string_view source_name);
 
+// Reads one request written as a YAML map, as in a scenario's `requests:` list (a shape file);
+// name and tenant may be left out. Errors carry FILE:LINE:COLUMN like the scenario loader's;
+// references (tenant, classes) are the caller's to check (ValidateRequest).
+Result<Request> LoadRequestFile(const std::string& path);
+
 // Serialises a scenario (inventory, tenants, allocations, requests) to scenario YAML.
 std::string DumpScenario(const Scenario& scenario);
 

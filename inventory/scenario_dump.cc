@@ -347,10 +347,24 @@ void WriteTenants(Writer& w, const std::vector<Tenant>& tenants) {
   }
 }
 
+void WriteRequestBody(Writer& w, const Request& r, const std::string& ind);
+
 void WriteAllocations(Writer& w, const std::vector<Allocation>& allocations) {
   if (allocations.empty()) return;
   w.Line("allocations:");
   for (const Allocation& a : allocations) {
+    if (a.request) {
+      // Block form: the request body nests under the allocation.
+      w.out() += "  - name: ";
+      w.Str(a.name);
+      w.out() += "\n    tenant: ";
+      w.Str(a.tenant);
+      w.out() += "\n    nodes: ";
+      w.StrList(a.nodes);
+      w.out() += "\n    request:\n";
+      WriteRequestBody(w, *a.request, "      ");
+      continue;
+    }
     w.out() += "  - ";
     w.Open();
     w.KeyStr("name", a.name);
@@ -390,6 +404,99 @@ void WriteLabelPredicate(Writer& w, const LabelPredicate& p) {
   }
 }
 
+// The keys of a request other than name and tenant, each line starting with `ind`.
+void WriteRequestBody(Writer& w, const Request& r, const std::string& ind) {
+  std::string& out = w.out();
+  if (r.nodes) out += ind + "nodes: " + std::to_string(*r.nodes) + "\n";
+  if (r.gpus) out += ind + "gpus: " + std::to_string(*r.gpus) + "\n";
+  const NodeSelector& sel = r.select;
+  if (!sel.empty()) {
+    w.Line(ind + "select:");
+    if (!sel.classes.empty()) {
+      out += ind + "  class: ";
+      w.StrList(sel.classes);
+      out += '\n';
+    }
+    if (!sel.gpu_models.empty() || sel.gpu_count) {
+      out += ind + "  gpu: ";
+      w.Open();
+      if (!sel.gpu_models.empty()) {
+        w.Key("model");
+        w.StrList(sel.gpu_models);
+      }
+      if (sel.gpu_count) {
+        w.Key("count");
+        w.out() += PredicateValue(*sel.gpu_count);
+      }
+      w.Close();
+      out += '\n';
+    }
+    auto block_predicate = [&](std::string_view key, const std::optional<NumericPredicate>& p) {
+      if (p) out += ind + "  " + std::string(key) + ": " + PredicateValue(*p) + "\n";
+    };
+    block_predicate("memoryGiB", sel.memory_gib);
+    block_predicate("cpuCores", sel.cpu_cores);
+    block_predicate("storageGiB", sel.storage_gib);
+    if (!sel.labels.empty()) {
+      w.Line(ind + "  labels:");
+      for (const LabelPredicate& p : sel.labels) {
+        out += ind + "    ";
+        w.Str(p.key);
+        out += ": ";
+        WriteLabelPredicate(w, p);
+        out += '\n';
+      }
+    }
+  }
+  if (r.locality || r.spread) {
+    w.Line(ind + "topology:");
+    if (r.locality) {
+      out += ind + "  locality: ";
+      w.Open();
+      w.KeyStr("level", LevelName(r.locality->level));
+      w.KeyStr("mode", r.locality->mode == LocalityMode::kRequired ? "required" : "preferred");
+      w.Key("maxDomains");
+      w.Int(r.locality->max_domains);
+      w.Close();
+      out += '\n';
+    }
+    if (r.spread) {
+      out += ind + "  spread: ";
+      w.Open();
+      w.KeyStr("level", LevelName(r.spread->level));
+      if (r.spread->max_per_domain) {
+        w.Key("maxPerDomain");
+        w.Int(*r.spread->max_per_domain);
+      }
+      if (r.spread->max_fraction) {
+        w.Key("maxFraction");
+        w.Num(*r.spread->max_fraction);
+      }
+      if (r.spread->min_domains) {
+        w.Key("minDomains");
+        w.Int(*r.spread->min_domains);
+      }
+      w.Close();
+      out += '\n';
+    }
+  }
+  if (!r.compliance.empty()) {
+    out += ind + "compliance: ";
+    w.StrList(r.compliance);
+    out += '\n';
+  }
+  if (r.exclusive) out += ind + "exclusive: " + std::string(LevelName(*r.exclusive)) + "\n";
+  if (r.roce) w.Line(ind + "network: {roce: true}");
+  if (r.max_cost_per_hour) {
+    out += ind + "budget: {maxCostPerHour: ";
+    w.Num(*r.max_cost_per_hour);
+    out += "}\n";
+  }
+  if (r.purpose != Purpose::kBaremetal)
+    out += ind + "purpose: " + std::string(PurposeName(r.purpose)) + "\n";
+  if (r.priority != 0) out += ind + "priority: " + std::to_string(r.priority) + "\n";
+}
+
 void WriteRequests(Writer& w, const std::vector<Request>& requests) {
   if (requests.empty()) return;
   std::string& out = w.out();
@@ -400,94 +507,7 @@ void WriteRequests(Writer& w, const std::vector<Request>& requests) {
     out += "\n    tenant: ";
     w.Str(r.tenant);
     out += '\n';
-    if (r.nodes) out += "    nodes: " + std::to_string(*r.nodes) + "\n";
-    if (r.gpus) out += "    gpus: " + std::to_string(*r.gpus) + "\n";
-    const NodeSelector& sel = r.select;
-    if (!sel.empty()) {
-      w.Line("    select:");
-      if (!sel.classes.empty()) {
-        out += "      class: ";
-        w.StrList(sel.classes);
-        out += '\n';
-      }
-      if (!sel.gpu_models.empty() || sel.gpu_count) {
-        out += "      gpu: ";
-        w.Open();
-        if (!sel.gpu_models.empty()) {
-          w.Key("model");
-          w.StrList(sel.gpu_models);
-        }
-        if (sel.gpu_count) {
-          w.Key("count");
-          w.out() += PredicateValue(*sel.gpu_count);
-        }
-        w.Close();
-        out += '\n';
-      }
-      auto block_predicate = [&](std::string_view key, const std::optional<NumericPredicate>& p) {
-        if (p) out += "      " + std::string(key) + ": " + PredicateValue(*p) + "\n";
-      };
-      block_predicate("memoryGiB", sel.memory_gib);
-      block_predicate("cpuCores", sel.cpu_cores);
-      block_predicate("storageGiB", sel.storage_gib);
-      if (!sel.labels.empty()) {
-        w.Line("      labels:");
-        for (const LabelPredicate& p : sel.labels) {
-          out += "        ";
-          w.Str(p.key);
-          out += ": ";
-          WriteLabelPredicate(w, p);
-          out += '\n';
-        }
-      }
-    }
-    if (r.locality || r.spread) {
-      w.Line("    topology:");
-      if (r.locality) {
-        out += "      locality: ";
-        w.Open();
-        w.KeyStr("level", LevelName(r.locality->level));
-        w.KeyStr("mode", r.locality->mode == LocalityMode::kRequired ? "required" : "preferred");
-        w.Key("maxDomains");
-        w.Int(r.locality->max_domains);
-        w.Close();
-        out += '\n';
-      }
-      if (r.spread) {
-        out += "      spread: ";
-        w.Open();
-        w.KeyStr("level", LevelName(r.spread->level));
-        if (r.spread->max_per_domain) {
-          w.Key("maxPerDomain");
-          w.Int(*r.spread->max_per_domain);
-        }
-        if (r.spread->max_fraction) {
-          w.Key("maxFraction");
-          w.Num(*r.spread->max_fraction);
-        }
-        if (r.spread->min_domains) {
-          w.Key("minDomains");
-          w.Int(*r.spread->min_domains);
-        }
-        w.Close();
-        out += '\n';
-      }
-    }
-    if (!r.compliance.empty()) {
-      out += "    compliance: ";
-      w.StrList(r.compliance);
-      out += '\n';
-    }
-    if (r.exclusive) out += "    exclusive: " + std::string(LevelName(*r.exclusive)) + "\n";
-    if (r.roce) w.Line("    network: {roce: true}");
-    if (r.max_cost_per_hour) {
-      out += "    budget: {maxCostPerHour: ";
-      w.Num(*r.max_cost_per_hour);
-      out += "}\n";
-    }
-    if (r.purpose != Purpose::kBaremetal)
-      out += "    purpose: " + std::string(PurposeName(r.purpose)) + "\n";
-    if (r.priority != 0) out += "    priority: " + std::to_string(r.priority) + "\n";
+    WriteRequestBody(w, r, "    ");
   }
 }
 

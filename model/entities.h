@@ -124,12 +124,8 @@ struct Tenant {
   bool operator==(const Tenant&) const = default;
 };
 
-struct Allocation {
-  std::string name;
-  std::string tenant;
-  std::vector<std::string> nodes;
-  bool operator==(const Allocation&) const = default;
-};
+// Allocation (who holds which nodes, and optionally the request they were placed for) lives in
+// model/scenario.h, beside Request.
 
 // The physical data centre. Names are unique per entity kind; node names are unique overall.
 class Inventory {

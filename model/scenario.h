@@ -4,6 +4,7 @@
 // marks the nodes of each allocation as allocated to its tenant. Thread safety: plain values.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,17 @@
 #include "model/request.h"
 
 namespace topoplace {
+
+// Who holds which nodes. `request` is the request the nodes were placed for, when known (name and
+// tenant equal the allocation's); repairs keep its constraints. Without it a repair can only
+// replace each lost node by one of the same class.
+struct Allocation {
+  std::string name;
+  std::string tenant;
+  std::vector<std::string> nodes;
+  std::optional<Request> request;
+  bool operator==(const Allocation&) const = default;
+};
 
 struct Scenario {
   std::string api_version = "topoplace/v1";

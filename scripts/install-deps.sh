@@ -8,6 +8,9 @@ packages=(
   libglpk-dev libboost-graph-dev libeigen3-dev libyaml-cpp-dev nlohmann-json3-dev
   libpqxx-dev libcpp-httplib-dev libcli11-dev libsqlite3-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
+  libssl-dev            # the store: SHA-256 of API tokens and the audit chain
+  postgresql sqlite3    # service tests: a throwaway database server (scripts/pg-test.sh), store checks
+  prometheus            # service tests: promtool checks the /metrics text format
 )
 
 missing=()

@@ -61,6 +61,10 @@ struct PreparedRequest {
   // has a holder, whatever its state).
   std::vector<uint8_t> free_rack, free_leaf;
   std::vector<int> current;  // the request's current nodes (re-solve/repair), sorted; else empty
+  // Repair: every node of `current` must stay chosen, so only replacements are picked. Honoured by
+  // CheckPrepared() and the "ilp" backend; the "heuristic" backend does not search under it and
+  // answers kTimeout (unknown). solver/repair.cc has its own search for this case.
+  bool keep_current = false;
   ObjectiveWeights weights;
 
   const Topology& topology() const { return snapshot->topology; }

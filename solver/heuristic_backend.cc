@@ -713,6 +713,11 @@ class HeuristicBackend final : public Backend {
     result.request = p.request->name;
     result.backend = "heuristic";
     std::optional<Candidate> best;
+    if (p.keep_current) {
+      // Repairs keep every current node; this search does not model that (see backend.h).
+      result.status = SolveStatus::kTimeout;
+      return result;
+    }
     if (!ProveInfeasible(p)) {
       best = Search(p).Run();
       // A feasible warm start that beats the search is kept: never return worse than given.

@@ -269,13 +269,21 @@ class Model {
       return static_cast<double>(std::min<int>(static_cast<int>(in_.groups[g].nodes.size()), k_hi));
     };
 
-    // x_g.
+    // x_g. Under keep_current (repair) a group of current nodes is taken whole.
     for (int g = 0; g < groups; ++g) {
       const Group& group = in_.groups[g];
       const double objective = stage_.fewest_nodes ? 1.0
                                                    : w.cost * group.node_class->cost_per_hour +
                                                          (group.current ? 0 : w.moves);
-      AddColumn(GLP_IV, 0, link_size(g), objective);
+      double lo = 0;
+      if (p.keep_current && group.current) {
+        lo = static_cast<double>(group.nodes.size());
+        if (lo > link_size(g)) {  // more nodes to keep than the count allows
+          infeasible_ = true;
+          lo = link_size(g);
+        }
+      }
+      AddColumn(GLP_IV, lo, link_size(g), objective);
     }
 
     // Domain indicators, tied both ways to the groups inside.

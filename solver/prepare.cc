@@ -309,6 +309,17 @@ std::vector<std::string> CheckPrepared(const PreparedRequest& p, std::span<const
                     " is not a candidate");
     }
   }
+  if (p.keep_current) {
+    for (int node : p.current) {
+      if (!std::binary_search(sorted.begin(), sorted.end(), node)) {
+        out.push_back("repair: current node " +
+                      (node >= 0 && node < static_cast<int>(inv.nodes.size())
+                           ? inv.nodes[node].name
+                           : std::to_string(node)) +
+                      " is not kept");
+      }
+    }
+  }
   const int k = static_cast<int>(sorted.size());
   int64_t gpus = 0, cores = 0;
   double memory = 0, storage = 0, cost = 0;

@@ -143,7 +143,7 @@ TEST(RoundTripTest, AwkwardStringsAndDoublesSurvive) {
   inv.nodes.push_back(held);
   s.tenants.push_back(
       {"t 1", {5, std::nullopt, 99, 1.5, std::nullopt}, {"gdpr"}, 0.25, {0.1, 0.7}});
-  s.allocations.push_back({"a/1", "t 1", {"n2"}});
+  s.allocations.push_back({"a/1", "t 1", {"n2"}, std::nullopt});
   Request r;
   r.name = "r\"1";
   r.tenant = "t 1";

@@ -1,0 +1,234 @@
+// The OpenAPI 3 document, built from the same route table the server registers, so the document
+// and the routes served cannot drift apart.
+#include <regex>
+
+#include "api/service.h"
+
+namespace topoplace {
+namespace {
+
+Json Ref(const std::string& name) { return Json{{"$ref", "#/components/schemas/" + name}}; }
+
+Json RequestSchema() {
+  const Json levels =
+      Json::array({"nvlink", "leaf", "rack", "pod", "spine", "site", "powerDomain"});
+  const Json predicate =
+      Json{{"oneOf", Json::array({Json{{"type", "number"}},
+                                  Json{{"type", "string"},
+                                       {"pattern", "^\\s*(==|!=|<=|>=|<|>)?\\s*[0-9.]+\\s*$"}}})}};
+  const Json names = Json{
+      {"oneOf",
+       Json::array({Json{{"type", "string"}},
+                    Json{{"type", "array"}, {"items", {{"type", "string"}}}, {"minItems", 1}}})}};
+  return Json{
+      {"type", "object"},
+      {"description",
+       "One request of the scenario language, as JSON. Exactly one of nodes or gpus."},
+      {"additionalProperties", false},
+      {"properties",
+       {{"name", {{"type", "string"}, {"maxLength", 256}}},
+        {"tenant", {{"type", "string"}, {"description", "defaults to the token's tenant"}}},
+        {"nodes", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000000}}},
+        {"gpus", {{"type", "integer"}, {"minimum", 1}, {"maximum", 64000000}}},
+        {"select",
+         {{"type", "object"},
+          {"additionalProperties", false},
+          {"properties",
+           {{"class", names},
+            {"gpu",
+             {{"type", "object"},
+              {"additionalProperties", false},
+              {"properties", {{"model", names}, {"count", predicate}}}}},
+            {"memoryGiB", predicate},
+            {"cpuCores", predicate},
+            {"storageGiB", predicate},
+            {"labels", {{"type", "object"}}}}}}},
+        {"topology",
+         {{"type", "object"},
+          {"additionalProperties", false},
+          {"properties",
+           {{"locality",
+             {{"type", "object"},
+              {"additionalProperties", false},
+              {"required", {"level"}},
+              {"properties",
+               {{"level", {{"enum", levels}}},
+                {"mode", {{"enum", {"required", "preferred"}}}},
+                {"maxDomains", {{"type", "integer"}, {"minimum", 1}}}}}}},
+            {"spread",
+             {{"type", "object"},
+              {"additionalProperties", false},
+              {"required", {"level"}},
+              {"properties",
+               {{"level", {{"enum", levels}}},
+                {"maxPerDomain", {{"type", "integer"}, {"minimum", 1}}},
+                {"maxFraction", {{"type", "number"}, {"exclusiveMinimum", 0}, {"maximum", 1}}},
+                {"minDomains", {{"type", "integer"}, {"minimum", 1}}}}}}}}}}},
+        {"compliance", names},
+        {"exclusive", {{"enum", {"rack", "leaf"}}}},
+        {"network",
+         {{"type", "object"},
+          {"additionalProperties", false},
+          {"properties", {{"roce", {{"type", "boolean"}}}}}}},
+        {"budget",
+         {{"type", "object"},
+          {"additionalProperties", false},
+          {"properties", {{"maxCostPerHour", {{"type", "number"}, {"exclusiveMinimum", 0}}}}}}},
+        {"purpose", {{"enum", {"openshift", "slurm", "baremetal"}}}},
+        {"priority", {{"type", "integer"}, {"minimum", -1000000}, {"maximum", 1000000}}}}}};
+}
+
+Json ProblemSchema() {
+  return Json{
+      {"type", "object"},
+      {"description", "application/problem+json with a stable code"},
+      {"required", {"type", "title", "status", "code", "detail"}},
+      {"properties",
+       {{"type", {{"type", "string"}}},
+        {"title", {{"type", "string"}}},
+        {"status", {{"type", "integer"}}},
+        {"code", {{"type", "string"}, {"example", "generation_conflict"}}},
+        {"detail", {{"type", "string"}}},
+        {"pointer", {{"type", "string"}, {"description", "JSON pointer of the offending field"}}},
+        {"parameter", {{"type", "string"}}},
+        {"errors", {{"type", "array"}, {"items", {{"type", "object"}}}}}}}};
+}
+
+Json ObjectSchema(const std::string& description) {
+  return Json{{"type", "object"}, {"description", description}};
+}
+
+std::string OperationId(const Route& r) {
+  std::string id = r.method == "GET" ? "get" : r.method == "POST" ? "post" : "delete";
+  bool upper = true;
+  for (char c : r.path) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      id += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+      upper = false;
+    } else {
+      upper = true;
+    }
+  }
+  return id;
+}
+
+std::string ResponseSchema(const Route& r) {
+  if (r.path.find("placements:solve") != std::string::npos) return "Placement";
+  if (r.path.find(":commit") != std::string::npos) return "Allocation";
+  if (r.path.rfind("/v1/reservations", 0) == 0) return "Reservation";
+  if (r.path.rfind("/v1/allocations", 0) == 0) return "Allocation";
+  if (r.path.rfind("/v1/clusters", 0) == 0) return "Cluster";
+  return "";
+}
+
+}  // namespace
+
+Json OpenApiDocument(const std::vector<Route>& routes) {
+  Json paths = Json::object();
+  for (const Route& r : routes) {
+    Json op{{"summary", r.summary}, {"operationId", OperationId(r)}};
+    Json params = Json::array();
+    static const std::regex kParam("\\{([a-z]+)\\}");
+    for (auto it = std::sregex_iterator(r.path.begin(), r.path.end(), kParam);
+         it != std::sregex_iterator(); ++it) {
+      params.push_back({{"name", (*it)[1].str()},
+                        {"in", "path"},
+                        {"required", true},
+                        {"schema", {{"type", "string"}}}});
+    }
+    const bool solves = r.method == "POST" && r.path.find("{id}") == std::string::npos;
+    if (solves) {
+      params.push_back({{"name", "backend"},
+                        {"in", "query"},
+                        {"schema", {{"enum", {"heuristic", "ilp", "auto"}}}}});
+      params.push_back({{"name", "timeLimitSeconds"},
+                        {"in", "query"},
+                        {"schema", {{"type", "number"}, {"minimum", 0.001}, {"maximum", 60}}}});
+      if (r.path == "/v1/reservations") {
+        params.push_back(
+            {{"name", "ttlSeconds"},
+             {"in", "query"},
+             {"schema",
+              {{"type", "number"}, {"minimum", 1}, {"maximum", 86400}, {"default", 300}}}});
+      }
+      op["requestBody"] = {{"required", true},
+                           {"content", {{"application/json", {{"schema", Ref("Request")}}}}}};
+    }
+    if (r.path == "/v1/reservations/{id}:commit") {
+      params.push_back({{"name", "resolve"},
+                        {"in", "query"},
+                        {"schema", {{"type", "boolean"}, {"default", false}}},
+                        {"description",
+                         "on 409 (deadline passed, nodes moved) solve once more and commit that"}});
+    }
+    if (r.method == "GET" && (r.path == "/v1/reservations" || r.path == "/v1/allocations")) {
+      params.push_back({{"name", "all"},
+                        {"in", "query"},
+                        {"schema", {{"type", "boolean"}}},
+                        {"description", "include finished ones"}});
+    }
+    if (r.path == "/v1/audit") {
+      params.push_back(
+          {{"name", "after"}, {"in", "query"}, {"schema", {{"type", "integer"}, {"minimum", 0}}}});
+      params.push_back({{"name", "limit"},
+                        {"in", "query"},
+                        {"schema", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}}});
+      params.push_back({{"name", "tenant"}, {"in", "query"}, {"schema", {{"type", "string"}}}});
+    }
+    if (r.path == "/v1/nodes") {
+      for (const char* f : {"state", "class", "pod"}) {
+        params.push_back({{"name", f}, {"in", "query"}, {"schema", {{"type", "string"}}}});
+      }
+    }
+    if (!params.empty()) op["parameters"] = params;
+    Json ok_content;
+    if (r.path == "/metrics") {
+      ok_content = {{"text/plain", {{"schema", {{"type", "string"}}}}}};
+    } else {
+      const std::string schema = ResponseSchema(r);
+      ok_content = {{"application/json",
+                     {{"schema", schema.empty() ? Json{{"type", "object"}} : Ref(schema)}}}};
+    }
+    Json responses = Json::object();
+    responses[std::to_string(r.success)] = {{"description", "success"}, {"content", ok_content}};
+    const Json problem = {{"application/problem+json", {{"schema", Ref("Problem")}}}};
+    responses["default"] = {{"description", "an error (problem+json with a stable code)"},
+                            {"content", problem}};
+    op["responses"] = responses;
+    if (r.roles.empty()) {
+      op["security"] = Json::array();
+    } else {
+      std::string roles;
+      for (Role role : r.roles) roles += (roles.empty() ? "" : ", ") + std::string(RoleName(role));
+      op["description"] = "Roles: " + roles + ".";
+    }
+    std::string method = r.method;
+    for (char& c : method) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    paths[r.path][method] = op;
+  }
+  return Json{
+      {"openapi", "3.0.3"},
+      {"info",
+       {{"title", "topoplace placement service"},
+        {"version", "0.1.0"},
+        {"description",
+         "Topology-aware placement as a service: dry-run solves, reservations with a deadline, "
+         "commits with optimistic concurrency (node generations, 409 generation_conflict), "
+         "allocations, tenant usage and an audit log."}}},
+      {"paths", paths},
+      {"components",
+       {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}},
+        {"schemas",
+         {{"Request", RequestSchema()},
+          {"Problem", ProblemSchema()},
+          {"Placement", ObjectSchema("a solver result: status, nodes, costPerHour, objective, "
+                                     "bound, gap, backend, explanation")},
+          {"Reservation", ObjectSchema("nodes held for a tenant until expiresAt, each with its "
+                                       "generation and the rule that admitted it")},
+          {"Allocation", ObjectSchema("nodes allocated to a tenant")},
+          {"Cluster",
+           ObjectSchema("an allocation on its way to a cluster, with step-by-step status")}}}}},
+      {"security", Json::array({Json{{"bearer", Json::array()}}})}};
+}
+
+}  // namespace topoplace

@@ -1,0 +1,335 @@
+// Health, metrics, the OpenAPI document, nodes, topology, tenant usage and the audit log.
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "api/service.h"
+
+namespace topoplace {
+namespace {
+
+const std::vector<Role> kReaders = {Role::kProviderAdmin, Role::kTenantAdmin, Role::kTenantMember,
+                                    Role::kAuditor};
+const std::vector<Role> kOversight = {Role::kProviderAdmin, Role::kAuditor};
+
+template <typename T>
+T Unwrap(Result<T> r) {
+  if (!r.ok()) throw ProblemFromStatus(r.status());
+  return std::move(r).value();
+}
+
+void NoQuery(const Call& c, std::initializer_list<std::string_view> allowed = {}) {
+  for (const auto& [k, v] : c.query) {
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+      Problem p;
+      p.status = 400;
+      p.code = "bad_parameter";
+      p.parameter = k;
+      p.detail = k + ": unknown query parameter";
+      throw p;
+    }
+  }
+}
+
+bool IsFree(const Node& n) { return n.state == NodeState::kAvailable && n.holder.empty(); }
+
+Reply Healthz(Service& s, const Call& c) {
+  NoQuery(c);
+  Status st = s.store().Ping();
+  if (!st.ok()) {
+    Reply r{503,
+            Json{{"status", "unavailable"}, {"store", s.store().kind()}, {"detail", st.message()}}};
+    return r;
+  }
+  return {200, Json{{"status", "ok"},
+                    {"store", s.store().kind()},
+                    {"schemaVersion", s.store().schema_version()}}};
+}
+
+Reply MetricsRoute(Service& s, const Call& c) {
+  NoQuery(c);
+  std::string extra;
+  auto view = s.CurrentView();
+  const Inventory& inv = view->snapshot->inventory;
+  const Topology& topo = view->snapshot->topology;
+  std::map<std::pair<std::string, std::string>, int64_t> free;  // (class, pod) -> free nodes
+  for (size_t i = 0; i < inv.nodes.size(); ++i) {
+    const Node& n = inv.nodes[i];
+    auto& count =
+        free[{n.node_class,
+              topo.DomainName(Level::kPod, topo.DomainOf(static_cast<int>(i), Level::kPod))}];
+    if (IsFree(n)) ++count;
+  }
+  extra +=
+      "# HELP topoplace_free_nodes Nodes available and held by no one, by node class and pod.\n";
+  extra += "# TYPE topoplace_free_nodes gauge\n";
+  for (const auto& [key, n] : free) {
+    extra += "topoplace_free_nodes{class=\"" + MetricLabel(key.first) + "\",pod=\"" +
+             MetricLabel(key.second) + "\"} " + std::to_string(n) + "\n";
+  }
+  extra +=
+      "# HELP topoplace_tenant_quota_used_ratio Share of a tenant's quota it holds (reserved or "
+      "allocated), by resource.\n";
+  extra += "# TYPE topoplace_tenant_quota_used_ratio gauge\n";
+  std::string used_lines;
+  for (const Tenant& t : view->tenants) {
+    const TenantUsage u = UsageOf(inv, t.name);
+    auto ratio = [&](const char* resource, double used, const auto& limit) {
+      if (!limit) return;
+      const double l = static_cast<double>(*limit);
+      extra += "topoplace_tenant_quota_used_ratio{tenant=\"" + MetricLabel(t.name) +
+               "\",resource=\"" + resource + "\"} " +
+               std::to_string(l > 0 ? used / l : (used > 0 ? 1.0 : 0.0)) + "\n";
+    };
+    ratio("nodes", static_cast<double>(u.nodes), t.quota.nodes);
+    ratio("gpus", static_cast<double>(u.gpus), t.quota.gpus);
+    ratio("cpuCores", static_cast<double>(u.cpu_cores), t.quota.cpu_cores);
+    ratio("memoryGiB", u.memory_gib, t.quota.memory_gib);
+    ratio("storageGiB", u.storage_gib, t.quota.storage_gib);
+    ratio("costPerHour", u.cost_per_hour, t.budget_per_hour);
+    used_lines += "topoplace_tenant_nodes_held{tenant=\"" + MetricLabel(t.name) + "\"} " +
+                  std::to_string(u.nodes) + "\n";
+  }
+  extra += "# HELP topoplace_tenant_nodes_held Nodes a tenant holds (reserved or allocated).\n";
+  extra += "# TYPE topoplace_tenant_nodes_held gauge\n" + used_lines;
+  extra +=
+      "# HELP topoplace_store_state_version The store's state version this process last saw.\n";
+  extra += "# TYPE topoplace_store_state_version gauge\n";
+  extra += "topoplace_store_state_version " + std::to_string(view->version) + "\n";
+  Reply r;
+  r.text = s.metrics().Render(extra);
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return r;
+}
+
+Reply OpenApi(Service&, const Call& c) {
+  NoQuery(c);
+  return {200, OpenApiDocument(AllRoutes())};
+}
+
+Reply Nodes(Service& s, const Call& c) {
+  NoQuery(c, {"state", "class", "pod"});
+  auto view = s.CurrentView();
+  const Inventory& inv = view->snapshot->inventory;
+  const Topology& topo = view->snapshot->topology;
+  const Principal& who = c.principal();
+  auto filter = [&](const char* key) -> std::string {
+    auto it = c.query.find(key);
+    return it == c.query.end() ? "" : it->second;
+  };
+  const std::string state = filter("state"), cls = filter("class"), pod = filter("pod");
+  Json nodes = Json::array();
+  std::map<std::pair<std::string, std::string>, int64_t> free;
+  for (size_t i = 0; i < inv.nodes.size(); ++i) {
+    const Node& n = inv.nodes[i];
+    const int idx = static_cast<int>(i);
+    const std::string& node_pod = topo.DomainName(Level::kPod, topo.DomainOf(idx, Level::kPod));
+    if (!cls.empty() && n.node_class != cls) continue;
+    if (!pod.empty() && node_pod != pod) continue;
+    if (!state.empty() && NodeStateName(n.state) != state) continue;
+    const bool own = !who.sees_all() && n.holder == who.tenant;
+    if (IsFree(n)) ++free[{n.node_class, node_pod}];
+    if (!who.sees_all() && !own) continue;  // tenants see their own nodes, and free capacity only
+    Json j{{"name", n.name},
+           {"class", n.node_class},
+           {"state", NodeStateName(n.state)},
+           {"site", topo.DomainName(Level::kSite, topo.DomainOf(idx, Level::kSite))},
+           {"pod", node_pod},
+           {"rack", n.rack},
+           {"leaf", n.leaf},
+           {"powerDomain", n.power_domain},
+           {"generation", view->generations[i]}};
+    if (who.sees_all()) {
+      j["tenant"] = n.holder.empty() ? Json(nullptr) : Json(n.holder);
+      j["holder"] = view->holders[i].empty() ? Json(nullptr) : Json(view->holders[i]);
+    } else {
+      j["holder"] = view->holders[i];
+    }
+    nodes.push_back(j);
+  }
+  Json capacity = Json::array();
+  for (const auto& [key, n] : free)
+    capacity.push_back({{"class", key.first}, {"pod", key.second}, {"free", n}});
+  return {200, Json{{"stateVersion", view->version}, {"nodes", nodes}, {"freeCapacity", capacity}}};
+}
+
+Reply TopologyRoute(Service& s, const Call& c) {
+  NoQuery(c);
+  auto view = s.CurrentView();
+  const Inventory& inv = view->snapshot->inventory;
+  const Topology& topo = view->snapshot->topology;
+  Json levels = Json::object();
+  for (Level level : {Level::kSite, Level::kPod, Level::kSpine, Level::kLeaf, Level::kRack,
+                      Level::kPowerDomain}) {
+    Json domains = Json::array();
+    for (int d = 0; d < topo.DomainCount(level); ++d) {
+      int64_t total = 0, free_nodes = 0;
+      std::set<std::string> parents;
+      for (int n : topo.NodesIn(level, d)) {
+        ++total;
+        free_nodes += IsFree(inv.nodes[n]);
+      }
+      Json j{{"name", topo.DomainName(level, d)}, {"nodes", total}, {"free", free_nodes}};
+      for (Level up : LevelsAbove(level)) {
+        const int p = topo.ParentDomain(level, d, up);
+        if (p >= 0) j[std::string(LevelName(up))] = topo.DomainName(up, p);
+      }
+      domains.push_back(j);
+    }
+    levels[std::string(LevelName(level))] = domains;
+  }
+  Json classes = Json::array();
+  for (const NodeClass& k : inv.node_classes) {
+    classes.push_back({{"name", k.name},
+                       {"gpu", {{"model", k.gpu.model}, {"count", k.gpu.count}}},
+                       {"cpuCores", k.cpu.cores},
+                       {"memoryGiB", k.memory_gib},
+                       {"costPerHour", k.cost_per_hour}});
+  }
+  return {200, Json{{"stateVersion", view->version}, {"nodeClasses", classes}, {"levels", levels}}};
+}
+
+Json UsageJson(const Tenant& t, const StoredUsage& u) {
+  Json quota = Json::object(), used = Json::object(), reserved = Json::object(),
+       fractions = Json::object();
+  Json alerts = Json::array();
+  auto num = [](double v) {
+    return std::floor(v) == v && std::fabs(v) < 9e15 ? Json(static_cast<int64_t>(v)) : Json(v);
+  };
+  auto add = [&](const char* resource, double used_v, double reserved_v,
+                 const std::optional<double>& limit) {
+    used[resource] = num(used_v);
+    reserved[resource] = num(reserved_v);
+    quota[resource] = limit ? num(*limit) : Json(nullptr);
+    if (!limit) return;
+    const double f = *limit > 0 ? used_v / *limit : (used_v > 0 ? 1.0 : 0.0);
+    fractions[resource] = f;
+    double crossed = -1;
+    for (double a : t.alert_at) {
+      if (f + 1e-12 >= a) crossed = std::max(crossed, a);
+    }
+    if (crossed > 0) {
+      alerts.push_back(
+          {{"resource", resource},
+           {"fraction", f},
+           {"threshold", crossed},
+           {"message", t.name + " uses " + std::to_string(static_cast<int>(f * 100 + 0.5)) +
+                           "% of its " + resource + " quota"}});
+    }
+  };
+  auto opt = [](const auto& v) -> std::optional<double> {
+    return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
+  };
+  add("nodes", static_cast<double>(u.held.nodes), static_cast<double>(u.reserved.nodes),
+      opt(t.quota.nodes));
+  add("gpus", static_cast<double>(u.held.gpus), static_cast<double>(u.reserved.gpus),
+      opt(t.quota.gpus));
+  add("cpuCores", static_cast<double>(u.held.cpu_cores), static_cast<double>(u.reserved.cpu_cores),
+      opt(t.quota.cpu_cores));
+  add("memoryGiB", u.held.memory_gib, u.reserved.memory_gib, t.quota.memory_gib);
+  add("storageGiB", u.held.storage_gib, u.reserved.storage_gib, t.quota.storage_gib);
+  add("costPerHour", u.held.cost_per_hour, u.reserved.cost_per_hour, t.budget_per_hour);
+  return Json{{"tenant", t.name},
+              {"quota", quota},
+              {"used", used},
+              {"reserved", reserved},
+              {"fractions", fractions},
+              {"costPerHour", u.held.cost_per_hour},
+              {"budgetPerHour", t.budget_per_hour ? Json(*t.budget_per_hour) : Json(nullptr)},
+              {"alertAt", t.alert_at},
+              {"alerts", alerts},
+              {"reservations", u.reservations},
+              {"allocations", u.allocations}};
+}
+
+Reply TenantUsageRoute(Service& s, const Call& c) {
+  NoQuery(c);
+  const std::string& tenant = c.params[0];
+  const Principal& who = c.principal();
+  if (!who.sees_all() && tenant != who.tenant) {
+    ThrowProblem(404, "tenant_not_found", "no tenant \"" + tenant + "\"");
+  }
+  auto view = s.CurrentView();
+  const int t = view->TenantIndex(tenant);
+  if (t < 0) ThrowProblem(404, "tenant_not_found", "no tenant \"" + tenant + "\"");
+  return {200, UsageJson(view->tenants[t], Unwrap(s.store().UsageOf(tenant)))};
+}
+
+Reply TenantsRoute(Service& s, const Call& c) {
+  NoQuery(c);
+  auto view = s.CurrentView();
+  Json list = Json::array();
+  for (const Tenant& t : view->tenants) {
+    if (!c.principal().sees_all() && t.name != c.principal().tenant) continue;
+    list.push_back(
+        {{"name", t.name},
+         {"compliance", t.compliance},
+         {"budgetPerHour", t.budget_per_hour ? Json(*t.budget_per_hour) : Json(nullptr)}});
+  }
+  return {200, Json{{"tenants", list}}};
+}
+
+Reply AuditRoute(Service& s, const Call& c) {
+  NoQuery(c, {"after", "limit", "tenant"});
+  AuditQuery q;
+  auto num = [&](const char* key, int64_t def, int64_t min, int64_t max) -> int64_t {
+    auto it = c.query.find(key);
+    if (it == c.query.end()) return def;
+    try {
+      size_t used = 0;
+      const long long v = std::stoll(it->second, &used);
+      if (used == it->second.size() && v >= min && v <= max) return v;
+    } catch (...) {
+    }
+    Problem p;
+    p.status = 400;
+    p.code = "bad_parameter";
+    p.parameter = key;
+    p.detail = std::string(key) + ": expected an integer from " + std::to_string(min) + " to " +
+               std::to_string(max);
+    throw p;
+  };
+  q.after_seq = num("after", 0, 0, INT64_MAX / 2);
+  q.limit = static_cast<int>(num("limit", 100, 1, 1000));
+  if (auto it = c.query.find("tenant"); it != c.query.end()) q.tenant = it->second;
+  Json list = Json::array();
+  int64_t last = q.after_seq;
+  for (const AuditEntry& e : Unwrap(s.store().ListAudit(q))) {
+    auto detail = Json::parse(e.detail, nullptr, false);
+    list.push_back({{"seq", e.seq},
+                    {"at", IsoTime(e.at_ms)},
+                    {"actor", e.actor},
+                    {"action", e.action},
+                    {"tenant", e.tenant},
+                    {"subject", e.subject},
+                    {"detail", detail.is_discarded() ? Json(e.detail) : detail},
+                    {"prevHash", e.prev_hash},
+                    {"hash", e.hash}});
+    last = e.seq;
+  }
+  return {200, Json{{"entries", list}, {"next", last}}};
+}
+
+}  // namespace
+
+std::vector<Route> InfoRoutes() {
+  return {
+      {"GET", "/healthz", "/healthz", "check the service and its store", {}, Healthz},
+      {"GET", "/metrics", "/metrics", "read the metrics (Prometheus text format)", kOversight,
+       MetricsRoute},
+      {"GET",
+       "/v1/openapi.json",
+       "/v1/openapi.json",
+       "read this API's OpenAPI document",
+       {},
+       OpenApi},
+      {"GET", "/v1/nodes", "/v1/nodes", "list nodes", kReaders, Nodes},
+      {"GET", "/v1/topology", "/v1/topology", "read the topology", kReaders, TopologyRoute},
+      {"GET", "/v1/tenants", "/v1/tenants", "list tenants", kReaders, TenantsRoute},
+      {"GET", "/v1/tenants/([A-Za-z0-9_.-]{1,128})/usage", "/v1/tenants/{tenant}/usage",
+       "read a tenant's use against quota, cost and alerts", kReaders, TenantUsageRoute},
+      {"GET", "/v1/audit", "/v1/audit", "read the audit log", kOversight, AuditRoute},
+  };
+}
+
+}  // namespace topoplace

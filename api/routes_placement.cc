@@ -1,0 +1,561 @@
+// Solve (dry run), reservations, allocations and clusters.
+#include <cmath>
+#include <set>
+
+#include "api/json_codec.h"
+#include "api/service.h"
+#include "solver/verifier.h"
+
+namespace topoplace {
+namespace {
+
+constexpr int64_t kDefaultTtlMs = 300'000;
+constexpr double kMaxTtlSeconds = 86'400;
+
+const std::vector<Role> kWriters = {Role::kProviderAdmin, Role::kTenantAdmin};
+const std::vector<Role> kSolvers = {Role::kProviderAdmin, Role::kTenantAdmin, Role::kTenantMember};
+const std::vector<Role> kReaders = {Role::kProviderAdmin, Role::kTenantAdmin, Role::kTenantMember,
+                                    Role::kAuditor};
+
+struct SolveCall {
+  Request request;
+  SolveOptions options;
+  int64_t ttl_ms = kDefaultTtlMs;
+  nlohmann::json body;
+};
+
+[[noreturn]] void BadParameter(const std::string& name, const std::string& detail) {
+  Problem p;
+  p.status = 400;
+  p.code = "bad_parameter";
+  p.parameter = name;
+  p.detail = name + ": " + detail;
+  throw p;
+}
+
+double NumberParam(const Call& c, const std::string& name, double def, double min, double max) {
+  auto it = c.query.find(name);
+  if (it == c.query.end()) return def;
+  try {
+    size_t used = 0;
+    const double v = std::stod(it->second, &used);
+    if (used != it->second.size() || !std::isfinite(v) || v < min || v > max) throw 0;
+    return v;
+  } catch (...) {
+    BadParameter(name, "\"" + it->second.substr(0, 40) + "\" is not a number from " +
+                           std::to_string(min) + " to " + std::to_string(max));
+  }
+}
+
+void CheckQuery(const Call& c, std::initializer_list<std::string_view> allowed) {
+  for (const auto& [k, v] : c.query) {
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+      BadParameter(k, "unknown query parameter");
+    }
+  }
+}
+
+// Decodes the body and query of a solve/reservation/cluster call, scoped to the caller.
+SolveCall ParseSolveCall(Service& s, const Call& c, bool holds) {
+  if (holds) {
+    CheckQuery(c, {"backend", "timeLimitSeconds", "ttlSeconds"});
+  } else {
+    CheckQuery(c, {"backend", "timeLimitSeconds"});
+  }
+  SolveCall out;
+  out.options.backend = s.args().solver;
+  out.options.time_limit_seconds = s.args().time_limit_seconds;
+  if (auto it = c.query.find("backend"); it != c.query.end()) {
+    if (it->second != "heuristic" && it->second != "ilp" && it->second != "auto") {
+      BadParameter("backend",
+                   "\"" + it->second.substr(0, 40) + "\"; expected heuristic, ilp or auto");
+    }
+    out.options.backend = it->second;
+  }
+  out.options.time_limit_seconds =
+      NumberParam(c, "timeLimitSeconds", out.options.time_limit_seconds, 0.001, 60);
+  if (holds) {
+    out.ttl_ms = static_cast<int64_t>(
+        1000 * NumberParam(c, "ttlSeconds", kDefaultTtlMs / 1000.0, 1, kMaxTtlSeconds));
+  }
+  std::vector<BodyError> errors;
+  if (c.body.empty()) {
+    errors.push_back({"empty_body", "", "the body must be a request object (JSON)"});
+  } else {
+    out.body = ParseJsonBody(c.body, errors);
+  }
+  if (errors.empty()) {
+    DecodedRequest d = DecodeRequestJson(out.body);
+    errors = std::move(d.errors);
+    out.request = std::move(d.request);
+    if (errors.empty()) {
+      const Principal& who = c.principal();
+      if (!who.sees_all()) {
+        if (!d.has_tenant) {
+          out.request.tenant = who.tenant;
+        } else if (out.request.tenant != who.tenant) {
+          // Another tenant is indistinguishable from one that does not exist.
+          ThrowProblem(404, "tenant_not_found", "no tenant \"" + out.request.tenant + "\"",
+                       "/tenant");
+        }
+      } else if (!d.has_tenant) {
+        ThrowProblem(400, "missing_field", "a provider must name the tenant the request is for",
+                     "/tenant");
+      }
+      if (!d.has_name) out.request.name = "request";
+    }
+  }
+  if (!errors.empty()) {
+    Problem p;
+    p.status = 400;
+    p.code = errors.front().code;
+    p.pointer = errors.front().pointer;
+    p.detail = (p.pointer.empty() ? "" : p.pointer + ": ") + errors.front().detail;
+    p.errors = std::move(errors);
+    throw p;
+  }
+  return out;
+}
+
+// Checks names against the current state, with pointers into the body.
+void ValidateAgainst(const View& view, const SolveCall& call) {
+  const Request& r = call.request;
+  const int t = view.TenantIndex(r.tenant);
+  if (t < 0) ThrowProblem(404, "tenant_not_found", "no tenant \"" + r.tenant + "\"", "/tenant");
+  const Inventory& inv = view.snapshot->inventory;
+  const bool class_list = call.body.contains("select") && call.body["select"].is_object() &&
+                          call.body["select"].contains("class") &&
+                          call.body["select"]["class"].is_array();
+  for (size_t i = 0; i < r.select.classes.size(); ++i) {
+    if (inv.ClassIndex(r.select.classes[i]) < 0) {
+      std::string known;
+      for (const auto& c : inv.node_classes) known += (known.empty() ? "" : ", ") + c.name;
+      ThrowProblem(400, "unknown_class",
+                   "no node class \"" + r.select.classes[i] + "\"; expected one of " + known,
+                   class_list ? "/select/class/" + std::to_string(i) : "/select/class");
+    }
+  }
+  const Tenant& tenant = view.tenants[t];
+  const bool compliance_list =
+      call.body.contains("compliance") && call.body["compliance"].is_array();
+  for (size_t i = 0; i < r.compliance.size(); ++i) {
+    if (std::find(tenant.compliance.begin(), tenant.compliance.end(), r.compliance[i]) ==
+        tenant.compliance.end()) {
+      ThrowProblem(400, "compliance_not_allowed",
+                   "tenant \"" + tenant.name + "\" may not ask for \"" + r.compliance[i] + "\"",
+                   compliance_list ? "/compliance/" + std::to_string(i) : "/compliance");
+    }
+  }
+  PlacementProblem problem{view.snapshot, view.tenants};
+  Status st = ValidateRequest(problem, r);
+  if (!st.ok()) {
+    Problem p = ProblemFromStatus(st);
+    p.status = 400;
+    p.code = "invalid_request";
+    p.pointer = "";
+    throw p;
+  }
+}
+
+bool Placed(const PlacementResult& r) {
+  return r.status == SolveStatus::kOptimal || r.status == SolveStatus::kFeasible;
+}
+
+PlacementResult SolveWith(Service& s, const View& view, const SolveCall& call) {
+  PlacementProblem problem{view.snapshot, view.tenants};
+  auto results = Solve(problem, {call.request}, call.options);
+  if (!results.ok()) throw ProblemFromStatus(results.status());
+  PlacementResult r = std::move((*results)[0]);
+  s.metrics().ObserveSolve(r.backend, r.solve_ms / 1000.0);
+  if (Placed(r)) {
+    // Defence in depth: nothing leaves the service that the independent verifier rejects.
+    auto violations = VerifyPlacement(problem, call.request, r.nodes);
+    if (!violations.empty()) {
+      ThrowProblem(500, "placement_failed_verification",
+                   violations.front().constraint + ": " + violations.front().detail);
+    }
+  }
+  return r;
+}
+
+[[noreturn]] void Unplaceable(const View& view, const PlacementResult& r) {
+  Problem p;
+  p.status = 422;
+  p.code = "infeasible";
+  if (r.explanation) {
+    for (const auto& c : r.explanation->conflict) {
+      if (c.constraint == "quota") p.code = "quota_exceeded";
+      if (c.constraint == "tenantBudget" && p.code == "infeasible") p.code = "budget_exceeded";
+    }
+    p.detail = r.explanation->summary;
+  } else {
+    p.detail = "no placement found (" + std::string(SolveStatusName(r.status)) + ")";
+  }
+  p.extra["placement"] = PlacementResultToJson(*view.snapshot, r);
+  throw p;
+}
+
+// Why each node was admitted, in words an auditor can check against the inventory.
+std::string AdmissionRule(const View& view, const Request& r, int node) {
+  const Inventory& inv = view.snapshot->inventory;
+  const Topology& topo = view.snapshot->topology;
+  const Node& n = inv.nodes[node];
+  std::string rule = "available " + n.node_class + " node";
+  if (!r.select.empty()) rule += " matching select";
+  for (const std::string& c : r.compliance) {
+    const Rack& rack = inv.racks[inv.RackOf(node)];
+    if (c == "gdpr") {
+      rule += "; gdpr: site " + inv.sites[inv.SiteOfRack(inv.RackOf(node))].name + " (" +
+              inv.sites[inv.SiteOfRack(inv.RackOf(node))].jurisdiction + ")";
+    } else {
+      rule += "; " + c + ": rack " + rack.name + " tagged " + c;
+    }
+  }
+  if (r.locality) {
+    rule += "; locality " + std::string(LevelName(r.locality->level)) + " " +
+            topo.DomainName(r.locality->level, topo.DomainOf(node, r.locality->level));
+  }
+  if (r.spread) {
+    rule += "; spread " + std::string(LevelName(r.spread->level)) + " " +
+            topo.DomainName(r.spread->level, topo.DomainOf(node, r.spread->level));
+  }
+  if (r.exclusive) rule += "; exclusive " + std::string(LevelName(*r.exclusive));
+  rule += "; within tenant " + r.tenant + "'s quota and budget";
+  return rule;
+}
+
+HoldRequest MakeHold(const View& view, const SolveCall& call, const PlacementResult& r) {
+  HoldRequest h;
+  h.tenant = call.request.tenant;
+  h.name = call.request.name;
+  h.request = EncodeRequestJson(call.request).dump();
+  h.cost_per_hour = r.cost_per_hour;
+  h.now_ms = NowMillis();
+  h.ttl_ms = call.ttl_ms;
+  for (int n : r.nodes) {
+    h.nodes.push_back({view.snapshot->inventory.nodes[n].name, view.generations[n],
+                       AdmissionRule(view, call.request, n)});
+  }
+  return h;
+}
+
+Json SolveReply(const View& view, const SolveCall& call, const PlacementResult& r) {
+  Json j = PlacementResultToJson(*view.snapshot, r);
+  j["tenant"] = call.request.tenant;
+  j["verified"] = Placed(r);
+  Json gens = Json::object();
+  for (int n : r.nodes) gens[view.snapshot->inventory.nodes[n].name] = view.generations[n];
+  j["generations"] = gens;
+  j["stateVersion"] = view.version;
+  return j;
+}
+
+Json NodesJson(const std::vector<HeldNode>& nodes, bool with_generation) {
+  Json list = Json::array();
+  for (const auto& n : nodes) {
+    Json j{{"name", n.node}, {"rule", n.rule}};
+    if (with_generation) j["generation"] = n.generation;
+    list.push_back(j);
+  }
+  return list;
+}
+
+Json ParsedOrText(const std::string& text) {
+  auto j = Json::parse(text, nullptr, false);
+  return j.is_discarded() ? Json(text) : j;
+}
+
+Json ClusterToJson(const ClusterRecord& k) {
+  return Json{{"id", k.id},
+              {"tenant", k.tenant},
+              {"name", k.name},
+              {"purpose", k.purpose},
+              {"status", k.status},
+              {"allocation", k.allocation_id},
+              {"steps", ParsedOrText(k.steps)},
+              {"createdAt", IsoTime(k.created_ms)},
+              {"updatedAt", IsoTime(k.updated_ms)}};
+}
+
+template <typename T>
+T Unwrap(Result<T> r) {
+  if (!r.ok()) throw ProblemFromStatus(r.status());
+  return std::move(r).value();
+}
+
+// Solves and holds, re-solving once by itself when a concurrent holder won the race.
+// A view whose snapshot shows the nodes other requests of this process are holding as taken.
+std::shared_ptr<const View> WithClaims(const std::shared_ptr<const View>& view,
+                                       const Service::Claims& claims) {
+  if (claims.nodes.empty()) return view;
+  auto snapshot = std::make_shared<Snapshot>(*view->snapshot);
+  for (const auto& [name, count] : claims.nodes) {
+    const int i = snapshot->inventory.NodeIndex(name);
+    if (i < 0 || count <= 0) continue;
+    Node& n = snapshot->inventory.nodes[i];
+    if (n.state == NodeState::kAvailable) n.state = NodeState::kReserved;
+  }
+  auto copy = std::make_shared<View>(*view);
+  copy->snapshot = std::move(snapshot);
+  return copy;
+}
+
+template <typename HoldFn>
+Reply SolveAndHold(Service& s, const Call& c, const SolveCall& call, const char* what,
+                   HoldFn hold) {
+  Service::Claims& claims = s.claims();
+  for (int attempt = 0;; ++attempt) {
+    std::shared_ptr<const View> view;
+    PlacementResult r;
+    std::vector<std::string> claimed;
+    {
+      std::lock_guard lock(claims.mu);
+      view = WithClaims(s.CurrentView(), claims);
+      ValidateAgainst(*view, call);
+      r = SolveWith(s, *view, call);
+      if (!Placed(r)) Unplaceable(*view, r);
+      for (int n : r.nodes) {
+        claimed.push_back(view->snapshot->inventory.nodes[n].name);
+        ++claims.nodes[claimed.back()];
+      }
+    }
+    auto release_claims = [&] {
+      std::lock_guard lock(claims.mu);
+      for (const auto& name : claimed) {
+        if (--claims.nodes[name] <= 0) claims.nodes.erase(name);
+      }
+    };
+    Result<Json> held = Status(StatusCode::kInternal, "unset");
+    try {
+      held = hold(MakeHold(*view, call, r), c.principal().actor());
+    } catch (...) {
+      release_claims();
+      throw;
+    }
+    release_claims();
+    if (held.ok()) {
+      Reply reply;
+      reply.status = 201;
+      reply.body = held.value();
+      reply.body["placement"] = PlacementResultToJson(*view->snapshot, r);
+      reply.body["resolvedAfterConflict"] = attempt > 0;
+      return reply;
+    }
+    if (held.status().code() == StatusCode::kAborted) s.metrics().CountConflict(what);
+    if (held.status().code() != StatusCode::kAborted || attempt >= 1) {
+      throw ProblemFromStatus(held.status());
+    }
+  }
+}
+
+Reply SolveRoute(Service& s, const Call& c) {
+  SolveCall call = ParseSolveCall(s, c, false);
+  std::shared_ptr<const View> view = s.CurrentView();
+  ValidateAgainst(*view, call);
+  PlacementResult r = SolveWith(s, *view, call);
+  return {200, SolveReply(*view, call, r)};
+}
+
+Reply CreateReservation(Service& s, const Call& c) {
+  SolveCall call = ParseSolveCall(s, c, true);
+  return SolveAndHold(s, c, call, "reserve",
+                      [&](const HoldRequest& h, const Actor& a) -> Result<Json> {
+                        auto r = s.store().Reserve(h, a);
+                        if (!r.ok()) return r.status();
+                        return ReservationToJson(*r);
+                      });
+}
+
+// Commits a held reservation. When its deadline passed or its nodes moved (409) and the caller
+// allows it with ?resolve=true, the service solves the reservation's request once more and holds
+// and commits the new placement in its place.
+Reply CommitReservation(Service& s, const Call& c) {
+  CheckQuery(c, {"resolve"});
+  bool resolve = false;
+  if (auto it = c.query.find("resolve"); it != c.query.end()) {
+    if (it->second != "true" && it->second != "false")
+      BadParameter("resolve", "expected true or false");
+    resolve = it->second == "true";
+  }
+  const std::string& id = c.params[0];
+  auto a = s.store().Commit(id, c.principal().scope(), c.principal().actor(), NowMillis());
+  if (a.ok() || a.status().code() != StatusCode::kAborted)
+    return {200, AllocationToJson(Unwrap(std::move(a)))};
+  s.metrics().CountConflict("commit");
+  if (!resolve) throw ProblemFromStatus(a.status());
+  ReservationRecord old = Unwrap(s.store().GetReservation(id, c.principal().scope()));
+  SolveCall call;
+  call.options.backend = s.args().solver;
+  call.options.time_limit_seconds = s.args().time_limit_seconds;
+  call.ttl_ms = 60'000;
+  call.body = nlohmann::json::parse(old.request, nullptr, false);
+  DecodedRequest d = DecodeRequestJson(call.body);
+  if (!d.errors.empty()) throw ProblemFromStatus(a.status());
+  call.request = std::move(d.request);
+  std::shared_ptr<const View> view = s.CurrentView();
+  PlacementResult r = SolveWith(s, *view, call);
+  if (!Placed(r)) Unplaceable(*view, r);
+  if (old.status == "held")
+    s.store().Cancel(id, c.principal().scope(), c.principal().actor(), NowMillis());
+  ReservationRecord fresh =
+      Unwrap(s.store().Reserve(MakeHold(*view, call, r), c.principal().actor()));
+  Json j = AllocationToJson(Unwrap(
+      s.store().Commit(fresh.id, c.principal().scope(), c.principal().actor(), NowMillis())));
+  j["resolvedAfterConflict"] = true;
+  j["replaces"] = id;
+  return {200, j};
+}
+
+Reply CancelReservation(Service& s, const Call& c) {
+  CheckQuery(c, {});
+  return {200, ReservationToJson(Unwrap(s.store().Cancel(c.params[0], c.principal().scope(),
+                                                         c.principal().actor(), NowMillis())))};
+}
+
+bool AllParam(const Call& c) {
+  CheckQuery(c, {"all"});
+  auto it = c.query.find("all");
+  if (it == c.query.end()) return false;
+  if (it->second == "true") return true;
+  if (it->second == "false") return false;
+  BadParameter("all", "expected true or false");
+}
+
+Reply ListReservations(Service& s, const Call& c) {
+  const bool all = AllParam(c);
+  Json list = Json::array();
+  for (const auto& r : Unwrap(s.store().ListReservations(c.principal().scope(), all))) {
+    list.push_back(ReservationToJson(r));
+  }
+  return {200, Json{{"reservations", list}}};
+}
+
+Reply GetReservation(Service& s, const Call& c) {
+  CheckQuery(c, {});
+  return {200,
+          ReservationToJson(Unwrap(s.store().GetReservation(c.params[0], c.principal().scope())))};
+}
+
+Reply ListAllocations(Service& s, const Call& c) {
+  const bool all = AllParam(c);
+  Json list = Json::array();
+  for (const auto& a : Unwrap(s.store().ListAllocations(c.principal().scope(), all))) {
+    list.push_back(AllocationToJson(a));
+  }
+  return {200, Json{{"allocations", list}}};
+}
+
+Reply GetAllocation(Service& s, const Call& c) {
+  CheckQuery(c, {});
+  return {200,
+          AllocationToJson(Unwrap(s.store().GetAllocation(c.params[0], c.principal().scope())))};
+}
+
+Reply ReleaseAllocation(Service& s, const Call& c) {
+  CheckQuery(c, {});
+  return {200, AllocationToJson(Unwrap(s.store().Release(c.params[0], c.principal().scope(),
+                                                         c.principal().actor(), NowMillis())))};
+}
+
+Reply CreateCluster(Service& s, const Call& c) {
+  SolveCall call = ParseSolveCall(s, c, false);
+  const std::string purpose(PurposeName(call.request.purpose));
+  return SolveAndHold(
+      s, c, call, "cluster", [&](const HoldRequest& h, const Actor& a) -> Result<Json> {
+        Json steps = Json::array();
+        steps.push_back({{"name", "place"},
+                         {"state", "done"},
+                         {"detail", std::to_string(h.nodes.size()) + " nodes allocated"}});
+        for (const char* step : {"power", "network", "addresses"}) {
+          steps.push_back(
+              {{"name", step}, {"state", "pending"}, {"detail", "executors not yet available"}});
+        }
+        steps.push_back({{"name", "hand-over:" + purpose},
+                         {"state", "pending"},
+                         {"detail", "executors not yet available"}});
+        auto k = s.store().CreateCluster(h, purpose, steps.dump(), a);
+        if (!k.ok()) return k.status();
+        Json j = ClusterToJson(*k);
+        auto alloc = s.store().GetAllocation(k->allocation_id, "");
+        if (alloc.ok()) j["nodes"] = NodesJson(alloc->nodes, false);
+        return j;
+      });
+}
+
+Reply GetCluster(Service& s, const Call& c) {
+  CheckQuery(c, {});
+  ClusterRecord k = Unwrap(s.store().GetCluster(c.params[0], c.principal().scope()));
+  Json j = ClusterToJson(k);
+  auto alloc = s.store().GetAllocation(k.allocation_id, "");
+  if (alloc.ok()) j["nodes"] = NodesJson(alloc->nodes, false);
+  return {200, j};
+}
+
+Reply ListClusters(Service& s, const Call& c) {
+  CheckQuery(c, {});
+  Json list = Json::array();
+  for (const auto& k : Unwrap(s.store().ListClusters(c.principal().scope())))
+    list.push_back(ClusterToJson(k));
+  return {200, Json{{"clusters", list}}};
+}
+
+}  // namespace
+
+Json ReservationToJson(const ReservationRecord& r) {
+  Json j{{"id", r.id},
+         {"tenant", r.tenant},
+         {"name", r.name},
+         {"status", r.status},
+         {"createdAt", IsoTime(r.created_ms)},
+         {"expiresAt", IsoTime(r.expires_ms)},
+         {"costPerHour", r.cost_per_hour},
+         {"nodes", NodesJson(r.nodes, true)},
+         {"allocation", r.allocation_id.empty() ? Json(nullptr) : Json(r.allocation_id)},
+         {"request", ParsedOrText(r.request)},
+         {"createdBy", r.created_by}};
+  return j;
+}
+
+Json AllocationToJson(const AllocationRecord& a) {
+  return Json{{"id", a.id},
+              {"tenant", a.tenant},
+              {"name", a.name},
+              {"status", a.status},
+              {"createdAt", IsoTime(a.created_ms)},
+              {"releasedAt", a.released_ms ? Json(IsoTime(a.released_ms)) : Json(nullptr)},
+              {"reservation", a.reservation_id.empty() ? Json(nullptr) : Json(a.reservation_id)},
+              {"costPerHour", a.cost_per_hour},
+              {"nodes", NodesJson(a.nodes, true)},
+              {"request", ParsedOrText(a.request)},
+              {"createdBy", a.created_by}};
+}
+
+std::vector<Route> PlacementRoutes() {
+  const std::string id = "([A-Za-z0-9_.-]{1,64})";
+  return {
+      {"POST", "/v1/placements:solve", "/v1/placements:solve",
+       "solve a request without holding anything (dry run)", kSolvers, SolveRoute},
+      {"POST", "/v1/reservations", "/v1/reservations",
+       "solve a request and hold its nodes until a deadline", kWriters, CreateReservation, 201},
+      {"GET", "/v1/reservations", "/v1/reservations", "list reservations", kReaders,
+       ListReservations},
+      {"GET", "/v1/reservations/" + id, "/v1/reservations/{id}", "get a reservation", kReaders,
+       GetReservation},
+      {"POST", "/v1/reservations/" + id + ":commit", "/v1/reservations/{id}:commit",
+       "commit a held reservation into an allocation", kWriters, CommitReservation},
+      {"DELETE", "/v1/reservations/" + id, "/v1/reservations/{id}", "cancel a held reservation",
+       kWriters, CancelReservation},
+      {"GET", "/v1/allocations", "/v1/allocations", "list allocations", kReaders, ListAllocations},
+      {"GET", "/v1/allocations/" + id, "/v1/allocations/{id}", "get an allocation", kReaders,
+       GetAllocation},
+      {"DELETE", "/v1/allocations/" + id, "/v1/allocations/{id}", "release an allocation", kWriters,
+       ReleaseAllocation},
+      {"POST", "/v1/clusters", "/v1/clusters", "place and allocate a cluster", kWriters,
+       CreateCluster, 201},
+      {"GET", "/v1/clusters", "/v1/clusters", "list clusters", kReaders, ListClusters},
+      {"GET", "/v1/clusters/" + id, "/v1/clusters/{id}", "get a cluster and its steps", kReaders,
+       GetCluster},
+  };
+}
+
+}  // namespace topoplace

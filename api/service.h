@@ -1,0 +1,181 @@
+// The placement service behind `topoplace serve`, private to api/.
+//
+// A Service owns the store, the current view of it (a solver snapshot with the nodes' states and
+// generations, rebuilt only when the store's state version moves, so several replicas on one
+// database stay in step), the metrics and the token cache. Handlers (routes_*.cc) are plain
+// functions from a Call (the HTTP request and the authenticated principal) to a Reply; a failure is
+// thrown as a Problem and written as application/problem+json with a stable `code`.
+//
+// Thread safety: every method may be called from the server's worker threads at once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "api/metrics.h"
+#include "api/request_json.h"
+#include "inventory/store.h"
+#include "model/topology.h"
+#include "solver/solver.h"
+
+namespace topoplace {
+
+using Json = nlohmann::ordered_json;
+
+enum class Role { kProviderAdmin, kTenantAdmin, kTenantMember, kAuditor };
+std::string_view RoleName(Role role);
+
+struct Principal {
+  Role role = Role::kTenantMember;
+  std::string tenant;  // for tenant roles
+  std::string token_id;
+  bool sees_all() const { return role == Role::kProviderAdmin || role == Role::kAuditor; }
+  // The tenant scope for store queries: empty for roles that see every tenant.
+  std::string scope() const { return sees_all() ? std::string() : tenant; }
+  Actor actor() const { return {"token:" + token_id, std::string(RoleName(role)), tenant}; }
+};
+
+// An error answer: application/problem+json.
+struct Problem {
+  int status = 500;
+  std::string code;
+  std::string detail;
+  std::string pointer;    // for bad bodies
+  std::string parameter;  // for bad query parameters
+  std::vector<BodyError> errors;
+  Json extra = Json::object();  // more members (explanation, ...)
+};
+Problem ProblemFromStatus(const Status& status);
+[[noreturn]] void ThrowProblem(int status, std::string code, std::string detail,
+                               std::string pointer = "");
+
+struct Reply {
+  Reply() = default;
+  Reply(int s, Json b) : status(s), body(std::move(b)) {}
+  int status = 200;
+  Json body;
+  std::string text;          // used instead of body when content_type is not JSON
+  std::string content_type;  // empty = application/json
+  std::map<std::string, std::string> headers;
+};
+
+struct Call {
+  std::string method;
+  std::string path;
+  std::string body;
+  std::map<std::string, std::string> query;
+  std::vector<std::string> params;  // regex captures of the route
+  std::optional<Principal> who;     // set for authenticated routes
+  const Principal& principal() const { return *who; }
+};
+
+struct ServeArgs {
+  std::string db;  // empty = ./topoplace.db
+  std::string listen = "127.0.0.1:8080";
+  std::string scenario;  // seed for an empty store; empty = the built-in moc-small scenario
+  std::string solver = "auto";
+  double time_limit_seconds = 2.0;
+  int64_t max_body_bytes = 1 << 20;
+  int threads = 64;
+  int db_connections = 16;
+  double expiry_interval_seconds = 1.0;
+};
+
+// The state a request is solved against.
+struct View {
+  int64_t version = 0;
+  int64_t audit_seq = 0;
+  int64_t inventory_version = 0;
+  std::shared_ptr<const Snapshot> snapshot;
+  std::vector<Tenant> tenants;
+  std::vector<int64_t> generations;  // per node index
+  std::vector<std::string> holders;  // reservation/allocation id per node index
+  int TenantIndex(const std::string& name) const;
+};
+
+class Service {
+ public:
+  Service(std::unique_ptr<Store> store, ServeArgs args);
+
+  Store& store() { return *store_; }
+  Metrics& metrics() { return metrics_; }
+  const ServeArgs& args() const { return args_; }
+
+  // The current view; rebuilt when the store moved since the last call.
+  std::shared_ptr<const View> CurrentView();
+  // Authenticates a bearer token (cached for a few seconds). Throws a 401 Problem.
+  Principal Authenticate(const std::string& authorization_header);
+  // Releases expired reservations once; the server calls it every second.
+  void ExpireOnce();
+
+  // Nodes this process is holding right now (solved, transaction not yet committed). A hold solves
+  // with these marked taken, so the requests of one process do not all pick the same best nodes
+  // and then lose the race to each other; replicas still race optimistically through the store.
+  class Claims {
+   public:
+    std::mutex mu;  // held while solving a hold
+    std::unordered_map<std::string, int> nodes;  // node name -> claims in flight
+  };
+  Claims& claims() { return claims_; }
+
+ private:
+  std::unique_ptr<Store> store_;
+  ServeArgs args_;
+  Metrics metrics_;
+  std::mutex view_mu_;
+  std::shared_ptr<const View> view_;
+  std::shared_ptr<const Snapshot> base_;  // the inventory without states, per inventory version
+  int64_t base_version_ = -1;
+  struct CachedToken {
+    Principal principal;
+    std::chrono::steady_clock::time_point until;
+  };
+  Claims claims_;
+  std::mutex token_mu_;
+  std::unordered_map<std::string, CachedToken> tokens_;
+};
+
+// --- routes ------------------------------------------------------------------------------------
+using Handler = std::function<Reply(Service&, const Call&)>;
+
+struct Route {
+  Route(std::string m, std::string pat, std::string p, std::string sum, std::vector<Role> r,
+        Handler h, int ok = 200)
+      : method(std::move(m)),
+        pattern(std::move(pat)),
+        path(std::move(p)),
+        summary(std::move(sum)),
+        roles(std::move(r)),
+        handler(std::move(h)),
+        success(ok) {}
+  std::string method;
+  std::string pattern;  // regex over the path
+  std::string path;     // OpenAPI path template
+  std::string summary;
+  std::vector<Role> roles;  // empty = no authentication
+  Handler handler;
+  int success = 200;
+};
+
+std::vector<Route> PlacementRoutes();  // routes_placement.cc
+std::vector<Route> InfoRoutes();       // routes_info.cc
+std::vector<Route> AllRoutes();
+Json OpenApiDocument(const std::vector<Route>& routes);  // openapi.cc
+
+// Shared helpers for the handlers.
+std::string IsoTime(int64_t ms);
+Json ReservationToJson(const ReservationRecord& r);
+Json AllocationToJson(const AllocationRecord& a);
+
+int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err);
+
+}  // namespace topoplace

@@ -1,0 +1,36 @@
+// The service's commands of the CLI, private to api/: serve, import, export, token create,
+// audit verify. AddServiceCommands registers them on the app; RunServiceCommand runs the one that
+// was parsed and returns its exit code (exit_codes.h), or -1 when none of them was.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <iosfwd>
+#include <string>
+
+#include "api/service.h"
+
+namespace topoplace {
+
+struct ServiceCommands {
+  ServeArgs serve;
+  CLI::App* serve_cmd = nullptr;
+
+  std::string db;  // shared by import, export, token, audit
+  std::string import_file;
+  bool import_force = false;
+  CLI::App* import_cmd = nullptr;
+
+  std::string export_file;
+  CLI::App* export_cmd = nullptr;
+
+  std::string token_tenant;
+  std::string token_role;
+  CLI::App* token_create_cmd = nullptr;
+
+  CLI::App* audit_verify_cmd = nullptr;
+};
+
+void AddServiceCommands(CLI::App& app, ServiceCommands& cmds);
+int RunServiceCommand(const ServiceCommands& cmds, std::ostream& out, std::ostream& err);
+
+}  // namespace topoplace

@@ -1,0 +1,193 @@
+#include "inventory/migrations.h"
+
+#include <chrono>
+#include <string>
+
+namespace topoplace {
+namespace {
+
+// v1: the whole state. Times are milliseconds since the epoch from the server's clock; ids are
+// made by the store. A node's `holder` is the reservation or allocation holding it, `tenant` the
+// tenant, `generation` moves on every change of the row.
+constexpr std::string_view kV1 = R"sql(
+CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE inventory_doc (id INTEGER PRIMARY KEY, yaml TEXT NOT NULL, version BIGINT NOT NULL);
+CREATE TABLE nodes (
+  name TEXT PRIMARY KEY,
+  ord INTEGER NOT NULL,
+  node_class TEXT NOT NULL,
+  state TEXT NOT NULL,
+  tenant TEXT NOT NULL DEFAULT '',
+  holder TEXT NOT NULL DEFAULT '',
+  generation BIGINT NOT NULL,
+  gpus BIGINT NOT NULL,
+  cpu_cores BIGINT NOT NULL,
+  memory_gib DOUBLE PRECISION NOT NULL,
+  storage_gib DOUBLE PRECISION NOT NULL,
+  cost_per_hour DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX nodes_by_tenant ON nodes (tenant);
+CREATE INDEX nodes_by_holder ON nodes (holder);
+CREATE TABLE tenants (
+  name TEXT PRIMARY KEY,
+  ord INTEGER NOT NULL,
+  quota_nodes BIGINT,
+  quota_gpus BIGINT,
+  quota_cpu_cores BIGINT,
+  quota_memory_gib DOUBLE PRECISION,
+  quota_storage_gib DOUBLE PRECISION,
+  compliance TEXT NOT NULL,
+  budget_per_hour DOUBLE PRECISION,
+  alert_at TEXT NOT NULL
+);
+CREATE TABLE reservations (
+  id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  name TEXT NOT NULL,
+  request TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  expires_ms BIGINT NOT NULL,
+  updated_ms BIGINT NOT NULL,
+  allocation_id TEXT NOT NULL DEFAULT '',
+  cost_per_hour DOUBLE PRECISION NOT NULL,
+  created_by TEXT NOT NULL
+);
+CREATE INDEX reservations_by_expiry ON reservations (status, expires_ms);
+CREATE INDEX reservations_by_tenant ON reservations (tenant);
+CREATE TABLE reservation_nodes (
+  reservation_id TEXT NOT NULL,
+  node TEXT NOT NULL,
+  generation BIGINT NOT NULL,
+  rule TEXT NOT NULL,
+  PRIMARY KEY (reservation_id, node)
+);
+CREATE TABLE allocations (
+  id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  name TEXT NOT NULL,
+  request TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  released_ms BIGINT NOT NULL DEFAULT 0,
+  reservation_id TEXT NOT NULL DEFAULT '',
+  cost_per_hour DOUBLE PRECISION NOT NULL,
+  created_by TEXT NOT NULL
+);
+CREATE INDEX allocations_by_tenant ON allocations (tenant);
+CREATE TABLE allocation_nodes (
+  allocation_id TEXT NOT NULL,
+  node TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  PRIMARY KEY (allocation_id, node)
+);
+CREATE TABLE clusters (
+  id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  name TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  allocation_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  steps TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  updated_ms BIGINT NOT NULL
+);
+CREATE INDEX clusters_by_tenant ON clusters (tenant);
+CREATE TABLE api_tokens (
+  hash TEXT PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  tenant TEXT NOT NULL,
+  role TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  created_by TEXT NOT NULL
+);
+CREATE TABLE audit_log (
+  seq BIGINT PRIMARY KEY,
+  at_ms BIGINT NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE TABLE audit_head (id INTEGER PRIMARY KEY, seq BIGINT NOT NULL, hash TEXT NOT NULL);
+INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '');
+INSERT INTO store_meta (key, value) VALUES ('state_version', '0');
+)sql";
+
+// v2: audit queries by tenant and time window.
+constexpr std::string_view kV2 = R"sql(
+CREATE INDEX audit_by_tenant ON audit_log (tenant, seq);
+CREATE INDEX audit_by_time ON audit_log (at_ms);
+)sql";
+
+// v3: which nodes each change touched, so a service's view refreshes only those.
+constexpr std::string_view kV3 = R"sql(
+CREATE TABLE node_changes (seq BIGINT NOT NULL, node TEXT NOT NULL);
+CREATE INDEX node_changes_by_seq ON node_changes (seq);
+INSERT INTO store_meta (key, value) VALUES ('node_changes_from', '0');
+)sql";
+
+constexpr Migration kMigrations[] = {
+    {1, "state, tenants, reservations, allocations, clusters, tokens, audit", kV1},
+    {2, "audit indexes", kV2},
+    {3, "node change log", kV3},
+};
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::span<const Migration> SchemaMigrations() { return kMigrations; }
+int LatestSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
+
+Result<int> ApplyMigrations(sql::SqlPool& pool) {
+  try {
+    auto conn = pool.Acquire();
+    conn->Begin(/*write=*/true);
+    try {
+      if (pool.dialect() == sql::Dialect::kPostgres) {
+        // Two servers starting on one database: the second waits here, then finds nothing to do.
+        conn->Query("SELECT pg_advisory_xact_lock(7310541)");
+      }
+      conn->ExecScript(
+          "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+          "name TEXT NOT NULL, applied_ms BIGINT NOT NULL)");
+      int current = 0;
+      for (const auto& row : conn->Query("SELECT version FROM schema_migrations")) {
+        current = std::max(current, std::stoi(row[0].value_or("0")));
+      }
+      if (current > LatestSchemaVersion()) {
+        conn->Rollback();
+        return FailedPreconditionError("store: the database schema is at version " +
+                                       std::to_string(current) + ", newer than this binary's " +
+                                       std::to_string(LatestSchemaVersion()) +
+                                       "; run a newer topoplace");
+      }
+      for (const Migration& m : kMigrations) {
+        if (m.version <= current) continue;
+        conn->ExecScript(m.sql);
+        conn->Exec("INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, $3)",
+                   {std::to_string(m.version), std::string(m.name), std::to_string(NowMs())});
+        current = m.version;
+      }
+      conn->Commit();
+      return current;
+    } catch (...) {
+      conn->Rollback();
+      throw;
+    }
+  } catch (const sql::SqlError& e) {
+    return Status(e.kind() == sql::SqlError::Kind::kUnavailable ? StatusCode::kUnavailable
+                                                                : StatusCode::kInternal,
+                  std::string("store: migrating the schema failed: ") + e.what());
+  }
+}
+
+}  // namespace topoplace

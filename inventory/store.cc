@@ -1,0 +1,1189 @@
+#include "inventory/store.h"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "inventory/migrations.h"
+#include "inventory/scenario_codec.h"
+#include "inventory/sql_backend.h"
+
+namespace topoplace {
+
+using sql::Dialect;
+using sql::Param;
+using sql::Params;
+using sql::Row;
+using sql::Rows;
+using sql::SqlConn;
+using sql::SqlError;
+
+namespace {
+
+constexpr std::string_view kRoles[] = {"provider-admin", "tenant-admin", "tenant-member",
+                                       "auditor"};
+
+// Thrown inside a transaction to roll it back with a status for the caller.
+struct Abort {
+  Status status;
+};
+
+[[noreturn]] void Fail(StatusCode code, std::string_view word, const std::string& detail) {
+  throw Abort{Status(code, std::string(word) + ": " + detail)};
+}
+
+std::string Num(int64_t v) { return std::to_string(v); }
+std::string Num(double v) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : "0";
+}
+int64_t I64(const std::optional<std::string>& s) {
+  if (!s || s->empty()) return 0;
+  int64_t v = 0;
+  const char* b = s->data();
+  std::from_chars(b, b + s->size(), v);
+  return v;
+}
+double F64(const std::optional<std::string>& s) {
+  if (!s || s->empty()) return 0;
+  try {
+    return std::stod(*s);
+  } catch (...) {
+    return 0;
+  }
+}
+std::string Str(const std::optional<std::string>& s) { return s.value_or(""); }
+Param OptNum(const std::optional<int64_t>& v) { return v ? Param(Num(*v)) : std::nullopt; }
+Param OptNum(const std::optional<double>& v) { return v ? Param(Num(*v)) : std::nullopt; }
+
+std::string ForUpdate(Dialect d) { return d == Dialect::kPostgres ? " FOR UPDATE" : ""; }
+
+std::string NewId(std::string_view prefix) { return std::string(prefix) + RandomHex(8); }
+
+std::string JoinList(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) {
+    if (!out.empty()) out += ',';
+    out += s;
+  }
+  return out;
+}
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string::npos) comma = s.size();
+    if (comma > start) out.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+// Runs `f(conn)` in one transaction. Business failures (Abort) and database errors roll back.
+template <typename F>
+auto InTxn(sql::SqlPool& pool, bool write, F&& f) -> Result<decltype(f(std::declval<SqlConn&>()))> {
+  try {
+    auto conn = pool.Acquire();
+    conn->Begin(write);
+    try {
+      auto value = f(*conn);
+      conn->Commit();
+      return value;
+    } catch (...) {
+      conn->Rollback();
+      throw;
+    }
+  } catch (const Abort& a) {
+    return a.status;
+  } catch (const SqlError& e) {
+    switch (e.kind()) {
+      case SqlError::Kind::kConflict:
+        return AbortedError(std::string("generation_conflict: a concurrent change won the race (") +
+                            e.what() + ")");
+      case SqlError::Kind::kUnavailable:
+        return Status(StatusCode::kUnavailable, std::string("store_unavailable: ") + e.what());
+      case SqlError::Kind::kConstraint: return AbortedError(std::string("conflict: ") + e.what());
+      default: return InternalError(std::string("store_error: ") + e.what());
+    }
+  } catch (const std::exception& e) {
+    return InternalError(std::string("store_error: ") + e.what());
+  }
+}
+
+// One statement needs no transaction of its own: saves the database server two round trips.
+template <typename F>
+auto NoTxn(sql::SqlPool& pool, F&& f) -> Result<decltype(f(std::declval<SqlConn&>()))> {
+  try {
+    auto conn = pool.Acquire();
+    return f(*conn);
+  } catch (const Abort& a) {
+    return a.status;
+  } catch (const SqlError& e) {
+    return Status(e.kind() == SqlError::Kind::kUnavailable ? StatusCode::kUnavailable
+                                                           : StatusCode::kInternal,
+                  std::string(e.kind() == SqlError::Kind::kUnavailable ? "store_unavailable: "
+                                                                       : "store_error: ") +
+                      e.what());
+  } catch (const std::exception& e) {
+    return InternalError(std::string("store_error: ") + e.what());
+  }
+}
+
+// Appends one audit entry, chained to the head. Every writing transaction ends here, so the head
+// row also serialises commits for the chain (and its seq is the store's state version).
+void AppendAudit(SqlConn& c, Dialect d, const Actor& actor, std::string action, std::string tenant,
+                 std::string subject, const nlohmann::json& detail, int64_t now_ms,
+                 const std::vector<HeldNode>& touched = {}) {
+  Rows head = c.Query("SELECT seq, hash FROM audit_head WHERE id = 1" + ForUpdate(d));
+  if (head.empty()) throw Abort{InternalError("store_error: audit head missing")};
+  AuditEntry e;
+  e.seq = I64(head[0][0]) + 1;
+  e.prev_hash = Str(head[0][1]);
+  e.at_ms = now_ms;
+  e.actor = actor.Describe();
+  e.action = std::move(action);
+  e.tenant = std::move(tenant);
+  e.subject = std::move(subject);
+  e.detail = detail.dump();
+  e.hash = AuditEntryHash(e);
+  c.Exec(
+      "INSERT INTO audit_log (seq, at_ms, actor, action, tenant, subject, detail, prev_hash, hash) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+      {Num(e.seq), Num(e.at_ms), e.actor, e.action, e.tenant, e.subject, e.detail, e.prev_hash,
+       e.hash});
+  c.Exec("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", {Num(e.seq), e.hash});
+  // Which nodes this change touched, so views refresh only those (Store::ChangesSince).
+  for (const HeldNode& n : touched) {
+    c.Exec("INSERT INTO node_changes (seq, node) VALUES ($1, $2)", {Num(e.seq), n.node});
+  }
+}
+
+struct TenantLimits {
+  Quota quota;
+  std::optional<double> budget;
+};
+
+constexpr std::string_view kTenantCols =
+    "name, quota_nodes, quota_gpus, quota_cpu_cores, quota_memory_gib, quota_storage_gib, "
+    "compliance, budget_per_hour, alert_at";
+
+Tenant TenantFromRow(const Row& r) {
+  Tenant t;
+  t.name = Str(r[0]);
+  if (r[1]) t.quota.nodes = I64(r[1]);
+  if (r[2]) t.quota.gpus = I64(r[2]);
+  if (r[3]) t.quota.cpu_cores = I64(r[3]);
+  if (r[4]) t.quota.memory_gib = F64(r[4]);
+  if (r[5]) t.quota.storage_gib = F64(r[5]);
+  t.compliance = SplitList(Str(r[6]));
+  if (r[7]) t.budget_per_hour = F64(r[7]);
+  for (const auto& a : SplitList(Str(r[8]))) t.alert_at.push_back(F64(a));
+  return t;
+}
+
+Tenant LockTenant(SqlConn& c, Dialect d, const std::string& tenant) {
+  Rows rows =
+      c.Query("SELECT " + std::string(kTenantCols) + " FROM tenants WHERE name = $1" + ForUpdate(d),
+              {tenant});
+  if (rows.empty()) Fail(StatusCode::kNotFound, "tenant_not_found", "no tenant \"" + tenant + "\"");
+  return TenantFromRow(rows[0]);
+}
+
+TenantUsage SumHeld(SqlConn& c, const std::string& tenant) {
+  Rows r = c.Query(
+      "SELECT COUNT(*), COALESCE(SUM(gpus), 0), COALESCE(SUM(cpu_cores), 0), "
+      "COALESCE(SUM(memory_gib), 0), COALESCE(SUM(storage_gib), 0), COALESCE(SUM(cost_per_hour), "
+      "0) "
+      "FROM nodes WHERE tenant = $1",
+      {tenant});
+  TenantUsage u;
+  u.nodes = I64(r[0][0]);
+  u.gpus = I64(r[0][1]);
+  u.cpu_cores = I64(r[0][2]);
+  u.memory_gib = F64(r[0][3]);
+  u.storage_gib = F64(r[0][4]);
+  u.cost_per_hour = F64(r[0][5]);
+  return u;
+}
+
+// Fails with quota_exceeded / budget_exceeded when `u` breaks the tenant's limits.
+void CheckLimits(const Tenant& t, const TenantUsage& u) {
+  auto over = [&](std::string_view what, double used, double limit) {
+    Fail(StatusCode::kFailedPrecondition, "quota_exceeded",
+         "tenant \"" + t.name + "\" would hold " + Num(used) + " " + std::string(what) +
+             ", over its quota of " + Num(limit));
+  };
+  const Quota& q = t.quota;
+  if (q.nodes && u.nodes > *q.nodes)
+    over("nodes", static_cast<double>(u.nodes), static_cast<double>(*q.nodes));
+  if (q.gpus && u.gpus > *q.gpus)
+    over("GPUs", static_cast<double>(u.gpus), static_cast<double>(*q.gpus));
+  if (q.cpu_cores && u.cpu_cores > *q.cpu_cores)
+    over("CPU cores", static_cast<double>(u.cpu_cores), static_cast<double>(*q.cpu_cores));
+  if (q.memory_gib && u.memory_gib > *q.memory_gib + 1e-9)
+    over("GiB of memory", u.memory_gib, *q.memory_gib);
+  if (q.storage_gib && u.storage_gib > *q.storage_gib + 1e-9)
+    over("GiB of storage", u.storage_gib, *q.storage_gib);
+  if (t.budget_per_hour && u.cost_per_hour > *t.budget_per_hour + 1e-6) {
+    Fail(StatusCode::kFailedPrecondition, "budget_exceeded",
+         "tenant \"" + t.name + "\" would spend " + Num(u.cost_per_hour) +
+             " per hour, over its budget of " + Num(*t.budget_per_hour));
+  }
+}
+
+struct LockedNode {
+  std::string name;
+  std::string state;
+  std::string tenant;
+  std::string holder;
+  int64_t generation = 0;
+  TenantUsage resources;  // this node's resources, nodes = 1
+};
+
+constexpr std::string_view kNodeLockCols =
+    "name, state, tenant, holder, generation, gpus, cpu_cores, memory_gib, storage_gib, "
+    "cost_per_hour";
+
+std::optional<LockedNode> LockNode(SqlConn& c, Dialect d, const std::string& name) {
+  Rows rows =
+      c.Query("SELECT " + std::string(kNodeLockCols) + " FROM nodes WHERE name = $1" + ForUpdate(d),
+              {name});
+  if (rows.empty()) return std::nullopt;
+  const Row& r = rows[0];
+  LockedNode n;
+  n.name = Str(r[0]);
+  n.state = Str(r[1]);
+  n.tenant = Str(r[2]);
+  n.holder = Str(r[3]);
+  n.generation = I64(r[4]);
+  n.resources.nodes = 1;
+  n.resources.gpus = I64(r[5]);
+  n.resources.cpu_cores = I64(r[6]);
+  n.resources.memory_gib = F64(r[7]);
+  n.resources.storage_gib = F64(r[8]);
+  n.resources.cost_per_hour = F64(r[9]);
+  return n;
+}
+
+void Add(TenantUsage& a, const TenantUsage& b) {
+  a.nodes += b.nodes;
+  a.gpus += b.gpus;
+  a.cpu_cores += b.cpu_cores;
+  a.memory_gib += b.memory_gib;
+  a.storage_gib += b.storage_gib;
+  a.cost_per_hour += b.cost_per_hour;
+}
+
+nlohmann::json NodesDetail(const std::vector<HeldNode>& nodes) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& n : nodes) {
+    list.push_back({{"node", n.node}, {"generation", n.generation}, {"rule", n.rule}});
+  }
+  return list;
+}
+
+// Locks the claimed nodes in name order (so racing transactions never deadlock), checks each is
+// free at the generation the caller solved against, checks the tenant's limits with them, and
+// holds them for `holder` in `state`. Returns the held nodes in claim order.
+std::vector<HeldNode> HoldNodes(SqlConn& c, Dialect d, const Tenant& tenant,
+                                const std::vector<NodeClaim>& claims, const std::string& holder,
+                                std::string_view state) {
+  if (claims.empty()) Fail(StatusCode::kInvalidArgument, "no_nodes", "nothing to hold");
+  std::vector<size_t> order(claims.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return claims[a].node < claims[b].node; });
+  TenantUsage adding;
+  for (size_t k = 0; k < order.size(); ++k) {
+    const NodeClaim& claim = claims[order[k]];
+    if (k > 0 && claims[order[k - 1]].node == claim.node) {
+      Fail(StatusCode::kInvalidArgument, "duplicate_node", "node \"" + claim.node + "\" twice");
+    }
+    std::optional<LockedNode> n = LockNode(c, d, claim.node);
+    if (!n) Fail(StatusCode::kNotFound, "node_not_found", "no node \"" + claim.node + "\"");
+    if (n->generation != claim.expected_generation) {
+      Fail(StatusCode::kAborted, "generation_conflict",
+           "node \"" + n->name + "\" changed since it was solved (generation " +
+               Num(claim.expected_generation) + " -> " + Num(n->generation) + ")");
+    }
+    if (n->state != "available" || !n->holder.empty() || !n->tenant.empty()) {
+      Fail(StatusCode::kAborted, "generation_conflict",
+           "node \"" + n->name + "\" is " + n->state + ", not free");
+    }
+    Add(adding, n->resources);
+  }
+  TenantUsage after = SumHeld(c, tenant.name);
+  Add(after, adding);
+  CheckLimits(tenant, after);
+  std::vector<HeldNode> held;
+  for (const NodeClaim& claim : claims) {
+    const int64_t changed = c.Exec(
+        "UPDATE nodes SET state = $1, tenant = $2, holder = $3, generation = generation + 1 "
+        "WHERE name = $4 AND generation = $5",
+        {std::string(state), tenant.name, holder, claim.node, Num(claim.expected_generation)});
+    if (changed != 1) {
+      Fail(StatusCode::kAborted, "generation_conflict", "node \"" + claim.node + "\" moved");
+    }
+    held.push_back({claim.node, claim.expected_generation + 1, claim.rule});
+  }
+  return held;
+}
+
+constexpr std::string_view kReservationCols =
+    "id, tenant, name, request, status, created_ms, expires_ms, updated_ms, allocation_id, "
+    "cost_per_hour, created_by";
+
+ReservationRecord ReservationFromRow(const Row& r) {
+  ReservationRecord x;
+  x.id = Str(r[0]);
+  x.tenant = Str(r[1]);
+  x.name = Str(r[2]);
+  x.request = Str(r[3]);
+  x.status = Str(r[4]);
+  x.created_ms = I64(r[5]);
+  x.expires_ms = I64(r[6]);
+  x.updated_ms = I64(r[7]);
+  x.allocation_id = Str(r[8]);
+  x.cost_per_hour = F64(r[9]);
+  x.created_by = Str(r[10]);
+  return x;
+}
+
+std::vector<HeldNode> ReservationNodes(SqlConn& c, const std::string& id) {
+  std::vector<HeldNode> out;
+  for (const Row& r :
+       c.Query("SELECT node, generation, rule FROM reservation_nodes WHERE reservation_id = $1 "
+               "ORDER BY node",
+               {id})) {
+    out.push_back({Str(r[0]), I64(r[1]), Str(r[2])});
+  }
+  return out;
+}
+
+constexpr std::string_view kAllocationCols =
+    "id, tenant, name, request, status, created_ms, released_ms, reservation_id, cost_per_hour, "
+    "created_by";
+
+AllocationRecord AllocationFromRow(const Row& r) {
+  AllocationRecord x;
+  x.id = Str(r[0]);
+  x.tenant = Str(r[1]);
+  x.name = Str(r[2]);
+  x.request = Str(r[3]);
+  x.status = Str(r[4]);
+  x.created_ms = I64(r[5]);
+  x.released_ms = I64(r[6]);
+  x.reservation_id = Str(r[7]);
+  x.cost_per_hour = F64(r[8]);
+  x.created_by = Str(r[9]);
+  return x;
+}
+
+std::vector<HeldNode> AllocationNodes(SqlConn& c, const std::string& id) {
+  std::vector<HeldNode> out;
+  for (const Row& r :
+       c.Query("SELECT a.node, n.generation, a.rule FROM allocation_nodes a LEFT JOIN nodes n ON "
+               "n.name = a.node WHERE a.allocation_id = $1 ORDER BY a.node",
+               {id})) {
+    out.push_back({Str(r[0]), I64(r[1]), Str(r[2])});
+  }
+  return out;
+}
+
+constexpr std::string_view kClusterCols =
+    "id, tenant, name, purpose, allocation_id, status, steps, created_ms, updated_ms";
+
+ClusterRecord ClusterFromRow(const Row& r) {
+  ClusterRecord x;
+  x.id = Str(r[0]);
+  x.tenant = Str(r[1]);
+  x.name = Str(r[2]);
+  x.purpose = Str(r[3]);
+  x.allocation_id = Str(r[4]);
+  x.status = Str(r[5]);
+  x.steps = Str(r[6]);
+  x.created_ms = I64(r[7]);
+  x.updated_ms = I64(r[8]);
+  return x;
+}
+
+bool InScope(const std::string& tenant, const std::string& scope) {
+  return scope.empty() || tenant == scope;
+}
+
+// Frees every node `holder` holds. Nodes in maintenance or failed keep that state.
+int64_t FreeNodes(SqlConn& c, const std::string& holder) {
+  return c.Exec(
+      "UPDATE nodes SET state = CASE WHEN state IN ('reserved', 'allocated') THEN 'available' "
+      "ELSE state END, tenant = '', holder = '', generation = generation + 1 WHERE holder = $1",
+      {holder});
+}
+
+ReservationRecord InsertReservation(SqlConn& c, Dialect d, const HoldRequest& hold,
+                                    const Actor& actor, const std::string& status) {
+  const Tenant tenant = LockTenant(c, d, hold.tenant);
+  ReservationRecord r;
+  r.id = NewId("rsv-");
+  r.tenant = hold.tenant;
+  r.name = hold.name;
+  r.request = hold.request;
+  r.status = status;
+  r.created_ms = r.updated_ms = hold.now_ms;
+  r.expires_ms = hold.now_ms + hold.ttl_ms;
+  r.cost_per_hour = hold.cost_per_hour;
+  r.created_by = actor.Describe();
+  r.nodes = HoldNodes(c, d, tenant, hold.nodes, r.id, "reserved");
+  c.Exec("INSERT INTO reservations (" + std::string(kReservationCols) +
+             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         {r.id, r.tenant, r.name, r.request, r.status, Num(r.created_ms), Num(r.expires_ms),
+          Num(r.updated_ms), r.allocation_id, Num(r.cost_per_hour), r.created_by});
+  for (const HeldNode& n : r.nodes) {
+    c.Exec(
+        "INSERT INTO reservation_nodes (reservation_id, node, generation, rule) VALUES ($1, $2, "
+        "$3, "
+        "$4)",
+        {r.id, n.node, Num(n.generation), n.rule});
+  }
+  return r;
+}
+
+// The commit of a locked, held reservation: its nodes become an allocation.
+AllocationRecord CommitLocked(SqlConn& c, Dialect d, ReservationRecord& r, const Actor& actor,
+                              int64_t now_ms) {
+  const Tenant tenant = LockTenant(c, d, r.tenant);
+  AllocationRecord a;
+  a.id = NewId("alc-");
+  std::vector<HeldNode> nodes = ReservationNodes(c, r.id);
+  for (const HeldNode& n : nodes) {
+    std::optional<LockedNode> locked = LockNode(c, d, n.node);
+    if (!locked || locked->holder != r.id || locked->generation != n.generation) {
+      Fail(StatusCode::kAborted, "generation_conflict",
+           "node \"" + n.node + "\" of reservation " + r.id + " moved (generation " +
+               Num(n.generation) + " -> " + Num(locked ? locked->generation : 0) + ")");
+    }
+  }
+  // The reservation's nodes already count in the tenant's holdings: check what it holds now,
+  // against limits that may have changed since the reservation.
+  CheckLimits(tenant, SumHeld(c, r.tenant));
+  for (HeldNode& n : nodes) {
+    const int64_t changed = c.Exec(
+        "UPDATE nodes SET state = 'allocated', holder = $1, generation = generation + 1 "
+        "WHERE name = $2 AND holder = $3 AND generation = $4",
+        {a.id, n.node, r.id, Num(n.generation)});
+    if (changed != 1)
+      Fail(StatusCode::kAborted, "generation_conflict", "node \"" + n.node + "\" moved");
+    ++n.generation;
+  }
+  a.tenant = r.tenant;
+  a.name = r.name;
+  a.request = r.request;
+  a.status = "active";
+  a.created_ms = now_ms;
+  a.reservation_id = r.id;
+  a.cost_per_hour = r.cost_per_hour;
+  a.created_by = actor.Describe();
+  a.nodes = nodes;
+  c.Exec("INSERT INTO allocations (" + std::string(kAllocationCols) +
+             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         {a.id, a.tenant, a.name, a.request, a.status, Num(a.created_ms), Num(a.released_ms),
+          a.reservation_id, Num(a.cost_per_hour), a.created_by});
+  for (const HeldNode& n : nodes) {
+    c.Exec("INSERT INTO allocation_nodes (allocation_id, node, rule) VALUES ($1, $2, $3)",
+           {a.id, n.node, n.rule});
+  }
+  c.Exec(
+      "UPDATE reservations SET status = 'committed', allocation_id = $1, updated_ms = $2 WHERE id "
+      "= $3",
+      {a.id, Num(now_ms), r.id});
+  r.status = "committed";
+  r.allocation_id = a.id;
+  return a;
+}
+
+std::optional<ReservationRecord> LockReservation(SqlConn& c, Dialect d, const std::string& id,
+                                                 const std::string& scope) {
+  Rows rows = c.Query(
+      "SELECT " + std::string(kReservationCols) + " FROM reservations WHERE id = $1" + ForUpdate(d),
+      {id});
+  if (rows.empty()) return std::nullopt;
+  ReservationRecord r = ReservationFromRow(rows[0]);
+  if (!InScope(r.tenant, scope)) return std::nullopt;
+  return r;
+}
+
+[[noreturn]] void NoReservation(const std::string& id) {
+  Fail(StatusCode::kNotFound, "reservation_not_found", "no reservation \"" + id + "\"");
+}
+
+}  // namespace
+
+std::string Actor::Describe() const {
+  std::string s = id.empty() ? "anonymous" : id;
+  if (!role.empty()) {
+    s += " (" + role;
+    if (!tenant.empty()) s += " of " + tenant;
+    s += ")";
+  }
+  return s;
+}
+
+int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string StoreErrorCode(const Status& status) {
+  if (status.ok() || status.messages().empty()) return "";
+  const std::string& m = status.messages().front();
+  const size_t colon = m.find(": ");
+  if (colon == std::string::npos || colon == 0 || colon > 40) return "";
+  for (size_t i = 0; i < colon; ++i) {
+    const char ch = m[i];
+    if (!(ch == '_' || (ch >= 'a' && ch <= 'z'))) return "";
+  }
+  return m.substr(0, colon);
+}
+
+Store::Store(std::unique_ptr<sql::SqlPool> pool, std::string kind, int schema_version)
+    : pool_(std::move(pool)), kind_(std::move(kind)), schema_version_(schema_version) {}
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& url, int pool_size) {
+  Result<std::unique_ptr<sql::SqlPool>> pool = Status(StatusCode::kInternal, "unset");
+  std::string kind;
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
+    pool = sql::OpenPostgres(url, pool_size);
+    kind = "postgresql";
+  } else {
+    std::string path = url.empty() ? "./topoplace.db" : url;
+    if (path.rfind("sqlite:", 0) == 0) path = path.substr(7);
+    pool = sql::OpenSqlite(path, pool_size);
+    kind = "sqlite";
+  }
+  if (!pool.ok()) return pool.status();
+  Result<int> version = ApplyMigrations(**pool);
+  if (!version.ok()) return version.status();
+  return std::unique_ptr<Store>(new Store(std::move(pool).value(), kind, *version));
+}
+
+Status Store::Ping() {
+  auto r = InTxn(*pool_, false, [&](SqlConn& c) { return c.Query("SELECT 1").size(); });
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+Result<bool> Store::HasInventory() {
+  return InTxn(*pool_, false,
+               [&](SqlConn& c) { return !c.Query("SELECT id FROM inventory_doc").empty(); });
+}
+
+Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_ms, bool force) {
+  if (!scenario.inventory.indexed())
+    return InvalidArgumentError("import: inventory is not indexed");
+  // The inventory as stored: every entity, node states only where they are not derived from
+  // holdings (maintenance, failed).
+  Scenario doc;
+  doc.inventory = scenario.inventory;
+  for (Node& n : doc.inventory.nodes) {
+    n.holder.clear();
+    if (n.state == NodeState::kAllocated || n.state == NodeState::kReserved) {
+      n.state = NodeState::kAvailable;
+    }
+  }
+  const std::string yaml = DumpScenario(doc);
+  const Dialect d = pool_->dialect();
+  auto r = InTxn(*pool_, true, [&](SqlConn& c) {
+    if (d == Dialect::kPostgres) c.Query("SELECT pg_advisory_xact_lock(7310542)");
+    if (!force) {
+      Rows held = c.Query(
+          "SELECT (SELECT COUNT(*) FROM reservations WHERE status = 'held') + (SELECT COUNT(*) "
+          "FROM allocations WHERE status = 'active' AND created_by <> 'import')");
+      if (I64(held[0][0]) > 0) {
+        Fail(StatusCode::kFailedPrecondition, "store_in_use",
+             "the store holds " + Str(held[0][0]) +
+                 " reservations or allocations made through the service; import --force replaces "
+                 "them");
+      }
+    }
+    Rows old = c.Query("SELECT version FROM inventory_doc WHERE id = 1");
+    const int64_t version = old.empty() ? 1 : I64(old[0][0]) + 1;
+    for (std::string_view table :
+         {"nodes", "tenants", "reservations", "reservation_nodes", "allocations",
+          "allocation_nodes", "clusters", "inventory_doc"}) {
+      c.Exec("DELETE FROM " + std::string(table));
+    }
+    c.Exec("INSERT INTO inventory_doc (id, yaml, version) VALUES (1, $1, $2)",
+           {yaml, Num(version)});
+    c.Exec("DELETE FROM node_changes");
+
+    // Allocations of the scenario, with ids of the store.
+    std::unordered_map<std::string, std::string> holder_of;  // node -> allocation id
+    for (const Allocation& a : scenario.allocations) {
+      const std::string id = NewId("alc-");
+      double cost = 0;
+      for (const auto& n : a.nodes) {
+        holder_of[n] = id;
+        const int i = scenario.inventory.NodeIndex(n);
+        if (i >= 0) cost += scenario.inventory.ClassOf(i).cost_per_hour;
+      }
+      nlohmann::json req = {{"name", a.name}, {"tenant", a.tenant}, {"nodes", a.nodes.size()}};
+      c.Exec("INSERT INTO allocations (" + std::string(kAllocationCols) +
+                 ") VALUES ($1, $2, $3, $4, 'active', $5, 0, '', $6, 'import')",
+             {id, a.tenant, a.name, req.dump(), Num(now_ms), Num(cost)});
+      for (const auto& n : a.nodes) {
+        c.Exec("INSERT INTO allocation_nodes (allocation_id, node, rule) VALUES ($1, $2, $3)",
+               {id, n, "imported from the scenario"});
+      }
+    }
+
+    // Nodes, many rows per statement.
+    const auto& nodes = scenario.inventory.nodes;
+    constexpr size_t kChunk = 200;
+    for (size_t start = 0; start < nodes.size(); start += kChunk) {
+      const size_t end = std::min(nodes.size(), start + kChunk);
+      std::string sql =
+          "INSERT INTO nodes (name, ord, node_class, state, tenant, holder, generation, gpus, "
+          "cpu_cores, memory_gib, storage_gib, cost_per_hour) VALUES ";
+      Params params;
+      for (size_t i = start; i < end; ++i) {
+        const Node& n = nodes[i];
+        const NodeClass& cls = scenario.inventory.ClassOf(static_cast<int>(i));
+        auto it = holder_of.find(n.name);
+        const bool held = it != holder_of.end();
+        std::string state(NodeStateName(n.state));
+        if (n.state == NodeState::kAllocated || n.state == NodeState::kReserved) {
+          state = held ? "allocated" : "available";
+        }
+        const size_t base = params.size();
+        sql += i == start ? "(" : ", (";
+        for (int k = 1; k <= 12; ++k) sql += (k > 1 ? ", $" : "$") + std::to_string(base + k);
+        sql += ")";
+        params.insert(params.end(), {n.name, Num(static_cast<int64_t>(i)), n.node_class, state,
+                                     held ? n.holder : std::string(), held ? it->second : "", "1",
+                                     Num(static_cast<int64_t>(cls.gpu.count)),
+                                     Num(static_cast<int64_t>(cls.cpu.cores)), Num(cls.memory_gib),
+                                     Num(cls.storage_gib), Num(cls.cost_per_hour)});
+      }
+      c.Exec(sql, params);
+    }
+    for (size_t i = 0; i < scenario.tenants.size(); ++i) {
+      const Tenant& t = scenario.tenants[i];
+      std::vector<std::string> alerts;
+      for (double a : t.alert_at) alerts.push_back(Num(a));
+      c.Exec("INSERT INTO tenants (" + std::string(kTenantCols) +
+                 ", ord) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             {t.name, OptNum(t.quota.nodes), OptNum(t.quota.gpus), OptNum(t.quota.cpu_cores),
+              OptNum(t.quota.memory_gib), OptNum(t.quota.storage_gib), JoinList(t.compliance),
+              OptNum(t.budget_per_hour), JoinList(alerts), Num(static_cast<int64_t>(i))});
+    }
+    AppendAudit(c, d, actor, "store.import", "", "inventory",
+                {{"inventoryVersion", version},
+                 {"nodes", nodes.size()},
+                 {"tenants", scenario.tenants.size()},
+                 {"allocations", scenario.allocations.size()}},
+                now_ms);
+    return 0;
+  });
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+Result<std::string> Store::InventoryYaml(int64_t& version) {
+  auto r = InTxn(*pool_, false, [&](SqlConn& c) {
+    Rows rows = c.Query("SELECT yaml, version FROM inventory_doc WHERE id = 1");
+    if (rows.empty()) {
+      Fail(StatusCode::kFailedPrecondition, "no_inventory",
+           "the store holds no inventory yet; import a scenario first");
+    }
+    return std::make_pair(Str(rows[0][0]), I64(rows[0][1]));
+  });
+  if (!r.ok()) return r.status();
+  version = r->second;
+  return r->first;
+}
+
+Result<int64_t> Store::StateVersion() {
+  return NoTxn(*pool_, [&](SqlConn& c) {
+    Rows rows = c.Query(
+        "SELECT h.seq, COALESCE((SELECT version FROM inventory_doc WHERE id = 1), 0) FROM "
+        "audit_head h WHERE h.id = 1");
+    // Both move on changes; fold them into one number that moves whenever either does.
+    return I64(rows[0][0]) * 1000003 + I64(rows[0][1]);
+  });
+}
+
+Result<StoreState> Store::LoadState() {
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    StoreState s;
+    Rows head = c.Query(
+        "SELECT h.seq, COALESCE((SELECT version FROM inventory_doc WHERE id = 1), 0) FROM "
+        "audit_head h WHERE h.id = 1");
+    s.state_version = I64(head[0][0]) * 1000003 + I64(head[0][1]);
+    s.inventory_version = I64(head[0][1]);
+    s.audit_seq = I64(head[0][0]);
+    Rows rows = c.Query("SELECT name, state, tenant, holder, generation FROM nodes ORDER BY ord");
+    s.nodes.reserve(rows.size());
+    for (const Row& r : rows) {
+      NodeRecord n;
+      n.name = Str(r[0]);
+      n.state = ParseNodeState(Str(r[1])).value_or(NodeState::kFailed);
+      n.tenant = Str(r[2]);
+      n.holder = Str(r[3]);
+      n.generation = I64(r[4]);
+      s.nodes.push_back(std::move(n));
+    }
+    for (const Row& r :
+         c.Query("SELECT " + std::string(kTenantCols) + " FROM tenants ORDER BY ord")) {
+      s.tenants.push_back(TenantFromRow(r));
+    }
+    return s;
+  });
+}
+
+Result<Store::Changes> Store::ChangesSince(int64_t after_seq, int64_t inventory_version) {
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    Changes ch;
+    StoreState& s = ch.state;
+    Rows head = c.Query(
+        "SELECT h.seq, COALESCE((SELECT version FROM inventory_doc WHERE id = 1), 0), "
+        "(SELECT value FROM store_meta WHERE key = 'node_changes_from') FROM audit_head h WHERE "
+        "h.id = 1");
+    s.audit_seq = I64(head[0][0]);
+    s.inventory_version = I64(head[0][1]);
+    s.state_version = s.audit_seq * 1000003 + s.inventory_version;
+    const int64_t log_from = I64(head[0][2]);
+    ch.full = s.inventory_version != inventory_version || after_seq < log_from;
+    const std::string cols = "n.name, n.state, n.tenant, n.holder, n.generation";
+    Rows rows = ch.full ? c.Query("SELECT " + cols + " FROM nodes n ORDER BY n.ord")
+                        : c.Query("SELECT " + cols +
+                                      " FROM nodes n WHERE n.name IN (SELECT node FROM "
+                                      "node_changes WHERE seq > $1)",
+                                  {Num(after_seq)});
+    for (const Row& row : rows) {
+      NodeRecord n;
+      n.name = Str(row[0]);
+      n.state = ParseNodeState(Str(row[1])).value_or(NodeState::kFailed);
+      n.tenant = Str(row[2]);
+      n.holder = Str(row[3]);
+      n.generation = I64(row[4]);
+      s.nodes.push_back(std::move(n));
+    }
+    for (const Row& row :
+         c.Query("SELECT " + std::string(kTenantCols) + " FROM tenants ORDER BY ord")) {
+      s.tenants.push_back(TenantFromRow(row));
+    }
+    return ch;
+  });
+}
+
+Result<Scenario> Store::Export() {
+  int64_t version = 0;
+  Result<std::string> yaml = InventoryYaml(version);
+  if (!yaml.ok()) return yaml.status();
+  Result<Scenario> doc = LoadScenarioString(*yaml, "store inventory");
+  if (!doc.ok()) return doc.status();
+  Result<StoreState> state = LoadState();
+  if (!state.ok()) return state.status();
+  Result<std::vector<AllocationRecord>> allocations = ListAllocations("", false);
+  if (!allocations.ok()) return allocations.status();
+  Scenario s;
+  s.inventory = std::move(doc->inventory);
+  std::unordered_map<std::string, const NodeRecord*> by_name;
+  for (const NodeRecord& n : state->nodes) by_name[n.name] = &n;
+  for (Node& n : s.inventory.nodes) {
+    auto it = by_name.find(n.name);
+    if (it == by_name.end()) continue;
+    const NodeState st = it->second->state;
+    // Holds come back through the allocations; reservations are transient and not exported.
+    n.state =
+        st == NodeState::kMaintenance || st == NodeState::kFailed ? st : NodeState::kAvailable;
+    n.holder.clear();
+  }
+  s.tenants = std::move(state->tenants);
+  std::set<std::string> names;
+  for (const AllocationRecord& a : *allocations) {
+    Allocation out;
+    out.name = names.insert(a.name).second ? a.name : a.id;
+    names.insert(out.name);
+    out.tenant = a.tenant;
+    for (const HeldNode& n : a.nodes) out.nodes.push_back(n.node);
+    s.allocations.push_back(std::move(out));
+  }
+  s.ApplyAllocations();
+  Status indexed = s.inventory.BuildIndex();
+  if (!indexed.ok()) return indexed;
+  return s;
+}
+
+Result<ReservationRecord> Store::Reserve(const HoldRequest& hold, const Actor& actor) {
+  const Dialect d = pool_->dialect();
+  return InTxn(*pool_, true, [&](SqlConn& c) {
+    ReservationRecord r = InsertReservation(c, d, hold, actor, "held");
+    AppendAudit(c, d, actor, "reservation.create", r.tenant, r.id,
+                {{"name", r.name},
+                 {"nodes", NodesDetail(r.nodes)},
+                 {"costPerHour", r.cost_per_hour},
+                 {"expiresMs", r.expires_ms}},
+                hold.now_ms, r.nodes);
+    return r;
+  });
+}
+
+Result<AllocationRecord> Store::Commit(const std::string& id, const std::string& scope,
+                                       const Actor& actor, int64_t now_ms) {
+  const Dialect d = pool_->dialect();
+  return InTxn(*pool_, true, [&](SqlConn& c) {
+    std::optional<ReservationRecord> r = LockReservation(c, d, id, scope);
+    if (!r) NoReservation(id);
+    if (r->status == "expired") {
+      Fail(StatusCode::kAborted, "reservation_expired",
+           "reservation " + id + " expired and its nodes were released; solve and reserve again");
+    }
+    if (r->status != "held") {
+      Fail(StatusCode::kFailedPrecondition, "reservation_not_held",
+           "reservation " + id + " is " + r->status + ", not held");
+    }
+    if (r->expires_ms <= now_ms) {
+      Fail(StatusCode::kAborted, "reservation_expired",
+           "reservation " + id + " expired; its nodes may be taken; solve and reserve again");
+    }
+    AllocationRecord a = CommitLocked(c, d, *r, actor, now_ms);
+    AppendAudit(c, d, actor, "reservation.commit", a.tenant, a.id,
+                {{"reservation", r->id},
+                 {"name", a.name},
+                 {"nodes", NodesDetail(a.nodes)},
+                 {"costPerHour", a.cost_per_hour}},
+                now_ms, a.nodes);
+    return a;
+  });
+}
+
+Result<ReservationRecord> Store::Cancel(const std::string& id, const std::string& scope,
+                                        const Actor& actor, int64_t now_ms) {
+  const Dialect d = pool_->dialect();
+  return InTxn(*pool_, true, [&](SqlConn& c) {
+    std::optional<ReservationRecord> r = LockReservation(c, d, id, scope);
+    if (!r) NoReservation(id);
+    if (r->status != "held") {
+      Fail(StatusCode::kFailedPrecondition, "reservation_not_held",
+           "reservation " + id + " is " + r->status + ", not held");
+    }
+    r->nodes = ReservationNodes(c, id);
+    FreeNodes(c, id);
+    c.Exec("UPDATE reservations SET status = 'cancelled', updated_ms = $1 WHERE id = $2",
+           {Num(now_ms), id});
+    r->status = "cancelled";
+    r->updated_ms = now_ms;
+    AppendAudit(c, d, actor, "reservation.cancel", r->tenant, id,
+                {{"nodes", NodesDetail(r->nodes)}}, now_ms, r->nodes);
+    return *r;
+  });
+}
+
+Result<AllocationRecord> Store::Release(const std::string& id, const std::string& scope,
+                                        const Actor& actor, int64_t now_ms) {
+  const Dialect d = pool_->dialect();
+  return InTxn(*pool_, true, [&](SqlConn& c) {
+    Rows rows = c.Query(
+        "SELECT " + std::string(kAllocationCols) + " FROM allocations WHERE id = $1" + ForUpdate(d),
+        {id});
+    if (rows.empty() || !InScope(Str(rows[0][1]), scope)) {
+      Fail(StatusCode::kNotFound, "allocation_not_found", "no allocation \"" + id + "\"");
+    }
+    AllocationRecord a = AllocationFromRow(rows[0]);
+    if (a.status != "active") {
+      Fail(StatusCode::kFailedPrecondition, "allocation_not_active",
+           "allocation " + id + " is " + a.status);
+    }
+    a.nodes = AllocationNodes(c, id);
+    FreeNodes(c, id);
+    c.Exec("UPDATE allocations SET status = 'released', released_ms = $1 WHERE id = $2",
+           {Num(now_ms), id});
+    c.Exec("UPDATE clusters SET status = 'released', updated_ms = $1 WHERE allocation_id = $2",
+           {Num(now_ms), id});
+    a.status = "released";
+    a.released_ms = now_ms;
+    AppendAudit(c, d, actor, "allocation.release", a.tenant, id, {{"nodes", NodesDetail(a.nodes)}},
+                now_ms, a.nodes);
+    return a;
+  });
+}
+
+Result<ClusterRecord> Store::CreateCluster(const HoldRequest& hold, const std::string& purpose,
+                                           const std::string& steps, const Actor& actor) {
+  const Dialect d = pool_->dialect();
+  return InTxn(*pool_, true, [&](SqlConn& c) {
+    HoldRequest h = hold;
+    h.ttl_ms = std::max<int64_t>(h.ttl_ms, 60'000);
+    ReservationRecord r = InsertReservation(c, d, h, actor, "held");
+    AllocationRecord a = CommitLocked(c, d, r, actor, hold.now_ms);
+    ClusterRecord k;
+    k.id = NewId("cls-");
+    k.tenant = a.tenant;
+    k.name = a.name;
+    k.purpose = purpose;
+    k.allocation_id = a.id;
+    k.status = "allocated";
+    k.steps = steps;
+    k.created_ms = k.updated_ms = hold.now_ms;
+    c.Exec("INSERT INTO clusters (" + std::string(kClusterCols) +
+               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+           {k.id, k.tenant, k.name, k.purpose, k.allocation_id, k.status, k.steps,
+            Num(k.created_ms), Num(k.updated_ms)});
+    AppendAudit(c, d, actor, "cluster.create", k.tenant, k.id,
+                {{"allocation", a.id},
+                 {"purpose", purpose},
+                 {"nodes", NodesDetail(a.nodes)},
+                 {"costPerHour", a.cost_per_hour}},
+                hold.now_ms, a.nodes);
+    return k;
+  });
+}
+
+Result<int> Store::ExpireReservations(int64_t now_ms) {
+  const Dialect d = pool_->dialect();
+  return InTxn(*pool_, true, [&](SqlConn& c) {
+    // Another replica may be expiring (or a client committing) the same rows: skip those.
+    Rows rows = c.Query("SELECT " + std::string(kReservationCols) +
+                            " FROM reservations WHERE status = 'held' AND expires_ms <= $1 "
+                            "ORDER BY expires_ms LIMIT 500" +
+                            (d == Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : ""),
+                        {Num(now_ms)});
+    const Actor system{"system", "", ""};
+    for (const Row& row : rows) {
+      ReservationRecord r = ReservationFromRow(row);
+      r.nodes = ReservationNodes(c, r.id);
+      FreeNodes(c, r.id);
+      c.Exec("UPDATE reservations SET status = 'expired', updated_ms = $1 WHERE id = $2",
+             {Num(now_ms), r.id});
+      AppendAudit(c, d, system, "reservation.expire", r.tenant, r.id,
+                  {{"nodes", NodesDetail(r.nodes)}, {"expiresMs", r.expires_ms}}, now_ms, r.nodes);
+    }
+    // Keep the node change log short: views older than its start reload in full.
+    Rows head = c.Query("SELECT seq FROM audit_head WHERE id = 1");
+    const int64_t keep_from = I64(head[0][0]) - 20000;
+    if (keep_from > 0 && keep_from % 1000 < 50) {
+      c.Exec("UPDATE store_meta SET value = $1 WHERE key = 'node_changes_from'", {Num(keep_from)});
+      c.Exec("DELETE FROM node_changes WHERE seq < $1", {Num(keep_from)});
+    }
+    return static_cast<int>(rows.size());
+  });
+}
+
+Result<ReservationRecord> Store::GetReservation(const std::string& id, const std::string& scope) {
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    Rows rows = c.Query(
+        "SELECT " + std::string(kReservationCols) + " FROM reservations WHERE id = $1", {id});
+    if (rows.empty() || !InScope(Str(rows[0][1]), scope)) NoReservation(id);
+    ReservationRecord r = ReservationFromRow(rows[0]);
+    r.nodes = ReservationNodes(c, id);
+    return r;
+  });
+}
+
+Result<std::vector<ReservationRecord>> Store::ListReservations(const std::string& scope, bool all) {
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    std::string sql = "SELECT " + std::string(kReservationCols) +
+                      " FROM reservations WHERE ($1 = '' OR tenant = $1)";
+    if (!all) sql += " AND status = 'held'";
+    sql += " ORDER BY created_ms, id";
+    std::vector<ReservationRecord> out;
+    for (const Row& r : c.Query(sql, {scope})) out.push_back(ReservationFromRow(r));
+    for (auto& r : out) r.nodes = ReservationNodes(c, r.id);
+    return out;
+  });
+}
+
+Result<AllocationRecord> Store::GetAllocation(const std::string& id, const std::string& scope) {
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    Rows rows =
+        c.Query("SELECT " + std::string(kAllocationCols) + " FROM allocations WHERE id = $1", {id});
+    if (rows.empty() || !InScope(Str(rows[0][1]), scope)) {
+      Fail(StatusCode::kNotFound, "allocation_not_found", "no allocation \"" + id + "\"");
+    }
+    AllocationRecord a = AllocationFromRow(rows[0]);
+    a.nodes = AllocationNodes(c, id);
+    return a;
+  });
+}
+
+Result<std::vector<AllocationRecord>> Store::ListAllocations(const std::string& scope, bool all) {
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    std::string sql = "SELECT " + std::string(kAllocationCols) +
+                      " FROM allocations WHERE ($1 = '' OR tenant = $1)";
+    if (!all) sql += " AND status = 'active'";
+    sql += " ORDER BY created_ms, id";
+    std::vector<AllocationRecord> out;
+    for (const Row& r : c.Query(sql, {scope})) out.push_back(AllocationFromRow(r));
+    // One query for all nodes instead of one per allocation.
+    std::unordered_map<std::string, AllocationRecord*> by_id;
+    for (auto& a : out) by_id[a.id] = &a;
+    if (!out.empty()) {
+      std::string nodes_sql =
+          "SELECT a.allocation_id, a.node, n.generation, a.rule FROM allocation_nodes a JOIN "
+          "allocations x ON x.id = a.allocation_id LEFT JOIN nodes n ON n.name = a.node WHERE ($1 "
+          "= '' OR x.tenant = $1)";
+      if (!all) nodes_sql += " AND x.status = 'active'";
+      nodes_sql += " ORDER BY a.node";
+      for (const Row& r : c.Query(nodes_sql, {scope})) {
+        auto it = by_id.find(Str(r[0]));
+        if (it != by_id.end()) it->second->nodes.push_back({Str(r[1]), I64(r[2]), Str(r[3])});
+      }
+    }
+    return out;
+  });
+}
+
+Result<ClusterRecord> Store::GetCluster(const std::string& id, const std::string& scope) {
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    Rows rows =
+        c.Query("SELECT " + std::string(kClusterCols) + " FROM clusters WHERE id = $1", {id});
+    if (rows.empty() || !InScope(Str(rows[0][1]), scope)) {
+      Fail(StatusCode::kNotFound, "cluster_not_found", "no cluster \"" + id + "\"");
+    }
+    return ClusterFromRow(rows[0]);
+  });
+}
+
+Result<std::vector<ClusterRecord>> Store::ListClusters(const std::string& scope) {
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    std::vector<ClusterRecord> out;
+    for (const Row& r : c.Query("SELECT " + std::string(kClusterCols) +
+                                    " FROM clusters WHERE ($1 = '' OR tenant = $1) ORDER BY "
+                                    "created_ms, id",
+                                {scope})) {
+      out.push_back(ClusterFromRow(r));
+    }
+    return out;
+  });
+}
+
+Result<StoredUsage> Store::UsageOf(const std::string& tenant) {
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    if (c.Query("SELECT name FROM tenants WHERE name = $1", {tenant}).empty()) {
+      Fail(StatusCode::kNotFound, "tenant_not_found", "no tenant \"" + tenant + "\"");
+    }
+    StoredUsage u;
+    for (const Row& r :
+         c.Query("SELECT state, COUNT(*), COALESCE(SUM(gpus), 0), COALESCE(SUM(cpu_cores), 0), "
+                 "COALESCE(SUM(memory_gib), 0), COALESCE(SUM(storage_gib), 0), "
+                 "COALESCE(SUM(cost_per_hour), 0) FROM nodes WHERE tenant = $1 GROUP BY state",
+                 {tenant})) {
+      TenantUsage x;
+      x.nodes = I64(r[1]);
+      x.gpus = I64(r[2]);
+      x.cpu_cores = I64(r[3]);
+      x.memory_gib = F64(r[4]);
+      x.storage_gib = F64(r[5]);
+      x.cost_per_hour = F64(r[6]);
+      Add(u.held, x);
+      if (Str(r[0]) == "reserved") Add(u.reserved, x);
+    }
+    u.reservations = I64(c.Query(
+        "SELECT COUNT(*) FROM reservations WHERE tenant = $1 AND status = 'held'", {tenant})[0][0]);
+    u.allocations =
+        I64(c.Query("SELECT COUNT(*) FROM allocations WHERE tenant = $1 AND status = 'active'",
+                    {tenant})[0][0]);
+    return u;
+  });
+}
+
+Result<std::string> Store::CreateToken(const std::string& tenant, const std::string& role,
+                                       const Actor& actor, int64_t now_ms) {
+  if (std::find(std::begin(kRoles), std::end(kRoles), role) == std::end(kRoles)) {
+    return InvalidArgumentError(
+        "bad_role: unknown role \"" + role +
+        "\"; expected one of provider-admin, tenant-admin, tenant-member, auditor");
+  }
+  const bool tenant_role = role == "tenant-admin" || role == "tenant-member";
+  if (tenant_role && tenant.empty()) {
+    return InvalidArgumentError("bad_role: role " + role + " needs --tenant");
+  }
+  if (!tenant_role && !tenant.empty()) {
+    return InvalidArgumentError("bad_role: role " + role +
+                                " is not bound to a tenant; drop --tenant");
+  }
+  const std::string secret = "tpk_" + RandomHex(24);
+  const std::string hash = Sha256Hex(secret);
+  const std::string id = hash.substr(0, 12);
+  const Dialect d = pool_->dialect();
+  auto r = InTxn(*pool_, true, [&](SqlConn& c) {
+    if (tenant_role && c.Query("SELECT name FROM tenants WHERE name = $1", {tenant}).empty()) {
+      Fail(StatusCode::kNotFound, "tenant_not_found", "no tenant \"" + tenant + "\"");
+    }
+    c.Exec(
+        "INSERT INTO api_tokens (hash, id, tenant, role, created_ms, created_by) VALUES ($1, $2, "
+        "$3, $4, $5, $6)",
+        {hash, id, tenant, role, Num(now_ms), actor.Describe()});
+    AppendAudit(c, d, actor, "token.create", tenant, "token:" + id, {{"role", role}}, now_ms);
+    return 0;
+  });
+  if (!r.ok()) return r.status();
+  return secret;
+}
+
+Result<TokenRecord> Store::LookupToken(const std::string& secret) {
+  const std::string hash = Sha256Hex(secret);
+  return NoTxn(*pool_, [&](SqlConn& c) {
+    Rows rows =
+        c.Query("SELECT id, tenant, role, created_ms FROM api_tokens WHERE hash = $1", {hash});
+    if (rows.empty()) Fail(StatusCode::kNotFound, "token_unknown", "no such token");
+    return TokenRecord{Str(rows[0][0]), Str(rows[0][1]), Str(rows[0][2]), I64(rows[0][3])};
+  });
+}
+
+Result<int64_t> Store::TokenCount() {
+  return InTxn(*pool_, false,
+               [&](SqlConn& c) { return I64(c.Query("SELECT COUNT(*) FROM api_tokens")[0][0]); });
+}
+
+namespace {
+constexpr std::string_view kAuditCols =
+    "seq, at_ms, actor, action, tenant, subject, detail, prev_hash, hash";
+AuditEntry AuditFromRow(const Row& r) {
+  AuditEntry e;
+  e.seq = I64(r[0]);
+  e.at_ms = I64(r[1]);
+  e.actor = Str(r[2]);
+  e.action = Str(r[3]);
+  e.tenant = Str(r[4]);
+  e.subject = Str(r[5]);
+  e.detail = Str(r[6]);
+  e.prev_hash = Str(r[7]);
+  e.hash = Str(r[8]);
+  return e;
+}
+}  // namespace
+
+Result<std::vector<AuditEntry>> Store::ListAudit(const AuditQuery& q) {
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    std::vector<AuditEntry> out;
+    for (const Row& r :
+         c.Query("SELECT " + std::string(kAuditCols) +
+                     " FROM audit_log WHERE seq > $1 AND ($2 = '' OR tenant = $2) ORDER BY seq "
+                     "LIMIT $3",
+                 {Num(q.after_seq), q.tenant, Num(static_cast<int64_t>(q.limit))})) {
+      out.push_back(AuditFromRow(r));
+    }
+    return out;
+  });
+}
+
+Result<AuditVerifyReport> Store::VerifyAudit() {
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    Rows head = c.Query("SELECT seq, hash FROM audit_head WHERE id = 1");
+    std::vector<AuditEntry> entries;
+    for (const Row& r :
+         c.Query("SELECT " + std::string(kAuditCols) + " FROM audit_log ORDER BY seq")) {
+      entries.push_back(AuditFromRow(r));
+    }
+    return VerifyAuditChain(entries, head.empty() ? 0 : I64(head[0][0]),
+                            head.empty() ? "" : Str(head[0][1]));
+  });
+}
+
+}  // namespace topoplace

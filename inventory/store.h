@@ -1,0 +1,241 @@
+// The store: the service's source of truth, in an embedded file or on a database server.
+//
+// One interface over two backends: `Store::Open("")` or a path opens (and creates) the embedded
+// file, `Store::Open("postgresql://...")` a database server several service replicas can share.
+// Opening applies the versioned schema migrations (inventory/migrations.h), the same for both.
+//
+// What it keeps: the inventory (its scenario YAML, parsed by the service into a snapshot), one row
+// per node with its state, holder and generation, tenants with quotas and budgets, reservations
+// (nodes held for a tenant until a deadline), allocations, clusters, API tokens (SHA-256 hashes
+// only) and the hash-chained audit log (inventory/audit.h).
+//
+// Every change is one database transaction that also appends its audit entry: it happens whole or
+// not at all. Holding nodes is optimistic, as in the design's section 5: the caller solves against
+// a snapshot and passes each node's generation as it saw it; the transaction fails with kAborted
+// (code "generation_conflict") when any generation moved or the node is no longer free, and no
+// node is ever held by two holders however many processes race. Quotas and budgets are checked
+// again inside the holding transaction under a per-tenant lock, so two racing requests of one
+// tenant cannot together exceed them. Expired reservations are released by ExpireReservations(),
+// which the service runs at start and then every second, so holds expire across restarts too.
+//
+// Errors: kNotFound for ids that do not exist or belong to another tenant (callers pass the
+// tenant scope; other tenants' things are indistinguishable from missing ones), kAborted for lost
+// races and moved generations, kFailedPrecondition for a quota, budget or state that forbids the
+// change, kUnavailable when the database cannot be reached. Status messages start with a stable
+// code word and a colon ("generation_conflict: ...") that the HTTP layer exposes as `code`.
+//
+// Thread safety: a Store is safe to use from many threads; it keeps a pool of connections.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "inventory/audit.h"
+#include "model/scenario.h"
+#include "model/status.h"
+
+namespace topoplace {
+
+namespace sql {
+class SqlPool;
+}
+
+// Who is acting, for the audit log and for scoping.
+struct Actor {
+  std::string id;      // "token:1a2b3c4d", "cli", "system"
+  std::string role;    // provider-admin, tenant-admin, tenant-member, auditor, system
+  std::string tenant;  // the tenant a tenant role is bound to, else empty
+  std::string Describe() const;
+};
+
+struct NodeRecord {
+  std::string name;
+  NodeState state = NodeState::kAvailable;
+  std::string tenant;  // holding tenant, else empty
+  std::string holder;  // reservation or allocation id holding it, else empty
+  int64_t generation = 0;
+};
+
+// The mutable state a snapshot is built from.
+struct StoreState {
+  int64_t state_version = 0;      // moves on every committed change of nodes or tenants
+  int64_t inventory_version = 0;  // moves when a new inventory is imported
+  int64_t audit_seq = 0;          // the audit head this state is as of
+  std::vector<NodeRecord> nodes;  // in inventory order
+  std::vector<Tenant> tenants;
+};
+
+// A node held by a reservation or allocation, and the rule that admitted it (for the audit log).
+struct HeldNode {
+  std::string node;
+  int64_t generation = 0;  // the node's generation after the hold
+  std::string rule;
+};
+
+struct ReservationRecord {
+  std::string id;
+  std::string tenant;
+  std::string name;
+  std::string request;  // the request as the service received it (JSON text), for re-solves
+  std::string status;   // held | committed | cancelled | expired
+  int64_t created_ms = 0;
+  int64_t expires_ms = 0;
+  int64_t updated_ms = 0;
+  std::string allocation_id;  // once committed
+  double cost_per_hour = 0;
+  std::string created_by;
+  std::vector<HeldNode> nodes;
+};
+
+struct AllocationRecord {
+  std::string id;
+  std::string tenant;
+  std::string name;
+  std::string request;
+  std::string status;  // active | released
+  int64_t created_ms = 0;
+  int64_t released_ms = 0;
+  std::string reservation_id;
+  double cost_per_hour = 0;
+  std::string created_by;
+  std::vector<HeldNode> nodes;
+};
+
+struct ClusterRecord {
+  std::string id;
+  std::string tenant;
+  std::string name;
+  std::string purpose;
+  std::string allocation_id;
+  std::string status;  // allocated | released | ...
+  std::string steps;   // JSON text: the plan's steps and their states
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+};
+
+// A node the caller wants to hold, with the generation it saw when it solved.
+struct NodeClaim {
+  std::string node;
+  int64_t expected_generation = 0;
+  std::string rule;
+};
+
+struct HoldRequest {
+  std::string tenant;
+  std::string name;
+  std::string request;  // JSON text
+  std::vector<NodeClaim> nodes;
+  double cost_per_hour = 0;
+  int64_t now_ms = 0;
+  int64_t ttl_ms = 0;  // reservations only
+};
+
+struct TokenRecord {
+  std::string id;  // public short id (not secret), shown in the audit log
+  std::string tenant;
+  std::string role;
+  int64_t created_ms = 0;
+};
+
+struct AuditQuery {
+  int64_t after_seq = 0;
+  int limit = 100;
+  std::string tenant;  // empty = all
+};
+
+// The usage a tenant holds in the store (reserved + allocated nodes).
+struct StoredUsage {
+  TenantUsage held;
+  TenantUsage reserved;  // the part of `held` that is only reserved
+  int64_t reservations = 0;
+  int64_t allocations = 0;
+};
+
+class Store {
+ public:
+  // `url`: empty -> "./topoplace.db"; "postgresql://..." or "postgres://..." -> the server;
+  // "sqlite:PATH" or any other text -> the embedded file at that path.
+  static Result<std::unique_ptr<Store>> Open(const std::string& url, int pool_size = 8);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& kind() const { return kind_; }  // "sqlite" | "postgresql"
+  int schema_version() const { return schema_version_; }
+
+  // --- inventory -----------------------------------------------------------------------------
+  Result<bool> HasInventory();
+  // Replaces the inventory, tenants and allocations with the scenario's; reservations, other
+  // allocations and clusters are dropped. Refuses (kFailedPrecondition) while anything is held
+  // through the service unless `force`. Tokens and the audit log stay.
+  Status Import(const Scenario& scenario, const Actor& actor, int64_t now_ms, bool force);
+  // The inventory with current node states, tenants and active allocations.
+  Result<Scenario> Export();
+  Result<std::string> InventoryYaml(int64_t& version);
+  Result<int64_t> StateVersion();
+  Result<StoreState> LoadState();
+  // The nodes changed after audit entry `after_seq` (in `nodes`, any order) and all tenants, as of
+  // one consistent moment. `full` is set (and nodes holds every node) when the change log no longer
+  // reaches back that far or the inventory was replaced.
+  struct Changes {
+    StoreState state;
+    bool full = false;
+  };
+  Result<Changes> ChangesSince(int64_t after_seq, int64_t inventory_version);
+
+  // --- holding nodes -------------------------------------------------------------------------
+  Result<ReservationRecord> Reserve(const HoldRequest& hold, const Actor& actor);
+  // Turns a held reservation into an allocation. kAborted "reservation_expired" past its deadline,
+  // "generation_conflict" when its nodes moved, kFailedPrecondition "reservation_not_held" when it
+  // was committed, cancelled or expired already.
+  Result<AllocationRecord> Commit(const std::string& reservation_id, const std::string& scope,
+                                  const Actor& actor, int64_t now_ms);
+  Result<ReservationRecord> Cancel(const std::string& reservation_id, const std::string& scope,
+                                   const Actor& actor, int64_t now_ms);
+  Result<AllocationRecord> Release(const std::string& allocation_id, const std::string& scope,
+                                   const Actor& actor, int64_t now_ms);
+  // Holds and commits at once and records a cluster for the allocation.
+  Result<ClusterRecord> CreateCluster(const HoldRequest& hold, const std::string& purpose,
+                                      const std::string& steps, const Actor& actor);
+  // Releases every reservation past its deadline; returns how many.
+  Result<int> ExpireReservations(int64_t now_ms);
+
+  // `scope`: a tenant name limits the answer to that tenant; empty sees all.
+  Result<ReservationRecord> GetReservation(const std::string& id, const std::string& scope);
+  Result<std::vector<ReservationRecord>> ListReservations(const std::string& scope, bool all);
+  Result<AllocationRecord> GetAllocation(const std::string& id, const std::string& scope);
+  Result<std::vector<AllocationRecord>> ListAllocations(const std::string& scope, bool all);
+  Result<ClusterRecord> GetCluster(const std::string& id, const std::string& scope);
+  Result<std::vector<ClusterRecord>> ListClusters(const std::string& scope);
+  Result<StoredUsage> UsageOf(const std::string& tenant);
+
+  // --- tokens --------------------------------------------------------------------------------
+  // Creates a token and returns its secret, which is never stored and cannot be shown again.
+  Result<std::string> CreateToken(const std::string& tenant, const std::string& role,
+                                  const Actor& actor, int64_t now_ms);
+  Result<TokenRecord> LookupToken(const std::string& secret);
+  Result<int64_t> TokenCount();
+
+  // --- audit ---------------------------------------------------------------------------------
+  Result<std::vector<AuditEntry>> ListAudit(const AuditQuery& query);
+  Result<AuditVerifyReport> VerifyAudit();
+
+  // Round trip to the database: for health checks.
+  Status Ping();
+
+ private:
+  Store(std::unique_ptr<sql::SqlPool> pool, std::string kind, int schema_version);
+  std::unique_ptr<sql::SqlPool> pool_;
+  std::string kind_;
+  int schema_version_ = 0;
+};
+
+// The stable code word a store status message starts with ("generation_conflict"), or empty.
+std::string StoreErrorCode(const Status& status);
+
+int64_t NowMillis();
+
+}  // namespace topoplace

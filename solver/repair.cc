@@ -1,0 +1,1055 @@
+// Repairs: keep the surviving nodes, replace the lost ones (see repair.h for the contract).
+//
+// The search for one allocation with a request works on the prepared request with `current` = the
+// kept nodes and keep_current set, so CheckPrepared() and the "ilp" backend judge exactly "kept
+// nodes plus these replacements". The greedy fill groups interchangeable free candidates and adds
+// replacements one at a time by marginal objective (kept nodes' domains, racks and leaves count as
+// already open, so replacements gather near them), under the spread caps, the locality budget left
+// by the kept nodes, the kept nodes' leaf vendor and the headroom. It tries the kept nodes' own
+// locality domains first, then one new domain at a time, then the whole pool.
+#include "solver/repair.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "solver/backend.h"
+#include "solver/prepared.h"
+
+namespace topoplace {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kMaxNewDomainTries = 24;  // single new locality domains tried per count
+constexpr int kMaxExtraGpuNodes = 3;    // gpus requests: replacement counts tried above the bound
+constexpr double kEps = 1e-9;
+
+double MillisSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+bool Feasible(SolveStatus s) { return s == SolveStatus::kOptimal || s == SolveStatus::kFeasible; }
+
+std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+std::string Plural(int64_t n, const std::string& one, const std::string& many = "") {
+  return std::to_string(n) + " " + (n == 1 ? one : (many.empty() ? one + "s" : many));
+}
+
+std::string Money(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f", x);
+  return buf;
+}
+
+std::vector<int> Sorted(std::vector<int> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The greedy search for replacements under a prepared request with keep_current.
+
+class ReplacementSearch {
+ public:
+  explicit ReplacementSearch(const PreparedRequest& p)
+      : p_(p), r_(*p.request), inv_(p.inventory()), topo_(p.topology()) {
+    has_loc_ = r_.locality.has_value();
+    level_ = has_loc_ ? r_.locality->level : Level::kLeaf;
+    if (has_loc_) above_.assign(LevelsAbove(level_).begin(), LevelsAbove(level_).end());
+    required_ = p.mask.locality && has_loc_ && r_.locality->mode == LocalityMode::kRequired;
+    spread_ = p.mask.spread && r_.spread.has_value();
+    roce_ = p.mask.roce && r_.roce;
+    for (int node : p.current) {
+      if (std::binary_search(p.candidates.begin(), p.candidates.end(), node)) continue;
+      missing_kept_.push_back(node);
+    }
+    BuildGroups();
+  }
+
+  // Kept nodes that are not candidates (the repair cannot keep them).
+  const std::vector<int>& missing_kept() const { return missing_kept_; }
+  int PoolSize() const { return static_cast<int>(pool_nodes_.size()); }
+  int64_t PoolGpus() const { return pool_gpus_; }
+
+  // The fewest replacements any repair needs, ignoring every constraint but the count: nodes:
+  // count - kept; gpus: the GPU-richest free candidates that close the gap. -1 when even all
+  // candidates do not.
+  int ReplacementLowerBound() const {
+    const int kept = static_cast<int>(p_.current.size());
+    if (r_.nodes) return *r_.nodes - kept >= 0 ? *r_.nodes - kept : -1;
+    int64_t have = 0;
+    for (int node : p_.current) have += inv_.ClassOf(node).gpu.count;
+    int64_t deficit = *r_.gpus - have;
+    if (deficit <= 0) return 0;
+    std::vector<int> sizes;
+    for (int node : pool_nodes_) sizes.push_back(inv_.ClassOf(node).gpu.count);
+    std::sort(sizes.begin(), sizes.end(), std::greater<>());
+    int k = 0;
+    for (int g : sizes) {
+      if (g <= 0) break;
+      deficit -= g;
+      ++k;
+      if (deficit <= 0) return k;
+    }
+    return -1;
+  }
+
+  // The best full placement (kept + replacements) found with `replacements` new nodes.
+  std::optional<std::vector<int>> Run(int replacements) {
+    std::optional<std::vector<int>> best;
+    double best_total = 0;
+    auto consider = [&](std::optional<std::vector<int>> nodes) {
+      if (!nodes || !CheckPrepared(p_, *nodes).empty()) return false;
+      const double total = EvaluateObjective(p_, *nodes).total;
+      if (!best || total < best_total - kEps) {
+        best = std::move(nodes);
+        best_total = total;
+      }
+      return true;
+    };
+    if (replacements == 0) {
+      consider(std::vector<int>(p_.current.begin(), p_.current.end()));
+      return best;
+    }
+    if (!required_) {
+      consider(Fill(replacements, nullptr, std::numeric_limits<int>::max()));
+      return best;
+    }
+    std::vector<int> kept_domains;
+    for (int node : p_.current) kept_domains.push_back(topo_.DomainOf(node, level_));
+    kept_domains = Sorted(std::move(kept_domains));
+    const int new_allowed = r_.locality->max_domains - static_cast<int>(kept_domains.size());
+    if (new_allowed < 0) return best;
+    std::vector<uint8_t> allowed(topo_.DomainCount(level_), 0);
+    for (int d : kept_domains) allowed[d] = 1;
+    // a) within the kept nodes' own domains.
+    if (!kept_domains.empty() && consider(Fill(replacements, &allowed, 0))) return best;
+    if (new_allowed == 0) return best;
+    // b) one new domain at a time, most promising first.
+    bool found = false;
+    int tries = 0;
+    for (int d : NewDomainOrder(allowed, replacements)) {
+      if (++tries > kMaxNewDomainTries) break;
+      allowed[d] = 1;
+      found = consider(Fill(replacements, &allowed, 1)) || found;
+      allowed[d] = 0;
+    }
+    if (found) return best;
+    // c) the whole pool, within the domains left.
+    consider(Fill(replacements, nullptr, new_allowed));
+    return best;
+  }
+
+ private:
+  struct Group {
+    std::vector<int> nodes;  // sorted
+    int loc = 0, rack = 0, leaf = 0, spread = -1, vendor = 0;
+    std::array<int, 5> above{};
+    const NodeClass* node_class = nullptr;
+    int distance = 0;  // hops from the nearest kept node's leaf (tie-break: stay near)
+    double base = 0;   // weighted cost and move
+  };
+
+  void BuildGroups() {
+    std::vector<int> kept_leaves;
+    for (int node : p_.current) kept_leaves.push_back(inv_.LeafOf(node));
+    kept_leaves = Sorted(std::move(kept_leaves));
+    for (int node : p_.current) {
+      if (kept_vendor_.empty()) kept_vendor_ = LeafVendor(inv_, node);
+    }
+    std::map<std::array<int, 5>, int> index;
+    for (int node : p_.candidates) {
+      if (std::binary_search(p_.current.begin(), p_.current.end(), node)) continue;
+      pool_nodes_.push_back(node);
+      pool_gpus_ += inv_.ClassOf(node).gpu.count;
+      const std::array<int, 5> key = {
+          topo_.DomainOf(node, level_), topo_.DomainOf(node, Level::kRack),
+          topo_.DomainOf(node, Level::kLeaf), spread_ ? topo_.DomainOf(node, r_.spread->level) : -1,
+          inv_.NodeClassOf(node)};
+      auto [it, fresh] = index.emplace(key, static_cast<int>(groups_.size()));
+      if (fresh) {
+        Group g;
+        g.loc = key[0];
+        g.rack = key[1];
+        g.leaf = key[2];
+        g.spread = key[3];
+        for (size_t a = 0; a < above_.size() && a < g.above.size(); ++a)
+          g.above[a] = topo_.DomainOf(node, above_[a]);
+        g.node_class = &inv_.ClassOf(node);
+        const std::string& vendor = LeafVendor(inv_, node);
+        auto v = std::find(vendors_.begin(), vendors_.end(), vendor);
+        g.vendor = static_cast<int>(v - vendors_.begin());
+        if (v == vendors_.end()) vendors_.push_back(vendor);
+        g.base = p_.weights.cost * g.node_class->cost_per_hour + p_.weights.moves;
+        int best = kept_leaves.empty() ? 0 : std::numeric_limits<int>::max();
+        for (int leaf : kept_leaves) {
+          const int d = topo_.LeafDistance(leaf, inv_.LeafOf(node));
+          if (d >= 0) best = std::min(best, d);
+        }
+        g.distance = best;
+        groups_.push_back(std::move(g));
+      }
+      groups_[it->second].nodes.push_back(node);
+    }
+  }
+
+  // New locality domains (not yet allowed) ordered by: can hold all replacements, then the
+  // cheapest node's base, then distance to the kept nodes.
+  std::vector<int> NewDomainOrder(const std::vector<uint8_t>& allowed, int replacements) const {
+    struct Info {
+      int capacity = 0;
+      double base = std::numeric_limits<double>::max();
+      int distance = std::numeric_limits<int>::max();
+    };
+    std::map<int, Info> info;
+    for (const Group& g : groups_) {
+      if (allowed[g.loc]) continue;
+      Info& i = info[g.loc];
+      i.capacity += static_cast<int>(g.nodes.size());
+      i.base = std::min(i.base, g.base);
+      i.distance = std::min(i.distance, g.distance);
+    }
+    std::vector<std::pair<std::tuple<int, double, int, int>, int>> order;
+    order.reserve(info.size());
+    for (const auto& [d, i] : info) {
+      order.push_back({{i.capacity >= replacements ? 0 : 1, i.base, i.distance, d}, d});
+    }
+    std::sort(order.begin(), order.end());
+    std::vector<int> out;
+    out.reserve(order.size());
+    for (const auto& [key, d] : order) out.push_back(d);
+    return out;
+  }
+
+  // Adds `replacements` nodes to the kept ones greedily. `allowed` (may be null) limits the
+  // locality domains; at most `max_new_loc` locality domains beyond the kept nodes' may open.
+  std::optional<std::vector<int>> Fill(int replacements, const std::vector<uint8_t>* allowed,
+                                       int max_new_loc) const {
+    const ObjectiveWeights& w = p_.weights;
+    const int total = static_cast<int>(p_.current.size()) + replacements;
+    // A plain int (no cap = the largest int): GCC's -Wmaybe-uninitialized misreads optionals here.
+    const int cap = spread_ ? r_.spread->CapFor(total).value_or(std::numeric_limits<int>::max())
+                            : std::numeric_limits<int>::max();
+    const int min_domains = spread_ && r_.spread->min_domains ? *r_.spread->min_domains : 0;
+    std::set<int> loc_open, rack_open, leaf_open;
+    std::array<std::set<int>, 5> above_open;
+    std::map<int, int> spread_count;
+    int64_t nodes = 0, gpus = 0, cores = 0;
+    double memory = 0, storage = 0, cost = 0;
+    auto add_totals = [&](const NodeClass& c) {
+      nodes += 1;
+      gpus += c.gpu.count;
+      cores += c.cpu.cores;
+      memory += c.memory_gib;
+      storage += c.storage_gib;
+      cost += c.cost_per_hour;
+    };
+    std::string vendor = roce_ ? kept_vendor_ : std::string();
+    for (int node : p_.current) {
+      loc_open.insert(topo_.DomainOf(node, level_));
+      rack_open.insert(topo_.DomainOf(node, Level::kRack));
+      leaf_open.insert(topo_.DomainOf(node, Level::kLeaf));
+      for (size_t a = 0; a < above_.size() && a < above_open.size(); ++a)
+        above_open[a].insert(topo_.DomainOf(node, above_[a]));
+      if (spread_) ++spread_count[topo_.DomainOf(node, r_.spread->level)];
+      add_totals(inv_.ClassOf(node));
+    }
+    int new_loc = 0;
+    std::vector<int> taken(groups_.size(), 0);
+    std::vector<int> chosen(p_.current.begin(), p_.current.end());
+    const Headroom& h = p_.headroom;
+    for (int step = 0; step < replacements; ++step) {
+      const int need = replacements - step;
+      const int spread_used = static_cast<int>(spread_count.size());
+      int best = -1;
+      std::tuple<int, double, int, int> best_key;
+      for (int gi = 0; gi < static_cast<int>(groups_.size()); ++gi) {
+        const Group& g = groups_[gi];
+        if (taken[gi] >= static_cast<int>(g.nodes.size())) continue;
+        if (allowed != nullptr && !(*allowed)[g.loc]) continue;
+        const bool opens_loc = !loc_open.count(g.loc);
+        if (required_ && opens_loc && new_loc >= max_new_loc) continue;
+        if (spread_) {
+          auto it = spread_count.find(g.spread);
+          const int in_domain = it == spread_count.end() ? 0 : it->second;
+          if (in_domain >= cap) continue;
+          if (in_domain > 0 && need <= min_domains - spread_used) continue;
+        }
+        if (roce_ && !vendor.empty() && vendors_[g.vendor] != vendor) continue;
+        const NodeClass& c = *g.node_class;
+        if (h.nodes && nodes + 1 > *h.nodes) continue;
+        if (h.gpus && gpus + c.gpu.count > *h.gpus) continue;
+        if (h.cpu_cores && cores + c.cpu.cores > *h.cpu_cores) continue;
+        if (h.memory_gib && memory + c.memory_gib > *h.memory_gib + kCostTolerance) continue;
+        if (h.storage_gib && storage + c.storage_gib > *h.storage_gib + kCostTolerance) continue;
+        if (h.cost_per_hour && cost + c.cost_per_hour > *h.cost_per_hour + kCostTolerance) continue;
+        double marginal = g.base;
+        if (has_loc_) {
+          if (opens_loc) marginal += w.domains;
+          for (size_t a = 0; a < above_.size() && a < above_open.size(); ++a) {
+            if (!above_open[a].count(g.above[a])) marginal += w.domains_above;
+          }
+        }
+        if (p_.free_rack[g.rack] && !rack_open.count(g.rack)) marginal += w.fragmentation;
+        if (p_.free_leaf[g.leaf] && !leaf_open.count(g.leaf)) marginal += w.fragmentation;
+        // gpus requests: the GPU-richest first keeps the count down; then the objective.
+        const int primary = r_.gpus ? -c.gpu.count : 0;
+        const std::tuple<int, double, int, int> key{primary, marginal, g.distance,
+                                                    g.nodes[taken[gi]]};
+        if (best < 0 || key < best_key) {
+          best = gi;
+          best_key = key;
+        }
+      }
+      if (best < 0) return std::nullopt;
+      const Group& g = groups_[best];
+      chosen.push_back(g.nodes[taken[best]++]);
+      if (!loc_open.count(g.loc)) {
+        loc_open.insert(g.loc);
+        ++new_loc;
+      }
+      rack_open.insert(g.rack);
+      leaf_open.insert(g.leaf);
+      for (size_t a = 0; a < above_.size() && a < above_open.size(); ++a)
+        above_open[a].insert(g.above[a]);
+      if (spread_) ++spread_count[g.spread];
+      if (roce_ && vendor.empty()) vendor = vendors_[g.vendor];
+      add_totals(*g.node_class);
+    }
+    if (spread_ && static_cast<int>(spread_count.size()) < min_domains) return std::nullopt;
+    std::sort(chosen.begin(), chosen.end());
+    return chosen;
+  }
+
+  const PreparedRequest& p_;
+  const Request& r_;
+  const Inventory& inv_;
+  const Topology& topo_;
+  bool has_loc_ = false, required_ = false, spread_ = false, roce_ = false;
+  Level level_ = Level::kLeaf;
+  std::vector<Level> above_;
+  std::vector<Group> groups_;
+  std::vector<std::string> vendors_;
+  std::string kept_vendor_;
+  std::vector<int> pool_nodes_;
+  int64_t pool_gpus_ = 0;
+  std::vector<int> missing_kept_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// One allocation with a request.
+
+// What one repair attempt under a mask found.
+struct Attempt {
+  SolveStatus status = SolveStatus::kTimeout;
+  std::vector<int> nodes;  // kept + replacements when feasible
+  std::string method;
+  std::string reason;  // when not feasible
+};
+
+class RequestRepair {
+ public:
+  RequestRepair(const PlacementProblem& problem, const Request& request,
+                const std::vector<int>& kept, const RepairOptions& options)
+      : problem_(problem), request_(request), kept_(kept), options_(options) {}
+
+  Attempt Solve(const ConstraintMask& mask, double time_limit_seconds) const {
+    Attempt out;
+    PreparedRequest p = Prepare(problem_, request_, options_.solve, mask, kept_);
+    p.keep_current = true;
+    ReplacementSearch search(p);
+    if (!search.missing_kept().empty()) {
+      out.status = SolveStatus::kInfeasible;
+      out.reason = "kept node " +
+                   problem_.snapshot->inventory.nodes[search.missing_kept().front()].name +
+                   " no longer satisfies the request's per-node constraints";
+      return out;
+    }
+    const int lower = search.ReplacementLowerBound();
+    if (lower < 0) {
+      out.status = SolveStatus::kInfeasible;
+      if (request_.nodes) {
+        out.reason = "the allocation keeps " + Plural(static_cast<int64_t>(kept_.size()), "node") +
+                     ", more than the " + std::to_string(*request_.nodes) + " requested";
+      } else {
+        out.reason = "the free candidates hold " + Plural(search.PoolGpus(), "GPU") +
+                     ", too few to restore " + std::to_string(*request_.gpus);
+      }
+      return out;
+    }
+    if (request_.nodes && search.PoolSize() < lower) {
+      out.status = SolveStatus::kInfeasible;
+      out.reason = Plural(lower, "replacement") + " needed, " +
+                   Plural(search.PoolSize(), "free candidate node") +
+                   " (after select, compliance and exclusivity)";
+      return out;
+    }
+    if (std::optional<std::string> why = LocalityCapacityProof(p, lower)) {
+      out.status = SolveStatus::kInfeasible;
+      out.reason = *why;
+      return out;
+    }
+    // Greedy: the fewest replacements first; for a gpus request a few counts above the bound.
+    const int top = request_.gpus ? lower + kMaxExtraGpuNodes : lower;
+    for (int k = lower; k <= top && k <= search.PoolSize(); ++k) {
+      std::optional<std::vector<int>> found = search.Run(k);
+      if (!found) continue;
+      out.nodes = std::move(*found);
+      out.method = "greedy";
+      // The count of replacements is forced for a nodes request and equals the bound otherwise.
+      out.status = k == lower ? SolveStatus::kOptimal : SolveStatus::kFeasible;
+      break;
+    }
+    if (out.status == SolveStatus::kOptimal || !options_.use_exact) {
+      if (!Feasible(out.status)) out.reason = "the greedy search found no repair";
+      return out;
+    }
+    const Backend* ilp = BuiltinBackends().Find("ilp");
+    if (ilp == nullptr) {
+      if (!Feasible(out.status)) out.reason = "the greedy search found no repair";
+      return out;
+    }
+    SolveOptions so = options_.solve;
+    so.time_limit_seconds = time_limit_seconds;
+    PlacementResult warm;
+    if (Feasible(out.status)) {
+      warm.status = SolveStatus::kFeasible;
+      warm.nodes = out.nodes;
+    }
+    PlacementResult e = ilp->Solve(p, so, Feasible(out.status) ? &warm : nullptr);
+    const bool e_ok = Feasible(e.status) && CheckPrepared(p, e.nodes).empty();
+    if (e_ok) {
+      const bool fewer = !Feasible(out.status) || e.nodes.size() < out.nodes.size();
+      if (fewer || e.nodes.size() == out.nodes.size()) {
+        if (fewer) {
+          out.nodes = e.nodes;
+          out.method = "ilp";
+        }
+        // The ILP minimises the count first (two stages for gpus): optimal proves the fewest moves.
+        out.status =
+            e.status == SolveStatus::kOptimal ? SolveStatus::kOptimal : SolveStatus::kFeasible;
+      }
+    } else if (e.status == SolveStatus::kInfeasible && !Feasible(out.status)) {
+      out.status = SolveStatus::kInfeasible;
+      out.method = "ilp";
+      out.reason = "no " +
+                   std::string(request_.nodes ? "set of " + Plural(lower, "replacement")
+                                              : "set of replacements") +
+                   " meets every constraint with the kept nodes in place (proven by the exact "
+                   "solver)";
+    } else if (!Feasible(out.status)) {
+      out.status = SolveStatus::kTimeout;
+      out.reason = "no repair found within " + Money(time_limit_seconds) + " s";
+    }
+    return out;
+  }
+
+  // A proof from capacities alone: required locality with the kept nodes' domains (and the best new
+  // ones) too small for the replacements.
+  std::optional<std::string> LocalityCapacityProof(const PreparedRequest& p, int lower) const {
+    const Request& r = request_;
+    if (!p.mask.locality || !r.locality || r.locality->mode != LocalityMode::kRequired ||
+        !r.nodes) {
+      return std::nullopt;
+    }
+    const Topology& topo = p.topology();
+    const Level level = r.locality->level;
+    std::set<int> kept_domains;
+    for (int node : kept_) kept_domains.insert(topo.DomainOf(node, level));
+    const int new_allowed = r.locality->max_domains - static_cast<int>(kept_domains.size());
+    const std::string level_name(LevelName(level));
+    if (new_allowed < 0) {
+      return "the kept nodes already span " +
+             Plural(static_cast<int64_t>(kept_domains.size()), level_name + " domain") +
+             ", more than the " + std::to_string(r.locality->max_domains) + " allowed";
+    }
+    int in_kept = 0;
+    std::map<int, int> others;
+    for (int node : p.candidates) {
+      if (std::binary_search(p.current.begin(), p.current.end(), node)) continue;
+      const int d = topo.DomainOf(node, level);
+      if (kept_domains.count(d)) {
+        ++in_kept;
+      } else {
+        ++others[d];
+      }
+    }
+    std::vector<int> sizes;
+    sizes.reserve(others.size());
+    for (const auto& [d, n] : others) sizes.push_back(n);
+    std::sort(sizes.begin(), sizes.end(), std::greater<>());
+    int reach = in_kept;
+    for (int i = 0; i < new_allowed && i < static_cast<int>(sizes.size()); ++i) reach += sizes[i];
+    if (reach >= lower) return std::nullopt;
+    std::string where;
+    for (int d : kept_domains) where += (where.empty() ? "" : ", ") + topo.DomainName(level, d);
+    std::string text = Plural(lower, "replacement") + " needed; ";
+    if (kept_domains.empty()) {
+      text += "the largest " + std::to_string(new_allowed) + " " + level_name + " domain(s) hold " +
+              std::to_string(reach) + " free candidates";
+    } else {
+      text += level_name + " " + where + " (the kept nodes') holds " +
+              Plural(in_kept, "free candidate");
+      if (new_allowed > 0) {
+        text += ", and the " + Plural(new_allowed, level_name + " domain") + " still allowed add " +
+                std::to_string(reach - in_kept);
+      } else {
+        text += " and locality allows no other " + level_name;
+      }
+    }
+    return text;
+  }
+
+  const PlacementProblem& problem_;
+  const Request& request_;
+  const std::vector<int>& kept_;
+  const RepairOptions& options_;
+};
+
+// The constraint groups a request uses, in the order the deletion filter visits them.
+enum class Group {
+  kSelect,
+  kLocality,
+  kSpread,
+  kCompliance,
+  kExclusive,
+  kRoce,
+  kBudget,
+  kQuota,
+  kTenantBudget
+};
+constexpr Group kGroups[] = {Group::kSelect,     Group::kLocality,  Group::kSpread,
+                             Group::kCompliance, Group::kExclusive, Group::kRoce,
+                             Group::kBudget,     Group::kQuota,     Group::kTenantBudget};
+
+bool& Flag(ConstraintMask& m, Group g) {
+  switch (g) {
+    case Group::kSelect: return m.select;
+    case Group::kLocality: return m.locality;
+    case Group::kSpread: return m.spread;
+    case Group::kCompliance: return m.compliance;
+    case Group::kExclusive: return m.exclusive;
+    case Group::kRoce: return m.roce;
+    case Group::kBudget: return m.budget;
+    case Group::kQuota: return m.quota;
+    case Group::kTenantBudget: return m.tenant_budget;
+  }
+  return m.select;
+}
+
+std::string GroupName(Group g) {
+  switch (g) {
+    case Group::kSelect: return "select";
+    case Group::kLocality: return "locality";
+    case Group::kSpread: return "spread";
+    case Group::kCompliance: return "compliance";
+    case Group::kExclusive: return "exclusive";
+    case Group::kRoce: return "roce";
+    case Group::kBudget: return "budget";
+    case Group::kQuota: return "quota";
+    case Group::kTenantBudget: return "tenantBudget";
+  }
+  return "select";
+}
+
+ConstraintMask AllOff() {
+  ConstraintMask m;
+  for (Group g : kGroups) Flag(m, g) = false;
+  return m;
+}
+
+const Tenant* FindTenant(const PlacementProblem& problem, const std::string& name) {
+  for (const Tenant& t : problem.tenants) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+std::vector<Group> GroupsUsed(const PlacementProblem& problem, const Request& r) {
+  std::vector<Group> used;
+  const Tenant* t = FindTenant(problem, r.tenant);
+  const bool quota = t != nullptr && (t->quota.nodes || t->quota.gpus || t->quota.cpu_cores ||
+                                      t->quota.memory_gib || t->quota.storage_gib);
+  for (Group g : kGroups) {
+    bool on = false;
+    switch (g) {
+      case Group::kSelect: on = !r.select.empty(); break;
+      case Group::kLocality: on = r.locality && r.locality->mode == LocalityMode::kRequired; break;
+      case Group::kSpread: on = r.spread.has_value(); break;
+      case Group::kCompliance: on = !r.compliance.empty(); break;
+      case Group::kExclusive: on = r.exclusive.has_value(); break;
+      case Group::kRoce: on = r.roce; break;
+      case Group::kBudget: on = r.max_cost_per_hour.has_value(); break;
+      case Group::kQuota: on = quota; break;
+      case Group::kTenantBudget: on = t != nullptr && t->budget_per_hour.has_value(); break;
+    }
+    if (on) used.push_back(g);
+  }
+  return used;
+}
+
+// A sentence about one constraint group of the request, with the kept nodes' part in it.
+std::string Describe(const PlacementProblem& problem, const Request& r,
+                     const std::vector<int>& kept, Group g) {
+  const Inventory& inv = problem.snapshot->inventory;
+  const Topology& topo = problem.snapshot->topology;
+  auto domains_of_kept = [&](Level level) {
+    std::map<int, int> count;
+    for (int node : kept) ++count[topo.DomainOf(node, level)];
+    std::string s;
+    for (const auto& [d, n] : count) {
+      s += (s.empty() ? "" : ", ") + topo.DomainName(level, d) + " " + std::to_string(n);
+    }
+    return s.empty() ? std::string("none") : s;
+  };
+  switch (g) {
+    case Group::kSelect: {
+      std::string s = "select";
+      if (!r.select.classes.empty()) {
+        s += " class";
+        for (const auto& c : r.select.classes) s += " " + c;
+      } else {
+        s += " (per-node predicates)";
+      }
+      return s;
+    }
+    case Group::kLocality:
+      return std::string(LevelName(r.locality->level)) + " required, at most " +
+             std::to_string(r.locality->max_domains) + "; kept nodes per " +
+             std::string(LevelName(r.locality->level)) + ": " + domains_of_kept(r.locality->level);
+    case Group::kSpread: {
+      std::string s = std::string(LevelName(r.spread->level));
+      const int total = r.nodes.value_or(static_cast<int>(kept.size()));
+      if (std::optional<int> cap = r.spread->CapFor(total)) {
+        s += " at most " + std::to_string(*cap) + " per domain";
+      }
+      if (r.spread->min_domains)
+        s += ", at least " + std::to_string(*r.spread->min_domains) + " domains";
+      return s + "; kept nodes per " + std::string(LevelName(r.spread->level)) + ": " +
+             domains_of_kept(r.spread->level);
+    }
+    case Group::kCompliance: {
+      std::string s;
+      for (const auto& c : r.compliance) s += (s.empty() ? "" : " + ") + c;
+      return s + " racks or sites only";
+    }
+    case Group::kExclusive:
+      return std::string(LevelName(*r.exclusive)) + "s shared with other tenants are closed";
+    case Group::kRoce: {
+      std::string vendor = kept.empty() ? std::string() : LeafVendor(inv, kept.front());
+      return vendor.empty() ? "leaves of one vendor"
+                            : "leaves of vendor " + vendor + " (the kept nodes')";
+    }
+    case Group::kBudget: {
+      double cost = 0;
+      for (int node : kept) cost += inv.ClassOf(node).cost_per_hour;
+      return "at most " + Money(*r.max_cost_per_hour) + "/h; the kept nodes cost " + Money(cost) +
+             "/h";
+    }
+    case Group::kQuota: {
+      const Tenant* t = FindTenant(problem, r.tenant);
+      const TenantUsage u = UsageOf(inv, r.tenant);
+      std::string s = "tenant " + r.tenant + " holds " + Plural(u.nodes, "node") + ", " +
+                      Plural(u.gpus, "GPU") + " (kept nodes included); quota";
+      if (t->quota.nodes) s += " nodes " + std::to_string(*t->quota.nodes);
+      if (t->quota.gpus) s += " gpus " + std::to_string(*t->quota.gpus);
+      if (t->quota.cpu_cores) s += " cpuCores " + std::to_string(*t->quota.cpu_cores);
+      if (t->quota.memory_gib) s += " memoryGiB " + Money(*t->quota.memory_gib);
+      if (t->quota.storage_gib) s += " storageGiB " + Money(*t->quota.storage_gib);
+      return s;
+    }
+    case Group::kTenantBudget: {
+      const Tenant* t = FindTenant(problem, r.tenant);
+      const TenantUsage u = UsageOf(inv, r.tenant);
+      return "tenant " + r.tenant + " spends " + Money(u.cost_per_hour) + "/h of its " +
+             Money(*t->budget_per_hour) + "/h budget";
+    }
+  }
+  return {};
+}
+
+// Deletion filter over the request's groups with the repair as the feasibility test.
+Explanation ExplainRepair(const PlacementProblem& problem, const Request& request,
+                          const std::vector<int>& kept, const RequestRepair& repair,
+                          double time_limit_seconds, const Attempt& full) {
+  Explanation e;
+  bool proven = true;
+  auto feasible = [&](const ConstraintMask& m) {
+    const Attempt a = repair.Solve(m, time_limit_seconds);
+    if (a.status == SolveStatus::kTimeout) proven = false;
+    return Feasible(a.status);
+  };
+  const std::vector<Group> used = GroupsUsed(problem, request);
+  const Attempt bare = repair.Solve(AllOff(), time_limit_seconds);
+  if (!Feasible(bare.status)) {
+    e.conflict.push_back({"availability", bare.reason.empty() ? full.reason : bare.reason});
+    e.summary = "not enough free nodes, whatever the constraints: " +
+                (bare.reason.empty() ? full.reason : bare.reason);
+    return e;
+  }
+  std::vector<Group> conflict = used;
+  for (Group g : used) {
+    ConstraintMask m = AllOff();
+    for (Group keep : conflict) {
+      if (keep != g) Flag(m, keep) = true;
+    }
+    if (!feasible(m)) conflict.erase(std::find(conflict.begin(), conflict.end(), g));
+  }
+  std::string names;
+  for (Group g : conflict) {
+    e.conflict.push_back({GroupName(g), Describe(problem, request, kept, g)});
+    names += (names.empty() ? "" : " + ") + GroupName(g);
+  }
+  const int kept_count = static_cast<int>(kept.size());
+  e.summary = (names.empty() ? std::string("the constraints") : names) +
+              (conflict.size() > 1 ? " cannot hold together" : " cannot hold") + " with the " +
+              Plural(kept_count, "kept node") + " in place";
+  if (!proven) e.summary += " (minimality not proven: a check ran out of time)";
+  for (Group g : conflict) {
+    ConstraintMask m;
+    Flag(m, g) = false;
+    const Attempt a = repair.Solve(m, time_limit_seconds);
+    if (Feasible(a.status)) {
+      e.relaxations.push_back("without " + GroupName(g) + ": repairable with " +
+                              Plural(static_cast<int64_t>(a.nodes.size()) - kept_count, "move"));
+    }
+  }
+  return e;
+}
+
+// The whole allocation placed afresh with the fewest moves (kept nodes count as not moved).
+std::optional<Relocation> Relocate(const PlacementProblem& problem, const Request& request,
+                                   const std::vector<int>& kept, const RepairOptions& options) {
+  if (kept.empty()) return std::nullopt;  // nothing kept: a relocation is the repair itself
+  PreparedRequest p = Prepare(problem, request, options.solve, {}, kept);
+  const BackendRegistry& registry = BuiltinBackends();
+  PlacementResult best;
+  best.status = SolveStatus::kInfeasible;
+  if (const Backend* h = registry.Find("heuristic")) {
+    best = h->Solve(p, options.solve, nullptr);
+    if (Feasible(best.status) && !CheckPrepared(p, best.nodes).empty())
+      best.status = SolveStatus::kTimeout;
+  }
+  if (const Backend* ilp = registry.Find("ilp"); ilp != nullptr && options.use_exact) {
+    PlacementResult e = ilp->Solve(p, options.solve, Feasible(best.status) ? &best : nullptr);
+    if (Feasible(e.status) && CheckPrepared(p, e.nodes).empty()) {
+      const bool better =
+          !Feasible(best.status) ||
+          EvaluateObjective(p, e.nodes).total <= EvaluateObjective(p, best.nodes).total + kEps;
+      if (better) best = e;
+      if (e.status == SolveStatus::kOptimal) best.status = SolveStatus::kOptimal;
+    }
+  }
+  if (!Feasible(best.status)) return std::nullopt;
+  Relocation out;
+  out.nodes = Sorted(best.nodes);
+  out.status = best.status;
+  for (int node : out.nodes) {
+    if (!std::binary_search(kept.begin(), kept.end(), node)) ++out.moves;
+  }
+  for (int node : kept) {
+    if (!std::binary_search(out.nodes.begin(), out.nodes.end(), node)) ++out.kept_moved;
+  }
+  return out;
+}
+
+AllocationRepair RepairByRequest(const PlacementProblem& problem, const RepairCase& c,
+                                 const RepairOptions& options) {
+  AllocationRepair out;
+  out.by_request = true;
+  Request request = *c.request;
+  request.name = c.allocation;
+  request.tenant = c.tenant;
+  Status valid = ValidateRequest(problem, request);
+  if (!valid.ok()) {
+    out.status = SolveStatus::kInfeasible;
+    out.reason = "the recorded request is not valid here: " + valid.messages().front();
+    return out;
+  }
+  out.kept = c.kept;
+  RequestRepair repair(problem, request, c.kept, options);
+  const double limit = options.solve.time_limit_seconds;
+  const Attempt a = repair.Solve(ConstraintMask{}, limit);
+  out.status = a.status;
+  out.method = a.method;
+  if (Feasible(a.status)) {
+    out.repaired = true;
+    for (int node : a.nodes) {
+      if (!std::binary_search(out.kept.begin(), out.kept.end(), node))
+        out.replacements.push_back(node);
+    }
+    out.moves = static_cast<int>(out.replacements.size());
+    out.violations = VerifyPlacement(problem, request, a.nodes, out.kept);
+    if (!out.violations.empty()) {
+      // The verifier disagrees with the search: never hand out such a repair.
+      out.repaired = false;
+      out.status = SolveStatus::kTimeout;
+      out.reason = "internal: the repair found failed verification: " + out.violations[0].detail;
+    }
+    return out;
+  }
+  out.reason = a.reason;
+  if (options.explain) {
+    out.explanation = ExplainRepair(problem, request, out.kept, repair, std::min(limit, 2.0), a);
+  }
+  if (options.relocate) out.relocation = Relocate(problem, request, out.kept, options);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One allocation without a request: same class, nearest first.
+
+AllocationRepair RepairSameClass(const PlacementProblem& problem, const RepairCase& c,
+                                 const std::vector<int>& name_rank) {
+  AllocationRepair out;
+  out.by_request = false;
+  out.kept = c.kept;
+  out.method = "same-class";
+  const Inventory& inv = problem.snapshot->inventory;
+  const Topology& topo = problem.snapshot->topology;
+  const int n = static_cast<int>(inv.nodes.size());
+  std::vector<uint8_t> taken(n, 0);
+  std::vector<std::vector<int>> free_by_class(inv.node_classes.size());
+  for (int i = 0; i < n; ++i) {
+    const Node& node = inv.nodes[i];
+    if (node.state == NodeState::kAvailable && node.holder.empty())
+      free_by_class[inv.NodeClassOf(i)].push_back(i);
+  }
+  std::vector<int> leaf_hops(inv.switches.size(), -2);  // per candidate leaf, for one lost node
+  std::vector<std::string> missing;
+  const std::vector<int> none;
+  for (const LostNode& lost : c.lost) {
+    const int cls = inv.ClassIndex(lost.node_class);
+    const int lost_leaf = inv.SwitchIndex(lost.leaf);
+    const int lost_rack = inv.RackIndex(lost.rack);
+    const int lost_pod = topo.FindDomain(Level::kPod, lost.pod);
+    auto tier_of = [&](int node) {
+      if (lost_leaf >= 0 && inv.LeafOf(node) == lost_leaf) return 0;
+      if (lost_rack >= 0 && inv.RackOf(node) == lost_rack) return 1;
+      if (lost_pod >= 0 && topo.DomainOf(node, Level::kPod) == lost_pod) return 2;
+      return 3;
+    };
+    // The nearest tier first (integer compares only); hops only among that tier's candidates.
+    const std::vector<int>& pool = cls >= 0 ? free_by_class[cls] : none;
+    int best_tier = 4;
+    for (int node : pool) {
+      if (!taken[node]) best_tier = std::min(best_tier, tier_of(node));
+    }
+    int best = -1;
+    std::pair<int, int> best_key;  // (hops, name rank)
+    std::fill(leaf_hops.begin(), leaf_hops.end(), -2);
+    for (int node : pool) {
+      if (taken[node] || tier_of(node) != best_tier) continue;
+      int hops = 0;
+      if (best_tier >= 2 && lost_leaf >= 0) {
+        int& h = leaf_hops[inv.LeafOf(node)];
+        if (h == -2) {
+          h = topo.LeafDistance(lost_leaf, inv.LeafOf(node));
+          if (h < 0) h = std::numeric_limits<int>::max();
+        }
+        hops = h;
+      }
+      const std::pair<int, int> key{hops, name_rank[node]};
+      if (best < 0 || key < best_key) {
+        best = node;
+        best_key = key;
+      }
+    }
+    if (best < 0) {
+      missing.push_back(lost.name + " (" + lost.node_class + ")");
+      continue;
+    }
+    taken[best] = 1;
+    out.replacements.push_back(best);
+  }
+  std::sort(out.replacements.begin(), out.replacements.end());
+  if (!missing.empty()) {
+    out.repaired = false;
+    out.status = SolveStatus::kInfeasible;
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    out.reason = "no free node of the same class left for " + list;
+    out.replacements.clear();
+    return out;
+  }
+  // Verified against what is known: the same count for the same tenant (quota and budget).
+  Request implied;
+  implied.name = c.allocation;
+  implied.tenant = c.tenant;
+  implied.nodes = static_cast<int>(c.kept.size() + c.lost.size());
+  std::vector<int> all = out.kept;
+  all.insert(all.end(), out.replacements.begin(), out.replacements.end());
+  out.violations = VerifyPlacement(problem, implied, all, out.kept);
+  if (!out.violations.empty()) {
+    out.repaired = false;
+    out.status = SolveStatus::kInfeasible;
+    out.reason = "replacements of the same class break " + out.violations[0].constraint + ": " +
+                 out.violations[0].detail;
+    out.replacements.clear();
+    return out;
+  }
+  out.repaired = true;
+  out.status = SolveStatus::kOptimal;  // every lost node needs one replacement: fewest moves
+  out.moves = static_cast<int>(out.replacements.size());
+  return out;
+}
+
+std::string PodOf(const Inventory& inv, const Node& node) {
+  const int rack = inv.RackIndex(node.rack);
+  const int leaf = inv.SwitchIndex(node.leaf);
+  if (rack >= 0 && !inv.racks[rack].pod.empty()) return inv.racks[rack].pod;
+  if (leaf >= 0 && !inv.switches[leaf].pod.empty()) return inv.switches[leaf].pod;
+  return rack >= 0 ? inv.racks[rack].site : std::string();
+}
+
+}  // namespace
+
+Result<RepairInput> PrepareRepair(const Scenario& before, const Scenario& after) {
+  // The before inventory is only read: copied only when it still needs its index.
+  std::optional<Inventory> indexed_copy;
+  if (!before.inventory.indexed()) {
+    indexed_copy = before.inventory;
+    Status st = indexed_copy->BuildIndex();
+    if (!st.ok()) return st;
+  }
+  const Inventory& before_inv = indexed_copy ? *indexed_copy : before.inventory;
+  Inventory inv = after.inventory;
+  if (!inv.indexed()) {
+    Status st = inv.BuildIndex();
+    if (!st.ok()) return st;
+  }
+  std::vector<RepairCase> cases;
+  for (const Allocation& a : after.allocations) {
+    RepairCase c;
+    c.allocation = a.name;
+    c.tenant = a.tenant;
+    c.request = a.request;
+    bool changed = false;
+    for (const std::string& name : a.nodes) {
+      const int ai = inv.NodeIndex(name);
+      const bool gone = ai < 0 || inv.nodes[ai].state == NodeState::kFailed;
+      if (!gone) {
+        c.kept.push_back(ai);
+        continue;
+      }
+      const int bi = before_inv.NodeIndex(name);
+      LostNode lost;
+      lost.name = name;
+      if (bi >= 0) {
+        const Node& b = before_inv.nodes[bi];
+        lost.node_class = b.node_class;
+        lost.rack = b.rack;
+        lost.leaf = b.leaf;
+        lost.pod = PodOf(before_inv, b);
+        lost.changed = b.state != NodeState::kFailed;
+      } else if (ai >= 0) {
+        const Node& n = inv.nodes[ai];
+        lost.node_class = n.node_class;
+        lost.rack = n.rack;
+        lost.leaf = n.leaf;
+        lost.pod = PodOf(inv, n);
+      }
+      changed = changed || lost.changed;
+      c.lost.push_back(std::move(lost));
+    }
+    if (!changed) continue;
+    // Lost nodes are released; kept nodes stay the tenant's (held even if in maintenance).
+    for (const std::string& name : a.nodes) {
+      const int ai = inv.NodeIndex(name);
+      if (ai < 0) continue;
+      Node& node = inv.nodes[ai];
+      if (node.state == NodeState::kFailed) {
+        node.holder.clear();
+      } else {
+        node.holder = a.tenant;
+        node.state = NodeState::kAllocated;
+      }
+    }
+    std::sort(c.kept.begin(), c.kept.end());
+    cases.push_back(std::move(c));
+  }
+  auto snapshot = MakeSnapshot(std::move(inv));
+  if (!snapshot.ok()) return snapshot.status();
+  RepairInput out;
+  out.problem = PlacementProblem{*snapshot, after.tenants};
+  out.cases = std::move(cases);
+  return out;
+}
+
+Result<std::vector<AllocationRepair>> RepairAllocations(const PlacementProblem& problem,
+                                                        const std::vector<RepairCase>& cases,
+                                                        const RepairOptions& options,
+                                                        PlacementProblem* after_repairs) {
+  if (problem.snapshot == nullptr) return InvalidArgumentError("no snapshot to repair against");
+  if (!(options.solve.time_limit_seconds > 0))
+    return InvalidArgumentError("timeLimitSeconds must be positive");
+  const int n = static_cast<int>(problem.snapshot->inventory.nodes.size());
+  for (const RepairCase& c : cases) {
+    for (int node : c.kept) {
+      if (node < 0 || node >= n)
+        return InvalidArgumentError("allocation " + Quoted(c.allocation) +
+                                    ": kept node index out of range");
+    }
+  }
+  // One snapshot of our own, updated in place as repairs take nodes (the topology never changes).
+  auto working = std::make_shared<Snapshot>(*problem.snapshot);
+  PlacementProblem state{working, problem.tenants};
+
+  std::vector<size_t> order(cases.size());
+  std::iota(order.begin(), order.end(), 0);
+  auto priority = [&](size_t i) { return cases[i].request ? cases[i].request->priority : 0; };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return priority(a) > priority(b); });
+
+  std::vector<AllocationRepair> results(cases.size());
+  std::vector<int> name_rank;
+  for (size_t i : order) {
+    const RepairCase& c = cases[i];
+    const auto start = Clock::now();
+    if (!c.request && name_rank.empty()) {
+      // Node names in order, for the same-class rule's "lowest name" tie-break.
+      const Inventory& inv = working->inventory;
+      std::vector<int> by_name(inv.nodes.size());
+      std::iota(by_name.begin(), by_name.end(), 0);
+      std::sort(by_name.begin(), by_name.end(),
+                [&](int a, int b) { return inv.nodes[a].name < inv.nodes[b].name; });
+      name_rank.assign(inv.nodes.size(), 0);
+      for (size_t k = 0; k < by_name.size(); ++k) name_rank[by_name[k]] = static_cast<int>(k);
+    }
+    AllocationRepair r =
+        c.request ? RepairByRequest(state, c, options) : RepairSameClass(state, c, name_rank);
+    r.allocation = c.allocation;
+    r.tenant = c.tenant;
+    r.lost = c.lost;
+    r.kept = c.kept;
+    r.solve_ms = MillisSince(start);
+    if (r.repaired) {
+      for (int node : r.replacements) {
+        Node& taken = working->inventory.nodes[node];
+        taken.state = NodeState::kAllocated;
+        taken.holder = c.tenant;
+      }
+    }
+    results[i] = std::move(r);
+  }
+  if (after_repairs != nullptr) *after_repairs = state;
+  return results;
+}
+
+}  // namespace topoplace

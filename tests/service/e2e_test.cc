@@ -1,0 +1,325 @@
+// End to end: the real `topoplace serve` on loopback, driven over HTTP, against both stores.
+#include <gtest/gtest.h>
+
+#include "tests/service/service_harness.h"
+
+namespace topoplace::testing {
+namespace {
+
+class ServiceTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    db_ = NewStoreUrl(GetParam());
+    admin_ = CreateToken(db_, "provider-admin");
+    server_ = std::make_unique<ServerProcess>(db_);
+    nlp_ = CreateToken(db_, "tenant-admin", "nlp-lab");
+    base_ = LoadMocSmall();
+  }
+
+  json Post(const std::string& path, const json& body, const std::string& token, int expect) {
+    Response r = server_->Call("POST", path, token, body.dump());
+    EXPECT_EQ(r.status, expect) << path << " " << r.body;
+    return r.Json();
+  }
+  json Get(const std::string& path, const std::string& token, int expect = 200) {
+    Response r = server_->Call("GET", path, token);
+    EXPECT_EQ(r.status, expect) << path << " " << r.body;
+    return r.Json();
+  }
+
+  std::string db_, admin_, nlp_;
+  Scenario base_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_P(ServiceTest, SeedsTheStoreAndAnswersHealth) {
+  json h = Get("/healthz", "");
+  EXPECT_EQ(h["status"], "ok");
+  EXPECT_EQ(h["store"], GetParam());
+  json nodes = Get("/v1/nodes", admin_);
+  EXPECT_EQ(nodes["nodes"].size(), base_.inventory.nodes.size());
+}
+
+TEST_P(ServiceTest, DryRunSolvesHoldNothing) {
+  const json req = {{"tenant", "nlp-lab"},
+                    {"nodes", 4},
+                    {"select", {{"class", "h100x8"}}},
+                    {"topology", {{"locality", {{"level", "leaf"}, {"mode", "preferred"}}}}}};
+  json before = Get("/v1/nodes", admin_);
+  json r = Post("/v1/placements:solve", req, admin_, 200);
+  EXPECT_EQ(r["status"], "optimal");
+  ASSERT_EQ(r["nodes"].size(), 4u);
+  EXPECT_TRUE(r["verified"].get<bool>());
+  VerifyServed(*server_, admin_, base_, req, NodeNames(r["nodes"]), false);
+  EXPECT_EQ(Get("/v1/nodes", admin_)["stateVersion"], before["stateVersion"]);
+  // Infeasible is an answer, with an explanation.
+  json big = Post("/v1/placements:solve",
+                  {{"tenant", "med-imaging"},
+                   {"nodes", 16},
+                   {"select", {{"class", "h100x8"}}},
+                   {"compliance", "hipaa"},
+                   {"topology", {{"locality", {{"level", "leaf"}}}}}},
+                  admin_, 200);
+  EXPECT_EQ(big["status"], "infeasible");
+  EXPECT_FALSE(big["explanation"]["summary"].get<std::string>().empty());
+}
+
+TEST_P(ServiceTest, ReserveCommitReleaseRoundTrip) {
+  const json req = {{"nodes", 3},
+                    {"select", {{"class", "a100x8"}}},
+                    {"topology", {{"locality", {{"level", "rack"}}}}}};
+  json r = Post("/v1/reservations?ttlSeconds=60", req, nlp_, 201);
+  ASSERT_EQ(r["status"], "held");
+  EXPECT_EQ(r["tenant"], "nlp-lab");  // from the token
+  const auto nodes = NodeNames(r["nodes"]);
+  ASSERT_EQ(nodes.size(), 3u);
+  for (const auto& n : r["nodes"])
+    EXPECT_NE(n["rule"].get<std::string>().find("locality rack"), std::string::npos);
+  VerifyServed(*server_, admin_, base_, r["request"], nodes, true);
+
+  // The held nodes are no longer offered to anyone.
+  json again = Post("/v1/placements:solve",
+                    {{"tenant", "hpc-physics"}, {"nodes", 1}, {"select", {{"class", "a100x8"}}}},
+                    admin_, 200);
+  for (const auto& n : NodeNames(again["nodes"]))
+    EXPECT_EQ(std::count(nodes.begin(), nodes.end(), n), 0);
+
+  const std::string id = r["id"];
+  json a = Post("/v1/reservations/" + id + ":commit", json::object(), nlp_, 200);
+  EXPECT_EQ(a["status"], "active");
+  EXPECT_EQ(NodeNames(a["nodes"]), nodes);
+  VerifyServed(*server_, admin_, base_, a["request"], nodes, true);
+  const std::string alloc = a["id"];
+  EXPECT_EQ(Get("/v1/reservations/" + id, nlp_)["status"], "committed");
+  EXPECT_EQ(Get("/v1/allocations/" + alloc, nlp_)["id"], alloc);
+  bool listed = false;
+  const json allocations = Get("/v1/allocations", nlp_);
+  for (const auto& x : allocations["allocations"]) listed = listed || x["id"] == alloc;
+  EXPECT_TRUE(listed);
+
+  // A second commit is refused with a stable code.
+  Response twice = server_->Call("POST", "/v1/reservations/" + id + ":commit", nlp_, "{}");
+  EXPECT_EQ(twice.status, 422);
+  EXPECT_EQ(twice.Json()["code"], "reservation_not_held");
+  EXPECT_EQ(twice.content_type, "application/problem+json");
+
+  Response rel = server_->Call("DELETE", "/v1/allocations/" + alloc, nlp_);
+  EXPECT_EQ(rel.status, 200) << rel.body;
+  EXPECT_EQ(rel.Json()["status"], "released");
+  const json after = Get("/v1/nodes", admin_);
+  for (const auto& n : after["nodes"]) {
+    if (std::count(nodes.begin(), nodes.end(), n["name"].get<std::string>())) {
+      EXPECT_EQ(n["state"], "available");
+    }
+  }
+  // Audit: every change is there, with the rule per node, and the chain verifies.
+  json audit = Get("/v1/audit", admin_);
+  std::vector<std::string> actions;
+  for (const auto& e : audit["entries"]) actions.push_back(e["action"]);
+  EXPECT_NE(std::find(actions.begin(), actions.end(), "reservation.create"), actions.end());
+  EXPECT_NE(std::find(actions.begin(), actions.end(), "reservation.commit"), actions.end());
+  EXPECT_NE(std::find(actions.begin(), actions.end(), "allocation.release"), actions.end());
+  CliResult verify = RunCli({"audit", "verify", "--db", db_});
+  EXPECT_EQ(verify.exit_code, 0) << verify.err;
+}
+
+TEST_P(ServiceTest, CancelReturnsTheNodes) {
+  json r = Post("/v1/reservations", {{"nodes", 2}, {"select", {{"class", "l40sx4"}}}}, nlp_, 201);
+  const std::string id = r["id"];
+  Response c = server_->Call("DELETE", "/v1/reservations/" + id, nlp_);
+  EXPECT_EQ(c.status, 200) << c.body;
+  EXPECT_EQ(c.Json()["status"], "cancelled");
+  Response commit = server_->Call("POST", "/v1/reservations/" + id + ":commit", nlp_, "{}");
+  EXPECT_EQ(commit.Json()["code"], "reservation_not_held");
+}
+
+TEST_P(ServiceTest, ExpiredHoldsReturnByThemselves) {
+  json r = Post("/v1/reservations?ttlSeconds=1", {{"nodes", 2}, {"select", {{"class", "l40sx4"}}}},
+                nlp_, 201);
+  const std::string id = r["id"];
+  const auto nodes = NodeNames(r["nodes"]);
+  std::string status;
+  for (int i = 0; i < 100 && status != "expired"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    status = Get("/v1/reservations/" + id, nlp_)["status"];
+  }
+  EXPECT_EQ(status, "expired");
+  const json after = Get("/v1/nodes", admin_);
+  for (const auto& n : after["nodes"]) {
+    if (std::count(nodes.begin(), nodes.end(), n["name"].get<std::string>())) {
+      EXPECT_EQ(n["state"], "available");
+      EXPECT_TRUE(n["holder"].is_null());
+    }
+  }
+  Response commit = server_->Call("POST", "/v1/reservations/" + id + ":commit", nlp_, "{}");
+  EXPECT_EQ(commit.status, 409);
+  EXPECT_EQ(commit.Json()["code"], "reservation_expired");
+  // Where the caller allows it, the service solves the request once more and commits that.
+  Response resolved =
+      server_->Call("POST", "/v1/reservations/" + id + ":commit?resolve=true", nlp_, "{}");
+  ASSERT_EQ(resolved.status, 200) << resolved.body;
+  const json rj = resolved.Json();
+  EXPECT_TRUE(rj["resolvedAfterConflict"].get<bool>());
+  EXPECT_EQ(rj["replaces"], id);
+  EXPECT_EQ(rj["nodes"].size(), 2u);
+  VerifyServed(*server_, admin_, base_, rj["request"], NodeNames(rj["nodes"]), true);
+}
+
+TEST_P(ServiceTest, AMovedGenerationIsA409WithAStableCode) {
+  // A node of a held reservation changed behind the service's back (its generation moved): the
+  // commit is refused with 409 and a stable code, and nothing is allocated.
+  json r = Post("/v1/reservations?ttlSeconds=60", {{"nodes", 1}, {"select", {{"class", "l40sx4"}}}},
+                nlp_, 201);
+  const std::string node = r["nodes"][0]["name"];
+  RunSql(db_, "UPDATE nodes SET generation = generation + 1 WHERE name = '" + node + "'");
+  Response commit = server_->Call(
+      "POST", "/v1/reservations/" + r["id"].get<std::string>() + ":commit", nlp_, "{}");
+  EXPECT_EQ(commit.status, 409) << commit.body;
+  EXPECT_EQ(commit.Json()["code"], "generation_conflict");
+  EXPECT_TRUE(Get("/v1/allocations/none-such", nlp_, 404).is_object());
+  EXPECT_EQ(RunSql(db_, "SELECT COUNT(*) FROM allocation_nodes WHERE node = '" + node + "'"), "0");
+}
+
+TEST_P(ServiceTest, QuotaIsEnforcedAtSolveAndCommit) {
+  // hpc-physics: budget 300/h; a single H100 node costs 98.32/h, four exceed it.
+  const json req = {{"tenant", "hpc-physics"}, {"nodes", 4}, {"select", {{"class", "h100x8"}}}};
+  Response r = server_->Call("POST", "/v1/reservations", admin_, req.dump());
+  EXPECT_EQ(r.status, 422) << r.body;
+  const std::string code = r.Json()["code"];
+  EXPECT_TRUE(code == "budget_exceeded" || code == "quota_exceeded") << r.body;
+  // Lower a quota under a held reservation: the commit checks again.
+  json held =
+      Post("/v1/reservations",
+           {{"tenant", "med-imaging"}, {"nodes", 1}, {"select", {{"class", "cpu"}}}}, admin_, 201);
+  RunSql(db_, "UPDATE tenants SET quota_nodes = 2 WHERE name = 'med-imaging'");
+  Response c = server_->Call(
+      "POST", "/v1/reservations/" + held["id"].get<std::string>() + ":commit", admin_, "{}");
+  EXPECT_EQ(c.status, 422) << c.body;
+  EXPECT_EQ(c.Json()["code"], "quota_exceeded");
+}
+
+TEST_P(ServiceTest, UsageShowsQuotaCostAndAlerts) {
+  // med-imaging alerts at 75% of its 2,000/h budget: 2 H100 nodes held + 14 more is ~1,573/h.
+  json r = Post("/v1/reservations",
+                {{"tenant", "med-imaging"}, {"nodes", 14}, {"select", {{"class", "h100x8"}}}},
+                admin_, 201);
+  json u = Get("/v1/tenants/med-imaging/usage", admin_);
+  EXPECT_EQ(u["used"]["nodes"], 16);
+  EXPECT_EQ(u["reserved"]["nodes"], 14);
+  EXPECT_EQ(u["quota"]["nodes"], 24);
+  EXPECT_EQ(u["reservations"], 1);
+  EXPECT_GT(u["costPerHour"].get<double>(), 1500);
+  bool alert = false;
+  for (const auto& a : u["alerts"])
+    alert = alert || (a["resource"] == "costPerHour" && a["threshold"] == 0.75);
+  EXPECT_TRUE(alert) << u.dump();
+}
+
+TEST_P(ServiceTest, ClustersStopAtACommittedAllocation) {
+  json k = Post("/v1/clusters",
+                {{"nodes", 2}, {"select", {{"class", "h100x8"}}}, {"purpose", "slurm"}}, nlp_, 201);
+  EXPECT_EQ(k["status"], "allocated");
+  EXPECT_EQ(k["purpose"], "slurm");
+  ASSERT_EQ(k["steps"][0]["state"], "done");
+  json got = Get("/v1/clusters/" + k["id"].get<std::string>(), nlp_);
+  EXPECT_EQ(got["allocation"], k["allocation"]);
+  EXPECT_EQ(got["nodes"].size(), 2u);
+  json alloc = Get("/v1/allocations/" + k["allocation"].get<std::string>(), nlp_);
+  VerifyServed(*server_, admin_, base_, alloc["request"], NodeNames(alloc["nodes"]), true);
+}
+
+TEST_P(ServiceTest, MetricsPassPromtoolAndCountWhatHappened) {
+  Post("/v1/placements:solve", {{"tenant", "nlp-lab"}, {"nodes", 1}}, admin_, 200);
+  // A request is counted once its answer is written: poll briefly for the count.
+  const std::string counted =
+      "topoplace_http_requests_total{route=\"/v1/placements:solve\",method=\"POST\",code=\"200\"} "
+      "1";
+  Response m;
+  for (int i = 0; i < 50; ++i) {
+    m = server_->Call("GET", "/metrics", admin_);
+    if (m.body.find(counted) != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.content_type.find("text/plain"), std::string::npos);
+  EXPECT_NE(m.body.find(counted), std::string::npos);
+  EXPECT_NE(m.body.find("topoplace_solve_duration_seconds_count{backend="), std::string::npos);
+  EXPECT_NE(m.body.find("topoplace_free_nodes{class=\"h100x8\",pod=\"pod-1\"}"), std::string::npos);
+  EXPECT_NE(
+      m.body.find("topoplace_tenant_quota_used_ratio{tenant=\"nlp-lab\",resource=\"nodes\"} 0.375"),
+      std::string::npos);
+  const auto file =
+      std::filesystem::temp_directory_path() / ("metrics-" + std::to_string(::getpid()) + ".txt");
+  std::ofstream(file) << m.body;
+  EXPECT_NO_THROW(Shell("promtool check metrics < '" + file.string() + "' 2>&1"))
+      << m.body.substr(0, 2000);
+}
+
+TEST_P(ServiceTest, OpenApiMatchesTheRoutesServed) {
+  Response doc = server_->Call("GET", "/v1/openapi.json");
+  ASSERT_EQ(doc.status, 200);
+  json d = doc.Json();
+  EXPECT_EQ(d["openapi"], "3.0.3");
+  // Every documented operation is served: no route_not_found, no method_not_allowed.
+  int operations = 0;
+  for (const auto& [path, ops] : d["paths"].items()) {
+    for (const auto& [method, op] : ops.items()) {
+      std::string concrete = std::regex_replace(path, std::regex("\\{[a-z]+\\}"), "x-1");
+      std::string m = method;
+      for (char& c : m) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      Response r = server_->Call(m, concrete, admin_, m == "POST" ? "{}" : "");
+      ASSERT_NE(r.status, 0);
+      const std::string code = r.Json().is_object() && r.Json().contains("code")
+                                   ? r.Json()["code"].get<std::string>()
+                                   : "";
+      EXPECT_NE(code, "route_not_found") << m << " " << concrete;
+      EXPECT_NE(code, "method_not_allowed") << m << " " << concrete;
+      ++operations;
+    }
+  }
+  // And the design's endpoints are all documented.
+  for (const char* p :
+       {"/v1/placements:solve", "/v1/reservations", "/v1/reservations/{id}:commit",
+        "/v1/reservations/{id}", "/v1/allocations", "/v1/allocations/{id}", "/v1/nodes",
+        "/v1/topology", "/v1/tenants/{tenant}/usage", "/v1/clusters", "/v1/clusters/{id}",
+        "/healthz", "/metrics", "/v1/audit", "/v1/openapi.json"}) {
+    EXPECT_TRUE(d["paths"].contains(p)) << p;
+  }
+  EXPECT_GE(operations, 18);
+  // Undocumented paths are not served.
+  EXPECT_EQ(server_->Call("GET", "/v1/secret", admin_).Json()["code"], "route_not_found");
+  EXPECT_EQ(server_->Call("PUT", "/v1/nodes", admin_, "{}").Json()["code"], "method_not_allowed");
+}
+
+TEST_P(ServiceTest, ImportAndExportThroughTheCli) {
+  const auto file =
+      std::filesystem::temp_directory_path() / ("export-" + std::to_string(::getpid()) + ".yaml");
+  Post("/v1/reservations", {{"nodes", 1}, {"select", {{"class", "cpu"}}}}, nlp_, 201);
+  CliResult e = RunCli({"export", "--db", db_, "-o", file.string()});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  auto exported = LoadScenarioFile(file.string());
+  ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+  EXPECT_EQ(exported->inventory.nodes.size(), base_.inventory.nodes.size());
+  EXPECT_EQ(exported->allocations.size(), base_.allocations.size());
+  // Import refuses to drop the service's holdings unless forced.
+  CliResult refused = RunCli({"import", file.string(), "--db", db_});
+  EXPECT_EQ(refused.exit_code, 3) << refused.err;
+  CliResult forced = RunCli({"import", file.string(), "--db", db_, "--force"});
+  EXPECT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_TRUE(Get("/v1/reservations", admin_)["reservations"].empty());
+}
+
+TEST_P(ServiceTest, AuditVerifyDetectsTampering) {
+  Post("/v1/reservations", {{"nodes", 1}, {"select", {{"class", "cpu"}}}}, nlp_, 201);
+  EXPECT_EQ(RunCli({"audit", "verify", "--db", db_}).exit_code, 0);
+  RunSql(db_, "UPDATE audit_log SET detail = '{}' WHERE action = 'reservation.create'");
+  CliResult broken = RunCli({"audit", "verify", "--db", db_});
+  EXPECT_EQ(broken.exit_code, 3);
+  EXPECT_NE(broken.err.find("BROKEN"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, ServiceTest, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& p) { return p.param; });
+
+}  // namespace
+}  // namespace topoplace::testing

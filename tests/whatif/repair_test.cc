@@ -1,0 +1,364 @@
+// Repairs after failures: hand-written cases on the reference data centre, and property tests on
+// seeded random data centres with the verifier and an exhaustive search as oracles.
+#include "solver/repair.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "solver/verifier.h"
+#include "tests/solver/fixtures.h"
+#include "tests/whatif/whatif_fixtures.h"
+
+namespace topoplace {
+namespace {
+
+using fixtures::DataCentreBuilder;
+using fixtures::MakeProblem;
+using fixtures::ReferenceDataCentre;
+using fixtures::ReferenceTenants;
+using fixtures::RequestBuilder;
+using whatif_testing::AllocationFor;
+using whatif_testing::FailDomain;
+using whatif_testing::FailNodes;
+using whatif_testing::Names;
+using whatif_testing::ScenarioOf;
+
+struct Repaired {
+  RepairInput input;
+  std::vector<AllocationRepair> repairs;
+  PlacementProblem after;
+};
+
+Repaired RunRepair(const Scenario& before, const Scenario& after, RepairOptions options = {}) {
+  Repaired out;
+  auto input = PrepareRepair(before, after);
+  EXPECT_TRUE(input.ok()) << input.status().message();
+  out.input = *input;
+  auto repairs = RepairAllocations(out.input.problem, out.input.cases, options, &out.after);
+  EXPECT_TRUE(repairs.ok()) << repairs.status().message();
+  out.repairs = *repairs;
+  return out;
+}
+
+const AllocationRepair& Find(const Repaired& r, const std::string& allocation) {
+  for (const auto& a : r.repairs) {
+    if (a.allocation == allocation) return a;
+  }
+  throw std::runtime_error("no repair for " + allocation);
+}
+
+PlacementProblem Reference() { return MakeProblem(ReferenceDataCentre(), ReferenceTenants()); }
+
+TEST(Repair, KeepsSurvivorsAndRestoresRackLocality) {
+  const PlacementProblem problem = Reference();
+  const Request train =
+      RequestBuilder("train", "cv-lab").Nodes(3).Classes({"h100x8"}).Locality(Level::kRack);
+  const Scenario before =
+      ScenarioOf(problem, {AllocationFor(train, {"r2-n01", "r2-n02", "r2-n03"})});
+  const Repaired r = RunRepair(before, FailNodes(before, {"r2-n02"}));
+  ASSERT_EQ(r.repairs.size(), 1u);
+  const AllocationRepair& a = r.repairs[0];
+  EXPECT_TRUE(a.repaired);
+  EXPECT_TRUE(a.by_request);
+  EXPECT_EQ(a.status, SolveStatus::kOptimal);
+  EXPECT_EQ(a.moves, 1);
+  EXPECT_EQ(Names(r.input.problem, a.kept), (std::vector<std::string>{"r2-n01", "r2-n03"}));
+  EXPECT_EQ(Names(r.input.problem, a.replacements), std::vector<std::string>{"r2-n04"});
+  EXPECT_TRUE(a.violations.empty());
+  ASSERT_EQ(a.lost.size(), 1u);
+  EXPECT_EQ(a.lost[0].name, "r2-n02");
+}
+
+TEST(Repair, UnrepairableInPlaceExplainsAndOffersRelocation) {
+  const PlacementProblem problem = Reference();
+  const Request hpc =
+      RequestBuilder("hpc", "cv-lab").Nodes(4).Classes({"h100x8"}).Locality(Level::kLeaf);
+  const Scenario before =
+      ScenarioOf(problem, {AllocationFor(hpc, {"r2-n01", "r2-n02", "r2-n03", "r2-n04"})});
+  const Repaired r = RunRepair(before, FailNodes(before, {"r2-n01"}));
+  ASSERT_EQ(r.repairs.size(), 1u);
+  const AllocationRepair& a = r.repairs[0];
+  EXPECT_FALSE(a.repaired);
+  EXPECT_EQ(a.status, SolveStatus::kInfeasible);
+  EXPECT_TRUE(a.replacements.empty());
+  EXPECT_NE(a.reason.find("leaf-2"), std::string::npos) << a.reason;
+  ASSERT_TRUE(a.explanation.has_value());
+  std::set<std::string> conflict;
+  for (const auto& c : a.explanation->conflict) conflict.insert(c.constraint);
+  EXPECT_TRUE(conflict.count("locality")) << a.explanation->summary;
+  ASSERT_TRUE(a.relocation.has_value());
+  // Another leaf with four free H100 nodes takes the whole job: four moves, three of them nodes
+  // that did not fail.
+  EXPECT_EQ(a.relocation->moves, 4);
+  EXPECT_EQ(a.relocation->kept_moved, 3);
+  EXPECT_TRUE(VerifyPlacement(r.input.problem, hpc, a.relocation->nodes, a.kept).empty());
+}
+
+TEST(Repair, WithoutRequestSameClassNearestFirst) {
+  const PlacementProblem problem = Reference();
+  Allocation a;
+  a.name = "legacy";
+  a.tenant = "cv-lab";
+  a.nodes = {"r1-n01", "r1-n02"};
+  Allocation b;
+  b.name = "other";
+  b.tenant = "nlp-lab";
+  b.nodes = {"r2-n01"};
+  const Scenario before = ScenarioOf(problem, {a, b});
+  const Repaired r = RunRepair(before, FailNodes(before, {"r1-n01"}));
+  ASSERT_EQ(r.repairs.size(), 1u) << "only the allocation that lost a node is affected";
+  const AllocationRepair& legacy = r.repairs[0];
+  EXPECT_TRUE(legacy.repaired);
+  EXPECT_FALSE(legacy.by_request);
+  EXPECT_EQ(legacy.method, "same-class");
+  EXPECT_EQ(Names(r.input.problem, legacy.replacements), std::vector<std::string>{"r1-n03"});
+
+  // With the rest of the rack taken, the nearest free H100 is in the same pod.
+  Allocation full;
+  full.name = "full";
+  full.tenant = "bio-lab";
+  full.nodes = {"r1-n03", "r1-n04"};
+  const Scenario crowded = ScenarioOf(problem, {a, b, full});
+  const Repaired r2 = RunRepair(crowded, FailNodes(crowded, {"r1-n01"}));
+  EXPECT_EQ(Names(r2.input.problem, Find(r2, "legacy").replacements),
+            std::vector<std::string>{"r2-n02"});
+}
+
+TEST(Repair, GpusRequestTakesTheFewestReplacements) {
+  const PlacementProblem problem = Reference();
+  const Request job =
+      RequestBuilder("job", "cv-lab").Gpus(16).Locality(Level::kPod, LocalityMode::kPreferred);
+  const Scenario before = ScenarioOf(problem, {AllocationFor(job, {"r2-n01", "r2-n02"})});
+  const Repaired r = RunRepair(before, FailNodes(before, {"r2-n01"}));
+  const AllocationRepair& a = Find(r, "job");
+  EXPECT_TRUE(a.repaired);
+  EXPECT_EQ(a.moves, 1) << "one 8-GPU node, not two 4-GPU nodes";
+  EXPECT_EQ(a.status, SolveStatus::kOptimal);
+  std::vector<int> all = a.kept;
+  all.insert(all.end(), a.replacements.begin(), a.replacements.end());
+  EXPECT_TRUE(VerifyPlacement(r.input.problem, job, all, a.kept).empty());
+}
+
+TEST(Repair, SpreadCapDecidesWhereTheReplacementGoes) {
+  const PlacementProblem problem = Reference();
+  const Request job = RequestBuilder("spread", "cv-lab")
+                          .Nodes(4)
+                          .Classes({"h100x8"})
+                          .SpreadMaxPerDomain(Level::kPowerDomain, 2);
+  const Scenario before =
+      ScenarioOf(problem, {AllocationFor(job, {"r2-n01", "r2-n02", "r2-n03", "r2-n04"})});
+  const Repaired r = RunRepair(before, FailNodes(before, {"r2-n01"}));
+  const AllocationRepair& a = Find(r, "spread");
+  ASSERT_TRUE(a.repaired);
+  const Inventory& inv = r.input.problem.snapshot->inventory;
+  ASSERT_EQ(a.replacements.size(), 1u);
+  EXPECT_NE(inv.nodes[a.replacements[0]].power_domain, "us-pd-b")
+      << "us-pd-b already holds two of the kept nodes";
+}
+
+TEST(Repair, PriorityDecidesContestedNodes) {
+  DataCentreBuilder b;
+  b.Site("s", "US").PowerDomain("pa", "s").PowerDomain("pb", "s").Spine("sp", "v", "s");
+  b.Leaf("l1", "v", {"sp"}, "p1").Rack("rx", "s", "row", "p1", {"pa", "pb"});
+  b.Leaf("l2", "v", {"sp"}, "p1").Rack("ry", "s", "row", "p1", {"pa", "pb"});
+  b.Nodes("rx", "l1", "h100x8", 5).Nodes("ry", "l2", "h100x8", 2);
+  const PlacementProblem problem =
+      MakeProblem(b, {fixtures::MakeTenant("t1"), fixtures::MakeTenant("t2")});
+  const Request low =
+      RequestBuilder("low", "t1").Nodes(2).Classes({"h100x8"}).Locality(Level::kRack);
+  const Request high =
+      RequestBuilder("high", "t2").Nodes(2).Classes({"h100x8"}).Locality(Level::kRack).Priority(50);
+  const Scenario before = ScenarioOf(problem, {AllocationFor(low, {"rx-n01", "rx-n02"}),
+                                               AllocationFor(high, {"rx-n03", "rx-n04"})});
+  const Repaired r = RunRepair(before, FailNodes(before, {"rx-n01", "rx-n03"}));
+  ASSERT_EQ(r.repairs.size(), 2u);
+  EXPECT_EQ(r.repairs[0].allocation, "low") << "results come back in input order";
+  EXPECT_TRUE(Find(r, "high").repaired);
+  EXPECT_EQ(Names(r.input.problem, Find(r, "high").replacements),
+            std::vector<std::string>{"rx-n05"});
+  EXPECT_FALSE(Find(r, "low").repaired) << "the only free node of the rack went to priority 50";
+}
+
+TEST(Repair, PrepareReleasesLostNodesAndIgnoresOldFailures) {
+  const PlacementProblem problem = Reference();
+  const Request job = RequestBuilder("job", "cv-lab").Nodes(2).Classes({"h100x8"});
+  Allocation old;
+  old.name = "old";
+  old.tenant = "nlp-lab";
+  old.nodes = {"r1-n01", "r1-n02"};
+  Scenario before = ScenarioOf(problem, {AllocationFor(job, {"r2-n01", "r2-n02"}), old});
+  before.inventory.nodes[before.inventory.NodeIndex("r1-n01")].state = NodeState::kFailed;
+  // A removed node counts as lost too.
+  Scenario after = FailNodes(before, {"r2-n01"});
+  after.inventory.nodes.erase(after.inventory.nodes.begin() + after.inventory.NodeIndex("r1-n03"));
+  Status st = after.inventory.BuildIndex();
+  ASSERT_TRUE(st.ok()) << st.message();
+  auto input = PrepareRepair(before, after);
+  ASSERT_TRUE(input.ok()) << input.status().message();
+  ASSERT_EQ(input->cases.size(), 1u) << "\"old\" lost nothing to this change";
+  EXPECT_EQ(input->cases[0].allocation, "job");
+  const Inventory& inv = input->problem.snapshot->inventory;
+  EXPECT_EQ(inv.nodes[inv.NodeIndex("r2-n01")].holder, "") << "lost nodes are released";
+  EXPECT_EQ(inv.nodes[inv.NodeIndex("r2-n02")].holder, "cv-lab");
+  EXPECT_EQ(inv.NodeIndex("r1-n03"), -1);
+}
+
+TEST(Repair, RemovedRackMeansReplacementsElsewhere) {
+  const PlacementProblem problem = Reference();
+  const Request job =
+      RequestBuilder("job", "cv-lab").Nodes(2).Classes({"h100x8"}).Locality(Level::kPod);
+  const Scenario before = ScenarioOf(problem, {AllocationFor(job, {"r2-n01", "r1-n01"})});
+  const Repaired r = RunRepair(before, FailDomain(before, Level::kRack, "r2"));
+  const AllocationRepair& a = Find(r, "job");
+  ASSERT_TRUE(a.repaired);
+  EXPECT_EQ(Names(r.input.problem, a.kept), std::vector<std::string>{"r1-n01"});
+  ASSERT_EQ(a.replacements.size(), 1u);
+  EXPECT_EQ(r.input.problem.snapshot->inventory.nodes[a.replacements[0]].rack, "r1")
+      << "pod-1 has free H100 nodes only in r1 once r2 is gone";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Property tests.
+
+constexpr int kPropertyCases = 160;
+
+// Random allocations placed by the solver, then a random failure.
+struct RandomCase {
+  Scenario before, after;
+  bool usable = false;
+};
+
+RandomCase MakeRandomCase(uint64_t seed) {
+  RandomCase out;
+  fixtures::RandomDataCentreOptions dco;
+  dco.max_nodes = 24;
+  const PlacementProblem problem = fixtures::RandomDataCentre(seed, dco);
+  std::vector<Request> requests;
+  for (int i = 0; i < 3; ++i) {
+    Request r = fixtures::RandomRequest(seed * 31 + i, problem);
+    r.name = "alloc-" + std::to_string(i);
+    requests.push_back(r);
+  }
+  SolveOptions so;
+  so.backend = "auto";
+  so.time_limit_seconds = 2;
+  so.explain = false;
+  auto placed = SolveBatch(problem, requests, so);
+  if (!placed.ok()) return out;
+  std::vector<Allocation> allocations;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const PlacementResult& res = (*placed)[i];
+    if (res.status != SolveStatus::kOptimal && res.status != SolveStatus::kFeasible) continue;
+    std::vector<std::string> names;
+    for (int n : res.nodes) names.push_back(problem.snapshot->inventory.nodes[n].name);
+    allocations.push_back(AllocationFor(requests[i], names));
+  }
+  if (allocations.empty()) return out;
+  out.before = ScenarioOf(problem, allocations);
+  // The failure: a node, a rack, a leaf or a power domain of one allocated node.
+  fixtures::Rng rng(seed ^ 0xFA11);
+  const Allocation& victim = allocations[rng.Below(allocations.size())];
+  const std::string& node = victim.nodes[rng.Below(victim.nodes.size())];
+  const Node& n = out.before.inventory.nodes[out.before.inventory.NodeIndex(node)];
+  switch (rng.Below(4)) {
+    case 0: out.after = FailNodes(out.before, {node}); break;
+    case 1: out.after = FailDomain(out.before, Level::kRack, n.rack); break;
+    case 2: out.after = FailDomain(out.before, Level::kLeaf, n.leaf); break;
+    default: out.after = FailDomain(out.before, Level::kPowerDomain, n.power_domain); break;
+  }
+  out.usable = true;
+  return out;
+}
+
+TEST(RepairProperty, RepairsVerifyKeepSurvivorsAndMoveTheFewestNodes) {
+  int checked = 0, repaired = 0, unrepairable = 0, skipped = 0;
+  RepairOptions options;
+  options.solve.time_limit_seconds = 5;
+  options.explain = false;
+  options.relocate = false;
+  for (uint64_t seed = 1; seed <= kPropertyCases; ++seed) {
+    const RandomCase rc = MakeRandomCase(seed);
+    if (!rc.usable) continue;
+    auto input = PrepareRepair(rc.before, rc.after);
+    ASSERT_TRUE(input.ok()) << input.status().message();
+    for (const RepairCase& c : input->cases) {
+      SCOPED_TRACE("seed " + std::to_string(seed) + " allocation " + c.allocation);
+      auto single = RepairAllocations(input->problem, {c}, options);
+      ASSERT_TRUE(single.ok());
+      const AllocationRepair& a = (*single)[0];
+      const std::optional<int> oracle = whatif_testing::FewestMovesExhaustive(input->problem, c);
+      if (!oracle) {
+        ++skipped;
+        continue;
+      }
+      ++checked;
+      if (a.repaired) {
+        ++repaired;
+        std::vector<int> all = a.kept;
+        all.insert(all.end(), a.replacements.begin(), a.replacements.end());
+        Request r = *c.request;
+        EXPECT_TRUE(VerifyPlacement(input->problem, r, all, a.kept).empty());
+        for (int node : a.replacements)
+          EXPECT_FALSE(std::binary_search(a.kept.begin(), a.kept.end(), node));
+        EXPECT_EQ(a.kept, c.kept) << "every surviving node stays";
+        EXPECT_EQ(a.status, SolveStatus::kOptimal);
+        EXPECT_EQ(a.moves, *oracle) << "the fewest moves, as the exhaustive search finds";
+      } else {
+        ++unrepairable;
+        EXPECT_EQ(a.status, SolveStatus::kInfeasible) << a.reason;
+        EXPECT_EQ(*oracle, -1) << "the exhaustive search repairs it with " << *oracle
+                               << " moves; the repair said: " << a.reason;
+      }
+    }
+  }
+  std::cout << "repair property: " << checked << " cases checked (" << repaired << " repaired, "
+            << unrepairable << " unrepairable), " << skipped << " too large for the oracle\n";
+  EXPECT_GT(repaired, 40);
+  EXPECT_GT(unrepairable, 5);
+}
+
+TEST(RepairProperty, JointRepairsNeverMoveUnaffectedNodes) {
+  RepairOptions options;
+  options.solve.time_limit_seconds = 5;
+  options.explain = false;
+  options.relocate = false;
+  int joint = 0;
+  for (uint64_t seed = 1; seed <= kPropertyCases; ++seed) {
+    const RandomCase rc = MakeRandomCase(seed);
+    if (!rc.usable) continue;
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    auto input = PrepareRepair(rc.before, rc.after);
+    ASSERT_TRUE(input.ok());
+    PlacementProblem after;
+    auto repairs = RepairAllocations(input->problem, input->cases, options, &after);
+    ASSERT_TRUE(repairs.ok());
+    const Inventory& was = input->problem.snapshot->inventory;
+    const Inventory& now = after.snapshot->inventory;
+    std::set<int> replaced;
+    for (size_t i = 0; i < repairs->size(); ++i) {
+      const AllocationRepair& a = (*repairs)[i];
+      if (!a.repaired) continue;
+      ++joint;
+      std::vector<int> all = a.kept;
+      all.insert(all.end(), a.replacements.begin(), a.replacements.end());
+      // Against the final state: every repaired allocation still verifies as a whole.
+      EXPECT_TRUE(VerifyPlacement(after, *input->cases[i].request, all, all).empty());
+      for (int node : a.replacements) EXPECT_TRUE(replaced.insert(node).second);
+    }
+    for (size_t node = 0; node < was.nodes.size(); ++node) {
+      if (replaced.count(static_cast<int>(node))) continue;
+      EXPECT_EQ(was.nodes[node].holder, now.nodes[node].holder)
+          << "node " << was.nodes[node].name << " changed hands without being a replacement";
+      EXPECT_EQ(was.nodes[node].state, now.nodes[node].state);
+    }
+  }
+  EXPECT_GT(joint, 40);
+}
+
+}  // namespace
+}  // namespace topoplace
