@@ -139,6 +139,7 @@ Reply Nodes(Service& s, const Call& c) {
            {"leaf", n.leaf},
            {"powerDomain", n.power_domain},
            {"generation", view->generations[i]}};
+    if (n.exclusive) j["exclusive"] = LevelName(*n.exclusive);  // its holder keeps this domain
     if (who.sees_all()) {
       j["tenant"] = n.holder.empty() ? Json(nullptr) : Json(n.holder);
       j["holder"] = view->holders[i].empty() ? Json(nullptr) : Json(view->holders[i]);

@@ -1,5 +1,6 @@
 // Solve (dry run), reservations, allocations and clusters.
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "api/json_codec.h"
@@ -232,10 +233,24 @@ HoldRequest MakeHold(const View& view, const SolveCall& call, const PlacementRes
   h.cost_per_hour = r.cost_per_hour;
   h.now_ms = NowMillis();
   h.ttl_ms = call.ttl_ms;
+  if (call.request.exclusive) h.exclusive = std::string(LevelName(*call.request.exclusive));
   for (int n : r.nodes) {
     h.nodes.push_back({view.snapshot->inventory.nodes[n].name, view.generations[n],
                        AdmissionRule(view, call.request, n)});
   }
+  // The racks and leaves the nodes land in: the store re-checks exclusivity there under lock.
+  const Topology& topo = view.snapshot->topology;
+  std::map<int, NeighbourNode> near;
+  for (int n : r.nodes) {
+    for (const Level level : {Level::kRack, Level::kLeaf}) {
+      for (int other : topo.NodesIn(level, topo.DomainOf(n, level))) {
+        NeighbourNode& x = near[other];
+        x.node = view.snapshot->inventory.nodes[other].name;
+        (level == Level::kRack ? x.same_rack : x.same_leaf) = true;
+      }
+    }
+  }
+  for (auto& [index, x] : near) h.neighbours.push_back(std::move(x));
   return h;
 }
 

@@ -223,6 +223,7 @@ void ApplyNodes(const std::vector<NodeRecord>& nodes, Snapshot& snapshot, View& 
     Node& node = snapshot.inventory.nodes[i];
     node.state = rec.state;
     node.holder = rec.tenant;
+    node.exclusive = rec.exclusive.empty() ? std::nullopt : ParseLevel(rec.exclusive);
     view.generations[i] = rec.generation;
     view.holders[i] = rec.holder;
   }

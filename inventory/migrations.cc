@@ -130,10 +130,17 @@ CREATE INDEX node_changes_by_seq ON node_changes (seq);
 INSERT INTO store_meta (key, value) VALUES ('node_changes_from', '0');
 )sql";
 
+// v4: the level a node's holder keeps to itself ("rack", "leaf", ...; a request's `exclusive`), so
+// every service keeps other tenants out of those domains.
+constexpr std::string_view kV4 = R"sql(
+ALTER TABLE nodes ADD COLUMN exclusive TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "state, tenants, reservations, allocations, clusters, tokens, audit", kV1},
     {2, "audit indexes", kV2},
     {3, "node change log", kV3},
+    {4, "exclusive holds", kV4},
 };
 
 int64_t NowMs() {

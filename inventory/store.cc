@@ -242,19 +242,15 @@ struct LockedNode {
   std::string tenant;
   std::string holder;
   int64_t generation = 0;
+  std::string exclusive;
   TenantUsage resources;  // this node's resources, nodes = 1
 };
 
 constexpr std::string_view kNodeLockCols =
     "name, state, tenant, holder, generation, gpus, cpu_cores, memory_gib, storage_gib, "
-    "cost_per_hour";
+    "cost_per_hour, exclusive";
 
-std::optional<LockedNode> LockNode(SqlConn& c, Dialect d, const std::string& name) {
-  Rows rows =
-      c.Query("SELECT " + std::string(kNodeLockCols) + " FROM nodes WHERE name = $1" + ForUpdate(d),
-              {name});
-  if (rows.empty()) return std::nullopt;
-  const Row& r = rows[0];
+LockedNode LockedNodeFromRow(const Row& r) {
   LockedNode n;
   n.name = Str(r[0]);
   n.state = Str(r[1]);
@@ -267,7 +263,40 @@ std::optional<LockedNode> LockNode(SqlConn& c, Dialect d, const std::string& nam
   n.resources.memory_gib = F64(r[7]);
   n.resources.storage_gib = F64(r[8]);
   n.resources.cost_per_hour = F64(r[9]);
+  n.exclusive = Str(r[10]);
   return n;
+}
+
+std::optional<LockedNode> LockNode(SqlConn& c, Dialect d, const std::string& name) {
+  Rows rows =
+      c.Query("SELECT " + std::string(kNodeLockCols) + " FROM nodes WHERE name = $1" + ForUpdate(d),
+              {name});
+  if (rows.empty()) return std::nullopt;
+  return LockedNodeFromRow(rows[0]);
+}
+
+// Locks the named nodes in name order, in one statement (racing transactions take their locks in
+// the same order, so they queue instead of deadlocking).
+std::map<std::string, LockedNode> LockNodes(SqlConn& c, Dialect d,
+                                            const std::vector<std::string>& sorted_names) {
+  std::map<std::string, LockedNode> out;
+  constexpr size_t kChunk = 500;
+  for (size_t start = 0; start < sorted_names.size(); start += kChunk) {
+    const size_t end = std::min(sorted_names.size(), start + kChunk);
+    std::string sql = "SELECT " + std::string(kNodeLockCols) + " FROM nodes WHERE name IN (";
+    Params params;
+    for (size_t i = start; i < end; ++i) {
+      sql += (i == start ? "$" : ", $") + std::to_string(i - start + 1);
+      params.push_back(sorted_names[i]);
+    }
+    sql += ") ORDER BY name" + ForUpdate(d);
+    for (const Row& r : c.Query(sql, params)) {
+      LockedNode n = LockedNodeFromRow(r);
+      std::string name = n.name;
+      out.emplace(std::move(name), std::move(n));
+    }
+  }
+  return out;
 }
 
 void Add(TenantUsage& a, const TenantUsage& b) {
@@ -287,35 +316,78 @@ nlohmann::json NodesDetail(const std::vector<HeldNode>& nodes) {
   return list;
 }
 
-// Locks the claimed nodes in name order (so racing transactions never deadlock), checks each is
-// free at the generation the caller solved against, checks the tenant's limits with them, and
-// holds them for `holder` in `state`. Returns the held nodes in claim order.
+// Whether holding a node beside `near` (in its rack and/or leaf) for `tenant`, exclusively at
+// `exclusive` or not, would share a domain that one of the two tenants keeps to itself.
+std::string ExclusiveClash(const LockedNode& near, const NeighbourNode& where,
+                           const std::string& tenant, const std::string& exclusive) {
+  if (near.tenant.empty() || near.tenant == tenant) return {};
+  const auto shares = [&](const std::string& level) {
+    return (level == "rack" && where.same_rack) || (level == "leaf" && where.same_leaf);
+  };
+  if (shares(near.exclusive)) {
+    return "tenant " + near.tenant + " holds the " + near.exclusive + " of node \"" + near.name +
+           "\" exclusively";
+  }
+  if (shares(exclusive)) {
+    return "the " + exclusive + " is no longer free of other tenants: node \"" + near.name +
+           "\" is held by tenant " + near.tenant;
+  }
+  return {};
+}
+
+// Locks the claimed nodes and their neighbours in name order, checks each claimed node is free
+// at the generation the caller solved against and that no domain kept exclusively is shared,
+// checks the tenant's limits with them, and holds them for `holder` in `state`. Returns the held
+// nodes in claim order.
 std::vector<HeldNode> HoldNodes(SqlConn& c, Dialect d, const Tenant& tenant,
-                                const std::vector<NodeClaim>& claims, const std::string& holder,
-                                std::string_view state) {
+                                const std::vector<NodeClaim>& claims,
+                                const std::vector<NeighbourNode>& neighbours,
+                                const std::string& holder, std::string_view state,
+                                const std::string& exclusive) {
   if (claims.empty()) Fail(StatusCode::kInvalidArgument, "no_nodes", "nothing to hold");
-  std::vector<size_t> order(claims.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(),
-            [&](size_t a, size_t b) { return claims[a].node < claims[b].node; });
+  std::vector<std::string> names;
+  names.reserve(claims.size() + neighbours.size());
+  for (const NodeClaim& claim : claims) names.push_back(claim.node);
+  std::sort(names.begin(), names.end());
+  if (auto dup = std::adjacent_find(names.begin(), names.end()); dup != names.end()) {
+    Fail(StatusCode::kInvalidArgument, "duplicate_node", "node \"" + *dup + "\" twice");
+  }
+  std::vector<const NeighbourNode*> near;
+  for (const NeighbourNode& n : neighbours) {
+    if (!std::binary_search(names.begin(), names.end(), n.node)) near.push_back(&n);
+  }
+  const size_t claimed = names.size();
+  for (const NeighbourNode* n : near) names.push_back(n->node);
+  std::inplace_merge(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(claimed),
+                     names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  const std::map<std::string, LockedNode> locked = LockNodes(c, d, names);
+
   TenantUsage adding;
-  for (size_t k = 0; k < order.size(); ++k) {
-    const NodeClaim& claim = claims[order[k]];
-    if (k > 0 && claims[order[k - 1]].node == claim.node) {
-      Fail(StatusCode::kInvalidArgument, "duplicate_node", "node \"" + claim.node + "\" twice");
+  for (const NodeClaim& claim : claims) {
+    auto it = locked.find(claim.node);
+    if (it == locked.end()) {
+      Fail(StatusCode::kNotFound, "node_not_found", "no node \"" + claim.node + "\"");
     }
-    std::optional<LockedNode> n = LockNode(c, d, claim.node);
-    if (!n) Fail(StatusCode::kNotFound, "node_not_found", "no node \"" + claim.node + "\"");
-    if (n->generation != claim.expected_generation) {
+    const LockedNode& n = it->second;
+    if (n.generation != claim.expected_generation) {
       Fail(StatusCode::kAborted, "generation_conflict",
-           "node \"" + n->name + "\" changed since it was solved (generation " +
-               Num(claim.expected_generation) + " -> " + Num(n->generation) + ")");
+           "node \"" + n.name + "\" changed since it was solved (generation " +
+               Num(claim.expected_generation) + " -> " + Num(n.generation) + ")");
     }
-    if (n->state != "available" || !n->holder.empty() || !n->tenant.empty()) {
+    if (n.state != "available" || !n.holder.empty() || !n.tenant.empty()) {
       Fail(StatusCode::kAborted, "generation_conflict",
-           "node \"" + n->name + "\" is " + n->state + ", not free");
+           "node \"" + n.name + "\" is " + n.state + ", not free");
     }
-    Add(adding, n->resources);
+    Add(adding, n.resources);
+  }
+  for (const NeighbourNode* where : near) {
+    auto it = locked.find(where->node);
+    if (it == locked.end()) continue;  // gone from the inventory: nothing to share
+    if (std::string clash = ExclusiveClash(it->second, *where, tenant.name, exclusive);
+        !clash.empty()) {
+      Fail(StatusCode::kAborted, "exclusive_conflict", clash);
+    }
   }
   TenantUsage after = SumHeld(c, tenant.name);
   Add(after, adding);
@@ -323,9 +395,10 @@ std::vector<HeldNode> HoldNodes(SqlConn& c, Dialect d, const Tenant& tenant,
   std::vector<HeldNode> held;
   for (const NodeClaim& claim : claims) {
     const int64_t changed = c.Exec(
-        "UPDATE nodes SET state = $1, tenant = $2, holder = $3, generation = generation + 1 "
-        "WHERE name = $4 AND generation = $5",
-        {std::string(state), tenant.name, holder, claim.node, Num(claim.expected_generation)});
+        "UPDATE nodes SET state = $1, tenant = $2, holder = $3, exclusive = $4, "
+        "generation = generation + 1 WHERE name = $5 AND generation = $6",
+        {std::string(state), tenant.name, holder, exclusive, claim.node,
+         Num(claim.expected_generation)});
     if (changed != 1) {
       Fail(StatusCode::kAborted, "generation_conflict", "node \"" + claim.node + "\" moved");
     }
@@ -420,7 +493,8 @@ bool InScope(const std::string& tenant, const std::string& scope) {
 int64_t FreeNodes(SqlConn& c, const std::string& holder) {
   return c.Exec(
       "UPDATE nodes SET state = CASE WHEN state IN ('reserved', 'allocated') THEN 'available' "
-      "ELSE state END, tenant = '', holder = '', generation = generation + 1 WHERE holder = $1",
+      "ELSE state END, tenant = '', holder = '', exclusive = '', generation = generation + 1 "
+      "WHERE holder = $1",
       {holder});
 }
 
@@ -437,7 +511,7 @@ ReservationRecord InsertReservation(SqlConn& c, Dialect d, const HoldRequest& ho
   r.expires_ms = hold.now_ms + hold.ttl_ms;
   r.cost_per_hour = hold.cost_per_hour;
   r.created_by = actor.Describe();
-  r.nodes = HoldNodes(c, d, tenant, hold.nodes, r.id, "reserved");
+  r.nodes = HoldNodes(c, d, tenant, hold.nodes, hold.neighbours, r.id, "reserved", hold.exclusive);
   c.Exec("INSERT INTO reservations (" + std::string(kReservationCols) +
              ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
          {r.id, r.tenant, r.name, r.request, r.status, Num(r.created_ms), Num(r.expires_ms),
@@ -623,11 +697,15 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
 
     // Allocations of the scenario, with ids of the store.
     std::unordered_map<std::string, std::string> holder_of;  // node -> allocation id
+    std::unordered_map<std::string, std::string> exclusive_of;  // node -> level kept to itself
     for (const Allocation& a : scenario.allocations) {
       const std::string id = NewId("alc-");
       double cost = 0;
       for (const auto& n : a.nodes) {
         holder_of[n] = id;
+        if (a.request && a.request->exclusive) {
+          exclusive_of[n] = std::string(LevelName(*a.request->exclusive));
+        }
         const int i = scenario.inventory.NodeIndex(n);
         if (i >= 0) cost += scenario.inventory.ClassOf(i).cost_per_hour;
       }
@@ -648,7 +726,7 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
       const size_t end = std::min(nodes.size(), start + kChunk);
       std::string sql =
           "INSERT INTO nodes (name, ord, node_class, state, tenant, holder, generation, gpus, "
-          "cpu_cores, memory_gib, storage_gib, cost_per_hour) VALUES ";
+          "cpu_cores, memory_gib, storage_gib, cost_per_hour, exclusive) VALUES ";
       Params params;
       for (size_t i = start; i < end; ++i) {
         const Node& n = nodes[i];
@@ -661,13 +739,15 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
         }
         const size_t base = params.size();
         sql += i == start ? "(" : ", (";
-        for (int k = 1; k <= 12; ++k) sql += (k > 1 ? ", $" : "$") + std::to_string(base + k);
+        for (int k = 1; k <= 13; ++k) sql += (k > 1 ? ", $" : "$") + std::to_string(base + k);
         sql += ")";
         params.insert(params.end(), {n.name, Num(static_cast<int64_t>(i)), n.node_class, state,
                                      held ? n.holder : std::string(), held ? it->second : "", "1",
                                      Num(static_cast<int64_t>(cls.gpu.count)),
                                      Num(static_cast<int64_t>(cls.cpu.cores)), Num(cls.memory_gib),
-                                     Num(cls.storage_gib), Num(cls.cost_per_hour)});
+                                     Num(cls.storage_gib), Num(cls.cost_per_hour),
+                                     held && exclusive_of.count(n.name) ? exclusive_of[n.name]
+                                                                        : std::string()});
       }
       c.Exec(sql, params);
     }
@@ -725,7 +805,8 @@ Result<StoreState> Store::LoadState() {
     s.state_version = I64(head[0][0]) * 1000003 + I64(head[0][1]);
     s.inventory_version = I64(head[0][1]);
     s.audit_seq = I64(head[0][0]);
-    Rows rows = c.Query("SELECT name, state, tenant, holder, generation FROM nodes ORDER BY ord");
+    Rows rows = c.Query(
+        "SELECT name, state, tenant, holder, generation, exclusive FROM nodes ORDER BY ord");
     s.nodes.reserve(rows.size());
     for (const Row& r : rows) {
       NodeRecord n;
@@ -734,6 +815,7 @@ Result<StoreState> Store::LoadState() {
       n.tenant = Str(r[2]);
       n.holder = Str(r[3]);
       n.generation = I64(r[4]);
+      n.exclusive = Str(r[5]);
       s.nodes.push_back(std::move(n));
     }
     for (const Row& r :
@@ -757,7 +839,7 @@ Result<Store::Changes> Store::ChangesSince(int64_t after_seq, int64_t inventory_
     s.state_version = s.audit_seq * 1000003 + s.inventory_version;
     const int64_t log_from = I64(head[0][2]);
     ch.full = s.inventory_version != inventory_version || after_seq < log_from;
-    const std::string cols = "n.name, n.state, n.tenant, n.holder, n.generation";
+    const std::string cols = "n.name, n.state, n.tenant, n.holder, n.generation, n.exclusive";
     Rows rows = ch.full ? c.Query("SELECT " + cols + " FROM nodes n ORDER BY n.ord")
                         : c.Query("SELECT " + cols +
                                       " FROM nodes n WHERE n.name IN (SELECT node FROM "
@@ -770,6 +852,7 @@ Result<Store::Changes> Store::ChangesSince(int64_t after_seq, int64_t inventory_
       n.tenant = Str(row[2]);
       n.holder = Str(row[3]);
       n.generation = I64(row[4]);
+      n.exclusive = Str(row[5]);
       s.nodes.push_back(std::move(n));
     }
     for (const Row& row :

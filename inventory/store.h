@@ -57,6 +57,7 @@ struct NodeRecord {
   std::string tenant;  // holding tenant, else empty
   std::string holder;  // reservation or allocation id holding it, else empty
   int64_t generation = 0;
+  std::string exclusive;  // the level its holder keeps to itself ("rack", "leaf"), else empty
 };
 
 // The mutable state a snapshot is built from.
@@ -123,11 +124,23 @@ struct NodeClaim {
   std::string rule;
 };
 
+// A node in the rack or leaf of a claimed node. A hold locks these too and refuses (kAborted
+// "exclusive_conflict") to enter a domain another tenant keeps to itself, or, for an exclusive
+// hold, a domain another tenant holds nodes in: a check the solver made on a view that a racing
+// hold may have changed since.
+struct NeighbourNode {
+  std::string node;
+  bool same_rack = false;
+  bool same_leaf = false;
+};
+
 struct HoldRequest {
   std::string tenant;
   std::string name;
   std::string request;  // JSON text
   std::vector<NodeClaim> nodes;
+  std::string exclusive;  // the request's exclusive level ("rack", ...), else empty
+  std::vector<NeighbourNode> neighbours;
   double cost_per_hour = 0;
   int64_t now_ms = 0;
   int64_t ttl_ms = 0;  // reservations only

@@ -20,6 +20,16 @@
 
 namespace topoplace {
 
+// The hierarchies a node belongs to. Network: nvlink < leaf < spine; physical: rack < pod < site;
+// power: powerDomain (its own hierarchy).
+enum class Level { kNvlink, kLeaf, kRack, kPod, kSpine, kSite, kPowerDomain };
+inline constexpr int kLevelCount = 7;
+inline constexpr Level kAllLevels[kLevelCount] = {Level::kNvlink, Level::kLeaf,  Level::kRack,
+                                                  Level::kPod,    Level::kSpine, Level::kSite,
+                                                  Level::kPowerDomain};
+std::string_view LevelName(Level level);  // "nvlink", "leaf", ..., "powerDomain"
+std::optional<Level> ParseLevel(std::string_view s);
+
 struct Site {
   std::string name;
   std::string region;
@@ -103,6 +113,9 @@ struct Node {
   std::string mac;
   NodeState state = NodeState::kAvailable;
   std::string holder;  // tenant holding the node (allocated/reserved), else empty
+  // Set when the holder asked for its domain at this level to itself (a request's `exclusive`):
+  // no other tenant may be placed in that domain. Derived from allocations, never written out.
+  std::optional<Level> exclusive;
   bool operator==(const Node&) const = default;
 };
 

@@ -14,16 +14,6 @@
 
 namespace topoplace {
 
-// The hierarchies a node belongs to. Network: nvlink < leaf < spine; physical: rack < pod < site;
-// power: powerDomain (its own hierarchy).
-enum class Level { kNvlink, kLeaf, kRack, kPod, kSpine, kSite, kPowerDomain };
-inline constexpr int kLevelCount = 7;
-inline constexpr Level kAllLevels[kLevelCount] = {Level::kNvlink, Level::kLeaf,  Level::kRack,
-                                                  Level::kPod,    Level::kSpine, Level::kSite,
-                                                  Level::kPowerDomain};
-std::string_view LevelName(Level level);  // "nvlink", "leaf", ..., "powerDomain"
-std::optional<Level> ParseLevel(std::string_view s);
-
 // A comparison against a number, written in YAML as 8, ">=8", "<4", "!=0", "==2".
 struct NumericPredicate {
   enum class Op { kEq, kNe, kLt, kLe, kGt, kGe };

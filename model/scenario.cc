@@ -26,6 +26,7 @@ void Scenario::ApplyAllocations() {
       if (it == by_name.end()) continue;  // the loader reports dangling names
       Node& node = inventory.nodes[it->second];
       node.holder = a.tenant;
+      if (a.request && a.request->exclusive) node.exclusive = a.request->exclusive;
       if (node.state == NodeState::kAvailable || node.state == NodeState::kReserved) {
         node.state = NodeState::kAllocated;
       }

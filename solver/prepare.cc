@@ -535,6 +535,28 @@ PreparedRequest Prepare(const PlacementProblem& problem, const Request& request,
     }
   }
 
+  // Other tenants' exclusive domains: a tenant whose allocation asked for its racks (leaves, ...)
+  // to itself keeps everyone else out of them, so their free nodes are not available here.
+  std::vector<std::pair<Level, std::vector<uint8_t>>> fenced;
+  for (int i = 0; i < n; ++i) {
+    const Node& node = inv.nodes[i];
+    if (!node.exclusive || node.holder.empty() || node.holder == request.tenant) continue;
+    auto it = std::find_if(fenced.begin(), fenced.end(),
+                           [&](const auto& f) { return f.first == *node.exclusive; });
+    if (it == fenced.end()) {
+      fenced.emplace_back(*node.exclusive,
+                          std::vector<uint8_t>(topo.DomainCount(*node.exclusive), 0));
+      it = std::prev(fenced.end());
+    }
+    it->second[topo.DomainOf(i, it->first)] = 1;
+  }
+  const auto in_fenced_domain = [&](int i) {
+    for (const auto& [level, closed_here] : fenced) {
+      if (closed_here[topo.DomainOf(i, level)]) return true;
+    }
+    return false;
+  };
+
   for (int i = 0; i < n; ++i) {
     const Node& node = inv.nodes[i];
     const bool usable = (node.state == NodeState::kAvailable && node.holder.empty()) ||
@@ -544,6 +566,7 @@ PreparedRequest Prepare(const PlacementProblem& problem, const Request& request,
     if (mask.select && !PassesSelect(inv, i, request.select)) continue;
     if (mask.compliance && !PassesCompliance(inv, i, request.compliance)) continue;
     if (exclusive && closed[topo.DomainOf(i, *request.exclusive)]) continue;
+    if (!fenced.empty() && in_fenced_domain(i)) continue;
     p.candidates.push_back(i);
   }
 

@@ -976,6 +976,7 @@ Result<RepairInput> PrepareRepair(const Scenario& before, const Scenario& after)
       Node& node = inv.nodes[ai];
       if (node.state == NodeState::kFailed) {
         node.holder.clear();
+        node.exclusive.reset();
       } else {
         node.holder = a.tenant;
         node.state = NodeState::kAllocated;
@@ -1044,6 +1045,7 @@ Result<std::vector<AllocationRepair>> RepairAllocations(const PlacementProblem& 
         Node& taken = working->inventory.nodes[node];
         taken.state = NodeState::kAllocated;
         taken.holder = c.tenant;
+        taken.exclusive = c.request ? c.request->exclusive : std::nullopt;
       }
     }
     results[i] = std::move(r);

@@ -90,7 +90,8 @@ class World {
   const PlacementProblem& problem() const { return problem_; }
   const Inventory& inventory() const { return snapshot_->inventory; }
 
-  void Take(const std::vector<int>& nodes, const std::string& tenant) {
+  void Take(const std::vector<int>& nodes, const std::string& tenant,
+            std::optional<Level> exclusive) {
     Inventory& inv = snapshot_->inventory;
     for (int i : nodes) {
       Node& n = inv.nodes[i];
@@ -101,6 +102,7 @@ class World {
       all_units_ -= Units(i);
       n.state = NodeState::kAllocated;
       n.holder = tenant;
+      n.exclusive = exclusive;
       const int gpus = inv.ClassOf(i).gpu.count;
       held_gpus_ += gpus;
       tenant_gpus_[tenant] += gpus;
@@ -120,6 +122,7 @@ class World {
       class_nodes_[n.node_class] -= 1;
       n.state = NodeState::kAvailable;
       n.holder.clear();
+      n.exclusive.reset();
       const int d = snapshot_->topology.DomainOf(i, Level::kLeaf);
       ++leaf_free_[d];
       leaf_free_units_[d] += Units(i);
@@ -340,7 +343,7 @@ PolicyReport RunPolicy(const PlacementProblem& problem, const Trace& trace, Repl
       }
       leaf_span += static_cast<double>(leaves.size());
       rack_span += static_cast<double>(racks.size());
-      world.Take(*nodes, e.request.tenant);
+      world.Take(*nodes, e.request.tenant, e.request.exclusive);
       rep.placements.emplace_back(e.request.name, *nodes);
       departures.push({e.time + e.duration, seq++, *nodes});
     } else {

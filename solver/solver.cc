@@ -295,6 +295,7 @@ Result<std::vector<PlacementResult>> SolveBatch(const PlacementProblem& problem,
       for (int node : r.nodes) {
         inv.nodes[node].state = NodeState::kAllocated;
         inv.nodes[node].holder = requests[i].tenant;
+        inv.nodes[node].exclusive = requests[i].exclusive;
       }
       state.snapshot =
           std::make_shared<const Snapshot>(Snapshot{std::move(inv), state.snapshot->topology});

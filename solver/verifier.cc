@@ -183,6 +183,23 @@ std::vector<Violation> VerifyPlacement(const PlacementProblem& problem, const Re
     }
   }
 
+  // Other tenants' exclusive domains: no chosen node shares a domain with a node whose holder
+  // asked for that domain to itself.
+  std::map<std::pair<Level, int>, std::string> fenced;  // (level, domain) -> the holding tenant
+  for (int other = 0; other < n; ++other) {
+    const Node& o = inv.nodes[other];
+    if (!o.exclusive || o.holder.empty() || o.holder == request.tenant) continue;
+    fenced.emplace(std::make_pair(*o.exclusive, topo.DomainOf(other, *o.exclusive)), o.holder);
+  }
+  for (int node : chosen) {
+    for (const auto& [where, holder] : fenced) {
+      if (topo.DomainOf(node, where.first) != where.second) continue;
+      report("exclusive", "node " + name(node) + " is in " + std::string(LevelName(where.first)) +
+                              " " + topo.DomainName(where.first, where.second) +
+                              ", which tenant " + holder + " holds exclusively");
+    }
+  }
+
   // Locality (required only; preferred is the objective's business).
   if (request.locality && request.locality->mode == LocalityMode::kRequired) {
     const Level level = request.locality->level;

@@ -123,6 +123,48 @@ TEST_P(ServiceTest, ReserveCommitReleaseRoundTrip) {
   EXPECT_EQ(verify.exit_code, 0) << verify.err;
 }
 
+TEST_P(ServiceTest, AnExclusiveHoldKeepsOtherTenantsOutOfItsRack) {
+  // nlp-lab holds two a100 nodes with their rack to itself; the rack's other free a100 nodes are
+  // closed to every other tenant (held or committed, and after a restart), open to nlp-lab.
+  json r = Post("/v1/reservations",
+                {{"nodes", 2}, {"select", {{"class", "a100x8"}}}, {"exclusive", "rack"}}, nlp_, 201);
+  const auto held = NodeNames(r["nodes"]);
+  ASSERT_EQ(held.size(), 2u);
+  const std::string rack = base_.inventory.nodes[base_.inventory.NodeIndex(held[0])].rack;
+  int free_in_rack = 0;
+  const json free_a100 = Get("/v1/nodes?class=a100x8&state=available", admin_);
+  for (const auto& n : free_a100["nodes"]) free_in_rack += n["rack"] == rack;
+  ASSERT_GT(free_in_rack, 0) << "the test needs free a100 nodes left in " << rack;
+  const json all = Get("/v1/nodes", admin_);
+  for (const auto& n : all["nodes"]) {
+    if (std::count(held.begin(), held.end(), n["name"].get<std::string>())) {
+      EXPECT_EQ(n["exclusive"], "rack");
+    }
+  }
+  const auto others_avoid_the_rack = [&] {
+    for (int count = 1; count <= 3; ++count) {
+      const json req = {
+          {"tenant", "hpc-physics"}, {"nodes", count}, {"select", {{"class", "a100x8"}}}};
+      json other = Post("/v1/placements:solve", req, admin_, 200);
+      if (other["status"] == "infeasible") continue;
+      const auto placed = NodeNames(other["nodes"]);
+      for (const auto& n : placed)
+        EXPECT_NE(base_.inventory.nodes[base_.inventory.NodeIndex(n)].rack, rack) << n;
+      VerifyServed(*server_, admin_, base_, req, placed, false);
+    }
+  };
+  others_avoid_the_rack();
+  json own = Post("/v1/placements:solve",
+                  {{"tenant", "nlp-lab"}, {"nodes", 1}, {"select", {{"class", "a100x8"}}},
+                   {"topology", {{"locality", {{"level", "rack"}}}}}},
+                  admin_, 200);
+  EXPECT_NE(own["status"], "infeasible");
+  Post("/v1/reservations/" + r["id"].get<std::string>() + ":commit", json::object(), nlp_, 200);
+  server_.reset();
+  server_ = std::make_unique<ServerProcess>(db_);
+  others_avoid_the_rack();
+}
+
 TEST_P(ServiceTest, CancelReturnsTheNodes) {
   json r = Post("/v1/reservations", {{"nodes", 2}, {"select", {{"class", "l40sx4"}}}}, nlp_, 201);
   const std::string id = r["id"];

@@ -205,6 +205,7 @@ inline void VerifyServed(const ServerProcess& server, const std::string& admin_t
   for (Node& n : s.inventory.nodes) {
     n.state = NodeState::kAvailable;
     n.holder.clear();
+    n.exclusive.reset();
   }
   const json state = nodes.Json();
   for (const auto& n : state["nodes"]) {
@@ -212,6 +213,9 @@ inline void VerifyServed(const ServerProcess& server, const std::string& admin_t
     ASSERT_GE(i, 0);
     s.inventory.nodes[i].state = *ParseNodeState(n["state"].get<std::string>());
     if (n["tenant"].is_string()) s.inventory.nodes[i].holder = n["tenant"].get<std::string>();
+    if (n.contains("exclusive")) {
+      s.inventory.nodes[i].exclusive = ParseLevel(n["exclusive"].get<std::string>());
+    }
   }
   auto snap = MakeSnapshot(s.inventory);
   ASSERT_TRUE(snap.ok());

@@ -143,6 +143,40 @@ TEST_P(StoreTest, AMovedGenerationIsAConflictAndWritesNothing) {
   EXPECT_EQ(RunSql(url_, "SELECT COUNT(*) FROM audit_log"), audit_before);
 }
 
+TEST_P(StoreTest, ExclusiveRacksHoldAgainstRacingHolds) {
+  // Every hold below was solved on the same view, in which r04 (one leaf) was free. The store
+  // sees each clash under lock, whatever the view said.
+  const auto in_r04 = [&](HoldRequest h) {
+    for (int i = 1; i <= 8; ++i) h.neighbours.push_back({"r04-n0" + std::to_string(i), true, true});
+    return h;
+  };
+  HoldRequest mine = in_r04(Hold("nlp-lab", {"r04-n01", "r04-n02"}));
+  mine.exclusive = "rack";
+  const HoldRequest other = in_r04(Hold("hpc-physics", {"r04-n05"}));
+  HoldRequest other_exclusive = in_r04(Hold("med-imaging", {"r04-n08"}));
+  other_exclusive.exclusive = "leaf";
+  const HoldRequest own_more = in_r04(Hold("nlp-lab", {"r04-n06"}));
+
+  ASSERT_TRUE(store_->Reserve(mine, kAdmin).ok());
+  auto state = store_->LoadState();
+  EXPECT_EQ(Node(*state, "r04-n01").exclusive, "rack");
+  // Another tenant may not enter the rack nlp-lab keeps to itself...
+  auto r = store_->Reserve(other, kAdmin);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kAborted);
+  EXPECT_EQ(StoreErrorCode(r.status()), "exclusive_conflict");
+  EXPECT_NE(r.status().message().find("nlp-lab"), std::string::npos) << r.status().message();
+  // ...nor keep a leaf to itself that nlp-lab already holds nodes under.
+  r = store_->Reserve(other_exclusive, kAdmin);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(StoreErrorCode(r.status()), "exclusive_conflict");
+  state = store_->LoadState();
+  EXPECT_EQ(Node(*state, "r04-n05").state, NodeState::kAvailable);
+  EXPECT_EQ(Node(*state, "r04-n08").state, NodeState::kAvailable);
+  // nlp-lab itself may add to its rack.
+  EXPECT_TRUE(store_->Reserve(own_more, kAdmin).ok());
+}
+
 TEST_P(StoreTest, QuotaAndBudgetAreCheckedInTheTransaction) {
   // hpc-physics: 24 nodes of quota, 5 held, budget 300/h; four H100 nodes cost ~393/h.
   auto r =

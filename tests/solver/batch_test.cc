@@ -52,6 +52,7 @@ void VerifyBatch(const PlacementProblem& problem, const std::vector<Request>& re
       EXPECT_TRUE(used.insert(node).second) << "node " << inv.nodes[node].name << " used twice";
       inv.nodes[node].state = NodeState::kAllocated;
       inv.nodes[node].holder = requests[i].tenant;
+      inv.nodes[node].exclusive = requests[i].exclusive;
     }
   }
 }
@@ -102,6 +103,27 @@ TEST(BatchTest, HigherPriorityWinsAContestedLeafAndResultsKeepInputOrder) {
   EXPECT_TRUE(Placed((*other)[0]));
   EXPECT_EQ((*other)[1].status, SolveStatus::kInfeasible);
   VerifyBatch(problem, swapped, *other);
+}
+
+TEST(BatchTest, AnExclusiveRequestKeepsLaterTenantsOutOfItsRack) {
+  const PlacementProblem problem = MakeProblem(ReferenceDataCentre(), ReferenceTenants());
+  // r3 is the only a100 rack (4 nodes). nlp-lab takes two of them with its rack to itself; the
+  // other two stay free, but cv-lab may not use them.
+  const std::vector<Request> requests = {
+      RequestBuilder("later", "cv-lab").Nodes(1).Classes({"a100x8"}).Priority(1),
+      RequestBuilder("first", "nlp-lab")
+          .Nodes(2)
+          .Classes({"a100x8"})
+          .Exclusive(Level::kRack)
+          .Priority(10),
+      RequestBuilder("same-tenant", "nlp-lab").Nodes(2).Classes({"a100x8"}).Priority(5),
+  };
+  auto results = Batch(problem, requests);
+  ASSERT_TRUE(results.ok()) << results.status().ToString();
+  ASSERT_TRUE(Placed((*results)[1]));
+  EXPECT_EQ((*results)[0].status, SolveStatus::kInfeasible);
+  EXPECT_TRUE(Placed((*results)[2])) << "the tenant itself may use the rest of its rack";
+  VerifyBatch(problem, requests, *results);
 }
 
 TEST(BatchTest, EqualPrioritiesGoInInputOrder) {

@@ -273,6 +273,21 @@ TEST_P(ConformanceTest, ExclusiveRack) {
                 2 * 32.77, 2);
 }
 
+TEST_P(ConformanceTest, AnotherTenantsExclusiveRackIsClosed) {
+  // cv-lab holds r3-n04 for a request that asked for its rack to itself: r3, the only a100 rack,
+  // is closed to every other tenant, exclusive or not, and still open to cv-lab.
+  DataCentreBuilder b = ReferenceDataCentre();
+  b.HoldExclusive("r3-n04", "cv-lab", Level::kRack);
+  const PlacementProblem fenced = MakeProblem(b, ReferenceTenants());
+  ExpectInfeasible(fenced, RequestBuilder("x", "nlp-lab").Nodes(1).Classes({"a100x8"}));
+  ExpectOptimum(fenced, RequestBuilder("x", "cv-lab").Nodes(2).Classes({"a100x8"}), 2 * 32.77, 2);
+  // A leaf-level hold closes leaf-3, r3's only leaf, the same way.
+  DataCentreBuilder leaf = ReferenceDataCentre();
+  leaf.HoldExclusive("r3-n04", "cv-lab", Level::kLeaf);
+  ExpectInfeasible(MakeProblem(leaf, ReferenceTenants()),
+                   RequestBuilder("x", "bio-lab").Nodes(1).Classes({"a100x8"}));
+}
+
 TEST_P(ConformanceTest, QuotaHeadroom) {
   DataCentreBuilder b = ReferenceDataCentre();
   b.Hold("r2-n04", "bio-lab");

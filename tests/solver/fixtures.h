@@ -182,6 +182,12 @@ class DataCentreBuilder {
     n.state = state;
     return *this;
   }
+  // Held by `tenant` for a request that asked for its `level` domain to itself.
+  DataCentreBuilder& HoldExclusive(const std::string& node, const std::string& tenant, Level level) {
+    Hold(node, tenant);
+    FindNode(node).exclusive = level;
+    return *this;
+  }
   DataCentreBuilder& SetState(const std::string& node, NodeState state) {
     FindNode(node).state = state;
     return *this;

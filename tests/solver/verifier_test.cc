@@ -167,6 +167,18 @@ TEST_F(VerifierTest, ExclusiveRejectsRacksAndLeavesSharedWithOtherTenants) {
             Set{});
 }
 
+TEST_F(VerifierTest, AnotherTenantsExclusiveDomainIsClosedToEveryRequest) {
+  fixtures::DataCentreBuilder b = ReferenceDataCentre();
+  b.HoldExclusive("r1-n04", "cv-lab", Level::kRack);
+  problem_ = MakeProblem(b, ReferenceTenants());
+  // A request that did not ask for exclusivity still may not enter cv-lab's rack.
+  EXPECT_EQ(Check(RequestBuilder("x", "nlp-lab").Nodes(1), {"r1-n01"}), Set{"exclusive"});
+  EXPECT_NE(last_.front().detail.find("r1"), std::string::npos) << Describe(last_);
+  EXPECT_EQ(Check(RequestBuilder("x", "nlp-lab").Nodes(1), {"r2-n01"}), Set{});
+  // cv-lab itself may.
+  EXPECT_EQ(Check(RequestBuilder("x", "cv-lab").Nodes(1), {"r1-n01"}), Set{});
+}
+
 TEST_F(VerifierTest, RequiredLocalityCountsDomains) {
   const std::vector<std::string> two_leaves = {"r1-n01", "r2-n01"};
   EXPECT_EQ(Check(RequestBuilder("l", "cv-lab").Nodes(2).Locality(Level::kLeaf), two_leaves),
