@@ -275,10 +275,11 @@ std::optional<LockedNode> LockNode(SqlConn& c, Dialect d, const std::string& nam
   return LockedNodeFromRow(rows[0]);
 }
 
-// Locks the named nodes in name order, in one statement (racing transactions take their locks in
-// the same order, so they queue instead of deadlocking).
-std::map<std::string, LockedNode> LockNodes(SqlConn& c, Dialect d,
-                                            const std::vector<std::string>& sorted_names) {
+// Reads the named nodes, and with `lock` locks them in name order in one statement (racing
+// transactions take their locks in the same order, so they queue instead of deadlocking).
+std::map<std::string, LockedNode> ReadNodes(SqlConn& c, Dialect d,
+                                            const std::vector<std::string>& sorted_names,
+                                            bool lock) {
   std::map<std::string, LockedNode> out;
   constexpr size_t kChunk = 500;
   for (size_t start = 0; start < sorted_names.size(); start += kChunk) {
@@ -289,7 +290,7 @@ std::map<std::string, LockedNode> LockNodes(SqlConn& c, Dialect d,
       sql += (i == start ? "$" : ", $") + std::to_string(i - start + 1);
       params.push_back(sorted_names[i]);
     }
-    sql += ") ORDER BY name" + ForUpdate(d);
+    sql += ") ORDER BY name" + (lock ? ForUpdate(d) : std::string());
     for (const Row& r : c.Query(sql, params)) {
       LockedNode n = LockedNodeFromRow(r);
       std::string name = n.name;
@@ -335,10 +336,14 @@ std::string ExclusiveClash(const LockedNode& near, const NeighbourNode& where,
   return {};
 }
 
-// Locks the claimed nodes and their neighbours in name order, checks each claimed node is free
-// at the generation the caller solved against and that no domain kept exclusively is shared,
-// checks the tenant's limits with them, and holds them for `holder` in `state`. Returns the held
-// nodes in claim order.
+// Locks the claimed nodes in name order, checks each is free at the generation the caller solved
+// against and that no domain kept exclusively is shared, checks the tenant's limits with them,
+// and holds them for `holder` in `state`. Returns the held nodes in claim order.
+//
+// Exclusivity under races: an exclusive hold locks its neighbours too (with its claims, in one
+// name-ordered statement); any other hold only reads them once its claims are locked. A racing
+// pair in one rack always meets on a locked row: the exclusive hold's lock covers every node the
+// other could claim there, so whichever commits second sees the first.
 std::vector<HeldNode> HoldNodes(SqlConn& c, Dialect d, const Tenant& tenant,
                                 const std::vector<NodeClaim>& claims,
                                 const std::vector<NeighbourNode>& neighbours,
@@ -356,12 +361,21 @@ std::vector<HeldNode> HoldNodes(SqlConn& c, Dialect d, const Tenant& tenant,
   for (const NeighbourNode& n : neighbours) {
     if (!std::binary_search(names.begin(), names.end(), n.node)) near.push_back(&n);
   }
-  const size_t claimed = names.size();
-  for (const NeighbourNode* n : near) names.push_back(n->node);
-  std::inplace_merge(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(claimed),
-                     names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
-  const std::map<std::string, LockedNode> locked = LockNodes(c, d, names);
+  std::vector<std::string> near_names;
+  for (const NeighbourNode* n : near) near_names.push_back(n->node);
+  std::sort(near_names.begin(), near_names.end());
+  near_names.erase(std::unique(near_names.begin(), near_names.end()), near_names.end());
+  std::map<std::string, LockedNode> locked;
+  if (exclusive.empty()) {
+    locked = ReadNodes(c, d, names, /*lock=*/true);
+    locked.merge(ReadNodes(c, d, near_names, /*lock=*/false));
+  } else {
+    const size_t claimed = names.size();
+    names.insert(names.end(), near_names.begin(), near_names.end());
+    std::inplace_merge(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(claimed),
+                       names.end());
+    locked = ReadNodes(c, d, names, /*lock=*/true);
+  }
 
   TenantUsage adding;
   for (const NodeClaim& claim : claims) {
