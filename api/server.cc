@@ -1,6 +1,6 @@
 // `topoplace serve`: the HTTP server around the Service.
-#include <httplib.h>
 #include <arpa/inet.h>
+#include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -148,7 +148,8 @@ void RaiseListenBacklog(int port) {
     if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen) != 0) continue;
     int bound = -1;
     if (addr.ss_family == AF_INET) bound = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-    if (addr.ss_family == AF_INET6) bound = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+    if (addr.ss_family == AF_INET6)
+      bound = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
     if (bound == port) ::listen(fd, 1024);
   }
 }
@@ -243,7 +244,8 @@ std::shared_ptr<const View> Service::CurrentView() {
   // Usually only a few nodes changed: fetch those and patch a copy of the current view.
   StoreState state;
   if (view_ && base_) {
-    Result<Store::Changes> changes = store_->ChangesSince(view_->audit_seq, view_->inventory_version);
+    Result<Store::Changes> changes =
+        store_->ChangesSince(view_->audit_seq, view_->inventory_version);
     if (!changes.ok()) throw ProblemFromStatus(changes.status());
     if (!changes->full) {
       auto snapshot = std::make_shared<Snapshot>(*view_->snapshot);

@@ -281,6 +281,28 @@ Status EditQuota(Scenario& s, const Change& c, AppliedChange& applied) {
     if (e.key == "budgetPerHour") st = apply(tenant.budget_per_hour);
     if (!st.ok()) return st;
   }
+  // A limit cut below what the tenant holds: existing allocations stay, new placements fail.
+  std::map<std::string, const NodeClass*> classes;
+  for (const NodeClass& k : s.inventory.node_classes) classes.emplace(k.name, &k);
+  double held_nodes = 0, held_gpus = 0, held_cost = 0;
+  for (const Node& n : s.inventory.nodes) {
+    if (n.holder != tenant.name) continue;
+    auto it = classes.find(n.node_class);
+    if (it == classes.end()) continue;
+    held_nodes += 1;
+    held_gpus += it->second->gpu.count;
+    held_cost += it->second->cost_per_hour;
+  }
+  const auto over = [&](const char* what, double held, const auto& limit) {
+    if (!limit || held <= static_cast<double>(*limit) + 1e-9) return;
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "; over quota: holds %g %s, %g above the limit", held, what,
+                  held - static_cast<double>(*limit));
+    summary += buf;
+  };
+  over("nodes", held_nodes, tenant.quota.nodes);
+  over("gpus", held_gpus, tenant.quota.gpus);
+  over("per hour", held_cost, tenant.budget_per_hour);
   applied.summary = "tenant " + tenant.name + " quota: " + summary;
   return Status::Ok();
 }

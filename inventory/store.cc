@@ -124,11 +124,11 @@ auto NoTxn(sql::SqlPool& pool, F&& f) -> Result<decltype(f(std::declval<SqlConn&
   } catch (const Abort& a) {
     return a.status;
   } catch (const SqlError& e) {
-    return Status(e.kind() == SqlError::Kind::kUnavailable ? StatusCode::kUnavailable
-                                                           : StatusCode::kInternal,
-                  std::string(e.kind() == SqlError::Kind::kUnavailable ? "store_unavailable: "
-                                                                       : "store_error: ") +
-                      e.what());
+    return Status(
+        e.kind() == SqlError::Kind::kUnavailable ? StatusCode::kUnavailable : StatusCode::kInternal,
+        std::string(e.kind() == SqlError::Kind::kUnavailable ? "store_unavailable: "
+                                                             : "store_error: ") +
+            e.what());
   } catch (const std::exception& e) {
     return InternalError(std::string("store_error: ") + e.what());
   }
@@ -710,7 +710,7 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
     c.Exec("DELETE FROM node_changes");
 
     // Allocations of the scenario, with ids of the store.
-    std::unordered_map<std::string, std::string> holder_of;  // node -> allocation id
+    std::unordered_map<std::string, std::string> holder_of;     // node -> allocation id
     std::unordered_map<std::string, std::string> exclusive_of;  // node -> level kept to itself
     for (const Allocation& a : scenario.allocations) {
       const std::string id = NewId("alc-");
@@ -755,13 +755,13 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
         sql += i == start ? "(" : ", (";
         for (int k = 1; k <= 13; ++k) sql += (k > 1 ? ", $" : "$") + std::to_string(base + k);
         sql += ")";
-        params.insert(params.end(), {n.name, Num(static_cast<int64_t>(i)), n.node_class, state,
-                                     held ? n.holder : std::string(), held ? it->second : "", "1",
-                                     Num(static_cast<int64_t>(cls.gpu.count)),
-                                     Num(static_cast<int64_t>(cls.cpu.cores)), Num(cls.memory_gib),
-                                     Num(cls.storage_gib), Num(cls.cost_per_hour),
-                                     held && exclusive_of.count(n.name) ? exclusive_of[n.name]
-                                                                        : std::string()});
+        params.insert(
+            params.end(),
+            {n.name, Num(static_cast<int64_t>(i)), n.node_class, state,
+             held ? n.holder : std::string(), held ? it->second : "", "1",
+             Num(static_cast<int64_t>(cls.gpu.count)), Num(static_cast<int64_t>(cls.cpu.cores)),
+             Num(cls.memory_gib), Num(cls.storage_gib), Num(cls.cost_per_hour),
+             held && exclusive_of.count(n.name) ? exclusive_of[n.name] : std::string()});
       }
       c.Exec(sql, params);
     }

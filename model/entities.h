@@ -24,8 +24,8 @@ namespace topoplace {
 // power: powerDomain (its own hierarchy).
 enum class Level { kNvlink, kLeaf, kRack, kPod, kSpine, kSite, kPowerDomain };
 inline constexpr int kLevelCount = 7;
-inline constexpr Level kAllLevels[kLevelCount] = {Level::kNvlink, Level::kLeaf,  Level::kRack,
-                                                  Level::kPod,    Level::kSpine, Level::kSite,
+inline constexpr Level kAllLevels[kLevelCount] = {Level::kNvlink,     Level::kLeaf,  Level::kRack,
+                                                  Level::kPod,        Level::kSpine, Level::kSite,
                                                   Level::kPowerDomain};
 std::string_view LevelName(Level level);  // "nvlink", "leaf", ..., "powerDomain"
 std::optional<Level> ParseLevel(std::string_view s);
@@ -52,9 +52,9 @@ struct Switch {
   std::string name;
   SwitchRole role = SwitchRole::kLeaf;
   std::string vendor;
-  std::string site;                    // optional for leaves: inherited from their racks
-  std::string pod;                     // optional
-  std::vector<std::string> uplinks;    // names of switches one tier up
+  std::string site;                  // optional for leaves: inherited from their racks
+  std::string pod;                   // optional
+  std::vector<std::string> uplinks;  // names of switches one tier up
   bool operator==(const Switch&) const = default;
 };
 

@@ -19,7 +19,8 @@ int Scenario::RequestIndex(std::string_view name) const {
 void Scenario::ApplyAllocations() {
   std::unordered_map<std::string_view, int> by_name;
   by_name.reserve(inventory.nodes.size());
-  for (size_t i = 0; i < inventory.nodes.size(); ++i) by_name.emplace(inventory.nodes[i].name, static_cast<int>(i));
+  for (size_t i = 0; i < inventory.nodes.size(); ++i)
+    by_name.emplace(inventory.nodes[i].name, static_cast<int>(i));
   for (const Allocation& a : allocations) {
     for (const std::string& n : a.nodes) {
       auto it = by_name.find(n);

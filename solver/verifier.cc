@@ -195,8 +195,8 @@ std::vector<Violation> VerifyPlacement(const PlacementProblem& problem, const Re
     for (const auto& [where, holder] : fenced) {
       if (topo.DomainOf(node, where.first) != where.second) continue;
       report("exclusive", "node " + name(node) + " is in " + std::string(LevelName(where.first)) +
-                              " " + topo.DomainName(where.first, where.second) +
-                              ", which tenant " + holder + " holds exclusively");
+                              " " + topo.DomainName(where.first, where.second) + ", which tenant " +
+                              holder + " holds exclusively");
     }
   }
 

@@ -126,8 +126,9 @@ TEST_P(ServiceTest, ReserveCommitReleaseRoundTrip) {
 TEST_P(ServiceTest, AnExclusiveHoldKeepsOtherTenantsOutOfItsRack) {
   // nlp-lab holds two a100 nodes with their rack to itself; the rack's other free a100 nodes are
   // closed to every other tenant (held or committed, and after a restart), open to nlp-lab.
-  json r = Post("/v1/reservations",
-                {{"nodes", 2}, {"select", {{"class", "a100x8"}}}, {"exclusive", "rack"}}, nlp_, 201);
+  json r =
+      Post("/v1/reservations",
+           {{"nodes", 2}, {"select", {{"class", "a100x8"}}}, {"exclusive", "rack"}}, nlp_, 201);
   const auto held = NodeNames(r["nodes"]);
   ASSERT_EQ(held.size(), 2u);
   const std::string rack = base_.inventory.nodes[base_.inventory.NodeIndex(held[0])].rack;
@@ -155,7 +156,9 @@ TEST_P(ServiceTest, AnExclusiveHoldKeepsOtherTenantsOutOfItsRack) {
   };
   others_avoid_the_rack();
   json own = Post("/v1/placements:solve",
-                  {{"tenant", "nlp-lab"}, {"nodes", 1}, {"select", {{"class", "a100x8"}}},
+                  {{"tenant", "nlp-lab"},
+                   {"nodes", 1},
+                   {"select", {{"class", "a100x8"}}},
                    {"topology", {{"locality", {{"level", "rack"}}}}}},
                   admin_, 200);
   EXPECT_NE(own["status"], "infeasible");

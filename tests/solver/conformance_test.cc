@@ -6,8 +6,8 @@
 // may also answer timeout (it cannot always prove infeasibility) but never a placement.
 //
 // The reference data centre (fixtures.h) has, with default weights, every placement paying
-// 5 per fully free rack or leaf it touches (a fresh solve moves nothing); with locality, 100 per domain at
-// the level and 10 per domain at each level above it.
+// 5 per fully free rack or leaf it touches (a fresh solve moves nothing); with locality, 100 per
+// domain at the level and 10 per domain at each level above it.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -108,8 +108,7 @@ INSTANTIATE_TEST_SUITE_P(Backends, ConformanceTest, ::testing::Values("heuristic
 
 TEST_P(ConformanceTest, CountOfOneClassPacksIntoOneRack) {
   // 2 x 98.32 + one free rack and leaf (10).
-  ExpectOptimum(Reference(), RequestBuilder("c", "cv-lab").Nodes(2).Classes({"h100x8"}), 206.64,
-                2);
+  ExpectOptimum(Reference(), RequestBuilder("c", "cv-lab").Nodes(2).Classes({"h100x8"}), 206.64, 2);
 }
 
 TEST_P(ConformanceTest, TooManyNodesIsInfeasible) {
@@ -265,8 +264,7 @@ TEST_P(ConformanceTest, ExclusiveRack) {
       shared, RequestBuilder("x", "nlp-lab").Nodes(2).Classes({"a100x8"}).Exclusive(Level::kRack),
       "exclusive");
   // Without exclusivity r3 serves; it is no longer a free rack, so no fragmentation.
-  ExpectOptimum(shared, RequestBuilder("x", "nlp-lab").Nodes(2).Classes({"a100x8"}),
-                2 * 32.77, 2);
+  ExpectOptimum(shared, RequestBuilder("x", "nlp-lab").Nodes(2).Classes({"a100x8"}), 2 * 32.77, 2);
   // The tenant's own node does not close the rack.
   ExpectOptimum(shared,
                 RequestBuilder("x", "cv-lab").Nodes(2).Classes({"a100x8"}).Exclusive(Level::kRack),
@@ -296,8 +294,8 @@ TEST_P(ConformanceTest, QuotaHeadroom) {
   const PlacementProblem problem = MakeProblem(b, tenants);
   // Holds 1 node / 8 GPUs: 2 more 8-GPU nodes fit, 3 do not.
   ExpectInfeasible(problem, RequestBuilder("q", "bio-lab").Nodes(3).GpuCount(">=8"), "quota");
-  ExpectOptimum(problem, RequestBuilder("q", "bio-lab").Nodes(2).GpuCount(">=8"),
-                2 * 32.77 + 10, 2);
+  ExpectOptimum(problem, RequestBuilder("q", "bio-lab").Nodes(2).GpuCount(">=8"), 2 * 32.77 + 10,
+                2);
   // 16 GPUs left: two l40s and two cpu nodes fit the GPU quota but not the node quota.
   ExpectInfeasible(problem, RequestBuilder("q", "bio-lab").Nodes(3).Classes({"l40sx4", "cpu"}),
                    "quota");
@@ -311,8 +309,8 @@ TEST_P(ConformanceTest, TenantBudgetHeadroom) {
   const PlacementProblem problem = MakeProblem(b, tenants);
   ExpectInfeasible(problem, RequestBuilder("t", "cv-lab").Nodes(1).Classes({"h100x8"}),
                    "tenantBudget");
-  ExpectOptimum(problem, RequestBuilder("t", "cv-lab").Nodes(2).Classes({"a100x8"}),
-                2 * 32.77 + 10, 2);
+  ExpectOptimum(problem, RequestBuilder("t", "cv-lab").Nodes(2).Classes({"a100x8"}), 2 * 32.77 + 10,
+                2);
 }
 
 TEST_P(ConformanceTest, UnavailableNodesAreNeverChosen) {
@@ -324,8 +322,7 @@ TEST_P(ConformanceTest, UnavailableNodesAreNeverChosen) {
   const PlacementProblem problem = MakeProblem(b, ReferenceTenants());
   ExpectInfeasible(problem, RequestBuilder("a", "cv-lab").Nodes(1).Classes({"a100x8"}));
   // The cheapest 8-GPU node is now an h100x8.
-  ExpectOptimum(problem, RequestBuilder("a", "cv-lab").Nodes(1).GpuCount("==8"), 98.32 + 10,
-                1);
+  ExpectOptimum(problem, RequestBuilder("a", "cv-lab").Nodes(1).GpuCount("==8"), 98.32 + 10, 1);
 }
 
 // The exact backend on its own: re-solves with a current placement, warm starts, and scale.

@@ -183,7 +183,8 @@ class DataCentreBuilder {
     return *this;
   }
   // Held by `tenant` for a request that asked for its `level` domain to itself.
-  DataCentreBuilder& HoldExclusive(const std::string& node, const std::string& tenant, Level level) {
+  DataCentreBuilder& HoldExclusive(const std::string& node, const std::string& tenant,
+                                   Level level) {
     Hold(node, tenant);
     FindNode(node).exclusive = level;
     return *this;

@@ -123,6 +123,21 @@ TEST(Changes, FailDrainRemoveAndQuota) {
   EXPECT_EQ(s.tenants[s.TenantIndex("nlp-lab")].quota.nodes, 0) << "never below zero";
 }
 
+TEST(Changes, AQuotaCutBelowWhatIsHeldSaysSo) {
+  Scenario s = Reference();
+  for (const char* n : {"r1-n01", "r1-n02", "r2-n01"}) {
+    s.inventory.nodes[s.inventory.NodeIndex(n)].holder = "nlp-lab";
+    s.inventory.nodes[s.inventory.NodeIndex(n)].state = NodeState::kAllocated;
+  }
+  auto cut = ParseChange(ChangeKind::kTenantQuota, "nlp-lab:nodes=1,gpus=200");
+  ASSERT_TRUE(cut.ok());
+  auto applied = ApplyChanges(s, {*cut});
+  ASSERT_TRUE(applied.ok()) << applied.status().message();
+  EXPECT_EQ((*applied)[0].summary,
+            "tenant nlp-lab quota: nodes -> 1, gpus -> 200; over quota: holds 3 nodes, 2 above "
+            "the limit");
+}
+
 TEST(Changes, AddedRacksAreCabledAndPoweredLikeTheirPod) {
   Scenario s = Reference();
   auto c = ParseChange(ChangeKind::kAdd, "racks=2,class=gb200x4,pod=pod-2,tags=hipaa+pci");
