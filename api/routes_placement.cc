@@ -5,6 +5,7 @@
 
 #include "api/json_codec.h"
 #include "api/service.h"
+#include "inventory/scenario_codec.h"
 #include "solver/verifier.h"
 
 namespace topoplace {
@@ -275,6 +276,18 @@ Json NodesJson(const std::vector<HeldNode>& nodes, bool with_generation) {
   return list;
 }
 
+// A recorded request as JSON: as a client sent it, or from the scenario YAML an import recorded;
+// null when none was recorded.
+Json RecordedRequest(const std::string& text) {
+  if (text.empty()) return nullptr;
+  auto j = Json::parse(text, nullptr, false);
+  if (!j.is_discarded()) return j;
+  if (Result<Request> r = LoadRequestString(text, "recorded request"); r.ok()) {
+    return EncodeRequestJson(*r);
+  }
+  return Json(text);
+}
+
 Json ParsedOrText(const std::string& text) {
   auto j = Json::parse(text, nullptr, false);
   return j.is_discarded() ? Json(text) : j;
@@ -526,7 +539,7 @@ Json ReservationToJson(const ReservationRecord& r) {
          {"costPerHour", r.cost_per_hour},
          {"nodes", NodesJson(r.nodes, true)},
          {"allocation", r.allocation_id.empty() ? Json(nullptr) : Json(r.allocation_id)},
-         {"request", ParsedOrText(r.request)},
+         {"request", RecordedRequest(r.request)},
          {"createdBy", r.created_by}};
   return j;
 }
@@ -541,7 +554,7 @@ Json AllocationToJson(const AllocationRecord& a) {
               {"reservation", a.reservation_id.empty() ? Json(nullptr) : Json(a.reservation_id)},
               {"costPerHour", a.cost_per_hour},
               {"nodes", NodesJson(a.nodes, true)},
-              {"request", ParsedOrText(a.request)},
+              {"request", RecordedRequest(a.request)},
               {"createdBy", a.created_by}};
 }
 

@@ -11,6 +11,8 @@
 #include <iostream>
 #include <map>
 #include <regex>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "api/exit_codes.h"
@@ -426,14 +428,17 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
     Problem p;
     p.status = res.status;
     if (res.status == 404) {
-      bool other_method = false;
+      std::set<std::string> methods;  // the methods this path does take, for the Allow header
       for (size_t i = 0; i < routes.size(); ++i) {
-        if (std::regex_match(req.path, patterns[i])) other_method = true;
+        if (std::regex_match(req.path, patterns[i])) methods.insert(routes[i].method);
       }
-      if (other_method) {
+      std::string allowed;
+      for (const std::string& m : methods) allowed += (allowed.empty() ? "" : ", ") + m;
+      if (!allowed.empty()) {
         p.status = 405;
         p.code = "method_not_allowed";
-        p.detail = req.method + " is not allowed on " + req.path;
+        p.detail = req.method + " is not allowed on " + req.path + "; allowed: " + allowed;
+        res.set_header("Allow", allowed);
       } else {
         p.code = "route_not_found";
         p.detail = "no such endpoint: " + req.method + " " + req.path + " (see /v1/openapi.json)";

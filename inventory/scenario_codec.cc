@@ -56,10 +56,9 @@ constexpr std::string_view kTenantKeys[] = {"name", "quota", "compliance", "budg
 constexpr std::string_view kQuotaKeys[] = {"nodes", "gpus", "cpuCores", "memoryGiB", "storageGiB"};
 constexpr std::string_view kAllocationKeys[] = {"name", "tenant", "nodes", "request"};
 // An allocation's request: a request body; its name and tenant are the allocation's.
-constexpr std::string_view kAllocationRequestKeys[] = {"nodes",      "gpus",      "select",
-                                                       "topology",   "compliance", "exclusive",
-                                                       "network",    "budget",     "purpose",
-                                                       "priority"};
+constexpr std::string_view kAllocationRequestKeys[] = {
+    "nodes",     "gpus",    "select", "topology", "compliance",
+    "exclusive", "network", "budget", "purpose",  "priority"};
 constexpr std::string_view kRequestKeys[] = {"name",    "tenant",   "nodes",      "gpus",
                                              "select",  "topology", "compliance", "exclusive",
                                              "network", "budget",   "purpose",    "priority"};
@@ -246,7 +245,7 @@ struct RequestSrc {
 };
 struct AllocationSrc {
   std::optional<Ref> name, tenant;
-  std::vector<Ref> nodes;            // parallel to Allocation::nodes
+  std::vector<Ref> nodes;             // parallel to Allocation::nodes
   std::optional<RequestSrc> request;  // when the allocation carries its request
   std::optional<Ref> request_nodes;   // where its request's `nodes` was written
 };
@@ -1353,11 +1352,16 @@ Result<Request> LoadRequestFile(const std::string& path) {
   if (!in) return NotFoundError(path + ": cannot open");
   std::ostringstream text;
   text << in.rdbuf();
+  return LoadRequestString(text.str(), path);
+}
+
+Result<Request> LoadRequestString(std::string_view yaml, std::string_view source_name) {
   try {
-    ScenarioLoader loader{path};
-    return loader.LoadRequest(text.str());
+    ScenarioLoader loader{std::string(source_name)};
+    return loader.LoadRequest(yaml);
   } catch (const std::exception& e) {
-    return InternalError(path + ": unexpected error while loading: " + e.what());
+    return InternalError(std::string(source_name) +
+                         ": unexpected error while loading: " + e.what());
   }
 }
 

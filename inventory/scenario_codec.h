@@ -28,8 +28,12 @@ Result<Scenario> LoadScenarioString(std::string_view yaml, std::string_view sour
 // name and tenant may be left out. Errors carry FILE:LINE:COLUMN like the scenario loader's;
 // references (tenant, classes) are the caller's to check (ValidateRequest).
 Result<Request> LoadRequestFile(const std::string& path);
+// The same from text; `source_name` plays the role of the file name in messages.
+Result<Request> LoadRequestString(std::string_view yaml, std::string_view source_name);
 
 // Serialises a scenario (inventory, tenants, allocations, requests) to scenario YAML.
 std::string DumpScenario(const Scenario& scenario);
+// One request as a YAML map (name and tenant included), readable by LoadRequestString.
+std::string DumpRequest(const Request& request);
 
 }  // namespace topoplace

@@ -513,6 +513,17 @@ void WriteRequests(Writer& w, const std::vector<Request>& requests) {
 
 }  // namespace
 
+std::string DumpRequest(const Request& request) {
+  Writer w;
+  w.out() += "name: ";
+  w.Str(request.name);
+  w.out() += "\ntenant: ";
+  w.Str(request.tenant);
+  w.out() += '\n';
+  WriteRequestBody(w, request, "");
+  return std::move(w.out());
+}
+
 std::string DumpScenario(const Scenario& scenario) {
   Writer w;
   w.out().reserve(256 + scenario.inventory.nodes.size() * 220);

@@ -723,10 +723,12 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
         const int i = scenario.inventory.NodeIndex(n);
         if (i >= 0) cost += scenario.inventory.ClassOf(i).cost_per_hour;
       }
-      nlohmann::json req = {{"name", a.name}, {"tenant", a.tenant}, {"nodes", a.nodes.size()}};
+      // The request the nodes were placed for, when the scenario records one (scenario YAML;
+      // export reads it back); empty when it does not.
+      const std::string request = a.request ? DumpRequest(*a.request) : std::string();
       c.Exec("INSERT INTO allocations (" + std::string(kAllocationCols) +
                  ") VALUES ($1, $2, $3, $4, 'active', $5, 0, '', $6, 'import')",
-             {id, a.tenant, a.name, req.dump(), Num(now_ms), Num(cost)});
+             {id, a.tenant, a.name, request, Num(now_ms), Num(cost)});
       for (const auto& n : a.nodes) {
         c.Exec("INSERT INTO allocation_nodes (allocation_id, node, rule) VALUES ($1, $2, $3)",
                {id, n, "imported from the scenario"});
@@ -908,6 +910,15 @@ Result<Scenario> Store::Export() {
     names.insert(out.name);
     out.tenant = a.tenant;
     for (const HeldNode& n : a.nodes) out.nodes.push_back(n.node);
+    // The recorded request (scenario YAML from an import, or the JSON a service client sent, which
+    // the same reader takes), so repairs of the exported scenario keep its constraints.
+    if (!a.request.empty()) {
+      if (Result<Request> r = LoadRequestString(a.request, "allocation " + a.id); r.ok()) {
+        r->name = out.name;
+        r->tenant = out.tenant;
+        out.request = std::move(*r);
+      }
+    }
     s.allocations.push_back(std::move(out));
   }
   s.ApplyAllocations();

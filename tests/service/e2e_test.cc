@@ -333,19 +333,43 @@ TEST_P(ServiceTest, OpenApiMatchesTheRoutesServed) {
   EXPECT_GE(operations, 18);
   // Undocumented paths are not served.
   EXPECT_EQ(server_->Call("GET", "/v1/secret", admin_).Json()["code"], "route_not_found");
-  EXPECT_EQ(server_->Call("PUT", "/v1/nodes", admin_, "{}").Json()["code"], "method_not_allowed");
+  const Response wrong = server_->Call("PUT", "/v1/nodes", admin_, "{}");
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(wrong.Json()["code"], "method_not_allowed");
+  EXPECT_EQ(wrong.allow, "GET");
+  EXPECT_EQ(server_->Call("PUT", "/v1/reservations", admin_, "{}").allow, "GET, POST");
 }
 
 TEST_P(ServiceTest, ImportAndExportThroughTheCli) {
   const auto file =
       std::filesystem::temp_directory_path() / ("export-" + std::to_string(::getpid()) + ".yaml");
   Post("/v1/reservations", {{"nodes", 1}, {"select", {{"class", "cpu"}}}}, nlp_, 201);
+  json held = Post("/v1/reservations",
+                   {{"name", "pinned"},
+                    {"nodes", 2},
+                    {"select", {{"class", "l40sx4"}}},
+                    {"topology", {{"locality", {{"level", "rack"}}}}},
+                    {"exclusive", "rack"}},
+                   nlp_, 201);
+  Post("/v1/reservations/" + held["id"].get<std::string>() + ":commit", json::object(), nlp_, 200);
   CliResult e = RunCli({"export", "--db", db_, "-o", file.string()});
   ASSERT_EQ(e.exit_code, 0) << e.err;
   auto exported = LoadScenarioFile(file.string());
   ASSERT_TRUE(exported.ok()) << exported.status().ToString();
   EXPECT_EQ(exported->inventory.nodes.size(), base_.inventory.nodes.size());
-  EXPECT_EQ(exported->allocations.size(), base_.allocations.size());
+  // The committed allocation comes out with the request it was placed for; reservations do not.
+  ASSERT_EQ(exported->allocations.size(), base_.allocations.size() + 1);
+  auto found = std::find_if(exported->allocations.begin(), exported->allocations.end(),
+                            [](const Allocation& a) { return a.name == "pinned"; });
+  ASSERT_NE(found, exported->allocations.end());
+  const Allocation& pinned = *found;
+  ASSERT_TRUE(pinned.request.has_value());
+  EXPECT_EQ(pinned.request->nodes, 2);
+  EXPECT_EQ(pinned.request->select.classes, std::vector<std::string>{"l40sx4"});
+  ASSERT_TRUE(pinned.request->exclusive.has_value());
+  EXPECT_EQ(*pinned.request->exclusive, Level::kRack);
+  ASSERT_TRUE(pinned.request->locality.has_value());
+  EXPECT_EQ(pinned.request->locality->level, Level::kRack);
   // Import refuses to drop the service's holdings unless forced.
   CliResult refused = RunCli({"import", file.string(), "--db", db_});
   EXPECT_EQ(refused.exit_code, 3) << refused.err;

@@ -79,6 +79,7 @@ struct Response {
   int status = 0;
   std::string body;
   std::string content_type;
+  std::string allow;  // the Allow header (405 answers)
   json Json() const {
     auto j = json::parse(body, nullptr, false);
     return j;
@@ -142,8 +143,8 @@ class ServerProcess {
       return client.Post(path, headers, body, content_type);
     };
     httplib::Result r = send();
-    if (!r) return {0, "", ""};
-    return {r->status, r->body, r->get_header_value("Content-Type")};
+    if (!r) return {0, "", "", ""};
+    return {r->status, r->body, r->get_header_value("Content-Type"), r->get_header_value("Allow")};
   }
 
  private:

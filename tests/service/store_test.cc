@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -93,6 +94,39 @@ TEST_P(StoreTest, ImportThenExportGivesTheSameScenario) {
   auto reloaded = LoadScenarioString(DumpScenario(*exported), "export");
   ASSERT_TRUE(reloaded.ok()) << reloaded.status().ToString();
   EXPECT_EQ(reloaded->inventory, exported->inventory);
+}
+
+TEST_P(StoreTest, RecordedRequestsOfAllocationsSurviveImportAndExport) {
+  // whatif-moc.yaml records the request each allocation was placed for; repairs of an exported
+  // store keep those constraints only if the store keeps them.
+  auto original = LoadScenarioFile(SourceDirectory() + "/scenarios/whatif-moc.yaml");
+  ASSERT_TRUE(original.ok()) << original.status().ToString();
+  size_t recorded = 0;
+  for (const Allocation& a : original->allocations) recorded += a.request.has_value();
+  ASSERT_GT(recorded, 0u);
+  ASSERT_TRUE(store_->Import(*original, kAdmin, NowMillis(), true).ok());
+  auto exported = store_->Export();
+  ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+  const auto by_name = [](std::vector<Allocation> v) {
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    for (Allocation& a : v) std::sort(a.nodes.begin(), a.nodes.end());
+    return v;
+  };
+  const std::vector<Allocation> want = by_name(original->allocations);
+  const std::vector<Allocation> got = by_name(exported->allocations);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i].name, want[i].name);
+    EXPECT_EQ(got[i].nodes, want[i].nodes) << want[i].name;
+    EXPECT_EQ(got[i].request, want[i].request) << want[i].name;
+  }
+  // Nodes a recorded request keeps to itself carry it in the store.
+  auto state = store_->LoadState();
+  for (const Allocation& a : original->allocations) {
+    if (!a.request || !a.request->exclusive) continue;
+    for (const auto& n : a.nodes)
+      EXPECT_EQ(Node(*state, n).exclusive, LevelName(*a.request->exclusive)) << n;
+  }
 }
 
 TEST_P(StoreTest, ReserveCommitReleaseMoveGenerations) {
