@@ -14,7 +14,8 @@ namespace topoplace {
 int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
   CLI::App app{
       "topoplace: topology-aware placement for multi-tenant GPU clouds.\n"
-      "Exit codes: 0 ok, 1 internal error, 2 bad input, 3 infeasible or unsatisfied.",
+      "Exit codes: 0 ok, 1 internal error, 2 bad input, 3 infeasible or unsatisfied, 4 a store "
+      "or port unavailable.",
       "topoplace"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "topoplace 0.1.0");

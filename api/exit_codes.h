@@ -1,7 +1,9 @@
 // The one table that maps status codes to CLI exit codes (and, with the service, HTTP statuses).
 //
 // CLI exit codes: 0 ok, 1 internal error, 2 bad input (flags, files, YAML, requests), 3 a valid
-// request that cannot be satisfied (infeasible placement, failed precondition).
+// request that cannot be satisfied (infeasible placement, failed precondition), 4 something the
+// command needs is unavailable (a database server that cannot be reached, a store file that
+// cannot be opened, a port that cannot be listened on): worth retrying once that is fixed.
 #pragma once
 
 #include "model/status.h"
@@ -12,6 +14,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitInternal = 1;
 inline constexpr int kExitBadInput = 2;
 inline constexpr int kExitUnsatisfied = 3;
+inline constexpr int kExitUnavailable = 4;
 
 struct StatusMapping {
   StatusCode code;
@@ -30,7 +33,7 @@ inline constexpr StatusMapping kStatusMappings[] = {
     {StatusCode::kDeadlineExceeded, kExitUnsatisfied, 504},
     {StatusCode::kUnauthenticated, kExitBadInput, 401},
     {StatusCode::kPermissionDenied, kExitBadInput, 403},
-    {StatusCode::kUnavailable, kExitInternal, 503},
+    {StatusCode::kUnavailable, kExitUnavailable, 503},
     {StatusCode::kInternal, kExitInternal, 500},
 };
 

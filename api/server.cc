@@ -527,7 +527,7 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
       port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
   if (bound < 0) {
     err << "topoplace serve: cannot listen on " << args.listen << "\n";
-    return kExitInternal;
+    return kExitUnavailable;
   }
 
   // SIGINT/SIGTERM stop the server gracefully; the signal is waited for on its own thread, so

@@ -35,6 +35,16 @@ TEST(CliTest, BadFlagsExitTwo) {
   }
 }
 
+TEST(CliTest, AnUnreachableStoreExitsFour) {
+  // Nothing listens on port 1: retry later, not a bug and not bad input.
+  auto run = RunTopoplace("audit verify --db postgresql://nobody@127.0.0.1:1/none");
+  EXPECT_EQ(run.exit_code, 4) << run.out << run.err;
+  EXPECT_NE(run.err.find("cannot connect"), std::string::npos) << run.err;
+  auto file = RunTopoplace("export --db /nonexistent-directory/store.db");
+  EXPECT_EQ(file.exit_code, 4) << file.out << file.err;
+  EXPECT_NE(file.err.find("cannot open"), std::string::npos) << file.err;
+}
+
 TEST(CliTest, ValidateAcceptsEveryShippedScenario) {
   auto run = RunTopoplace("validate scenarios/moc-small.yaml scenarios/hipaa.yaml");
   EXPECT_EQ(run.exit_code, 0) << run.err;
