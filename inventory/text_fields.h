@@ -12,6 +12,8 @@
 #include <system_error>
 #include <vector>
 
+#include "inventory/yaml_reader.h"
+
 namespace topoplace::text_fields {
 
 // Without leading and trailing blanks (spaces, tabs, a carriage return).
@@ -22,9 +24,10 @@ inline std::string_view Trim(std::string_view s) {
   return s;
 }
 
+// Double-quoted for a message, control bytes and broken UTF-8 escaped, cut after 80 characters.
 inline std::string Quoted(std::string_view s) {
   std::string q = "\"";
-  q += s;
+  q += yaml_reader::Printable(s, 80);
   q += '"';
   return q;
 }

@@ -265,6 +265,16 @@ TEST(TraceCodec, EveryErrorHasFileLineAndColumn) {
       "duration, class, select, locality, spread, compliance, exclusive, roce, maxCostPerHour, "
       "priority, purpose"};
   EXPECT_EQ(header.status().messages(), header_expected);
+
+  // Binary garbage is quoted escaped and cut short, so it cannot garble a terminal.
+  auto garbage = LoadTraceString(
+      std::string("time,name,tenant,nodes,duration,w\x01\xff") + std::string(200, 'x') + "\n",
+      "g.csv", &s);
+  ASSERT_FALSE(garbage.ok());
+  const std::string message = garbage.status().messages().front();
+  EXPECT_NE(message.find("unknown column \"w\\x01\\xffxxx"), std::string::npos) << message;
+  EXPECT_NE(message.find("...\""), std::string::npos) << message;
+  EXPECT_LT(message.size(), 400u) << message;
 }
 
 TEST(Forecast, LinearTrendWithUncertainty) {
