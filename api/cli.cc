@@ -1,9 +1,9 @@
 #include "api/cli.h"
 
+#include <CLI/CLI.hpp>
 #include <ostream>
 
-#include <CLI/CLI.hpp>
-
+#include "api/cli_options.h"
 #include "api/commands.h"
 #include "api/exit_codes.h"
 #include "api/service_cli.h"
@@ -21,7 +21,8 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
   app.set_version_flag("--version", "topoplace 0.1.0");
 
   ValidateArgs validate;
-  auto* v = app.add_subcommand("validate", "Check scenario files; print every error as FILE:LINE:COL");
+  auto* v =
+      app.add_subcommand("validate", "Check scenario files; print every error as FILE:LINE:COL");
   v->add_option("files", validate.files, "Scenario YAML files")->required();
   v->add_flag("--json", validate.json, "Print the result as JSON");
 
@@ -38,10 +39,8 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
   auto* p = app.add_subcommand("place", "Solve the placement of the scenario's requests");
   p->add_option("file", place.file, "Scenario YAML file")->required();
   p->add_option("--request", place.requests, "Only this request (repeatable)");
-  p->add_option("--solver", place.solver, "Backend: heuristic, ilp or auto")
-      ->check(CLI::IsMember({"heuristic", "ilp", "auto"}));
-  p->add_option("--time-limit", place.time_limit_seconds, "Seconds per request for the exact solver")
-      ->check(CLI::Range(0.001, 86400.0));
+  AddSolverOption(p, place.solver, "Backend: heuristic, ilp or auto");
+  AddTimeLimitOption(p, place.time_limit_seconds, "Seconds per request for the exact solver");
   p->add_flag("--independent", place.independent,
               "Solve each request against the current state instead of jointly by priority");
   p->add_flag("--json", place.json, "Print the results as JSON");

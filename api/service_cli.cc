@@ -3,6 +3,7 @@
 #include <fstream>
 #include <ostream>
 
+#include "api/cli_options.h"
 #include "api/exit_codes.h"
 #include "inventory/scenario_codec.h"
 #include "inventory/store.h"
@@ -89,10 +90,8 @@ void AddServiceCommands(CLI::App& app, ServiceCommands& c) {
   s->add_option("--listen", c.serve.listen, "HOST:PORT to listen on (port 0 picks a free one)");
   s->add_option("--scenario", c.serve.scenario,
                 "Scenario to seed an empty store with (default: the built-in moc-small)");
-  s->add_option("--solver", c.serve.solver, "Default backend: heuristic, ilp or auto")
-      ->check(CLI::IsMember({"heuristic", "ilp", "auto"}));
-  s->add_option("--time-limit", c.serve.time_limit_seconds, "Default seconds per solve")
-      ->check(CLI::Range(0.001, 60.0));
+  AddSolverOption(s, c.serve.solver, "Default backend: heuristic, ilp or auto");
+  AddTimeLimitOption(s, c.serve.time_limit_seconds, "Default seconds per solve", 60.0);
   s->add_option("--max-body", c.serve.max_body_bytes, "Largest request body in bytes")
       ->check(CLI::Range(int64_t{1024}, int64_t{64} << 20));
   s->add_option("--threads", c.serve.threads, "Worker threads")->check(CLI::Range(1, 1024));

@@ -2,6 +2,8 @@
 
 #include <ostream>
 
+#include "api/cli_options.h"
+
 namespace topoplace {
 
 void AddWhatIfCommands(CLI::App& app, WhatIfCommands& cmds) {
@@ -26,10 +28,8 @@ void AddWhatIfCommands(CLI::App& app, WhatIfCommands& cmds) {
   wi->add_option("--shape", w.shapes,
                  "Also count copies of this request shape before and after (repeatable), e.g. "
                  "nodes=16,class=h100x8,locality=leaf:required,tenant=nlp-lab");
-  wi->add_option("--solver", w.solver, "Backend for the pending requests: heuristic, ilp or auto")
-      ->check(CLI::IsMember({"heuristic", "ilp", "auto"}));
-  wi->add_option("--time-limit", w.time_limit_seconds, "Seconds per exact solve")
-      ->check(CLI::Range(0.001, 86400.0));
+  AddSolverOption(wi, w.solver, "Backend for the pending requests: heuristic, ilp or auto");
+  AddTimeLimitOption(wi, w.time_limit_seconds, "Seconds per exact solve");
   wi->add_flag("--no-relocate", w.no_relocate,
                "Do not look for whole-allocation relocations when a repair is impossible");
   wi->add_flag("--no-explain", w.no_explain, "Do not explain repairs that are impossible");
@@ -51,10 +51,8 @@ void AddWhatIfCommands(CLI::App& app, WhatIfCommands& cmds) {
                  "The tenant the shape is for (default: the shape's, else "
                  "the first tenant); without a shape, only this tenant's "
                  "headroom");
-  ca->add_option("--solver", c.solver, "Backend per copy: heuristic (default), ilp or auto")
-      ->check(CLI::IsMember({"heuristic", "ilp", "auto"}));
-  ca->add_option("--time-limit", c.time_limit_seconds, "Seconds per solve and for the joint proof")
-      ->check(CLI::Range(0.001, 86400.0));
+  AddSolverOption(ca, c.solver, "Backend per copy: heuristic (default), ilp or auto");
+  AddTimeLimitOption(ca, c.time_limit_seconds, "Seconds per solve and for the joint proof");
   ca->add_option("--history", c.history,
                  "A trace CSV (as for replay) read as demand history: forecasts of when tenants "
                  "reach quota and classes run out");
@@ -77,9 +75,8 @@ void AddWhatIfCommands(CLI::App& app, WhatIfCommands& cmds) {
                  "(default: all four)")
       ->delimiter(',');
   re->add_option("--seed", r.seed, "Seed of the random policy");
-  re->add_option("--time-limit", r.time_limit_seconds,
-                 "Seconds per request for the exact solver under auto")
-      ->check(CLI::Range(0.001, 86400.0));
+  AddTimeLimitOption(re, r.time_limit_seconds,
+                     "Seconds per request for the exact solver under auto");
   re->add_option("--plot", r.plot, "Write the plots side by side to this SVG file");
   re->add_option("--table", r.table, "Write the series to this CSV file");
   re->add_flag("--no-timing", r.no_timing, "Leave solve times out (output that diffs cleanly)");
