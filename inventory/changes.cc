@@ -87,20 +87,12 @@ std::string KnownNames(const std::set<std::string>& names, std::string_view got,
   return out;
 }
 
-std::string PodOf(const Inventory& inv, const Node& node) {
-  const int rack = inv.RackIndex(node.rack);
-  const int leaf = inv.SwitchIndex(node.leaf);
-  if (rack >= 0 && !inv.racks[rack].pod.empty()) return inv.racks[rack].pod;
-  if (leaf >= 0 && !inv.switches[leaf].pod.empty()) return inv.switches[leaf].pod;
-  return rack >= 0 ? inv.racks[rack].site : std::string();
-}
-
 std::string TargetValue(const Inventory& inv, const Node& node, TargetKind kind) {
   switch (kind) {
     case TargetKind::kNode: return node.name;
     case TargetKind::kRack: return node.rack;
     case TargetKind::kLeaf: return node.leaf;
-    case TargetKind::kPod: return PodOf(inv, node);
+    case TargetKind::kPod: return inv.PodOf(node);
     case TargetKind::kPowerDomain: return node.power_domain;
   }
   return node.name;
@@ -130,7 +122,7 @@ Result<std::vector<int>> Resolve(const Inventory& inv, const Change& c) {
 int TypicalRackSize(const Inventory& inv, const std::string& pod) {
   std::map<std::string, int> per_rack;
   for (const Node& n : inv.nodes) {
-    if (PodOf(inv, n) == pod) ++per_rack[n.rack];
+    if (inv.PodOf(n) == pod) ++per_rack[n.rack];
   }
   std::map<int, int> sizes;
   for (const auto& [rack, count] : per_rack) ++sizes[count];

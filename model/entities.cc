@@ -4,6 +4,14 @@
 
 namespace topoplace {
 
+std::string Inventory::PodOf(const Node& node) const {
+  const int rack = RackIndex(node.rack);
+  const int leaf = SwitchIndex(node.leaf);
+  const Switch* leaf_switch = leaf >= 0 ? &switches[leaf] : nullptr;
+  if (rack >= 0) return PodOfRack(racks[rack], leaf_switch);
+  return leaf_switch ? leaf_switch->pod : std::string();
+}
+
 std::string_view SwitchRoleName(SwitchRole role) {
   return role == SwitchRole::kLeaf ? "leaf" : "spine";
 }

@@ -140,6 +140,13 @@ struct Tenant {
 // Allocation (who holds which nodes, and optionally the request they were placed for) lives in
 // model/scenario.h, beside Request.
 
+// Pods are optional: a node's pod is its rack's pod, else its leaf's pod, else its rack's site.
+inline const std::string& PodOfRack(const Rack& rack, const Switch* leaf) {
+  if (!rack.pod.empty()) return rack.pod;
+  if (leaf && !leaf->pod.empty()) return leaf->pod;
+  return rack.site;
+}
+
 // The physical data centre. Names are unique per entity kind; node names are unique overall.
 class Inventory {
  public:
@@ -170,6 +177,9 @@ class Inventory {
   int LeafOf(int node) const { return node_leaf_[node]; }
   int SiteOfRack(int rack) const { return rack_site_[rack]; }
   const NodeClass& ClassOf(int node) const { return node_classes[node_class_[node]]; }
+  // A node's pod (PodOfRack), its rack and leaf looked up by name; the leaf's pod, else empty,
+  // when the rack is unknown.
+  std::string PodOf(const Node& node) const;
   bool indexed() const { return indexed_; }
   // Equal entities in equal order (the indices are derived and not compared).
   bool operator==(const Inventory& o) const {

@@ -108,8 +108,7 @@ Result<Topology> Topology::Build(const Inventory& inv) {
     const Switch& leaf = inv.switches[inv.LeafOf(i)];
     set(i, Level::kLeaf, leaf.name);
     set(i, Level::kRack, rack.name);
-    std::string pod = !rack.pod.empty() ? rack.pod : (!leaf.pod.empty() ? leaf.pod : rack.site);
-    set(i, Level::kPod, pod);
+    set(i, Level::kPod, PodOfRack(rack, &leaf));
     set(i, Level::kSpine, spine_group[inv.LeafOf(i)]);
     set(i, Level::kSite, rack.site);
     set(i, Level::kPowerDomain, inv.nodes[i].power_domain);

@@ -910,14 +910,6 @@ AllocationRepair RepairSameClass(const PlacementProblem& problem, const RepairCa
   return out;
 }
 
-std::string PodOf(const Inventory& inv, const Node& node) {
-  const int rack = inv.RackIndex(node.rack);
-  const int leaf = inv.SwitchIndex(node.leaf);
-  if (rack >= 0 && !inv.racks[rack].pod.empty()) return inv.racks[rack].pod;
-  if (leaf >= 0 && !inv.switches[leaf].pod.empty()) return inv.switches[leaf].pod;
-  return rack >= 0 ? inv.racks[rack].site : std::string();
-}
-
 }  // namespace
 
 Result<RepairInput> PrepareRepair(const Scenario& before, const Scenario& after) {
@@ -956,14 +948,14 @@ Result<RepairInput> PrepareRepair(const Scenario& before, const Scenario& after)
         lost.node_class = b.node_class;
         lost.rack = b.rack;
         lost.leaf = b.leaf;
-        lost.pod = PodOf(before_inv, b);
+        lost.pod = before_inv.PodOf(b);
         lost.changed = b.state != NodeState::kFailed;
       } else if (ai >= 0) {
         const Node& n = inv.nodes[ai];
         lost.node_class = n.node_class;
         lost.rack = n.rack;
         lost.leaf = n.leaf;
-        lost.pod = PodOf(inv, n);
+        lost.pod = inv.PodOf(n);
       }
       changed = changed || lost.changed;
       c.lost.push_back(std::move(lost));
