@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -64,8 +65,13 @@ inline std::string NewSqlitePath() {
   const auto dir =
       std::filesystem::temp_directory_path() / ("topoplace-svc-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  const auto path = dir / ("store-" + std::to_string(counter++) + ".db");
-  std::filesystem::remove(path);
+  // A process id is reused over time: a name unique in time too, and no stale journal or WAL
+  // beside it (an old WAL would be replayed into the new file).
+  const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
+  const auto path =
+      dir / ("store-" + std::to_string(counter++) + "-" + std::to_string(stamp) + ".db");
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"})
+    std::filesystem::remove(path.string() + suffix);
   return path.string();
 }
 
