@@ -29,6 +29,13 @@ std::string Status::message() const {
   return out;
 }
 
+std::string Status::ReasonOrCodeName() const {
+  if (!reason_.empty()) return reason_;
+  std::string s(StatusCodeName(code_));
+  for (char& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  return s;
+}
+
 std::string Status::ToString() const {
   if (ok()) return "OK";
   return std::string(StatusCodeName(code_)) + ": " + message();

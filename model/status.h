@@ -7,6 +7,11 @@
 // for a bug. api/ maps codes to CLI exit codes and HTTP statuses in one table.
 //
 // A Status may carry several messages (a loader reports all errors of a file, not only the first).
+// Besides its code it may carry a `reason`: a stable snake_case name of what went wrong, finer than
+// the code ("generation_conflict", "quota_exceeded"), which HTTP answers show as their `code`; and
+// structured `details`, one per input error, each with the path of the offending field (a key path
+// such as "requests[2].topology.locality.level" or a JSON pointer), a stable code and a message, so
+// the CLI can render FILE:LINE:COL and HTTP a JSON pointer without parsing message text.
 // Thread safety: values; no shared state.
 #pragma once
 
@@ -19,6 +24,14 @@
 #include <vector>
 
 namespace topoplace {
+
+// One input error: where, what kind (stable snake_case), and a message a person can act on.
+struct ErrorDetail {
+  std::string path;  // key path or JSON pointer of the offending field; "" = the whole input
+  std::string code;  // unknown_field, wrong_type, out_of_range, unknown_value, ...
+  std::string message;
+  bool operator==(const ErrorDetail&) const = default;
+};
 
 enum class StatusCode {
   kOk = 0,
@@ -56,10 +69,33 @@ class Status {
   // "INVALID_ARGUMENT: first message" style, for logs.
   std::string ToString() const;
 
+  // The stable reason ("generation_conflict"); empty when the code says all there is to say.
+  const std::string& reason() const { return reason_; }
+  // The reason, or the code's own name in lower case ("invalid_argument").
+  std::string ReasonOrCodeName() const;
+  Status& SetReason(std::string reason) {
+    reason_ = std::move(reason);
+    return *this;
+  }
+  const std::vector<ErrorDetail>& details() const { return details_; }
+  Status& AddDetail(ErrorDetail detail) {
+    details_.push_back(std::move(detail));
+    return *this;
+  }
+
  private:
   StatusCode code_ = StatusCode::kOk;
   std::vector<std::string> messages_;
+  std::string reason_;
+  std::vector<ErrorDetail> details_;
 };
+
+// A Status with a reason: WithReason(StatusCode::kAborted, "generation_conflict", "node moved").
+inline Status WithReason(StatusCode code, std::string reason, std::string message) {
+  Status s(code, std::move(message));
+  s.SetReason(std::move(reason));
+  return s;
+}
 
 inline Status InvalidArgumentError(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
 inline Status NotFoundError(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
@@ -67,6 +103,10 @@ inline Status AlreadyExistsError(std::string m) { return {StatusCode::kAlreadyEx
 inline Status FailedPreconditionError(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
 inline Status AbortedError(std::string m) { return {StatusCode::kAborted, std::move(m)}; }
 inline Status InternalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status UnavailableError(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
+inline Status ResourceExhaustedError(std::string m) {
+  return {StatusCode::kResourceExhausted, std::move(m)};
+}
 
 // Holds a T or a non-OK Status.
 template <typename T>

@@ -1,9 +1,9 @@
-#include "api/service_cli.h"
+#include "api/cli/service_cli.h"
 
 #include <fstream>
 #include <ostream>
 
-#include "api/cli_options.h"
+#include "api/cli/cli_options.h"
 #include "api/exit_codes.h"
 #include "inventory/scenario_codec.h"
 #include "inventory/store.h"

@@ -7,7 +7,7 @@
 #include <iosfwd>
 #include <string>
 
-#include "api/service.h"
+#include "api/http/service.h"
 
 namespace topoplace {
 

@@ -21,7 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "api/metrics.h"
+#include "api/http/metrics.h"
 #include "api/request_json.h"
 #include "inventory/store.h"
 #include "model/topology.h"

@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <ostream>
 
-#include "api/commands.h"
+#include "api/cli/commands.h"
 #include "api/exit_codes.h"
-#include "api/whatif_cli.h"
+#include "api/cli/whatif_cli.h"
 #include "api/whatif_report.h"
 #include "inventory/scenario_codec.h"
 #include "inventory/short_request.h"

@@ -2,7 +2,7 @@
 // and the routes served cannot drift apart.
 #include <regex>
 
-#include "api/service.h"
+#include "api/http/service.h"
 
 namespace topoplace {
 namespace {

@@ -5,10 +5,10 @@
 #include <ostream>
 #include <set>
 
-#include "api/commands.h"
+#include "api/cli/commands.h"
 #include "api/exit_codes.h"
 #include "api/json_codec.h"
-#include "api/whatif_cli.h"
+#include "api/cli/whatif_cli.h"
 #include "api/whatif_report.h"
 #include "inventory/changes.h"
 #include "inventory/short_request.h"

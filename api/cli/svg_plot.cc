@@ -1,4 +1,4 @@
-#include "api/svg_plot.h"
+#include "api/cli/svg_plot.h"
 
 #include <algorithm>
 #include <cmath>

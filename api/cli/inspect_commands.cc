@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/commands.h"
+#include "api/cli/commands.h"
 #include "api/exit_codes.h"
 #include "inventory/scenario_codec.h"
 #include "model/topology.h"

@@ -5,7 +5,7 @@
 #include <ostream>
 #include <sstream>
 
-#include "api/commands.h"
+#include "api/cli/commands.h"
 #include "api/exit_codes.h"
 #include "api/json_codec.h"
 

@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "api/exit_codes.h"
-#include "api/service.h"
+#include "api/http/service.h"
 #include "inventory/scenario_codec.h"
 
 namespace topoplace {

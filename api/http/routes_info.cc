@@ -3,7 +3,7 @@
 #include <map>
 #include <set>
 
-#include "api/service.h"
+#include "api/http/service.h"
 
 namespace topoplace {
 namespace {

@@ -1,8 +1,8 @@
-#include "api/whatif_cli.h"
+#include "api/cli/whatif_cli.h"
 
 #include <ostream>
 
-#include "api/cli_options.h"
+#include "api/cli/cli_options.h"
 
 namespace topoplace {
 

@@ -5,10 +5,10 @@
 #include <ostream>
 #include <set>
 
-#include "api/commands.h"
+#include "api/cli/commands.h"
 #include "api/exit_codes.h"
-#include "api/svg_plot.h"
-#include "api/whatif_cli.h"
+#include "api/cli/svg_plot.h"
+#include "api/cli/whatif_cli.h"
 #include "api/whatif_report.h"
 #include "inventory/trace_codec.h"
 #include "solver/forecast.h"

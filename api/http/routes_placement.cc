@@ -4,7 +4,7 @@
 #include <set>
 
 #include "api/json_codec.h"
-#include "api/service.h"
+#include "api/http/service.h"
 #include "inventory/scenario_codec.h"
 #include "solver/verifier.h"
 

@@ -1,13 +1,13 @@
-#include "api/cli.h"
+#include "api/cli/cli.h"
 
 #include <CLI/CLI.hpp>
 #include <ostream>
 
-#include "api/cli_options.h"
-#include "api/commands.h"
+#include "api/cli/cli_options.h"
+#include "api/cli/commands.h"
 #include "api/exit_codes.h"
-#include "api/service_cli.h"
-#include "api/whatif_cli.h"
+#include "api/cli/service_cli.h"
+#include "api/cli/whatif_cli.h"
 
 namespace topoplace {
 
