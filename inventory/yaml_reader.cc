@@ -1,5 +1,7 @@
 #include "inventory/yaml_reader.h"
 
+#include "model/text.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -33,24 +35,6 @@ size_t EditDistance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 when the bytes there are not one.
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  size_t len = 0;
-  if (c >= 0xc2 && c <= 0xdf)
-    len = 2;
-  else if (c >= 0xe0 && c <= 0xef)
-    len = 3;
-  else if (c >= 0xf0 && c <= 0xf4)
-    len = 4;
-  if (len == 0 || i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((byte(i + k) & 0xc0) != 0x80) return 0;
-  }
-  return len;
-}
-
 std::string ShowScalar(std::string_view s) {
   std::string out =
       "\"";  // built by appending: GCC 12 warns falsely on "x" + std::string (-Wrestrict)
@@ -61,35 +45,7 @@ std::string ShowScalar(std::string_view s) {
 
 }  // namespace
 
-std::string Printable(std::string_view s, size_t max_chars) {
-  std::string out;
-  size_t shown = 0;
-  for (size_t i = 0; i < s.size(); ++shown) {
-    if (shown == max_chars) {
-      out += "...";
-      break;
-    }
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-      ++i;
-    } else if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-      ++i;
-    } else if (const size_t len = c >= 0x80 ? Utf8SequenceLength(s, i) : 0; len > 0) {
-      out.append(s.substr(i, len));
-      i += len;
-    } else {
-      // Control characters and broken UTF-8 would garble a terminal or a JSON error body.
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-      ++i;
-    }
-  }
-  return out;
-}
+std::string Printable(std::string_view s, size_t max_chars) { return PrintableText(s, max_chars); }
 
 namespace {
 
