@@ -1,0 +1,152 @@
+// Golden placements: each tests/golden/place/NAME.yaml is a scenario whose requests are solved one
+// by one against its state; NAME.expected says, per request, what the answer must be:
+//
+//   # comment
+//   REQUEST: optimal OBJECTIVE BOUND
+//   REQUEST: infeasible
+//
+// Invariants, not node lists (ties between equally good nodes are the backends' to break). The
+// exact backends (ilp, auto) must prove the expected optimum: status `optimal`, the objective and
+// the bound equal to the expected values. The heuristic must place every request that has a
+// placement with an objective no better than the optimum, or report that it found none; it must
+// never place an infeasible one. Every placement passes the independent verifier. Adding a case is
+// adding two files.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "inventory/scenario_codec.h"
+#include "solver/solver.h"
+#include "solver/verifier.h"
+
+namespace topoplace {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string SourceDir() {
+  const char* env = std::getenv("TOPOPLACE_SOURCE_DIR");
+  return env != nullptr && *env != '\0' ? std::string(env)
+                                        : std::string(TOPOPLACE_SOURCE_DIR_DEFAULT);
+}
+
+fs::path GoldenDir() { return fs::path(SourceDir()) / "tests/golden/place"; }
+
+std::vector<std::string> CaseNames() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(GoldenDir(), ec)) {
+    if (entry.path().extension() == ".yaml") names.push_back(entry.path().stem().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+struct Expected {
+  bool placed = false;
+  double objective = 0;
+  double bound = 0;
+};
+
+// Parses NAME.expected; a malformed line fails the test that reads it.
+std::map<std::string, Expected> ReadExpected(const fs::path& path) {
+  std::map<std::string, Expected> out;
+  std::ifstream in(path);
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.empty() || line[0] == '#') continue;
+    const size_t colon = line.find(':');
+    std::istringstream rest(colon == std::string::npos ? "" : line.substr(colon + 1));
+    std::string status;
+    rest >> status;
+    Expected e;
+    if (status == "optimal") {
+      e.placed = true;
+      rest >> e.objective >> e.bound;
+      if (!rest) ADD_FAILURE() << path << ":" << number << ": expected OBJECTIVE BOUND";
+    } else if (status != "infeasible") {
+      ADD_FAILURE() << path << ":" << number << ": expected optimal or infeasible, got " << line;
+      continue;
+    }
+    out[line.substr(0, colon)] = e;
+  }
+  return out;
+}
+
+bool Placed(const PlacementResult& r) {
+  return r.status == SolveStatus::kOptimal || r.status == SolveStatus::kFeasible;
+}
+
+bool Near(double a, double b) { return std::abs(a - b) <= 1e-6 * std::max(1.0, std::abs(b)); }
+
+class GoldenPlaceTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenPlaceTest, EveryBackendMeetsTheExpectedAnswer) {
+  const fs::path base = GoldenDir() / GetParam();
+  Result<Scenario> scenario = LoadScenarioFile(base.string() + ".yaml");
+  ASSERT_TRUE(scenario.ok()) << scenario.status().message();
+  const std::map<std::string, Expected> expected = ReadExpected(base.string() + ".expected");
+  ASSERT_EQ(expected.size(), scenario->requests.size())
+      << "every request of the scenario needs exactly one expected line";
+  auto snapshot = MakeSnapshot(scenario->inventory);
+  ASSERT_TRUE(snapshot.ok()) << snapshot.status().message();
+  const PlacementProblem problem{*snapshot, scenario->tenants};
+
+  for (const std::string backend : {"ilp", "auto", "heuristic"}) {
+    SolveOptions options;
+    options.backend = backend;
+    options.time_limit_seconds = 30;
+    Result<std::vector<PlacementResult>> results = Solve(problem, scenario->requests, options);
+    ASSERT_TRUE(results.ok()) << backend << ": " << results.status().message();
+    ASSERT_EQ(results->size(), scenario->requests.size());
+    for (size_t i = 0; i < results->size(); ++i) {
+      const Request& request = scenario->requests[i];
+      const PlacementResult& r = (*results)[i];
+      SCOPED_TRACE(backend + " on request " + request.name);
+      auto it = expected.find(request.name);
+      ASSERT_NE(it, expected.end()) << "no expected line for " << request.name;
+      const Expected& want = it->second;
+      if (Placed(r)) {
+        const auto violations = VerifyPlacement(problem, request, r.nodes);
+        EXPECT_TRUE(violations.empty())
+            << violations.front().constraint << ": " << violations.front().detail;
+      }
+      if (!want.placed) {
+        EXPECT_FALSE(Placed(r)) << "placed a request that has no placement, objective "
+                                << r.objective.total;
+        continue;
+      }
+      if (backend == "heuristic") {
+        if (Placed(r)) {
+          EXPECT_GE(r.objective.total, want.objective - 1e-6);
+        }
+        continue;
+      }
+      ASSERT_EQ(r.status, SolveStatus::kOptimal) << SolveStatusName(r.status);
+      EXPECT_TRUE(Near(r.objective.total, want.objective))
+          << "objective " << r.objective.total << ", expected " << want.objective;
+      ASSERT_TRUE(r.bound.has_value());
+      EXPECT_TRUE(Near(*r.bound, want.bound))
+          << "bound " << *r.bound << ", expected " << want.bound;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Files, GoldenPlaceTest, ::testing::ValuesIn(CaseNames()),
+                         [](const ::testing::TestParamInfo<std::string>& param_info) {
+                           std::string name = param_info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
+
+TEST(GoldenPlaceSetTest, HoldsCases) { EXPECT_GE(CaseNames().size(), 8u); }
+
+}  // namespace
+}  // namespace topoplace
