@@ -395,8 +395,8 @@ Result<CapacityReport> PlanCapacity(const PlacementProblem& problem, CapacityQue
     if (!r.ok()) return r.status();
     report.count = std::move(r).value();
   }
-  const std::string& only =
-      query.shape ? (query.own_headroom_only ? query.shape->tenant : std::string()) : query.tenant;
+  // With a shape, TenantHeadrooms reports the shape's tenant only.
+  const std::string only = query.shape ? std::string() : query.tenant;
   for (TenantHeadroom& h : TenantHeadrooms(problem, query.shape ? &*query.shape : nullptr)) {
     if (only.empty() || h.tenant == only) report.headroom.push_back(std::move(h));
   }
@@ -644,6 +644,7 @@ std::optional<DecodedShape> Shape(std::vector<BodyError>& errors, const json& v,
     DecodedShape out;
     out.request = std::move(r).value();
     out.has_tenant = !out.request.tenant.empty();
+    out.tenant_pointer = ptr;
     return out;
   }
   if (!v.is_object()) {
@@ -658,7 +659,7 @@ std::optional<DecodedShape> Shape(std::vector<BodyError>& errors, const json& v,
     }
     return std::nullopt;
   }
-  return DecodedShape{std::move(d.request), d.has_tenant};
+  return DecodedShape{std::move(d.request), d.has_tenant, ptr + "/tenant"};
 }
 
 struct ChangeKey {
@@ -687,7 +688,8 @@ void DecodeChange(DecodedWhatIf& out, const json& v, const std::string& ptr) {
                           std::string(kChangeKindList)});
     return;
   }
-  const auto& [key, value] = *v.items().begin();
+  const std::string key = v.begin().key();
+  const json& value = v.begin().value();
   const std::string at = ptr + "/" + Escape(key);
   const ChangeKey* kind = nullptr;
   for (const ChangeKey& k : kChangeKeys) {
@@ -769,6 +771,65 @@ DecodedCapacity DecodeCapacityJson(const json& body) {
     out.tenant = Text(out.errors, body["tenant"], "/tenant", "a tenant name", 256);
   }
   return out;
+}
+
+namespace {
+
+Json ShapeSchema(const Json& request_ref) {
+  return Json{
+      {"oneOf", Json::array({request_ref,
+                             Json{{"type", "string"},
+                                  {"minLength", 1},
+                                  {"maxLength", kMaxShortShapeBytes},
+                                  {"description", "the short form of a request"},
+                                  {"example", "nodes=4,class=h100x8,locality=leaf:required"}}})}};
+}
+
+}  // namespace
+
+Json WhatIfBodySchema(const Json& request_ref) {
+  Json kinds = Json::object();
+  for (const ChangeKey& k : kChangeKeys) {
+    kinds[std::string(k.key)] = {
+        {"type", "string"},
+        {"minLength", 1},
+        {"maxLength", kMaxChangeTextBytes},
+        {"description", "as `topoplace whatif " + std::string(ChangeFlag(k.kind)) + "` takes it"}};
+  }
+  return Json{
+      {"type", "object"},
+      {"description",
+       "Changes to try on the current state (applied in the order add, remove, fail, drain, "
+       "tenantQuota) and request shapes whose copies are counted before and after."},
+      {"additionalProperties", false},
+      {"required", {"changes"}},
+      {"properties",
+       {{"changes",
+         {{"type", "array"},
+          {"minItems", 1},
+          {"maxItems", kMaxWhatIfChanges},
+          {"items",
+           {{"type", "object"},
+            {"minProperties", 1},
+            {"maxProperties", 1},
+            {"additionalProperties", false},
+            {"properties", kinds},
+            {"example", {{"fail", "powerDomain:pdu-r02-a"}}}}}}},
+        {"shapes",
+         {{"type", "array"},
+          {"maxItems", kMaxWhatIfShapes},
+          {"items", ShapeSchema(request_ref)}}}}}};
+}
+
+Json CapacityBodySchema(const Json& request_ref) {
+  return Json{{"type", "object"},
+              {"description",
+               "A request shape to count copies of (its tenant defaults to the token's) and, "
+               "without one, the tenant whose headroom to show."},
+              {"additionalProperties", false},
+              {"properties",
+               {{"shape", ShapeSchema(request_ref)},
+                {"tenant", {{"type", "string"}, {"minLength", 1}, {"maxLength", 256}}}}}};
 }
 
 }  // namespace topoplace

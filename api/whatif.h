@@ -99,13 +99,12 @@ void PrintWhatIfReport(std::ostream& out, const WhatIfReport& report, const std:
 
 struct CapacityQuery {
   std::optional<Request> shape;  // count copies of it (unnamed: "shape")
-  // With a shape: the tenant it is for (else the shape's own, else the first tenant). Without a
-  // shape: only this tenant's headroom (else every tenant's).
+  // With a shape: the tenant it is for (else the shape's own, else the first tenant); the report
+  // shows that tenant's headroom. Without a shape: only this tenant's headroom (else every
+  // tenant's).
   std::string tenant;
   std::string tenant_label = "--tenant";  // how errors name `tenant`
   std::string shape_label = "shape";      // how errors name the shape
-  // Only the shape's tenant's headroom, even with a shape (a tenant asking about itself).
-  bool own_headroom_only = false;
   std::optional<Trace> history;       // demand history: forecasts of quotas and classes running out
   std::string backend = "heuristic";  // per copy
   double time_limit_seconds = 10;     // per solve and for the joint proof
@@ -152,6 +151,7 @@ Result<Scenario> ScenarioOfState(const Snapshot& snapshot, const std::vector<Ten
 struct DecodedShape {
   Request request;
   bool has_tenant = false;
+  std::string tenant_pointer;  // where the tenant is written: "/shape/tenant", or "/shape"
 };
 
 // {"changes": [{"fail": "powerDomain:pdu-a"}, {"add": "racks=2,class=h100x8,pod=pod-1"}, ...],
@@ -170,5 +170,10 @@ struct DecodedCapacity {
   std::vector<BodyError> errors;
 };
 DecodedCapacity DecodeCapacityJson(const nlohmann::json& body);
+
+// JSON Schemas of the two bodies, for the OpenAPI document; `request_ref` is the schema of a
+// request object ({"$ref": ...}). Written beside the decoders so the two cannot drift apart.
+Json WhatIfBodySchema(const Json& request_ref);
+Json CapacityBodySchema(const Json& request_ref);
 
 }  // namespace topoplace
