@@ -223,6 +223,28 @@ TEST_F(WhatIfHttpTest, AddedRacksAndShapesAnswerAsTheCommand) {
   EXPECT_EQ(StateSeen(), before) << "a what-if changed the state";
 }
 
+// A held reservation is not an allocation to repair, but its nodes are not free either.
+TEST_F(WhatIfHttpTest, HeldReservationsStayTaken) {
+  const std::string body = json{{"changes", {{{"fail", "rack:r05"}}}}}.dump();
+  auto ask = [&] {
+    Response r = server_->Call("POST", "/v1/whatif", *admin_, body);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.Json();
+  };
+  const json before = ask();
+  const json hold = {{"tenant", "hpc-physics"}, {"nodes", 2}, {"select", {{"class", "cpu"}}}};
+  Response r = server_->Call("POST", "/v1/reservations", *admin_, hold.dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  const json held = ask();
+  EXPECT_EQ(held["capacity"]["before"]["freeNodes"].get<int>(),
+            before["capacity"]["before"]["freeNodes"].get<int>() - 2);
+  EXPECT_EQ(held["allocations"], before["allocations"]);
+  Response cancel =
+      server_->Call("DELETE", "/v1/reservations/" + r.Json()["id"].get<std::string>(), *admin_);
+  ASSERT_EQ(cancel.status, 200) << cancel.body;
+  EXPECT_EQ(ask()["capacity"]["before"]["freeNodes"], before["capacity"]["before"]["freeNodes"]);
+}
+
 TEST_F(WhatIfHttpTest, OnlyProvidersAndAuditorsAskWhatIf) {
   const std::string body = json{{"changes", {{{"fail", "rack:r05"}}}}}.dump();
   for (const std::string* token : {nlp_admin_, nlp_member_}) {
