@@ -655,6 +655,8 @@ std::optional<DecodedShape> Shape(std::vector<BodyError>& errors, const json& v,
   if (!d.errors.empty()) {
     for (BodyError& e : d.errors) {
       e.pointer = ptr + e.pointer;
+      // The request decoder may cut a quoted key inside a character: keep the answer valid UTF-8.
+      if (!IsValidUtf8(e.detail)) e.detail = PrintableText(e.detail);
       errors.push_back(std::move(e));
     }
     return std::nullopt;

@@ -407,6 +407,12 @@ TEST_F(WhatIfHttpTest, BadCapacityInputIs400WithAPointer) {
   ExpectProblem(server_->Call("POST", "/v1/capacity", *nlp_member_,
                               json{{"shape", {{"nodes", 2}, {"gpus", 8}}}}.dump()),
                 400, "conflicting_fields", "/shape/gpus");
+  // A long unknown key whose quoted cut would split a character still gets a 400.
+  const std::string key = std::string(63, 'a') + "\u00e9";
+  json odd = {{"nodes", 2}};
+  odd[key] = 1;
+  ExpectProblem(server_->Call("POST", "/v1/capacity", *admin_, json{{"shape", odd}}.dump()), 400,
+                "unknown_field", "/shape/" + key);
   ExpectProblem(server_->Call("POST", "/v1/capacity", *admin_, json{{"history", "x.csv"}}.dump()),
                 400, "unknown_field", "/history");
 }
