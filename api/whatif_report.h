@@ -1,5 +1,6 @@
-// Private to api/: pieces the whatif, capacity and replay commands print alike (names of node
-// sets, explanations, capacity and fragmentation summaries, forecasts), as text and as JSON.
+// Pieces the what-if reports (api/whatif.h: whatif, capacity, over the CLI and HTTP) and the replay
+// command print alike (names of node sets, explanations, capacity and fragmentation summaries,
+// forecasts), as text and as JSON. Thread safety: stateless functions.
 #pragma once
 
 #include <iosfwd>

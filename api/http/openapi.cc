@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "api/http/service.h"
+#include "api/whatif.h"
 
 namespace topoplace {
 namespace {
@@ -118,6 +119,8 @@ std::string ResponseSchema(const Route& r) {
   if (r.path.rfind("/v1/reservations", 0) == 0) return "Reservation";
   if (r.path.rfind("/v1/allocations", 0) == 0) return "Allocation";
   if (r.path.rfind("/v1/clusters", 0) == 0) return "Cluster";
+  if (r.path == "/v1/whatif") return "WhatIfReport";
+  if (r.path == "/v1/capacity") return "CapacityReport";
   return "";
 }
 
@@ -136,7 +139,15 @@ Json OpenApiDocument(const std::vector<Route>& routes) {
                         {"required", true},
                         {"schema", {{"type", "string"}}}});
     }
-    const bool solves = r.method == "POST" && r.path.find("{id}") == std::string::npos;
+    const bool plans = r.path == "/v1/whatif" || r.path == "/v1/capacity";  // api/whatif.h
+    const bool solves = r.method == "POST" && r.path.find("{id}") == std::string::npos && !plans;
+    if (plans) {
+      op["requestBody"] = {
+          {"required", r.path == "/v1/whatif"},
+          {"content",
+           {{"application/json",
+             {{"schema", Ref(r.path == "/v1/whatif" ? "WhatIfBody" : "CapacityBody")}}}}}};
+    }
     if (solves) {
       params.push_back({{"name", "backend"},
                         {"in", "query"},
@@ -227,7 +238,16 @@ Json OpenApiDocument(const std::vector<Route>& routes) {
                                        "generation and the rule that admitted it")},
           {"Allocation", ObjectSchema("nodes allocated to a tenant")},
           {"Cluster",
-           ObjectSchema("an allocation on its way to a cluster, with step-by-step status")}}}}},
+           ObjectSchema("an allocation on its way to a cluster, with step-by-step status")},
+          {"WhatIfBody", WhatIfBodySchema(Ref("Request"))},
+          {"CapacityBody", CapacityBodySchema(Ref("Request"))},
+          {"WhatIfReport", ObjectSchema("the report of `topoplace whatif --json`: changes, "
+                                        "affected allocations and their repairs, capacity and "
+                                        "shape copies before and after; plus stateVersion")},
+          {"CapacityReport",
+           ObjectSchema("the report of `topoplace capacity --json`: copies of the "
+                        "shape, tenant headroom, fragmentation; plus "
+                        "stateVersion")}}}}},
       {"security", Json::array({Json{{"bearer", Json::array()}}})}};
 }
 

@@ -346,6 +346,7 @@ void Service::ExpireOnce() {
 std::vector<Route> AllRoutes() {
   std::vector<Route> routes = PlacementRoutes();
   for (Route& r : InfoRoutes()) routes.push_back(std::move(r));
+  for (Route& r : WhatIfRoutes()) routes.push_back(std::move(r));
   return routes;
 }
 

@@ -168,6 +168,7 @@ struct Route {
 
 std::vector<Route> PlacementRoutes();  // routes_placement.cc
 std::vector<Route> InfoRoutes();       // routes_info.cc
+std::vector<Route> WhatIfRoutes();     // routes_whatif.cc
 std::vector<Route> AllRoutes();
 Json OpenApiDocument(const std::vector<Route>& routes);  // openapi.cc
 

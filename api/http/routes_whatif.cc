@@ -1,0 +1,201 @@
+// What-if planning over HTTP: POST /v1/whatif and POST /v1/capacity answer what `topoplace whatif
+// --json` and `topoplace capacity --json` answer on an export of the service's state (api/whatif.h
+// does the work for both front ends). Nothing is written: no node, allocation or audit entry
+// changes.
+//
+// /v1/whatif is for those who see every tenant (provider-admin, auditor): its answer names every
+// affected allocation. /v1/capacity is for every role; a tenant's token counts copies for its own
+// tenant only and sees its own headroom, never another tenant's (naming one is 404
+// tenant_not_found, as on the other routes), plus the anonymous free capacity.
+//
+// A what-if copies the inventory and may solve for a while, so a process runs at most
+// kMaxPlansAtOnce of them at a time and answers 429 (`busy`) beyond that; each exact solve is
+// bounded by the server's --time-limit.
+#include <atomic>
+
+#include "api/exit_codes.h"
+#include "api/http/service.h"
+#include "api/whatif.h"
+#include "model/text.h"
+
+namespace topoplace {
+namespace {
+
+const std::vector<Role> kOversight = {Role::kProviderAdmin, Role::kAuditor};
+const std::vector<Role> kReaders = {Role::kProviderAdmin, Role::kTenantAdmin, Role::kTenantMember,
+                                    Role::kAuditor};
+
+constexpr int kMaxPlansAtOnce = 2;
+constexpr int kStateReadAttempts = 5;
+
+// The Problem for a Status from api/whatif.h: its reason as the code and, for input errors, the
+// pointer of the first bad item and every one in `errors`.
+[[noreturn]] void ThrowStatus(const Status& st) {
+  Problem p = ProblemFromStatus(st);
+  if (!st.reason().empty()) p.code = st.reason();
+  if (!st.details().empty()) {
+    const ErrorDetail& first = st.details().front();
+    p.code = first.code;
+    p.pointer = first.path;
+    p.detail = (first.path.empty() ? "" : first.path + ": ") + first.message;
+    for (const ErrorDetail& d : st.details()) p.errors.push_back({d.code, d.path, d.message});
+  }
+  throw p;
+}
+
+[[noreturn]] void ThrowBodyErrors(std::vector<BodyError> errors) {
+  Problem p;
+  p.status = HttpStatusFor(StatusCode::kInvalidArgument);
+  p.code = errors.front().code;
+  p.pointer = errors.front().pointer;
+  p.detail = (p.pointer.empty() ? "" : p.pointer + ": ") + errors.front().detail;
+  p.errors = std::move(errors);
+  throw p;
+}
+
+[[noreturn]] void TenantNotFound(const std::string& tenant, const std::string& pointer) {
+  Problem p;
+  p.status = HttpStatusFor(StatusCode::kNotFound);
+  p.code = "tenant_not_found";
+  p.detail = "no tenant " + QuotedText(tenant);
+  p.pointer = pointer;
+  throw p;
+}
+
+void NoQuery(const Call& c) {
+  for (const auto& [k, v] : c.query) {
+    Problem p;
+    p.status = HttpStatusFor(StatusCode::kInvalidArgument);
+    p.code = "bad_parameter";
+    p.parameter = k;
+    p.detail = QuotedText(k, 64) + ": unknown query parameter; this endpoint takes none";
+    throw p;
+  }
+}
+
+// The body as JSON; an empty body is `{}` when `empty_ok`.
+nlohmann::json Body(const Call& c, bool empty_ok) {
+  std::vector<BodyError> errors;
+  if (c.body.empty()) {
+    if (empty_ok) return nlohmann::json::object();
+    ThrowBodyErrors({{"empty_body", "", "the body must be a JSON object"}});
+  }
+  nlohmann::json body = ParseJsonBody(c.body, errors);
+  if (!errors.empty()) ThrowBodyErrors(std::move(errors));
+  return body;
+}
+
+// Holds one of the process's what-if slots for its lifetime.
+class PlanSlot {
+ public:
+  PlanSlot() {
+    if (running_.fetch_add(1) >= kMaxPlansAtOnce) {
+      running_.fetch_sub(1);
+      Problem p = ProblemFromStatus(ResourceExhaustedError("busy"));
+      p.code = "busy";
+      p.detail = std::to_string(kMaxPlansAtOnce) +
+                 " what-if computations are running already; try again shortly";
+      throw p;
+    }
+  }
+  ~PlanSlot() { running_.fetch_sub(1); }
+  PlanSlot(const PlanSlot&) = delete;
+  PlanSlot& operator=(const PlanSlot&) = delete;
+
+ private:
+  static inline std::atomic<int> running_{0};
+};
+
+struct StateScenario {
+  Scenario scenario;
+  int64_t version = 0;
+};
+
+// The service's state as a scenario: the current view and the active allocations, read as of one
+// state version (read again when a write slipped in between).
+StateScenario CurrentScenario(Service& s) {
+  for (int attempt = 0; attempt < kStateReadAttempts; ++attempt) {
+    std::shared_ptr<const View> view = s.CurrentView();
+    Result<std::vector<AllocationRecord>> allocations = s.store().ListAllocations("", false);
+    if (!allocations.ok()) ThrowStatus(allocations.status());
+    Result<int64_t> version = s.store().StateVersion();
+    if (!version.ok()) ThrowStatus(version.status());
+    if (*version != view->version) continue;
+    Result<Scenario> scenario =
+        ScenarioOfState(*view->snapshot, view->tenants, view->holders, *allocations);
+    if (!scenario.ok()) ThrowStatus(scenario.status());
+    return {std::move(scenario).value(), view->version};
+  }
+  ThrowStatus(WithReason(StatusCode::kUnavailable, "state_moving",
+                         "the state kept changing while it was read; try again"));
+}
+
+Reply WhatIfRoute(Service& s, const Call& c) {
+  NoQuery(c);
+  DecodedWhatIf d = DecodeWhatIfJson(Body(c, false));
+  if (!d.errors.empty()) ThrowBodyErrors(std::move(d.errors));
+  PlanSlot slot;
+  StateScenario state = CurrentScenario(s);
+  WhatIfOptions options;
+  options.backend = s.args().solver;
+  options.time_limit_seconds = s.args().time_limit_seconds;
+  Result<WhatIfReport> report = PlanWhatIf(state.scenario, d.input, options);
+  if (!report.ok()) ThrowStatus(report.status());
+  Json j = WhatIfReportJson(*report, "store");
+  j["stateVersion"] = state.version;
+  return {200, j};
+}
+
+Reply CapacityRoute(Service& s, const Call& c) {
+  NoQuery(c);
+  DecodedCapacity d = DecodeCapacityJson(Body(c, true));
+  if (!d.errors.empty()) ThrowBodyErrors(std::move(d.errors));
+  CapacityQuery query;
+  query.tenant_label = "/tenant";
+  query.shape_label = "/shape";
+  query.time_limit_seconds = s.args().time_limit_seconds;
+  if (d.shape) query.shape = d.shape->request;
+  if (d.tenant) query.tenant = *d.tenant;
+  const Principal& who = c.principal();
+  if (!who.sees_all()) {
+    // Another tenant is indistinguishable from one that does not exist.
+    if (d.tenant && *d.tenant != who.tenant) TenantNotFound(*d.tenant, "/tenant");
+    if (d.shape && d.shape->has_tenant && d.shape->request.tenant != who.tenant) {
+      TenantNotFound(d.shape->request.tenant, d.shape->tenant_pointer);
+    }
+    query.tenant = who.tenant;  // the shape's tenant, and the only headroom shown
+  }
+  PlanSlot slot;
+  std::shared_ptr<const View> view = s.CurrentView();
+  if (!query.tenant.empty() && view->TenantIndex(query.tenant) < 0) {
+    TenantNotFound(query.tenant, d.tenant ? "/tenant" : "");
+  }
+  if (query.tenant.empty() && d.shape && d.shape->has_tenant &&
+      view->TenantIndex(d.shape->request.tenant) < 0) {
+    TenantNotFound(d.shape->request.tenant, d.shape->tenant_pointer);
+  }
+  Result<CapacityReport> report =
+      PlanCapacity(PlacementProblem{view->snapshot, view->tenants}, std::move(query));
+  if (!report.ok()) ThrowStatus(report.status());
+  Json j = CapacityReportJson(*report, "store");
+  j["stateVersion"] = view->version;
+  return {200, j};
+}
+
+}  // namespace
+
+std::vector<Route> WhatIfRoutes() {
+  return {
+      {"POST", "/v1/whatif", "/v1/whatif",
+       "what if nodes, racks, leaves, pods or power domains fail, are drained, added or removed, "
+       "or quotas change: the allocations hit, their repairs with the fewest moves, and capacity "
+       "before and after (nothing is changed)",
+       kOversight, WhatIfRoute},
+      {"POST", "/v1/capacity", "/v1/capacity",
+       "how many more copies of a request shape fit now, tenant headroom and fragmentation "
+       "(a tenant sees its own headroom only)",
+       kReaders, CapacityRoute},
+  };
+}
+
+}  // namespace topoplace

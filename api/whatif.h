@@ -1,0 +1,179 @@
+// What-if planning for both front ends: `topoplace whatif` / `topoplace capacity` and the
+// service's POST /v1/whatif / POST /v1/capacity run the same functions here and print the same
+// report, so a what-if asked over HTTP answers exactly what the command answers on a file.
+//
+// PlanWhatIf applies changes (inventory/changes.h) to a copy of a scenario, repairs the
+// allocations that lose nodes (solver/repair.h), and compares free capacity, copies of request
+// shapes and the scenario's pending requests before and after. PlanCapacity counts copies of a
+// shape, tenant headroom, fragmentation and (given a demand history) forecasts. Both write
+// nothing anywhere; the caller keeps its scenario or problem unchanged.
+//
+// Errors: InvalidArgument for input that does not fit the scenario (a change naming a rack,
+// pod or tenant it does not have, a shape naming an unknown class or tenant), with a stable
+// reason and one ErrorDetail per bad item whose `path` is the label the caller gave that item
+// ("--fail", "/changes/2/fail"); the messages are those the CLI prints. Other codes come from the
+// solver and mean the scenario itself could not be worked on.
+//
+// The service's state becomes a scenario through ScenarioOfState (the same scenario `topoplace
+// export` writes, except that nodes held by a reservation stay taken), and HTTP bodies are read by
+// DecodeWhatIfJson / DecodeCapacityJson, strictly, with a JSON pointer per error.
+//
+// Thread safety: stateless functions over values; reports own what they refer to.
+#pragma once
+
+#include <cstddef>
+#include <iosfwd>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/json_codec.h"
+#include "api/request_json.h"
+#include "api/whatif_report.h"
+#include "inventory/changes.h"
+#include "inventory/store.h"
+#include "model/scenario.h"
+#include "solver/capacity.h"
+#include "solver/forecast.h"
+#include "solver/repair.h"
+#include "solver/replay.h"
+
+namespace topoplace {
+
+// Bounds on what one HTTP what-if may ask for (a command line has no such limits).
+inline constexpr size_t kMaxWhatIfChanges = 64;
+inline constexpr size_t kMaxWhatIfShapes = 16;
+inline constexpr size_t kMaxChangeTextBytes = 1024;
+inline constexpr size_t kMaxShortShapeBytes = 4096;
+
+// --- whatif ------------------------------------------------------------------------------------
+
+struct WhatIfInput {
+  std::vector<Change> changes;  // at least one
+  // Where each change came from, for error details ("--fail", "/changes/2/fail"); when shorter
+  // than `changes`, the change's flag is used.
+  std::vector<std::string> change_paths;
+  // Shapes whose copies are counted before and after. Unnamed shapes are named "shape"; a shape
+  // without a tenant is for the scenario's first tenant.
+  std::vector<Request> shapes;
+  std::vector<std::string> shape_paths;  // as change_paths; default "--shape"
+};
+
+struct WhatIfOptions {
+  std::string backend = "auto";    // for the scenario's pending requests
+  double time_limit_seconds = 10;  // per exact solve (repairs, proofs, pending requests)
+  bool relocate = true;            // look for whole-allocation relocations when repair fails
+  bool explain = true;             // explain repairs that are impossible
+};
+
+struct ShapeCopies {
+  Request shape;
+  Result<CapacityResult> before, after;  // an error shows as null / "error"
+};
+
+struct WhatIfReport {
+  std::vector<AppliedChange> changes;  // in the order they were applied
+  size_t allocations = 0;              // allocations of the scenario before the changes
+  std::vector<AllocationRepair> repairs;
+  std::shared_ptr<const Snapshot> before;  // the scenario as it was
+  std::shared_ptr<const Snapshot> after;   // with the changes and the repairs in place
+  CapacitySummary capacity_before, capacity_after;
+  std::vector<ShapeCopies> shapes;
+  std::vector<PlacementResult> pending_before, pending_after;  // the scenario's requests
+  int repaired = 0, not_repaired = 0, moves = 0;
+  bool all_repaired() const { return not_repaired == 0; }
+};
+
+// `before` is an indexed scenario (as loaded). Reasons of input errors: change_not_applicable
+// (ApplyChanges refused a change: a name the scenario does not have, ...), invalid_shape.
+Result<WhatIfReport> PlanWhatIf(const Scenario& before, const WhatIfInput& input,
+                                const WhatIfOptions& options);
+
+// `source` names what the report is about (a file name) and is written as "file".
+Json WhatIfReportJson(const WhatIfReport& report, const std::string& source);
+void PrintWhatIfReport(std::ostream& out, const WhatIfReport& report, const std::string& source);
+
+// --- capacity ----------------------------------------------------------------------------------
+
+struct CapacityQuery {
+  std::optional<Request> shape;  // count copies of it (unnamed: "shape")
+  // With a shape: the tenant it is for (else the shape's own, else the first tenant); the report
+  // shows that tenant's headroom. Without a shape: only this tenant's headroom (else every
+  // tenant's).
+  std::string tenant;
+  std::string tenant_label = "--tenant";  // how errors name `tenant`
+  std::string shape_label = "shape";      // how errors name the shape
+  std::optional<Trace> history;       // demand history: forecasts of quotas and classes running out
+  std::string backend = "heuristic";  // per copy
+  double time_limit_seconds = 10;     // per solve and for the joint proof
+  size_t max_domains = 20;            // fragmentation entries listed per level
+};
+
+// Fills the shape's tenant and name as PlanCapacity does and checks the tenants exist, so a
+// caller can report these errors before reading more input. Reasons: no_tenants, unknown_tenant.
+Status ResolveCapacityQuery(const std::vector<Tenant>& tenants, CapacityQuery& query);
+
+struct CapacityReport {
+  std::shared_ptr<const Snapshot> snapshot;
+  std::optional<Request> shape;
+  std::optional<CapacityResult> count;  // with a shape
+  std::optional<int> largest;           // with a shape: the largest nodes=N of it that fits
+  std::vector<TenantHeadroom> headroom;
+  FragmentationReport fragmentation;
+  bool has_history = false;
+  std::vector<Forecast> forecasts;
+  size_t max_domains = 20;
+};
+
+// Reasons of input errors: no_tenants, unknown_tenant, invalid_shape.
+Result<CapacityReport> PlanCapacity(const PlacementProblem& problem, CapacityQuery query);
+
+Json CapacityReportJson(const CapacityReport& report, const std::string& source);
+// `history_source` names the demand history in the forecasts' heading.
+void PrintCapacityReport(std::ostream& out, const CapacityReport& report, const std::string& source,
+                         const std::string& history_source);
+
+// --- the service's state and HTTP bodies -------------------------------------------------------
+
+// The scenario of a service's state: `snapshot` (the inventory with each node's state, holding
+// tenant and exclusive level), the tenants, each node's holder id (reservation or allocation) and
+// the active allocations. As `Store::Export` writes it (allocations keep their recorded requests;
+// a repeated allocation name is replaced by its id), except that nodes held by a reservation stay
+// reserved for their tenant instead of coming back free. No requests.
+Result<Scenario> ScenarioOfState(const Snapshot& snapshot, const std::vector<Tenant>& tenants,
+                                 const std::vector<std::string>& holders,
+                                 const std::vector<AllocationRecord>& allocations);
+
+// A shape in a body: a request object (api/request_json.h) or a short-form string
+// (inventory/short_request.h). `has_tenant` tells whether it names a tenant.
+struct DecodedShape {
+  Request request;
+  bool has_tenant = false;
+  std::string tenant_pointer;  // where the tenant is written: "/shape/tenant", or "/shape"
+};
+
+// {"changes": [{"fail": "powerDomain:pdu-a"}, {"add": "racks=2,class=h100x8,pod=pod-1"}, ...],
+//  "shapes": [{"nodes": 4, ...} | "nodes=4,class=h100x8", ...]}. Change kinds: fail, drain,
+// remove, add, tenantQuota (also spelt tenant-quota, as the flag), each with the flag's text.
+struct DecodedWhatIf {
+  WhatIfInput input;              // change and shape paths are JSON pointers
+  std::vector<BodyError> errors;  // empty when the body is valid
+};
+DecodedWhatIf DecodeWhatIfJson(const nlohmann::json& body);
+
+// {"shape": <request> | "short form", "tenant": "name"}, both optional.
+struct DecodedCapacity {
+  std::optional<DecodedShape> shape;
+  std::optional<std::string> tenant;
+  std::vector<BodyError> errors;
+};
+DecodedCapacity DecodeCapacityJson(const nlohmann::json& body);
+
+// JSON Schemas of the two bodies, for the OpenAPI document; `request_ref` is the schema of a
+// request object ({"$ref": ...}). Written beside the decoders so the two cannot drift apart.
+Json WhatIfBodySchema(const Json& request_ref);
+Json CapacityBodySchema(const Json& request_ref);
+
+}  // namespace topoplace
