@@ -88,7 +88,15 @@ TEST(GoldenInvalidSetTest, CoversTheDocumentedErrorKinds) {
                                "bad_api_version",
                                "yaml_syntax_error",
                                "several_errors",
-                               "empty"}) {
+                               "empty",
+                               "non_utf8",
+                               "generate_total_nodes",
+                               "network_rack_pod_not_leaf_pod",
+                               "network_leaf_uplink_other_pod",
+                               "network_spine_loop",
+                               "network_spine_uplink_to_leaf",
+                               "network_leaf_without_uplinks",
+                               "network_pod_two_spine_groups"}) {
     EXPECT_TRUE(std::find(names.begin(), names.end(), required) != names.end()) << required;
   }
 }
