@@ -266,13 +266,20 @@ TEST(TraceCodec, EveryErrorHasFileLineAndColumn) {
       "priority, purpose"};
   EXPECT_EQ(header.status().messages(), header_expected);
 
-  // Binary garbage is quoted escaped and cut short, so it cannot garble a terminal.
-  auto garbage = LoadTraceString(
+  // Bytes that are not UTF-8 are reported where they are; control characters are quoted
+  // escaped and cut short, so they cannot garble a terminal.
+  auto broken = LoadTraceString(
       std::string("time,name,tenant,nodes,duration,w\x01\xff") + std::string(200, 'x') + "\n",
+      "g.csv", &s);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.status().messages(),
+            std::vector<std::string>{"g.csv:1:35: invalid UTF-8 (byte 0xff); expected UTF-8 text"});
+  auto garbage = LoadTraceString(
+      std::string("time,name,tenant,nodes,duration,w\x01\x1b") + std::string(200, 'x') + "\n",
       "g.csv", &s);
   ASSERT_FALSE(garbage.ok());
   const std::string message = garbage.status().messages().front();
-  EXPECT_NE(message.find("unknown column \"w\\x01\\xffxxx"), std::string::npos) << message;
+  EXPECT_NE(message.find("unknown column \"w\\x01\\x1bxxx"), std::string::npos) << message;
   EXPECT_NE(message.find("...\""), std::string::npos) << message;
   EXPECT_LT(message.size(), 400u) << message;
 }
