@@ -30,8 +30,9 @@ namespace topoplace::yaml_reader {
 // Largest scenario, request or trace file read: well above any real inventory written by hand
 // (100,000 explicit nodes take some 15 MiB; `generate:` entries take a few lines).
 inline constexpr size_t kMaxInputFileBytes = size_t{64} << 20;
-// Most YAML nodes (scalars, maps, lists) one document may hold: some 100 bytes of memory each.
-inline constexpr size_t kMaxYamlNodes = size_t{8} << 20;
+// Most YAML nodes (scalars, maps, lists) one document may hold: a parsed node costs a few hundred
+// bytes, so this keeps a parse near 1 GB; 100,000 explicit nodes take some 2,000,000 values.
+inline constexpr size_t kMaxYamlNodes = size_t{4} << 20;
 
 // 1-based line and column, as editors show them (yaml-cpp marks are 0-based).
 struct SourcePos {

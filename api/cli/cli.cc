@@ -203,7 +203,8 @@ bool WantsJson(int argc, char** argv) {
   return false;
 }
 
-int RunParsed(int argc, char** argv, std::ostream& out, std::ostream& err, std::ostream& raw_out) {
+int RunParsed(int argc, char** argv, std::ostream& out, std::ostream& err, std::ostream& raw_out,
+              std::ostream& raw_err) {
   CLI::App app{
       "topoplace: topology-aware placement for multi-tenant GPU clouds.\n"
       "Exit codes: 0 ok, 1 internal error, 2 bad input, 3 infeasible or unsatisfied, 4 a store "
@@ -269,9 +270,12 @@ int RunParsed(int argc, char** argv, std::ostream& out, std::ostream& err, std::
   if (v->parsed()) return RunValidate(validate, out, err);
   if (s->parsed()) return RunShow(show, out, err);
   if (p->parsed()) return RunPlace(place, out, err);
-  // export writes scenario YAML, data rather than terminal text: it goes out unfiltered.
+  // export writes scenario YAML, data rather than terminal text, and serve's threads share its
+  // streams (the filter holds state): both get the streams as they are.
   if (service.export_cmd != nullptr && service.export_cmd->parsed())
     return RunServiceCommand(service, raw_out, err);
+  if (service.serve_cmd != nullptr && service.serve_cmd->parsed())
+    return RunServiceCommand(service, raw_out, raw_err);
   if (const int code = RunServiceCommand(service, out, err); code >= 0) return code;
   if (const int code = RunWhatIfCommand(whatif, out, err); code >= 0) return code;
   return kExitBadInput;
@@ -374,7 +378,7 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
   TerminalSafeBuf out_buf(out.rdbuf()), err_buf(err.rdbuf());
   std::ostream safe_out(&out_buf), safe_err(&err_buf);
   try {
-    return RunParsed(argc, argv, safe_out, safe_err, out);
+    return RunParsed(argc, argv, safe_out, safe_err, out, err);
   } catch (const std::bad_alloc&) {
     // Not the input's fault and not "unsatisfiable": an internal error, whatever the command.
     if (WantsJson(argc, argv)) {
