@@ -4,6 +4,10 @@
 
 namespace topoplace {
 
+std::string JsonText(const Json& j, int indent) {
+  return j.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
 Json DomainsUsedToJson(const Topology& topology, const std::vector<int>& nodes) {
   Json j = Json::object();
   for (Level l : kAllLevels) {

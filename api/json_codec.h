@@ -1,7 +1,8 @@
 // JSON views of solver results, shared by the CLI's --json output and (later) the HTTP API.
 //
-// Field names are the contract of DESIGN.md and the placement issue: request, status, nodes (names),
-// costPerHour, objective, bound, gap, backend, solveMs, explanation; more fields may be added.
+// Field names are the contract of DESIGN.md and the placement issue: request, status, nodes
+// (names), costPerHour, objective, bound, gap, backend, solveMs, explanation; more fields may be
+// added. Thread safety: stateless functions.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -12,6 +13,10 @@
 namespace topoplace {
 
 using Json = nlohmann::ordered_json;
+
+// `j` as text that is always valid UTF-8: bytes that are not (from input that slipped past a
+// check) become U+FFFD instead of making the dump throw. `indent` < 0 gives one line.
+std::string JsonText(const Json& j, int indent = 2);
 
 Json PlacementResultToJson(const Snapshot& snapshot, const PlacementResult& result);
 

@@ -184,6 +184,13 @@ Status AddRacksTo(Scenario& s, const Change& c, AppliedChange& applied) {
     inv.node_classes.push_back(*builtin);
   }
   const int per_rack = a.nodes_per_rack.value_or(TypicalRackSize(inv, a.pod));
+  const int64_t adds = int64_t{a.racks} * per_rack;
+  if (static_cast<int64_t>(inv.nodes.size()) + adds > kMaxScenarioNodes) {
+    return InvalidArgumentError(flag + ": " + std::to_string(adds) + " more nodes would make " +
+                                std::to_string(static_cast<int64_t>(inv.nodes.size()) + adds) +
+                                ", too many; expected at most " +
+                                std::to_string(kMaxScenarioNodes) + " nodes in one scenario");
+  }
   const std::vector<std::string> uplinks = pod_leaf->uplinks;
   const std::string vendor = pod_leaf->vendor;
   std::unordered_set<std::string> taken;
@@ -474,6 +481,26 @@ Result<std::vector<AppliedChange>> ApplyChanges(Scenario& scenario,
   if (!inv.indexed()) {
     Status st = inv.BuildIndex();
     if (!st.ok()) return st;
+  }
+  // Added racks are counted before any is built: the scenario stays within kMaxScenarioNodes, and
+  // the flag that would pass it is named without first building what the others add.
+  int64_t planned = static_cast<int64_t>(inv.nodes.size());
+  std::map<std::string, int> typical;  // per pod, computed once
+  for (const Change& c : changes) {
+    if (c.kind != ChangeKind::kAdd) continue;
+    int per_rack = c.add.nodes_per_rack.value_or(0);
+    if (per_rack == 0) {
+      auto [it, fresh] = typical.emplace(c.add.pod, 0);
+      if (fresh) it->second = TypicalRackSize(inv, c.add.pod);
+      per_rack = it->second;
+    }
+    planned += int64_t{c.add.racks} * per_rack;
+    if (planned > kMaxScenarioNodes) {
+      return InvalidArgumentError(std::string(ChangeFlag(c.kind)) + " " + Quoted(c.text) +
+                                  ": the scenario would hold " + std::to_string(planned) +
+                                  " nodes, too many; expected at most " +
+                                  std::to_string(kMaxScenarioNodes) + " nodes in one scenario");
+    }
   }
   std::vector<AppliedChange> out;
   std::vector<std::string> errors;

@@ -460,6 +460,13 @@ Status Generate(const GenerateSpec& spec, Scenario& scenario) {
   std::vector<std::string> errors = Validate(spec);
   if (!errors.empty()) return Status(StatusCode::kInvalidArgument, std::move(errors));
   Inventory& inv = scenario.inventory;
+  const int64_t adds = int64_t{spec.pods} * spec.racks_per_pod * spec.nodes_per_rack;
+  if (static_cast<int64_t>(inv.nodes.size()) + adds > kMaxScenarioNodes) {
+    return InvalidArgumentError(std::to_string(adds) + " more nodes would make " +
+                                std::to_string(static_cast<int64_t>(inv.nodes.size()) + adds) +
+                                " in the scenario, too many; expected at most " +
+                                std::to_string(kMaxScenarioNodes) + " nodes in one scenario");
+  }
 
   // Classes: declared ones win; missing well-known ones are added.
   std::vector<std::pair<std::string, double>> mix = spec.class_mix;

@@ -54,13 +54,17 @@ inline constexpr int kMaxGeneratedNodesPerRack = 256;
 inline constexpr int kMaxGeneratedRacksPerRow = 1000;
 inline constexpr int kMaxGeneratedPowerDomainsPerRow = 26;  // named a..z, like A/B feeds
 inline constexpr int64_t kMaxGeneratedNodes = 2'000'000;    // per spec
+// Nodes one scenario may hold in all (written, generated and added by what-if changes together):
+// twenty times the largest example (scenarios/dc-100k.yaml), some 1.5 GB of memory at most.
+inline constexpr int64_t kMaxScenarioNodes = 2'000'000;
 
 // Well-known node classes with realistic specs and prices: h100x8, a100x8, l40sx4, cpu, gb200x4.
 std::span<const std::string_view> BuiltinNodeClassNames();
 std::optional<NodeClass> BuiltinNodeClass(std::string_view name);
 
 // Appends the generated data centre to `scenario` (inventory, and tenants/allocations when
-// allocated > 0). InvalidArgument when the spec is out of range or a generated name collides.
+// allocated > 0). InvalidArgument when the spec is out of range, a generated name collides, or the
+// scenario would hold more than kMaxScenarioNodes nodes (checked before anything is generated).
 Status Generate(const GenerateSpec& spec, Scenario& scenario);
 
 }  // namespace topoplace

@@ -16,6 +16,7 @@
 #include <unordered_set>
 
 #include "inventory/generator.h"
+#include "inventory/network_checks.h"
 #include "inventory/yaml_reader.h"
 
 namespace topoplace {
@@ -1301,6 +1302,8 @@ Result<Request> ScenarioLoader::LoadRequest(std::string_view yaml) {
 Result<Scenario> ScenarioLoader::Load(std::string_view yaml) {
   try {
     const std::string text(yaml);
+    if (!yaml_reader::CheckYamlText(diag_, text))
+      return Status(StatusCode::kInvalidArgument, diag_.Sorted());
     if (std::optional<SourcePos> second = SecondDocumentStart(text)) {
       diag_.Error(*second, "", "a second YAML document", "one scenario per file");
     }
@@ -1317,6 +1320,18 @@ Result<Scenario> ScenarioLoader::Load(std::string_view yaml) {
   }
   ExpandGenerate();
   CheckInventory();
+  if (diag_.empty()) {  // the network is checked once every name in it resolves
+    for (const NetworkProblem& p : CheckNetwork(s_.inventory)) {
+      using F = NetworkProblem::Field;
+      std::optional<Ref> at;  // none for generated entities: reported at the top of the file
+      if (p.field == F::kNodeLeaf && p.index < nodes_.size()) at = nodes_[p.index].leaf;
+      if (p.field == F::kSwitchName && p.index < switches_.size()) at = switches_[p.index].name;
+      if (p.field == F::kSwitchUplink && p.index < switches_.size() &&
+          p.item < switches_[p.index].uplinks.size())
+        at = switches_[p.index].uplinks[p.item];
+      diag_.Error(at ? at->pos : SourcePos{}, at ? at->path : "inventory", p.what, p.expected);
+    }
+  }
   CheckTenantsAllocationsRequests();
   if (!diag_.empty()) return Status(StatusCode::kInvalidArgument, diag_.Sorted());
   s_.ApplyAllocations();
@@ -1336,9 +1351,9 @@ Result<Scenario> LoadScenarioString(std::string_view yaml, std::string_view sour
   try {
     ScenarioLoader loader{std::string(source_name)};
     return loader.Load(yaml);
-  } catch (const std::bad_alloc&) {
-    return Status(StatusCode::kResourceExhausted,
-                  std::string(source_name) + ": out of memory while loading");
+  } catch (const std::bad_alloc&) {  // not the input's fault: an internal error, exit 1
+    return WithReason(StatusCode::kInternal, "out_of_memory",
+                      std::string(source_name) + ": out of memory while loading");
   } catch (const std::exception& e) {
     return InternalError(std::string(source_name) +
                          ": unexpected error while loading: " + e.what());
@@ -1366,15 +1381,9 @@ Result<Request> LoadRequestString(std::string_view yaml, std::string_view source
 }
 
 Result<Scenario> LoadScenarioFile(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return NotFoundError(path + ": no such file");
-  if (std::filesystem::is_directory(path, ec))
-    return InvalidArgumentError(path + ": is a directory, not a scenario file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError(path + ": cannot open");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return LoadScenarioString(text.str(), path);
+  Result<std::string> text = yaml_reader::ReadBoundedFile(path, "scenario");
+  if (!text.ok()) return text.status();
+  return LoadScenarioString(*text, path);
 }
 
 }  // namespace topoplace

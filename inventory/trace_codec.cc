@@ -14,6 +14,7 @@
 
 #include "inventory/short_request.h"
 #include "inventory/text_fields.h"
+#include "inventory/yaml_reader.h"
 
 namespace topoplace {
 
@@ -97,10 +98,20 @@ std::string NameList(const std::set<std::string>& names) {
   return s;
 }
 
+// Requests one trace may hold: a year of a busy cluster, and memory and replay time stay bounded.
+constexpr size_t kMaxTraceRequests = 200'000;
+
 }  // namespace
 
 Result<Trace> LoadTraceString(std::string_view csv, std::string_view source,
                               const Scenario* scenario) {
+  if (std::optional<yaml_reader::BadByte> bad = yaml_reader::FirstInvalidUtf8(csv)) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02x", bad->byte);
+    return InvalidArgumentError(std::string(source) + ":" + std::to_string(bad->pos.line) + ":" +
+                                std::to_string(bad->pos.column) + ": invalid UTF-8 (byte " + hex +
+                                "); expected UTF-8 text");
+  }
   Trace trace;
   trace.source = std::string(source);
   struct Error {
@@ -124,6 +135,7 @@ Result<Trace> LoadTraceString(std::string_view csv, std::string_view source,
   std::map<std::string, int> first_line_of_name;
   std::vector<Cell> cells;
   int line_no = 0;
+  size_t rows = 0;
   size_t pos = 0;
   while (pos <= csv.size()) {
     size_t end = csv.find('\n', pos);
@@ -168,6 +180,12 @@ Result<Trace> LoadTraceString(std::string_view csv, std::string_view source,
       if (!errors.empty()) break;  // rows cannot be read without a good header
       if (end == csv.size()) break;
       continue;
+    }
+    if (++rows > kMaxTraceRequests) {
+      error(line_no, 1, "",
+            "more than " + std::to_string(kMaxTraceRequests) +
+                " requests in one trace; expected a shorter trace (split it by time)");
+      break;
     }
     if (cells.size() != header.size()) {
       error(line_no, 1, "",
@@ -308,15 +326,14 @@ Result<Trace> LoadTraceString(std::string_view csv, std::string_view source,
 }
 
 Result<Trace> LoadTraceFile(const std::string& path, const Scenario* scenario) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return NotFoundError(path + ": no such file");
-  if (std::filesystem::is_directory(path, ec))
-    return InvalidArgumentError(path + ": is a directory, not a trace file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError(path + ": cannot open");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return LoadTraceString(text.str(), path, scenario);
+  Result<std::string> text = yaml_reader::ReadBoundedFile(path, "trace");
+  if (!text.ok()) return text.status();
+  try {
+    return LoadTraceString(*text, path, scenario);
+  } catch (const std::bad_alloc&) {  // not the input's fault: an internal error, exit 1
+    return WithReason(StatusCode::kInternal, "out_of_memory",
+                      path + ": out of memory while loading");
+  }
 }
 
 std::string DumpTrace(const Trace& trace) {

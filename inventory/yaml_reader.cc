@@ -1,12 +1,17 @@
 #include "inventory/yaml_reader.h"
 
-#include "model/text.h"
+#include <yaml-cpp/eventhandler.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "model/text.h"
 
 namespace topoplace::yaml_reader {
 
@@ -359,6 +364,136 @@ std::optional<double> ParseDouble(std::string_view text) {
   double v = 0;
   if (ParseDoubleDetail(text, v) != ParsedNumber::kOk) return std::nullopt;
   return v;
+}
+
+std::string ByteSizeText(size_t bytes) {
+  if (bytes >= (size_t{1} << 20) && bytes % (size_t{1} << 20) == 0)
+    return std::to_string(bytes >> 20) + " MiB";
+  if (bytes >= (size_t{1} << 10) && bytes % (size_t{1} << 10) == 0)
+    return std::to_string(bytes >> 10) + " KiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+Result<std::string> ReadBoundedFile(const std::string& path, std::string_view what,
+                                    size_t max_bytes) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return NotFoundError(path + ": no such file");
+  if (std::filesystem::is_directory(path, ec)) {
+    return InvalidArgumentError(path + ": is a directory, not a " + std::string(what) + " file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError(path + ": cannot open");
+  // Blocks, never the whole stream at once: /dev/zero and pipes have no size to ask for.
+  std::string text;
+  constexpr size_t kBlock = size_t{1} << 16;
+  while (in && text.size() <= max_bytes) {
+    const size_t want = std::min(kBlock, max_bytes + 1 - text.size());
+    const size_t old = text.size();
+    text.resize(old + want);
+    in.read(text.data() + old, static_cast<std::streamsize>(want));
+    text.resize(old + static_cast<size_t>(in.gcount()));
+  }
+  if (text.size() > max_bytes) {
+    Status st = InvalidArgumentError(path + ": larger than " + ByteSizeText(max_bytes) +
+                                     ", the limit for a " + std::string(what) +
+                                     " file; expected a smaller file");
+    st.SetReason("input_too_large");
+    st.AddDetail({"", "input_too_large",
+                  "larger than " + ByteSizeText(max_bytes) + ", the limit for a " +
+                      std::string(what) + " file"});
+    return st;
+  }
+  if (in.bad()) return InvalidArgumentError(path + ": read error");
+  return text;
+}
+
+namespace {
+
+// Counts nodes as the event parser meets them and stops the parse past the limit: no tree is
+// built, so counting a hostile file costs no more memory than its text.
+class NodeCounter : public YAML::EventHandler {
+ public:
+  struct TooMany {
+    YAML::Mark mark;
+  };
+  explicit NodeCounter(size_t max_nodes) : max_nodes_(max_nodes) {}
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Count(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Count(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Count(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Count(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Count(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void Count(const YAML::Mark& mark) {
+    if (++count_ > max_nodes_) throw TooMany{mark};
+  }
+  size_t max_nodes_;
+  size_t count_ = 0;
+};
+
+}  // namespace
+
+std::optional<BadByte> FirstInvalidUtf8(std::string_view text) {
+  SourcePos pos;
+  for (size_t i = 0; i < text.size();) {
+    const size_t len = Utf8SequenceLength(text, i);
+    if (len == 0) return BadByte{pos, static_cast<unsigned char>(text[i])};
+    if (text[i] == '\n') {
+      ++pos.line;
+      pos.column = 1;
+    } else {
+      ++pos.column;
+    }
+    i += len;
+  }
+  return std::nullopt;
+}
+
+bool CheckYamlText(Diagnostics& diag, const std::string& text, size_t max_nodes) {
+  // UTF-16 and UTF-32 (a byte order mark, or NULs among the first bytes) are decoded by the parser.
+  const bool wide = text.size() >= 2 &&
+                    (text[0] == '\0' || text[1] == '\0' || text.compare(0, 2, "\xfe\xff") == 0 ||
+                     text.compare(0, 2, "\xff\xfe") == 0);
+  if (!wide) {
+    if (std::optional<BadByte> bad = FirstInvalidUtf8(text)) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02x", bad->byte);
+      diag.Raw(bad->pos, std::string("invalid UTF-8 (byte ") + hex +
+                             "); expected UTF-8 text (the file may be in another encoding)");
+      return false;
+    }
+  }
+  std::istringstream in(text);
+  NodeCounter counter(max_nodes);
+  try {
+    YAML::Parser parser(in);
+    // One document is all a file may hold; a second is counted too, its own error comes later.
+    for (int i = 0; i < 2 && parser.HandleNextDocument(counter); ++i) {
+    }
+  } catch (const NodeCounter::TooMany& e) {
+    const SourcePos at =
+        e.mark.is_null() ? SourcePos{} : SourcePos{e.mark.line + 1, e.mark.column + 1};
+    diag.Raw(at, "more than " + std::to_string(max_nodes) +
+                     " YAML values (maps, lists, scalars) in one file; expected a smaller "
+                     "scenario (`generate:` entries describe large data centres in a few lines)");
+    return false;
+  } catch (const YAML::Exception&) {
+    return true;  // the real parse reports it with its position
+  }
+  return true;
 }
 
 }  // namespace topoplace::yaml_reader

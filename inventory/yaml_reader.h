@@ -5,6 +5,12 @@
 // Diagnostics and reported together, in file order. The readers never throw and never descend into
 // structure they were not asked for, so hostile input (cyclic aliases, deep nesting) costs nothing.
 //
+// Input files are read through ReadBoundedFile, which stops at a byte limit however long the file
+// (a pipe, /dev/zero) and reports a file past it as bad input naming the file and the limit, and
+// CheckYamlText, which rejects bytes that are not UTF-8 (with their position) and counts YAML nodes
+// with the event parser before a document tree is built, so a file within the byte limit cannot
+// still build gigabytes of nodes.
+//
 // Thread safety: a Diagnostics belongs to one load; the free functions are stateless.
 #pragma once
 
@@ -17,7 +23,16 @@
 #include <string_view>
 #include <vector>
 
+#include "model/status.h"
+
 namespace topoplace::yaml_reader {
+
+// Largest scenario, request or trace file read: well above any real inventory written by hand
+// (100,000 explicit nodes take some 15 MiB; `generate:` entries take a few lines).
+inline constexpr size_t kMaxInputFileBytes = size_t{64} << 20;
+// Most YAML nodes (scalars, maps, lists) one document may hold: a parsed node costs a few hundred
+// bytes, so this keeps a parse near 1 GB; 100,000 explicit nodes take some 2,000,000 values.
+inline constexpr size_t kMaxYamlNodes = size_t{4} << 20;
 
 // 1-based line and column, as editors show them (yaml-cpp marks are 0-based).
 struct SourcePos {
@@ -133,5 +148,27 @@ std::optional<std::vector<Field>> ListItems(Diagnostics& diag, const Field& f,
 // Parses a plain decimal integer or number the way the readers do (no quotes, no hex, finite).
 std::optional<int64_t> ParseInteger(std::string_view text);
 std::optional<double> ParseDouble(std::string_view text);
+
+// "64 MiB" style text for a byte count.
+std::string ByteSizeText(size_t bytes);
+
+// The contents of `path`, read in blocks and never more than `max_bytes` + 1 of them. Errors:
+// NotFound (no such file, cannot open), InvalidArgument (a directory; larger than `max_bytes`,
+// reason "input_too_large"; a read error). `what` names the kind of file in messages ("scenario").
+Result<std::string> ReadBoundedFile(const std::string& path, std::string_view what,
+                                    size_t max_bytes = kMaxInputFileBytes);
+
+// Where the first byte that is not valid UTF-8 is in `text` (1-based line, column in characters),
+// and the byte; nullopt when all of it is valid.
+struct BadByte {
+  SourcePos pos;
+  unsigned char byte = 0;
+};
+std::optional<BadByte> FirstInvalidUtf8(std::string_view text);
+
+// Whether `text` is UTF-8 (or starts with a UTF-16/32 byte order mark, which the parser decodes)
+// and holds at most `max_nodes` YAML nodes; otherwise reports where and returns false. Syntax
+// errors are left to the real parse (returns true).
+bool CheckYamlText(Diagnostics& diag, const std::string& text, size_t max_nodes = kMaxYamlNodes);
 
 }  // namespace topoplace::yaml_reader

@@ -11,6 +11,8 @@ namespace {
 
 constexpr double kZ95 = 1.959963984540054;
 constexpr int kMinRecentPoints = 8;
+// Relative size below which a change is floating-point noise rather than a trend.
+constexpr double kNoiseRelative = 1e-9;
 
 // The recent part of a history: the last half of its time span, at least kMinRecentPoints samples.
 std::vector<UsagePoint> Recent(std::span<const UsagePoint> h) {
@@ -67,6 +69,20 @@ std::optional<TrendFit> FitLinearTrend(std::span<const UsagePoint> history) {
   const double mean_y = y.mean();
   const double sst = (y.array() - mean_y).square().sum();
   f.r2 = sst > 0 ? 1.0 - sse / sst : 1.0;
+  // A slope whose whole rise over the fitted span is rounding noise next to the values (a flat
+  // series fits a slope of 1e-17, not 0) is no trend: without this, a flat series "reaches" its
+  // limit some 1e16 hours out.
+  const double span = x.col(1).maxCoeff() - x.col(1).minCoeff();
+  const double scale = std::max({y.cwiseAbs().maxCoeff(), std::fabs(mean_y), 1.0});
+  if (std::fabs(f.slope) * span <= kNoiseRelative * scale) {
+    f.slope = 0;
+    if (sst <= kNoiseRelative * kNoiseRelative * scale * scale * n) {
+      f.slope_se = 0;
+      f.level_se = 0;
+      f.residual_sd = 0;
+      f.r2 = 1.0;
+    }
+  }
   return f;
 }
 

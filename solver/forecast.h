@@ -6,7 +6,9 @@
 // half of its time span, at least 8 samples), fitted with Eigen; its standard errors give the
 // uncertainty. The time the line reaches a limit is t* = t_mean + (limit - level) / slope, with a
 // 95% interval from the delta method on (level, slope); when the slope is not significantly above
-// zero the interval has no upper end ("possibly never").
+// zero the interval has no upper end ("possibly never"). A slope whose rise over the fitted span is
+// below a billionth of the values' scale is rounding noise and counts as flat (slope 0): a flat
+// series is "not rising", never "reaches its limit at hour 5.5e16".
 //
 // Thread safety: stateless.
 #pragma once

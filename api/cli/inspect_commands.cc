@@ -1,11 +1,11 @@
 // `topoplace validate` and `topoplace show`.
 #include <algorithm>
+#include <array>
 #include <iomanip>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <ostream>
 #include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "api/cli/commands.h"
 #include "api/exit_codes.h"
@@ -16,7 +16,8 @@ namespace topoplace {
 
 namespace {
 
-using Json = nlohmann::ordered_json;
+// Names from the scenario, safe on a terminal.
+std::string T(std::string_view s) { return TerminalText(s); }
 
 std::string Fixed(double v, int digits = 2) {
   std::ostringstream s;
@@ -36,7 +37,8 @@ struct StateCounts {
   }
   Json ToJson() const {
     Json j{{"nodes", total}, {"gpus", gpus}};
-    for (int s = 0; s < 5; ++s) j[std::string(NodeStateName(static_cast<NodeState>(s)))] = by_state[s];
+    for (int s = 0; s < 5; ++s)
+      j[std::string(NodeStateName(static_cast<NodeState>(s)))] = by_state[s];
     return j;
   }
 };
@@ -47,13 +49,14 @@ constexpr NodeState kStates[] = {NodeState::kAvailable, NodeState::kAllocated, N
 void PrintCountTable(std::ostream& out, const std::string& title,
                      const std::vector<std::pair<std::string, StateCounts>>& rows) {
   size_t width = title.size();
-  for (const auto& [name, _] : rows) width = std::max(width, name.size());
-  out << "\n" << std::left << std::setw(static_cast<int>(width)) << title << std::right
-      << std::setw(7) << "nodes" << std::setw(7) << "gpus";
+  for (const auto& [name, _] : rows) width = std::max(width, T(name).size());
+  out << "\n"
+      << std::left << std::setw(static_cast<int>(width)) << title << std::right << std::setw(7)
+      << "nodes" << std::setw(7) << "gpus";
   for (NodeState s : kStates) out << std::setw(13) << NodeStateName(s);
   out << "\n";
   for (const auto& [name, c] : rows) {
-    out << std::left << std::setw(static_cast<int>(width)) << name << std::right << std::setw(7)
+    out << std::left << std::setw(static_cast<int>(width)) << T(name) << std::right << std::setw(7)
         << c.total << std::setw(7) << c.gpus;
     for (NodeState s : kStates) out << std::setw(13) << c.by_state[static_cast<int>(s)];
     out << "\n";
@@ -67,7 +70,8 @@ std::vector<std::pair<std::string, StateCounts>> CountByLevel(const Inventory& i
     rows[d].first = topo.DomainName(level, d);
     for (int n : topo.NodesIn(level, d)) rows[d].second.Add(inv.nodes[n], inv.ClassOf(n));
   }
-  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(rows.begin(), rows.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   return rows;
 }
 
@@ -106,30 +110,35 @@ class TreePrinter {
 
   void Print(std::ostream& out) {
     // Group node ids by the path of domains; std::map keeps the output sorted by name.
-    using Path = std::map<std::string, std::map<std::string, std::map<std::string,
-                 std::map<std::string, std::map<std::string, std::vector<int>>>>>>;
+    using Path = std::map<
+        std::string,
+        std::map<
+            std::string,
+            std::map<std::string, std::map<std::string, std::map<std::string, std::vector<int>>>>>>;
     Path tree;
     for (int n = 0; n < topo_.NodeCount(); ++n) {
-      tree[Name(n, Level::kSite)][Name(n, Level::kSpine)][Name(n, Level::kPod)][Name(n, Level::kLeaf)]
-          [Name(n, Level::kRack)].push_back(n);
+      tree[Name(n, Level::kSite)][Name(n, Level::kSpine)][Name(n, Level::kPod)]
+          [Name(n, Level::kLeaf)][Name(n, Level::kRack)]
+              .push_back(n);
     }
     for (const auto& [site, spines] : Collapse(out, tree, 1, "sites")) {
       const Site& s = inv_.sites[inv_.SiteIndex(site)];
-      out << "  site " << site << " (" << s.region << ", " << s.jurisdiction << ")" << Summary(spines)
-          << "\n";
+      out << "  site " << T(site) << " (" << T(s.region) << ", " << T(s.jurisdiction) << ")"
+          << Summary(spines) << "\n";
       for (const auto& [spine, pods] : Collapse(out, spines, 2, "spine groups")) {
-        out << "    spines " << spine << Summary(pods) << "\n";
+        out << "    spines " << T(spine) << Summary(pods) << "\n";
         for (const auto& [pod, leaves] : Collapse(out, pods, 3, "pods")) {
-          out << "      pod " << pod << Summary(leaves) << "\n";
+          out << "      pod " << T(pod) << Summary(leaves) << "\n";
           for (const auto& [leaf, racks] : Collapse(out, leaves, 4, "leaves")) {
             const Switch& sw = inv_.switches[inv_.SwitchIndex(leaf)];
-            out << "        leaf " << leaf << " (" << sw.vendor << ")" << Summary(racks) << "\n";
+            out << "        leaf " << T(leaf) << " (" << T(sw.vendor) << ")" << Summary(racks)
+                << "\n";
             for (const auto& [rack, nodes] : Collapse(out, racks, 5, "racks")) {
               const Rack& r = inv_.racks[inv_.RackIndex(rack)];
-              out << "          rack " << rack;
+              out << "          rack " << T(rack);
               if (!r.tags.empty()) {
                 out << " [";
-                for (size_t i = 0; i < r.tags.size(); ++i) out << (i ? "," : "") << r.tags[i];
+                for (size_t i = 0; i < r.tags.size(); ++i) out << (i ? "," : "") << T(r.tags[i]);
                 out << "]";
               }
               out << Summary(nodes) << "\n";
@@ -141,9 +150,9 @@ class TreePrinter {
                   break;
                 }
                 const Node& node = inv_.nodes[n];
-                out << Indent(6) << node.name << "  " << node.node_class << "  "
-                    << NodeStateName(node.state) << "  " << node.power_domain;
-                if (!node.holder.empty()) out << "  held by " << node.holder;
+                out << Indent(6) << T(node.name) << "  " << T(node.node_class) << "  "
+                    << NodeStateName(node.state) << "  " << T(node.power_domain);
+                if (!node.holder.empty()) out << "  held by " << T(node.holder);
                 out << "\n";
               }
             }
@@ -154,7 +163,9 @@ class TreePrinter {
   }
 
  private:
-  const std::string& Name(int node, Level l) const { return topo_.DomainName(l, topo_.DomainOf(node, l)); }
+  const std::string& Name(int node, Level l) const {
+    return topo_.DomainName(l, topo_.DomainOf(node, l));
+  }
   static std::string Indent(int depth) { return std::string(2 * depth, ' '); }
 
   template <typename Map>
@@ -179,9 +190,12 @@ class TreePrinter {
     Collect(subtree, nodes);
     int available = 0;
     for (int n : nodes) available += inv_.nodes[n].state == NodeState::kAvailable;
-    return ": " + std::to_string(nodes.size()) + " nodes, " + std::to_string(available) + " available";
+    return ": " + std::to_string(nodes.size()) + " nodes, " + std::to_string(available) +
+           " available";
   }
-  static void Collect(const std::vector<int>& v, std::vector<int>& out) { out.insert(out.end(), v.begin(), v.end()); }
+  static void Collect(const std::vector<int>& v, std::vector<int>& out) {
+    out.insert(out.end(), v.begin(), v.end());
+  }
   template <typename Map>
   static void Collect(const Map& m, std::vector<int>& out) {
     for (const auto& kv : m) Collect(kv.second, out);
@@ -202,18 +216,14 @@ bool LoadForCommand(const std::string& file, Scenario& scenario, bool json, std:
     scenario = std::move(loaded).value();
     return true;
   }
-  exit = ExitCodeFor(loaded.status().code());
-  if (json) {
-    out << Json{{"file", file}, {"valid", false}, {"errors", loaded.status().messages()}}.dump(2) << "\n";
-  } else {
-    for (const auto& m : loaded.status().messages()) err << m << "\n";
-  }
+  exit = ReportFailure(loaded.status(), json, out, err, "", Json{{"file", file}, {"valid", false}});
   return false;
 }
 
 int RunValidate(const ValidateArgs& args, std::ostream& out, std::ostream& err) {
   int exit = kExitOk;
   Json files = Json::array();
+  Json first_error;
   for (const auto& file : args.files) {
     Result<Scenario> loaded = LoadScenarioFile(file);
     Json entry{{"file", file}, {"valid", loaded.ok()}};
@@ -223,21 +233,30 @@ int RunValidate(const ValidateArgs& args, std::ostream& out, std::ostream& err) 
       entry["tenants"] = s.tenants.size();
       entry["requests"] = s.requests.size();
       if (!args.json) {
-        out << file << ": valid (" << s.inventory.nodes.size() << " nodes, " << s.tenants.size()
+        out << T(file) << ": valid (" << s.inventory.nodes.size() << " nodes, " << s.tenants.size()
             << " tenants, " << s.allocations.size() << " allocations, " << s.requests.size()
             << " requests)\n";
       }
     } else {
-      exit = std::max(exit, ExitCodeFor(loaded.status().code()));
-      entry["errors"] = loaded.status().messages();
+      const Status& st = loaded.status();
+      exit = std::max(exit, ExitCodeFor(st.code()));
+      entry["error"] = ErrorJson(st);
+      entry["errors"] = ErrorsJson(st.messages());
+      entry["errorCount"] = st.messages().size();
+      if (first_error.is_null()) first_error = entry["error"];
       if (!args.json) {
-        for (const auto& m : loaded.status().messages()) err << m << "\n";
-        err << file << ": " << loaded.status().messages().size() << " error(s)\n";
+        PrintErrors(err, st.messages());
+        err << T(file) << ": " << st.messages().size() << " error(s)\n";
       }
     }
     files.push_back(std::move(entry));
   }
-  if (args.json) out << Json{{"valid", exit == kExitOk}, {"files", files}}.dump(2) << "\n";
+  if (args.json) {
+    Json j{{"valid", exit == kExitOk}};
+    if (!first_error.is_null()) j["error"] = first_error;
+    j["files"] = std::move(files);
+    out << JsonText(j) << "\n";
+  }
   return exit;
 }
 
@@ -246,23 +265,22 @@ int RunShow(const ShowArgs& args, std::ostream& out, std::ostream& err) {
   int exit = kExitOk;
   if (!LoadForCommand(args.file, scenario, args.json, out, err, exit)) return exit;
   auto snap = MakeSnapshot(scenario.inventory);
-  if (!snap.ok()) {
-    for (const auto& m : snap.status().messages()) err << args.file << ": " << m << "\n";
-    return ExitCodeFor(snap.status().code());
-  }
+  if (!snap.ok()) return ReportFailure(snap.status(), args.json, out, err, T(args.file) + ": ");
   const Inventory& inv = (*snap)->inventory;
   const Topology& topo = (*snap)->topology;
 
   std::vector<std::pair<std::string, StateCounts>> by_class;
   for (const auto& c : inv.node_classes) by_class.push_back({c.name, {}});
   for (size_t n = 0; n < inv.nodes.size(); ++n) {
-    by_class[inv.NodeClassOf(static_cast<int>(n))].second.Add(inv.nodes[n], inv.ClassOf(static_cast<int>(n)));
+    by_class[inv.NodeClassOf(static_cast<int>(n))].second.Add(inv.nodes[n],
+                                                              inv.ClassOf(static_cast<int>(n)));
   }
   const auto by_rack = CountByLevel(inv, topo, Level::kRack);
   const auto by_pod = CountByLevel(inv, topo, Level::kPod);
   const auto by_power = CountByLevel(inv, topo, Level::kPowerDomain);
   StateCounts total;
-  for (size_t n = 0; n < inv.nodes.size(); ++n) total.Add(inv.nodes[n], inv.ClassOf(static_cast<int>(n)));
+  for (size_t n = 0; n < inv.nodes.size(); ++n)
+    total.Add(inv.nodes[n], inv.ClassOf(static_cast<int>(n)));
 
   if (args.json) {
     auto table = [](const std::vector<std::pair<std::string, StateCounts>>& rows) {
@@ -278,12 +296,16 @@ int RunShow(const ShowArgs& args, std::ostream& out, std::ostream& err) {
       for (const auto& q : QuotaLines(t, u)) {
         use[q.resource] = {{"used", q.used}, {"quota", q.limit ? Json(*q.limit) : Json(nullptr)}};
         if (q.limit && *q.limit > 0) {
-          for (double a : PassedAlerts(t, q.used / *q.limit)) alerts.push_back({{"resource", q.resource}, {"alertAt", a}});
+          for (double a : PassedAlerts(t, q.used / *q.limit))
+            alerts.push_back({{"resource", q.resource}, {"alertAt", a}});
         }
       }
-      tenants.push_back({{"name", t.name}, {"usage", use}, {"costPerHour", u.cost_per_hour},
-                         {"budgetPerHour", t.budget_per_hour ? Json(*t.budget_per_hour) : Json(nullptr)},
-                         {"alerts", alerts}});
+      tenants.push_back(
+          {{"name", t.name},
+           {"usage", use},
+           {"costPerHour", u.cost_per_hour},
+           {"budgetPerHour", t.budget_per_hour ? Json(*t.budget_per_hour) : Json(nullptr)},
+           {"alerts", alerts}});
     }
     Json j{{"file", args.file},
            {"sites", inv.sites.size()},
@@ -298,20 +320,28 @@ int RunShow(const ShowArgs& args, std::ostream& out, std::ostream& err) {
            {"tenants", tenants},
            {"allocations", scenario.allocations.size()},
            {"requests", scenario.requests.size()}};
-    out << j.dump(2) << "\n";
+    out << JsonText(j) << "\n";
     return kExitOk;
   }
 
-  out << args.file << ": " << inv.sites.size() << " site(s), " << topo.DomainCount(Level::kPod)
+  out << T(args.file) << ": " << inv.sites.size() << " site(s), " << topo.DomainCount(Level::kPod)
       << " pod(s), " << inv.racks.size() << " racks, " << inv.switches.size() << " switches, "
       << inv.nodes.size() << " nodes (" << total.by_state[0] << " available), " << total.gpus
       << " GPUs, " << scenario.tenants.size() << " tenants, " << scenario.allocations.size()
       << " allocations, " << scenario.requests.size() << " requests\n";
   PrintCountTable(out, "class", by_class);
   PrintCountTable(out, "pod", by_pod);
+  // Rows past --max-children collapse into one that sums them, so the column totals still hold.
   auto clip = [&](std::vector<std::pair<std::string, StateCounts>> rows, const char* what) {
     if (static_cast<int>(rows.size()) > args.max_children) {
       const size_t hidden = rows.size() - args.max_children;
+      StateCounts rest;
+      for (size_t i = args.max_children; i < rows.size(); ++i) {
+        rest.total += rows[i].second.total;
+        rest.gpus += rows[i].second.gpus;
+        for (size_t k = 0; k < rest.by_state.size(); ++k)
+          rest.by_state[k] += rows[i].second.by_state[k];
+      }
       rows.resize(args.max_children);
       // Appended piece by piece: GCC 12's -Wrestrict misfires on "(" + std::string&& in Release.
       std::string label = "(";
@@ -319,7 +349,7 @@ int RunShow(const ShowArgs& args, std::ostream& out, std::ostream& err) {
       label += " more ";
       label += what;
       label += ")";
-      rows.push_back({std::move(label), {}});
+      rows.push_back({std::move(label), rest});
     }
     return rows;
   };
@@ -330,7 +360,7 @@ int RunShow(const ShowArgs& args, std::ostream& out, std::ostream& err) {
     out << "\ntenant use against quota\n";
     for (const Tenant& t : scenario.tenants) {
       const TenantUsage u = UsageOf(inv, t.name);
-      out << "  " << t.name << ":";
+      out << "  " << T(t.name) << ":";
       std::vector<std::string> alerts;
       for (const auto& q : QuotaLines(t, u)) {
         out << "  " << q.resource << " " << Fixed(q.used, 0) << "/"

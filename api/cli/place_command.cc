@@ -8,10 +8,14 @@
 #include "api/cli/commands.h"
 #include "api/exit_codes.h"
 #include "api/json_codec.h"
+#include "model/text.h"
 
 namespace topoplace {
 
 namespace {
+
+// Names and text from the scenario, safe on a terminal.
+std::string T(std::string_view s) { return TerminalText(s); }
 
 std::string Money(double v) {
   std::ostringstream s;
@@ -22,22 +26,24 @@ std::string Money(double v) {
 void PrintResult(std::ostream& out, const Snapshot& snap, const Request& request,
                  const PlacementResult& r) {
   const Topology& topo = snap.topology;
-  out << "request " << r.request << " (tenant " << request.tenant << "): " << SolveStatusName(r.status);
+  out << "request " << T(r.request) << " (tenant " << T(request.tenant)
+      << "): " << SolveStatusName(r.status);
   if (r.status == SolveStatus::kOptimal || r.status == SolveStatus::kFeasible) {
     out << ", " << r.nodes.size() << " nodes, " << Money(r.cost_per_hour) << "/h\n";
     // Nodes grouped by pod, then leaf and rack.
     std::map<std::string, std::map<std::string, std::vector<std::string>>> groups;
     for (int n : r.nodes) {
-      const std::string where = "leaf " + topo.DomainName(Level::kLeaf, topo.DomainOf(n, Level::kLeaf)) +
-                                " / rack " + topo.DomainName(Level::kRack, topo.DomainOf(n, Level::kRack));
+      const std::string where =
+          "leaf " + topo.DomainName(Level::kLeaf, topo.DomainOf(n, Level::kLeaf)) + " / rack " +
+          topo.DomainName(Level::kRack, topo.DomainOf(n, Level::kRack));
       groups[topo.DomainName(Level::kPod, topo.DomainOf(n, Level::kPod))][where].push_back(
           snap.inventory.nodes[n].name);
     }
     for (const auto& [pod, wheres] : groups) {
-      out << "  pod " << pod << "\n";
+      out << "  pod " << T(pod) << "\n";
       for (const auto& [where, names] : wheres) {
-        out << "    " << where << ":";
-        for (const auto& name : names) out << " " << name;
+        out << "    " << T(where) << ":";
+        for (const auto& name : names) out << " " << T(name);
         out << "\n";
       }
     }
@@ -48,24 +54,24 @@ void PrintResult(std::ostream& out, const Snapshot& snap, const Request& request
     }
     out << "  domains used:" << domains << "\n";
     const ObjectiveTerms& t = r.objective;
-    out << "  objective " << Money(t.total) << " (cost " << Money(t.cost_per_hour) << "/h, locality domains "
-        << t.locality_domains << ", domains above " << t.domains_above << ", broken free racks/leaves "
-        << t.broken_free_domains;
+    out << "  objective " << Money(t.total) << " (cost " << Money(t.cost_per_hour)
+        << "/h, locality domains " << t.locality_domains << ", domains above " << t.domains_above
+        << ", broken free racks/leaves " << t.broken_free_domains;
     if (t.moves) out << ", moves " << t.moves;
     out << ")\n";
     out << "  bound " << (r.bound ? Money(*r.bound) : std::string("-")) << ", gap "
-        << (r.gap ? Money(100 * *r.gap) + "%" : std::string("-")) << ", backend " << r.backend << ", "
-        << Money(r.solve_ms) << " ms\n";
+        << (r.gap ? Money(100 * *r.gap) + "%" : std::string("-")) << ", backend " << r.backend
+        << ", " << Money(r.solve_ms) << " ms\n";
   } else {
     out << " (" << r.backend << ", " << Money(r.solve_ms) << " ms)\n";
     if (r.explanation) {
-      out << "  why: " << r.explanation->summary << "\n";
+      out << "  why: " << T(r.explanation->summary) << "\n";
       for (const auto& c : r.explanation->conflict) {
         // Details usually start with their constraint's name already.
-        out << "    - " << (c.detail.rfind(c.constraint, 0) == 0 ? "" : c.constraint + ": ") << c.detail
-            << "\n";
+        out << "    - " << T(c.detail.rfind(c.constraint, 0) == 0 ? "" : c.constraint + ": ")
+            << T(c.detail) << "\n";
       }
-      for (const auto& x : r.explanation->relaxations) out << "  would succeed: " << x << "\n";
+      for (const auto& x : r.explanation->relaxations) out << "  would succeed: " << T(x) << "\n";
     }
   }
 }
@@ -84,33 +90,31 @@ int RunPlace(const PlaceArgs& args, std::ostream& out, std::ostream& err) {
     for (const auto& name : args.requests) {
       const int i = scenario.RequestIndex(name);
       if (i < 0) {
-        err << args.file << ": no request named \"" << name << "\"";
+        std::string message = args.file + ": --request: no request named " + QuotedText(name);
         if (!scenario.requests.empty()) {
-          err << "; requests are:";
-          for (const auto& r : scenario.requests) err << " " << r.name;
+          message += "; expected one of";
+          for (size_t k = 0; k < scenario.requests.size() && k < 20; ++k)
+            message += (k ? ", " : " ") + QuotedText(scenario.requests[k].name);
+          if (scenario.requests.size() > 20) message += ", ...";
         }
-        err << "\n";
-        return kExitBadInput;
+        Status st = InvalidArgumentError(std::move(message));
+        st.SetReason("unknown_request");
+        return ReportFailure(st, args.json, out, err);
       }
       requests.push_back(scenario.requests[i]);
     }
   }
 
   auto snap = MakeSnapshot(scenario.inventory);
-  if (!snap.ok()) {
-    for (const auto& m : snap.status().messages()) err << args.file << ": " << m << "\n";
-    return ExitCodeFor(snap.status().code());
-  }
+  if (!snap.ok()) return ReportFailure(snap.status(), args.json, out, err, T(args.file) + ": ");
   PlacementProblem problem{*snap, scenario.tenants};
   SolveOptions options;
   options.backend = args.solver;
   options.time_limit_seconds = args.time_limit_seconds;
-  auto results = args.independent ? Solve(problem, requests, options)
-                                  : SolveBatch(problem, requests, options);
-  if (!results.ok()) {
-    for (const auto& m : results.status().messages()) err << args.file << ": " << m << "\n";
-    return ExitCodeFor(results.status().code());
-  }
+  auto results =
+      args.independent ? Solve(problem, requests, options) : SolveBatch(problem, requests, options);
+  if (!results.ok())
+    return ReportFailure(results.status(), args.json, out, err, T(args.file) + ": ");
 
   int placed = 0;
   for (const auto& r : *results) {
@@ -120,19 +124,22 @@ int RunPlace(const PlaceArgs& args, std::ostream& out, std::ostream& err) {
   if (args.json) {
     Json list = Json::array();
     for (const auto& r : *results) list.push_back(PlacementResultToJson(**snap, r));
-    out << Json{{"file", args.file}, {"mode", args.independent ? "independent" : "batch"},
-                {"placed", placed}, {"results", list}}
-               .dump(2)
+    out << JsonText(Json{{"file", args.file},
+                         {"mode", args.independent ? "independent" : "batch"},
+                         {"placed", placed},
+                         {"results", list}})
         << "\n";
     return code;
   }
-  if (results->empty()) out << args.file << ": no requests to place\n";
+  if (results->empty()) out << T(args.file) << ": no requests to place\n";
   for (size_t i = 0; i < results->size(); ++i) {
     if (i) out << "\n";
     PrintResult(out, **snap, requests[i], (*results)[i]);
   }
-  out << "\n" << placed << " of " << results->size() << " requests placed"
-      << (args.independent ? " (each against the current state)" : " (jointly, by priority)") << "\n";
+  out << "\n"
+      << placed << " of " << results->size() << " requests placed"
+      << (args.independent ? " (each against the current state)" : " (jointly, by priority)")
+      << "\n";
   return code;
 }
 

@@ -1,22 +1,25 @@
 // `topoplace replay`: replay a trace of cluster requests against a scenario's inventory under
 // several placement policies, and compare them (table, series, SVG plots, forecasts).
 #include <algorithm>
-#include <fstream>
 #include <ostream>
 #include <set>
+#include <sstream>
 
 #include "api/cli/commands.h"
-#include "api/exit_codes.h"
 #include "api/cli/svg_plot.h"
 #include "api/cli/whatif_cli.h"
+#include "api/exit_codes.h"
 #include "api/whatif_report.h"
 #include "inventory/trace_codec.h"
+#include "model/text.h"
 #include "solver/forecast.h"
 #include "solver/replay.h"
 
 namespace topoplace {
 
 namespace {
+
+std::string T(std::string_view s) { return TerminalText(s); }
 
 std::string Pad(std::string s, size_t width) {
   if (s.size() < width) s += std::string(width - s.size(), ' ');
@@ -33,13 +36,13 @@ int RunReplay(const ReplayArgs& args, std::ostream& out, std::ostream& err) {
   for (const std::string& n : names) {
     std::optional<ReplayPolicy> p = ParseReplayPolicy(n);
     if (!p) {
-      err << "topoplace replay: --policy: unknown policy \"" << n
-          << "\"; expected one of auto, heuristic, first-fit, random\n";
-      return kExitBadInput;
+      Status st = InvalidArgumentError("--policy: unknown policy " + QuotedText(n) +
+                                       "; expected one of auto, heuristic, first-fit, random");
+      return ReportFailure(st.SetReason("bad_value"), args.json, out, err, "topoplace replay: ");
     }
     if (!seen.insert(n).second) {
-      err << "topoplace replay: --policy: \"" << n << "\" given twice\n";
-      return kExitBadInput;
+      Status st = InvalidArgumentError("--policy: " + QuotedText(n) + " given twice");
+      return ReportFailure(st.SetReason("bad_value"), args.json, out, err, "topoplace replay: ");
     }
     policies.push_back(*p);
   }
@@ -48,23 +51,17 @@ int RunReplay(const ReplayArgs& args, std::ostream& out, std::ostream& err) {
   if (!LoadForCommand(args.file, scenario, args.json, out, err, exit)) return exit;
   Result<Trace> trace = LoadTraceFile(args.trace, &scenario);
   if (!trace.ok()) {
-    for (const auto& m : trace.status().messages()) err << m << "\n";
-    return ExitCodeFor(trace.status().code());
+    return ReportFailure(trace.status(), args.json, out, err, "",
+                         Json{{"trace", args.trace}, {"valid", false}});
   }
   auto snap = MakeSnapshot(scenario.inventory);
-  if (!snap.ok()) {
-    for (const auto& m : snap.status().messages()) err << args.file << ": " << m << "\n";
-    return ExitCodeFor(snap.status().code());
-  }
+  if (!snap.ok()) return ReportFailure(snap.status(), args.json, out, err, T(args.file) + ": ");
   const PlacementProblem problem{*snap, scenario.tenants};
   ReplayOptions ro;
   ro.seed = args.seed;
   ro.time_limit_seconds = args.time_limit_seconds;
   Result<std::vector<PolicyReport>> reports = Replay(problem, *trace, policies, ro);
-  if (!reports.ok()) {
-    for (const auto& m : reports.status().messages()) err << m << "\n";
-    return ExitCodeFor(reports.status().code());
-  }
+  if (!reports.ok()) return ReportFailure(reports.status(), args.json, out, err);
   const std::vector<Forecast> forecasts =
       reports->empty()
           ? std::vector<Forecast>{}
@@ -73,16 +70,15 @@ int RunReplay(const ReplayArgs& args, std::ostream& out, std::ostream& err) {
   double t1 = t0;
   for (const TraceEntry& e : trace->entries) t1 = std::max(t1, e.time);
 
+  // Output files: each whole or not at all; a path that cannot be written is bad input (exit 2).
   if (!args.plot.empty()) {
-    std::ofstream f(args.plot);
-    f << ReplayPlotSvg(*reports, "replay of " + args.trace + " on " + args.file);
-    if (!f) {
-      err << "topoplace replay: --plot: cannot write " << args.plot << "\n";
-      return kExitBadInput;
-    }
+    Status st = WriteOutputFile(
+        args.plot, ReplayPlotSvg(*reports, "replay of " + args.trace + " on " + args.file),
+        "--plot");
+    if (!st.ok()) return ReportFailure(st, args.json, out, err, "topoplace replay: ");
   }
   if (!args.table.empty()) {
-    std::ofstream f(args.table);
+    std::ostringstream f;
     f << "policy,time,gpuRatio,fragmentation,running,accepted,rejected\n";
     for (const PolicyReport& r : *reports) {
       for (const ReplaySample& s : r.series) {
@@ -91,10 +87,8 @@ int RunReplay(const ReplayArgs& args, std::ostream& out, std::ostream& err) {
           << "," << s.accepted << "," << s.rejected << "\n";
       }
     }
-    if (!f) {
-      err << "topoplace replay: --table: cannot write " << args.table << "\n";
-      return kExitBadInput;
-    }
+    Status st = WriteOutputFile(args.table, f.str(), "--table");
+    if (!st.ok()) return ReportFailure(st, args.json, out, err, "topoplace replay: ");
   }
 
   if (args.json) {
@@ -129,21 +123,20 @@ int RunReplay(const ReplayArgs& args, std::ostream& out, std::ostream& err) {
     }
     Json f = Json::array();
     for (const Forecast& x : forecasts) f.push_back(ForecastJson(x));
-    out << Json{{"file", args.file},
-                {"trace", args.trace},
-                {"requests", trace->entries.size()},
-                {"seed", args.seed},
-                {"policies", list},
-                {"forecastsFrom",
-                 reports->empty() ? "" : ReplayPolicyName(reports->front().policy)},
-                {"forecasts", f}}
-               .dump(2)
+    out << JsonText(Json{
+               {"file", args.file},
+               {"trace", args.trace},
+               {"requests", trace->entries.size()},
+               {"seed", args.seed},
+               {"policies", list},
+               {"forecastsFrom", reports->empty() ? "" : ReplayPolicyName(reports->front().policy)},
+               {"forecasts", f}})
         << "\n";
     return kExitOk;
   }
 
-  out << "replay of " << args.trace << " (" << trace->entries.size() << " requests, hours "
-      << FixedText(t0, 1) << " to " << FixedText(t1, 1) << ") on " << args.file << ", seed "
+  out << "replay of " << T(args.trace) << " (" << trace->entries.size() << " requests, hours "
+      << FixedText(t0, 1) << " to " << FixedText(t1, 1) << ") on " << T(args.file) << ", seed "
       << args.seed << "\n\n";
   // Rows padded to columns; no trailing blanks, so the table diffs cleanly.
   auto line = [&](const std::vector<std::pair<std::string, size_t>>& cells) {
@@ -198,7 +191,7 @@ int RunReplay(const ReplayArgs& args, std::ostream& out, std::ostream& err) {
     out << "  " << Pad(std::string(ReplayPolicyName(r.policy)) + ":", 10);  // never the last cell
     if (r.rejected_requests.empty()) out << "none";
     for (size_t i = 0; i < r.rejected_requests.size() && i < 12; ++i)
-      out << (i ? ", " : "") << r.rejected_requests[i];
+      out << (i ? ", " : "") << T(r.rejected_requests[i]);
     if (r.rejected_requests.size() > 12) out << ", ... (" << r.rejected_requests.size() << ")";
     out << "\n";
   }
@@ -207,8 +200,8 @@ int RunReplay(const ReplayArgs& args, std::ostream& out, std::ostream& err) {
         << ReplayPolicyName(reports->front().policy) << " replay's usage; hours)\n";
     PrintForecasts(out, forecasts, "h");
   }
-  if (!args.plot.empty()) out << "\nplots: " << args.plot << "\n";
-  if (!args.table.empty()) out << "series: " << args.table << "\n";
+  if (!args.plot.empty()) out << "\nplots: " << T(args.plot) << "\n";
+  if (!args.table.empty()) out << "series: " << T(args.table) << "\n";
   return kExitOk;
 }
 

@@ -6,6 +6,8 @@
 #include <functional>
 #include <string>
 
+#include "api/cli/commands.h"
+
 namespace topoplace {
 
 namespace {
@@ -20,14 +22,17 @@ std::string Num(double v, int decimals = 1) {
   return buf;
 }
 
+// Text for XML: control characters and broken UTF-8 (not allowed in XML) escaped as a terminal
+// would show them, then the markup characters.
 std::string Escape(const std::string& s) {
   std::string out;
-  for (char c : s) {
+  for (char c : TerminalText(s)) {
     switch (c) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
       default: out += c;
     }
   }

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "inventory/scenario_codec.h"
+#include "inventory/yaml_reader.h"
 #include "tests/inventory/test_files.h"
 
 namespace topoplace {
@@ -88,7 +90,15 @@ TEST(GoldenInvalidSetTest, CoversTheDocumentedErrorKinds) {
                                "bad_api_version",
                                "yaml_syntax_error",
                                "several_errors",
-                               "empty"}) {
+                               "empty",
+                               "non_utf8",
+                               "generate_total_nodes",
+                               "network_rack_pod_not_leaf_pod",
+                               "network_leaf_uplink_other_pod",
+                               "network_spine_loop",
+                               "network_spine_uplink_to_leaf",
+                               "network_leaf_without_uplinks",
+                               "network_pod_two_spine_groups"}) {
     EXPECT_TRUE(std::find(names.begin(), names.end(), required) != names.end()) << required;
   }
 }
@@ -108,6 +118,34 @@ TEST(GoldenInvalidSetTest, SeveralErrorsAreAllReported) {
   const std::string text = testing_files::ReadFile(
       testing_files::SourceDir() + "/" + std::string(kGoldenDir) + "/several_errors.expected");
   EXPECT_GE(Lines(text).size(), 5u);
+}
+
+// The limits a golden file cannot reach cheaply, with small limits.
+TEST(InputLimitsTest, TooManyYamlValuesAreReportedWhereTheLimitIsPassed) {
+  yaml_reader::Diagnostics diag("many.yaml");
+  EXPECT_TRUE(yaml_reader::CheckYamlText(diag, "a: [1, 2, 3]\n", 6));  // map, key, list, 3
+  EXPECT_TRUE(diag.empty());
+  EXPECT_FALSE(yaml_reader::CheckYamlText(diag, "a: [1, 2, 3]\nb: [4, 5]\n", 6));
+  EXPECT_EQ(diag.Sorted(), std::vector<std::string>{
+                               "many.yaml:2:1: more than 6 YAML values (maps, lists, scalars) "
+                               "in one file; expected a smaller scenario (`generate:` entries "
+                               "describe large data centres in a few lines)"});
+}
+
+TEST(InputLimitsTest, FilesAreReadUpToTheLimitOnly) {
+  const std::string path = ::testing::TempDir() + "/topoplace-limit.yaml";
+  { std::ofstream(path, std::ios::binary) << std::string(4097, 'x'); }
+  Result<std::string> read = yaml_reader::ReadBoundedFile(path, "scenario", 4096);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(read.status().reason(), "input_too_large");
+  EXPECT_EQ(read.status().messages(),
+            std::vector<std::string>{path + ": larger than 4 KiB, the limit for a scenario file; "
+                                            "expected a smaller file"});
+  Result<std::string> exact = yaml_reader::ReadBoundedFile(path, "scenario", 4097);
+  ASSERT_TRUE(exact.ok());
+  EXPECT_EQ(exact->size(), 4097u);
+  std::filesystem::remove(path);
 }
 
 }  // namespace

@@ -113,8 +113,8 @@ TEST(RoundTripTest, AwkwardStringsAndDoublesSurvive) {
       {"null", "yes", "123", {"true", "-tag", "a: b", "#hash", "quote\"d", "back\\slash"}});
   inv.power_domains.push_back({"pd 1", "null"});
   inv.switches.push_back({"[spine]", SwitchRole::kSpine, "ven,dor", "null", "", {}});
-  inv.switches.push_back({"leaf{1}", SwitchRole::kLeaf, "", "", "pod:1", {"[spine]"}});
-  inv.racks.push_back({"r&1", "null", "~", "*pod", {"pd 1"}, {"hipaa", "tab\there"}});
+  inv.switches.push_back({"leaf{1}", SwitchRole::kLeaf, "", "", "*pod:1", {"[spine]"}});
+  inv.racks.push_back({"r&1", "null", "~", "*pod:1", {"pd 1"}, {"hipaa", "tab\there"}});
   NodeClass c;
   c.name = "0x10";
   c.cpu = {7, "model 'x'"};

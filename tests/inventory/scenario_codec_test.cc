@@ -480,9 +480,12 @@ TEST(ScenarioCodecTest, CyclicAliasesAreReportedNotFollowed) {
 }
 
 TEST(ScenarioCodecTest, BrokenUtf8AndControlCharactersAreEscapedInMessages) {
+  // Broken UTF-8 is rejected where it is, before parsing; control characters are escaped.
+  EXPECT_THAT(Errors("apiVersion: topoplace/v1\nrequests: [{name: a, tenant: \"\xff\x01\"}]\n"),
+              ::testing::ElementsAre(HasSubstr(":2:31: invalid UTF-8 (byte 0xff)")));
   std::vector<std::string> errors =
-      Errors("apiVersion: topoplace/v1\nrequests: [{name: a, tenant: \"\xff\x01\"}]\n");
-  EXPECT_THAT(errors, ::testing::Contains(HasSubstr("tenant \"\\xff\\x01\" does not exist")));
+      Errors("apiVersion: topoplace/v1\nrequests: [{name: a, tenant: \"\\e\x01\"}]\n");
+  EXPECT_THAT(errors, ::testing::Contains(HasSubstr("tenant \"\\x1b\\x01\" does not exist")));
 }
 
 TEST(ScenarioCodecTest, RandomBytesNeverCrashTheLoader) {

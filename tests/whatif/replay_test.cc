@@ -266,13 +266,20 @@ TEST(TraceCodec, EveryErrorHasFileLineAndColumn) {
       "priority, purpose"};
   EXPECT_EQ(header.status().messages(), header_expected);
 
-  // Binary garbage is quoted escaped and cut short, so it cannot garble a terminal.
-  auto garbage = LoadTraceString(
+  // Bytes that are not UTF-8 are reported where they are; control characters are quoted
+  // escaped and cut short, so they cannot garble a terminal.
+  auto broken = LoadTraceString(
       std::string("time,name,tenant,nodes,duration,w\x01\xff") + std::string(200, 'x') + "\n",
+      "g.csv", &s);
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.status().messages(),
+            std::vector<std::string>{"g.csv:1:35: invalid UTF-8 (byte 0xff); expected UTF-8 text"});
+  auto garbage = LoadTraceString(
+      std::string("time,name,tenant,nodes,duration,w\x01\x1b") + std::string(200, 'x') + "\n",
       "g.csv", &s);
   ASSERT_FALSE(garbage.ok());
   const std::string message = garbage.status().messages().front();
-  EXPECT_NE(message.find("unknown column \"w\\x01\\xffxxx"), std::string::npos) << message;
+  EXPECT_NE(message.find("unknown column \"w\\x01\\x1bxxx"), std::string::npos) << message;
   EXPECT_NE(message.find("...\""), std::string::npos) << message;
   EXPECT_LT(message.size(), 400u) << message;
 }
@@ -309,6 +316,32 @@ TEST(Forecast, LinearTrendWithUncertainty) {
   EXPECT_EQ(n.outlook, Forecast::Outlook::kRising);
   EXPECT_TRUE(n.reach.has_value());
   EXPECT_FALSE(n.reach_high.has_value());
+}
+
+TEST(Forecast, AFlatSeriesNeverReachesItsLimit) {
+  // Flat usage at awkward times and levels: least squares leaves a slope of rounding noise
+  // (1e-17 or so), which must read as flat, not as "reaches its limit at hour 5.5e16".
+  int rising = 0;
+  for (double level : {0.3, 7.1, 123.456, 2048.0, 99999.9}) {
+    for (double start : {0.0, 0.7, 1234.5678}) {
+      std::vector<UsagePoint> h;
+      for (int k = 0; k < 40; ++k) h.push_back({start + 0.1 * k + 0.013 * (k % 7), level});
+      const Forecast f = ForecastReach("flat", h, level * 2 + 1, h.back().time);
+      ASSERT_TRUE(f.fit.has_value());
+      EXPECT_EQ(f.fit->slope, 0) << level << " from " << start;
+      rising += f.outlook == Forecast::Outlook::kRising;
+      EXPECT_EQ(f.outlook, Forecast::Outlook::kNotRising) << level << " from " << start;
+      EXPECT_FALSE(f.reach.has_value()) << level << " from " << start << ": " << *f.reach;
+    }
+  }
+  EXPECT_EQ(rising, 0);
+  // A slow but real rise (0.1 over the span, on a level of 1000) is still a trend.
+  std::vector<UsagePoint> slow;
+  for (int t = 0; t <= 100; ++t) slow.push_back({static_cast<double>(t), 1000 + 0.001 * t});
+  const Forecast f = ForecastReach("slow", slow, 1001, 100);
+  EXPECT_EQ(f.outlook, Forecast::Outlook::kRising);
+  ASSERT_TRUE(f.reach.has_value());
+  EXPECT_NEAR(*f.reach, 1000, 1);
 }
 
 TEST(Forecast, DemandHistoryAddsTheTraceToWhatIsHeld) {

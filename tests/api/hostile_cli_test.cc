@@ -1,0 +1,402 @@
+// The CLI under hostile input, run as a process: bytes that are not UTF-8, names that would drive a
+// terminal, endless or huge files, too many nodes, floods of errors, unwritable output paths,
+// mistyped commands and flags. Each case checks what a user sees: the exit code, the message and
+// where it points, JSON that parses, a terminal that receives no control sequence.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "inventory/scenario_codec.h"
+#include "solver/verifier.h"
+#include "tests/api/cli_runner.h"
+
+namespace topoplace {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::RunTopoplace;
+using Json = nlohmann::json;
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// A fresh directory per test, removed at the end.
+class HostileCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           ("topoplace-hostile-" + std::to_string(::getpid()) + "-" + info->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& content) {
+    const fs::path p = dir_ / name;
+    std::ofstream(p, std::ios::binary) << content;
+    return p.string();
+  }
+  // Shell-quoted path of a file in the test directory.
+  std::string Arg(const std::string& path) const { return "'" + path + "'"; }
+
+  fs::path dir_;
+};
+
+// Bytes a terminal acts on: ESC, NUL, other C0 controls but newline and tab, and the bidi
+// override U+202E, in UTF-8.
+bool HasTerminalControls(const std::string& text) {
+  for (unsigned char c : text) {
+    if (c < 0x20 && c != '\n' && c != '\t') return true;
+    if (c == 0x7f) return true;
+  }
+  return Contains(text, "\xe2\x80\xae");
+}
+
+bool IsValidUtf8Text(const std::string& s) {
+  try {
+    (void)Json(s).dump();  // throws on bytes that are not UTF-8
+    return true;
+  } catch (const Json::exception&) {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Bytes that are not UTF-8; names that would drive a terminal.
+
+TEST_F(HostileCliTest, ANonUtf8ByteIsBadInputWithItsPositionInEveryJsonCommand) {
+  const std::string file = Write("k.yaml", "apiVersion: topoplace/v1\n\xff: 1\n");
+  const std::string trace = Write("t.csv", "time,name,tenant,nodes,duration\n");
+  for (const std::string& command :
+       {"validate --json " + Arg(file), "show --json " + Arg(file), "place --json " + Arg(file),
+        "whatif --json " + Arg(file) + " --fail node:x", "capacity --json " + Arg(file),
+        "replay --json " + Arg(file) + " --trace " + Arg(trace)}) {
+    const auto run = RunTopoplace(command);
+    EXPECT_EQ(run.exit_code, 2) << command << "\n" << run.out << run.err;
+    ASSERT_TRUE(IsValidUtf8Text(run.out)) << command;
+    const Json j = Json::parse(run.out);  // throws (fails the test) on anything but valid JSON
+    EXPECT_EQ(j["error"]["code"], "invalid_argument") << command << "\n" << run.out;
+    const std::string message = j["error"]["message"];
+    EXPECT_TRUE(Contains(message, file + ":2:1: invalid UTF-8 (byte 0xff)")) << message;
+  }
+  // On the terminal: the same location, and not the raw byte.
+  const auto run = RunTopoplace("validate " + Arg(file));
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_TRUE(Contains(run.err, file + ":2:1: invalid UTF-8 (byte 0xff)")) << run.err;
+  EXPECT_FALSE(Contains(run.err, "\xff"));
+}
+
+TEST_F(HostileCliTest, ANonUtf8ByteInATraceIsBadInputWithItsPosition) {
+  const std::string trace =
+      Write("t.csv", "time,name,tenant,nodes,duration\n0,job-\xfe,nlp-lab,1,1\n");
+  const auto run = RunTopoplace("replay scenarios/moc-small.yaml --json --trace " + Arg(trace));
+  EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
+  const Json j = Json::parse(run.out);
+  EXPECT_TRUE(Contains(j["error"]["message"], trace + ":2:7: invalid UTF-8 (byte 0xfe)"))
+      << run.out;
+}
+
+// A small valid scenario whose names hold what a terminal would act on: an escape sequence that
+// clears the screen, a newline that fakes a line, NUL, and a bidi override that reverses text.
+std::string EvilScenario() {
+  return R"(apiVersion: topoplace/v1
+inventory:
+  sites: [{name: s1, region: us-east, jurisdiction: US}]
+  powerDomains: [{name: "pd\e[2J", site: s1}]
+  switches:
+    - {name: spine-1, role: spine, vendor: arista, site: s1}
+    - {name: "leaf\u202Eevil", role: leaf, vendor: arista, site: s1, uplinks: [spine-1]}
+  racks:
+    - {name: "rack\nFAKE LINE", site: s1, pod: pod-1, powerDomains: ["pd\e[2J"]}
+  nodeClasses:
+    - {name: h100x8, cpu: {cores: 112}, memoryGiB: 2048, gpu: {model: H100, count: 8}, costPerHour: 98}
+  nodes:
+    - {name: "n1\0x", class: h100x8, rack: "rack\nFAKE LINE", powerDomain: "pd\e[2J", leaf: "leaf\u202Eevil"}
+    - {name: "n2\e]0;title\a", class: h100x8, rack: "rack\nFAKE LINE", powerDomain: "pd\e[2J", leaf: "leaf\u202Eevil"}
+tenants:
+  - {name: "lab\e[31m"}
+requests:
+  - {name: "job\rX", tenant: "lab\e[31m", nodes: 2, select: {class: h100x8}}
+  - {name: "too-big\u202E", tenant: "lab\e[31m", nodes: 3, select: {class: h100x8}}
+)";
+}
+
+TEST_F(HostileCliTest, NamesWithControlCharactersArePrintedEscaped) {
+  const std::string file = Write("evil.yaml", EvilScenario());
+  // The loader accepts such names (they are valid UTF-8 text), so every printer must escape them.
+  Result<Scenario> loaded = LoadScenarioFile(file);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+
+  for (const std::string& command : {"validate " + Arg(file), "show " + Arg(file),
+                                     "show --all-nodes " + Arg(file), "place " + Arg(file)}) {
+    const auto run = RunTopoplace(command);
+    EXPECT_FALSE(HasTerminalControls(run.out)) << command << "\n" << run.out;
+    EXPECT_FALSE(HasTerminalControls(run.err)) << command << "\n" << run.err;
+    EXPECT_FALSE(Contains(run.out, "\nFAKE LINE")) << command << "\n" << run.out;
+  }
+  const auto show = RunTopoplace("show " + Arg(file));
+  EXPECT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_TRUE(Contains(show.out, "rack\\nFAKE LINE")) << show.out;
+  EXPECT_TRUE(Contains(show.out, "leaf\\u202eevil")) << show.out;
+  EXPECT_TRUE(Contains(show.out, "pd\\x1b[2J")) << show.out;
+  EXPECT_TRUE(Contains(show.out, "lab\\x1b[31m")) << show.out;
+  const auto nodes = RunTopoplace("show --all-nodes " + Arg(file));
+  EXPECT_TRUE(Contains(nodes.out, "n1\\x00x")) << nodes.out;
+  EXPECT_TRUE(Contains(nodes.out, "n2\\x1b]0;title\\x07")) << nodes.out;
+
+  // place: one request fits, one cannot (3 nodes of 2); the answer passes the verifier.
+  const auto place = RunTopoplace("place " + Arg(file));
+  EXPECT_EQ(place.exit_code, 3) << place.out << place.err;
+  EXPECT_TRUE(Contains(place.out, "request job\\rX (tenant lab\\x1b[31m): optimal")) << place.out;
+  EXPECT_TRUE(Contains(place.out, "request too-big\\u202e")) << place.out;
+  const auto json = RunTopoplace("place --json " + Arg(file));
+  const Json j = Json::parse(json.out);
+  auto snap = MakeSnapshot(loaded->inventory);
+  ASSERT_TRUE(snap.ok());
+  const PlacementProblem problem{*snap, loaded->tenants};
+  ASSERT_EQ(j["results"].size(), 2u);
+  const Json& placed = j["results"][0];
+  ASSERT_EQ(placed["request"], "job\rX");  // JSON carries the name itself, escaped by JSON
+  ASSERT_EQ(placed["status"], "optimal");
+  std::vector<int> chosen;
+  for (const auto& n : placed["nodes"])
+    chosen.push_back((*snap)->inventory.NodeIndex(n.get<std::string>()));
+  ASSERT_EQ(chosen.size(), 2u);
+  const auto violations = VerifyPlacement(problem, loaded->requests[0], chosen);
+  EXPECT_TRUE(violations.empty()) << violations.front().detail;
+  EXPECT_EQ(j["results"][1]["status"], "infeasible");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Input size limits and memory.
+
+TEST_F(HostileCliTest, EndlessInputStopsAtTheLimitWithAClearMessage) {
+  for (const std::string& command :
+       {std::string("validate /dev/zero"), std::string("validate /dev/stdin < /dev/zero"),
+        std::string("show --json /dev/zero")}) {
+    const auto run = RunTopoplace(command);
+    EXPECT_EQ(run.exit_code, 2) << command << "\n" << run.out << run.err;
+    const std::string text = run.out + run.err;
+    EXPECT_TRUE(Contains(text, "larger than 64 MiB, the limit for a scenario file")) << text;
+    EXPECT_TRUE(Contains(text, "/dev/")) << text;  // names the file
+  }
+  const auto json = RunTopoplace("show --json /dev/zero");
+  EXPECT_EQ(Json::parse(json.out)["error"]["code"], "input_too_large");
+
+  const auto replay = RunTopoplace("replay scenarios/moc-small.yaml --trace /dev/zero");
+  EXPECT_EQ(replay.exit_code, 2) << replay.out << replay.err;
+  EXPECT_TRUE(Contains(replay.err, "/dev/zero: larger than 64 MiB, the limit for a trace file"))
+      << replay.err;
+}
+
+TEST_F(HostileCliTest, TooManyNodesInAllIsBadInputAtTheEntryThatPassesTheLimit) {
+  const std::string file = Write("gen.yaml", R"(apiVersion: topoplace/v1
+inventory:
+  generate:
+    - {name: a, site: s1, pods: 1, racksPerPod: 2, nodesPerRack: 2, class: h100x8}
+    - {name: b, site: s1, pods: 1000, racksPerPod: 2000, nodesPerRack: 1, class: h100x8}
+)");
+  const auto run = RunTopoplace("validate " + Arg(file));
+  EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
+  EXPECT_TRUE(Contains(run.err, file + ":5:14: inventory.generate[1].name: 2000000 more nodes "
+                                       "would make 2000004 in the scenario"))
+      << run.err;
+  EXPECT_TRUE(Contains(run.err, "expected at most 2000000 nodes in one scenario")) << run.err;
+}
+
+TEST_F(HostileCliTest, WhatIfAddsPastTheNodeLimitAreBadInputBeforeAnythingIsBuilt) {
+  std::string flags;
+  for (int i = 0; i < 8; ++i) flags += " --add racks=1000,class=h100x8,pod=pod-1,nodes=256";
+  const auto run = RunTopoplace("whatif scenarios/moc-small.yaml" + flags);
+  EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
+  EXPECT_TRUE(Contains(run.err,
+                       "--add \"racks=1000,class=h100x8,pod=pod-1,nodes=256\": the "
+                       "scenario would hold 2048"))
+      << run.err;
+  EXPECT_TRUE(Contains(run.err, "expected at most 2000000 nodes in one scenario")) << run.err;
+}
+
+TEST_F(HostileCliTest, OutOfMemoryIsAnInternalErrorNotUnsatisfiable) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizer reserves terabytes of address space and ends the process on a failed
+  // allocation instead of throwing, so memory cannot be limited under it.
+  GTEST_SKIP() << "runs in builds without AddressSanitizer (e.g. the release preset)";
+#else
+  // 2,000,000 generated nodes (within every limit) need far more than 1 GiB of address space.
+  const std::string file = Write("huge.yaml", R"(apiVersion: topoplace/v1
+inventory:
+  generate:
+    - {name: dc, site: s1, pods: 1000, racksPerPod: 200, nodesPerRack: 10, class: h100x8}
+)");
+  for (const char* command : {"validate", "show", "place --json"}) {
+    // ulimit applies to the shell RunTopoplace starts, so only to this run of the binary.
+    const std::string bin = testing::EnvOr("TOPOPLACE_BIN", TOPOPLACE_BIN_DEFAULT);
+    const auto run = RunTopoplace("--version >/dev/null; ulimit -v 1048576; '" + bin + "' " +
+                                  command + " " + Arg(file));
+    EXPECT_EQ(run.exit_code, 1) << command << "\n" << run.out << run.err;
+    EXPECT_TRUE(Contains(run.out + run.err, "out of memory")) << command << "\n" << run.err;
+  }
+#endif
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Floods of errors, collapsed rows, unwritable outputs.
+
+TEST_F(HostileCliTest, ErrorsAreCappedWithACountOfTheRest) {
+  std::string yaml = "apiVersion: topoplace/v1\ntenants: [";
+  for (int i = 0; i < 1000; ++i)
+    yaml += (i ? ", " : "") + std::string("{name: t") + std::to_string(i) + ", bogus: 1}";
+  yaml += "]\n";
+  const std::string file = Write("flood.yaml", yaml);
+  const auto run = RunTopoplace("validate " + Arg(file));
+  EXPECT_EQ(run.exit_code, 2);
+  std::istringstream in(run.err);
+  int lines = 0;
+  for (std::string line; std::getline(in, line);) ++lines;
+  EXPECT_EQ(lines, 102) << run.err.substr(0, 2000);  // 100 errors, "... and 900 more", the count
+  EXPECT_TRUE(Contains(run.err, "... and 900 more errors")) << run.err.substr(run.err.size() - 300);
+  EXPECT_TRUE(Contains(run.err, file + ": 1000 error(s)"));
+
+  const auto json = RunTopoplace("validate --json " + Arg(file));
+  const Json j = Json::parse(json.out);
+  EXPECT_EQ(j["files"][0]["errorCount"], 1000);
+  ASSERT_EQ(j["files"][0]["errors"].size(), 101u);
+  EXPECT_EQ(j["files"][0]["errors"][100], "... and 900 more errors");
+}
+
+// The rack table of `show`, as (label, nodes) rows.
+std::vector<std::pair<std::string, int>> RackRows(const std::string& out) {
+  std::vector<std::pair<std::string, int>> rows;
+  std::istringstream in(out);
+  bool in_table = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("rack ", 0) == 0 && Contains(line, "nodes")) {
+      in_table = true;
+      continue;
+    }
+    if (!in_table) continue;
+    if (line.empty()) break;
+    // label, then nodes, gpus and the five states as numbers.
+    std::istringstream cells(line);
+    std::vector<std::string> words;
+    for (std::string w; cells >> w;) words.push_back(w);
+    if (words.size() < 8) break;
+    std::string label;
+    for (size_t i = 0; i + 7 < words.size(); ++i) label += (i ? " " : "") + words[i];
+    rows.push_back({label, std::stoi(words[words.size() - 7])});
+  }
+  return rows;
+}
+
+TEST_F(HostileCliTest, ShowsCollapsedRowsCarryTheCountsOfWhatTheyHide) {
+  const auto run = RunTopoplace("show scenarios/moc-small.yaml --max-children 3");
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto json = RunTopoplace("show --json scenarios/moc-small.yaml");
+  const int total = Json::parse(json.out)["nodes"]["nodes"];
+  const auto rows = RackRows(run.out);
+  ASSERT_EQ(rows.size(), 4u) << run.out;
+  EXPECT_EQ(rows.back().first, "(9 more racks)") << run.out;
+  EXPECT_GT(rows.back().second, 0) << run.out;
+  int sum = 0;
+  for (const auto& [label, nodes] : rows) sum += nodes;
+  EXPECT_EQ(sum, total) << run.out;
+}
+
+TEST_F(HostileCliTest, AnUnwritableOutputPathIsBadInputAndLeavesNothingBehind) {
+  const std::string args =
+      "replay scenarios/moc-small.yaml --trace scenarios/traces/story.csv "
+      "--policy first-fit --no-timing ";
+  // A directory where the file should go, a directory that does not exist.
+  const auto into_dir = RunTopoplace(args + "--plot " + Arg(dir_.string()));
+  EXPECT_EQ(into_dir.exit_code, 2) << into_dir.out << into_dir.err;
+  EXPECT_TRUE(Contains(into_dir.err, "--plot: cannot write " + dir_.string() + ": is a directory"))
+      << into_dir.err;
+  const std::string missing = (dir_ / "no-such-dir" / "plot.svg").string();
+  const auto no_dir = RunTopoplace(args + "--table " + Arg(missing));
+  EXPECT_EQ(no_dir.exit_code, 2) << no_dir.err;
+  EXPECT_TRUE(Contains(no_dir.err, "--table: cannot write " + missing)) << no_dir.err;
+  const auto json = RunTopoplace(args + "--json --table " + Arg(missing));
+  EXPECT_EQ(json.exit_code, 2);
+  EXPECT_EQ(Json::parse(json.out)["error"]["code"], "cannot_write");
+
+  // Written whole: complete files and no temporary file beside them.
+  const std::string plot = (dir_ / "plot.svg").string(), table = (dir_ / "series.csv").string();
+  const auto ok = RunTopoplace(args + "--plot " + Arg(plot) + " --table " + Arg(table));
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  const std::string svg = testing::ReadFile(plot);
+  EXPECT_EQ(svg.rfind("</svg>\n"), svg.size() - 7);
+  EXPECT_EQ(testing::ReadFile(table).rfind("policy,time,", 0), 0u);
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    ++files;
+    EXPECT_FALSE(Contains(e.path().filename().string(), ".tmp-")) << e.path();
+  }
+  EXPECT_EQ(files, 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. Mistyped commands and flags; argument errors as JSON; defaults in --help.
+
+TEST_F(HostileCliTest, AMistypedCommandOrFlagGetsADidYouMean) {
+  const auto command = RunTopoplace("plce scenarios/moc-small.yaml");
+  EXPECT_EQ(command.exit_code, 2);
+  EXPECT_TRUE(Contains(command.err, "unknown command \"plce\"")) << command.err;
+  EXPECT_TRUE(Contains(command.err, "did you mean place?")) << command.err;
+  const auto far = RunTopoplace("frobnicate");
+  EXPECT_EQ(far.exit_code, 2);
+  EXPECT_FALSE(Contains(far.err, "did you mean")) << far.err;
+  const auto flag = RunTopoplace("validate --jsn scenarios/moc-small.yaml");
+  EXPECT_EQ(flag.exit_code, 2);
+  EXPECT_TRUE(Contains(flag.err, "did you mean --json?")) << flag.err;
+}
+
+TEST_F(HostileCliTest, ArgumentErrorsComeBackAsJsonWhenAsked) {
+  struct Case {
+    std::string args;
+    std::string code;
+  };
+  const std::vector<Case> cases = {
+      {"validate --json --bogus scenarios/moc-small.yaml", "unknown_argument"},
+      {"show --json", "missing_argument"},
+      {"place --json scenarios/moc-small.yaml --solver simplex", "bad_value"},
+      {"place --json scenarios/moc-small.yaml --time-limit abc", "bad_value"},
+      {"place --json /nonexistent/x.yaml", "not_found"},
+      {"place --json scenarios/moc-small.yaml --request no-such", "unknown_request"},
+      {"whatif --json /nonexistent/x.yaml --fail node:x", "not_found"},
+      {"capacity --json /nonexistent/x.yaml", "not_found"},
+      {"replay --json scenarios/moc-small.yaml", "missing_argument"},
+      {"replay --json scenarios/moc-small.yaml --trace /nonexistent.csv", "not_found"},
+      {"replay --json scenarios/moc-small.yaml --trace scenarios/traces/story.csv --policy x",
+       "bad_value"},
+  };
+  for (const Case& c : cases) {
+    const auto run = RunTopoplace(c.args);
+    EXPECT_EQ(run.exit_code, 2) << c.args << "\n" << run.out << run.err;
+    Json j;
+    ASSERT_NO_THROW(j = Json::parse(run.out)) << c.args << "\n" << run.out;
+    EXPECT_EQ(j["error"]["code"], c.code) << c.args << "\n" << run.out;
+    EXPECT_FALSE(j["error"]["message"].get<std::string>().empty()) << c.args;
+  }
+}
+
+TEST_F(HostileCliTest, HelpShowsTheDefaults) {
+  const auto place = RunTopoplace("place --help");
+  EXPECT_EQ(place.exit_code, 0);
+  EXPECT_TRUE(Contains(place.out, "=auto")) << place.out;  // --solver
+  EXPECT_TRUE(Contains(place.out, "=10")) << place.out;    // --time-limit
+  const auto show = RunTopoplace("show --help");
+  EXPECT_TRUE(Contains(show.out, "=12")) << show.out;  // --max-children
+  const auto replay = RunTopoplace("replay --help");
+  EXPECT_TRUE(Contains(replay.out, "=0.2")) << replay.out;  // --time-limit
+  EXPECT_TRUE(Contains(replay.out, "=1")) << replay.out;    // --seed
+}
+
+}  // namespace
+}  // namespace topoplace
