@@ -329,7 +329,12 @@ class Session : public SessionBase {
     }
     phase_ = Phase::kAdmit;
     asio::post(*s_.workers, [self = Self()]() mutable {
-      HttpApplication::Admission admission = self->s_.app.Admit(self->head_);
+      HttpApplication::Admission admission;
+      try {
+        admission = self->s_.app.Admit(self->head_);
+      } catch (...) {  // the application promised not to throw; the server must not die of it
+        admission.answer = self->s_.app.Problem(kHttpInternalError, "internal", "internal error");
+      }
       auto& ioc = self->s_.ioc;
       asio::post(ioc, [self = std::move(self), admission = std::move(admission)]() mutable {
         self->OnAdmission(std::move(admission));
@@ -386,7 +391,12 @@ class Session : public SessionBase {
   void Handle(std::string body) {
     phase_ = Phase::kHandle;
     asio::post(*s_.workers, [self = Self(), body = std::move(body)]() mutable {
-      HttpAnswer answer = self->handle_(std::move(body));
+      HttpAnswer answer;
+      try {
+        answer = self->handle_(std::move(body));
+      } catch (...) {
+        answer = self->s_.app.Problem(kHttpInternalError, "internal", "internal error");
+      }
       auto& ioc = self->s_.ioc;
       asio::post(ioc, [self = std::move(self), answer = std::move(answer)]() mutable {
         self->handle_ = nullptr;

@@ -471,6 +471,8 @@ class ServiceApp : public HttpApplication {
       out.answer->route = RouteLabel(head);
     } catch (const std::exception& e) {
       out.answer = Internal(e.what(), head.request_id);
+    } catch (...) {
+      out.answer = Internal("unknown exception", head.request_id);
     }
     return out;
   }

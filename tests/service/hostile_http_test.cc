@@ -370,6 +370,28 @@ TEST_F(HostileHttpTest, ConnectionsPerClientAreCapped) {
   EXPECT_EQ(status, 200);
 }
 
+TEST_F(HostileHttpTest, ConnectionsInTotalAreCapped) {
+  auto server = Start({"--max-connections", "4", "--max-connections-per-client", "100"});
+  const int port = server->port();
+  std::vector<std::unique_ptr<Raw>> held;
+  for (const char* source : {"127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"}) {
+    held.push_back(std::make_unique<Raw>(port, source));
+    held.back()->Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(held.back()->Read().status, 200);
+  }
+  Raw fifth(port, "127.0.0.5");
+  Raw::Answer a = fifth.Read(5000);
+  ExpectProblem(a, 503, "too_busy");
+  EXPECT_EQ(a.Header("retry-after"), "1");
+  held.clear();
+  int status = 0;
+  for (int i = 0; i < 50 && status != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    status = Exchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").status;
+  }
+  EXPECT_EQ(status, 200);
+}
+
 TEST_F(HostileHttpTest, SolvesBeyondTheCapAreAnsweredTooBusy) {
   auto server = Start({"--max-concurrent-solves", "1", "--solve-queue", "0", "--solver", "ilp"});
   const int port = server->port();
