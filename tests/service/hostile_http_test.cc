@@ -343,6 +343,15 @@ TEST_F(HostileHttpTest, AHeaderMustBeCompleteWithinItsDeadline) {
   ExpectAlive(*server);
 }
 
+TEST_F(HostileHttpTest, ABodyMustArriveWithinItsDeadline) {
+  auto server = Start({"--body-timeout-seconds", "1"});
+  Raw slow(server->port());
+  slow.Send("POST /v1/placements:solve HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + admin_ +
+            "\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"ten");
+  EXPECT_TRUE(slow.ClosedWithin(8000)) << "a body 35 bytes short was waited for 8 s";
+  ExpectAlive(*server);
+}
+
 TEST_F(HostileHttpTest, ConnectionsPerClientAreCapped) {
   auto server = Start({"--max-connections-per-client", "3"});
   const int port = server->port();
