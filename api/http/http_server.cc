@@ -15,11 +15,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <fstream>
 #include <list>
 #include <map>
 #include <random>
-#include <sstream>
 
 #include "api/exit_codes.h"
 #include "model/text.h"
