@@ -6,6 +6,8 @@
 // cannot be opened, a port that cannot be listened on): worth retrying once that is fixed.
 #pragma once
 
+#include <string_view>
+
 #include "model/status.h"
 
 namespace topoplace {
@@ -46,5 +48,50 @@ constexpr const StatusMapping& MappingFor(StatusCode code) {
 
 constexpr int ExitCodeFor(StatusCode code) { return MappingFor(code).exit_code; }
 constexpr int HttpStatusFor(StatusCode code) { return MappingFor(code).http_status; }
+
+// HTTP statuses the service's transport and glue answer with by themselves (not from a Status):
+// protocol errors, limits and overload.
+inline constexpr int kHttpOk = 200;
+inline constexpr int kHttpBadRequest = 400;
+inline constexpr int kHttpUnauthorized = 401;
+inline constexpr int kHttpForbidden = 403;
+inline constexpr int kHttpNotFound = 404;
+inline constexpr int kHttpMethodNotAllowed = 405;
+inline constexpr int kHttpContentTooLarge = 413;
+inline constexpr int kHttpUriTooLong = 414;
+inline constexpr int kHttpUnsupportedMediaType = 415;
+inline constexpr int kHttpTooManyRequests = 429;
+inline constexpr int kHttpHeaderFieldsTooLarge = 431;
+inline constexpr int kHttpInternalError = 500;
+inline constexpr int kHttpNotImplemented = 501;
+inline constexpr int kHttpServiceUnavailable = 503;
+
+// The reason phrase of an HTTP status, for status lines and problem titles.
+constexpr std::string_view HttpReasonPhrase(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return status >= 500 ? "Server Error" : status >= 400 ? "Client Error" : "Other";
+  }
+}
 
 }  // namespace topoplace

@@ -7,8 +7,9 @@ packages=(
   cmake g++ make pkg-config
   libglpk-dev libboost-graph-dev libeigen3-dev libyaml-cpp-dev nlohmann-json3-dev
   libpqxx-dev libcpp-httplib-dev libcli11-dev libsqlite3-dev
+  libboost-dev          # the service's HTTP transport: Boost.Beast and Boost.Asio (header-only)
   googletest libgtest-dev libgmock-dev libbenchmark-dev
-  libssl-dev            # the store: SHA-256 of API tokens and the audit chain
+  libssl-dev            # the store: SHA-256 of API tokens and the audit chain; serve --tls-cert
   postgresql sqlite3    # service tests: a throwaway database server (scripts/pg-test.sh), store checks
   prometheus            # service tests: promtool checks the /metrics text format
 )

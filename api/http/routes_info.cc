@@ -33,15 +33,19 @@ void NoQuery(const Call& c, std::initializer_list<std::string_view> allowed = {}
 
 bool IsFree(const Node& n) { return n.state == NodeState::kAvailable && n.holder.empty(); }
 
+// Alive: answers while the process runs, without touching the store (answered on the event loop).
 Reply Healthz(Service& s, const Call& c) {
   NoQuery(c);
-  Status st = s.store().Ping();
-  if (!st.ok()) {
-    Reply r{503,
-            Json{{"status", "unavailable"}, {"store", s.store().kind()}, {"detail", st.message()}}};
-    return r;
+  return {200, Json{{"status", "ok"}, {"store", s.store().kind()}}};
+}
+
+// Ready: the store answers. The problem never names the database's address or credentials.
+Reply Readyz(Service& s, const Call& c) {
+  NoQuery(c);
+  if (!s.store().Ping().ok()) {
+    ThrowProblem(503, "store_unavailable", "the " + s.store().kind() + " store cannot be reached");
   }
-  return {200, Json{{"status", "ok"},
+  return {200, Json{{"status", "ready"},
                     {"store", s.store().kind()},
                     {"schemaVersion", s.store().schema_version()}}};
 }
@@ -315,7 +319,8 @@ Reply AuditRoute(Service& s, const Call& c) {
 
 std::vector<Route> InfoRoutes() {
   return {
-      {"GET", "/healthz", "/healthz", "check the service and its store", {}, Healthz},
+      {"GET", "/healthz", "/healthz", "check that the service is alive", {}, Healthz},
+      {"GET", "/readyz", "/readyz", "check that the service can reach its store", {}, Readyz},
       {"GET", "/metrics", "/metrics", "read the metrics (Prometheus text format)", kOversight,
        MetricsRoute},
       {"GET",

@@ -76,6 +76,7 @@ SolveCall ParseSolveCall(Service& s, const Call& c, bool holds) {
   }
   out.options.time_limit_seconds =
       NumberParam(c, "timeLimitSeconds", out.options.time_limit_seconds, 0.001, 60);
+  EnforceSolveLimits(s, c, out.options, c.query.count("timeLimitSeconds") > 0);
   if (holds) {
     out.ttl_ms = static_cast<int64_t>(
         1000 * NumberParam(c, "ttlSeconds", kDefaultTtlMs / 1000.0, 1, kMaxTtlSeconds));

@@ -8,10 +8,9 @@
 // tenant only and sees its own headroom, never another tenant's (naming one is 404
 // tenant_not_found, as on the other routes), plus the anonymous free capacity.
 //
-// A what-if copies the inventory and may solve for a while, so a process runs at most
-// kMaxPlansAtOnce of them at a time and answers 429 (`busy`) beyond that; each exact solve is
-// bounded by the server's --time-limit.
-#include <atomic>
+// A what-if copies the inventory and may solve for a while: both routes take one of the server's
+// solve slots (--max-concurrent-solves, server.cc), as placements do; each exact solve is bounded
+// by the server's --time-limit.
 
 #include "api/exit_codes.h"
 #include "api/http/service.h"
@@ -25,7 +24,6 @@ const std::vector<Role> kOversight = {Role::kProviderAdmin, Role::kAuditor};
 const std::vector<Role> kReaders = {Role::kProviderAdmin, Role::kTenantAdmin, Role::kTenantMember,
                                     Role::kAuditor};
 
-constexpr int kMaxPlansAtOnce = 2;
 constexpr int kStateReadAttempts = 5;
 
 // The Problem for a Status from api/whatif.h: its reason as the code and, for input errors, the
@@ -85,27 +83,6 @@ nlohmann::json Body(const Call& c, bool empty_ok) {
   return body;
 }
 
-// Holds one of the process's what-if slots for its lifetime.
-class PlanSlot {
- public:
-  PlanSlot() {
-    if (running_.fetch_add(1) >= kMaxPlansAtOnce) {
-      running_.fetch_sub(1);
-      Problem p = ProblemFromStatus(ResourceExhaustedError("busy"));
-      p.code = "busy";
-      p.detail = std::to_string(kMaxPlansAtOnce) +
-                 " what-if computations are running already; try again shortly";
-      throw p;
-    }
-  }
-  ~PlanSlot() { running_.fetch_sub(1); }
-  PlanSlot(const PlanSlot&) = delete;
-  PlanSlot& operator=(const PlanSlot&) = delete;
-
- private:
-  static inline std::atomic<int> running_{0};
-};
-
 struct StateScenario {
   Scenario scenario;
   int64_t version = 0;
@@ -134,7 +111,6 @@ Reply WhatIfRoute(Service& s, const Call& c) {
   NoQuery(c);
   DecodedWhatIf d = DecodeWhatIfJson(Body(c, false));
   if (!d.errors.empty()) ThrowBodyErrors(std::move(d.errors));
-  PlanSlot slot;
   StateScenario state = CurrentScenario(s);
   WhatIfOptions options;
   options.backend = s.args().solver;
@@ -165,7 +141,6 @@ Reply CapacityRoute(Service& s, const Call& c) {
     }
     query.tenant = who.tenant;  // the shape's tenant, and the only headroom shown
   }
-  PlanSlot slot;
   std::shared_ptr<const View> view = s.CurrentView();
   if (!query.tenant.empty() && view->TenantIndex(query.tenant) < 0) {
     TenantNotFound(query.tenant, d.tenant ? "/tenant" : "");

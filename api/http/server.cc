@@ -1,13 +1,12 @@
-// `topoplace serve`: the HTTP server around the Service.
-#include <arpa/inet.h>
-#include <httplib.h>
-#include <netinet/in.h>
+// `topoplace serve`: the glue between the HTTP transport (http_server.h) and the Service: route
+// matching, authentication and role checks on a request's head, problem answers, the solve slots,
+// the access log and the process around it (store, seeding, sweeper, signals).
 #include <signal.h>
-#include <sys/socket.h>
 
 #include <atomic>
 #include <condition_variable>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <regex>
@@ -16,8 +15,10 @@
 #include <thread>
 
 #include "api/exit_codes.h"
+#include "api/http/http_server.h"
 #include "api/http/service.h"
 #include "inventory/scenario_codec.h"
+#include "model/text.h"
 
 namespace topoplace {
 
@@ -26,6 +27,7 @@ extern const char* const kDefaultScenarioYaml;  // default_scenario.cc, generate
 namespace {
 
 constexpr auto kTokenCacheTtl = std::chrono::seconds(5);
+constexpr auto kSolveQueueWait = std::chrono::seconds(10);  // longest wait for a solve slot
 
 std::string LowerCodeName(StatusCode code) {
   std::string s(StatusCodeName(code));
@@ -33,31 +35,9 @@ std::string LowerCodeName(StatusCode code) {
   return s;
 }
 
-std::string StatusText(int status) {
-  switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return status >= 500 ? "Server Error" : "Client Error";
-  }
-}
-
-thread_local std::string t_route = "unmatched";
-thread_local std::chrono::steady_clock::time_point t_start;
-
 Json ProblemJson(const Problem& p) {
   Json j{{"type", "urn:topoplace:problem:" + p.code},
-         {"title", StatusText(p.status)},
+         {"title", HttpReasonPhrase(p.status)},
          {"status", p.status},
          {"code", p.code},
          {"detail", p.detail}};
@@ -74,9 +54,25 @@ Json ProblemJson(const Problem& p) {
   return j;
 }
 
-void WriteProblem(httplib::Response& res, const Problem& p) {
-  res.status = p.status;
-  res.set_content(ProblemJson(p).dump(), "application/problem+json");
+// JSON text that never throws: bytes that are not UTF-8 become U+FFFD (input that should have been
+// rejected or escaped earlier must not turn an answer into a 500).
+std::string DumpJson(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+HttpAnswer ProblemAnswer(const Problem& p) {
+  HttpAnswer a;
+  a.status = p.status;
+  a.content_type = "application/problem+json";
+  a.body = DumpJson(ProblemJson(p));
+  if (p.status == kHttpUnauthorized) a.headers.emplace_back("WWW-Authenticate", "Bearer");
+  if (p.status == kHttpMethodNotAllowed && p.extra.contains("allow")) {
+    a.headers.emplace_back("Allow", p.extra["allow"].get<std::string>());
+  }
+  if (p.status == kHttpServiceUnavailable || p.status == kHttpTooManyRequests) {
+    a.headers.emplace_back("Retry-After", "1");
+  }
+  return a;
 }
 
 bool ParseListen(const std::string& listen, std::string& host, int& port) {
@@ -107,7 +103,7 @@ std::string UrlDecode(std::string_view s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '+') {
       out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() + 0 && HexDigit(s[i + 1]) >= 0 &&
+    } else if (s[i] == '%' && i + 2 < s.size() && HexDigit(s[i + 1]) >= 0 &&
                HexDigit(s[i + 2]) >= 0) {
       out += static_cast<char>(HexDigit(s[i + 1]) * 16 + HexDigit(s[i + 2]));
       i += 2;
@@ -118,42 +114,43 @@ std::string UrlDecode(std::string_view s) {
   return out;
 }
 
-// The query parameters of the request target only: a form-encoded body is not a query.
-std::map<std::string, std::string> QueryOf(const std::string& target) {
+[[noreturn]] void BadQuery(const std::string& name, std::string detail) {
+  Problem p;
+  p.status = kHttpBadRequest;
+  p.code = "bad_parameter";
+  p.parameter = PrintableText(name, 64);
+  p.detail = std::move(detail);
+  throw p;
+}
+
+// The query parameters of the request target. Names and values must be UTF-8 once decoded: the
+// handlers quote them in their answers.
+std::map<std::string, std::string> QueryOf(std::string_view query) {
   std::map<std::string, std::string> out;
-  const size_t q = target.find('?');
-  if (q == std::string::npos) return out;
-  std::string_view rest(target);
-  rest.remove_prefix(q + 1);
+  std::string_view rest = query;
   while (!rest.empty()) {
     const size_t amp = rest.find('&');
     std::string_view pair = rest.substr(0, amp);
     rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
     if (pair.empty()) continue;
     const size_t eq = pair.find('=');
-    out[UrlDecode(pair.substr(0, eq))] =
-        eq == std::string_view::npos ? "" : UrlDecode(pair.substr(eq + 1));
+    std::string name = UrlDecode(pair.substr(0, eq));
+    std::string value = eq == std::string_view::npos ? "" : UrlDecode(pair.substr(eq + 1));
+    if (!IsValidUtf8(name) || name.find('\0') != std::string::npos) {
+      BadQuery(name, "the query parameter name " + QuotedText(name) + " is not UTF-8 text");
+    }
+    if (!IsValidUtf8(value) || value.find('\0') != std::string::npos) {
+      BadQuery(name, "the value of query parameter " + QuotedText(name) + " is not UTF-8 text");
+    }
+    out[std::move(name)] = std::move(value);
   }
   return out;
 }
 
-// The HTTP library listens with a backlog of 5: a burst of new connections (16 clients starting
-// at once) overflows it and the kernel drops SYNs, which clients retry only after a second. Find
-// our listening socket and listen again with a real backlog (Linux updates it in place).
-void RaiseListenBacklog(int port) {
-  for (int fd = 3; fd < 1024; ++fd) {
-    int listening = 0;
-    socklen_t len = sizeof listening;
-    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
-    sockaddr_storage addr{};
-    socklen_t alen = sizeof addr;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen) != 0) continue;
-    int bound = -1;
-    if (addr.ss_family == AF_INET) bound = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-    if (addr.ss_family == AF_INET6)
-      bound = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
-    if (bound == port) ::listen(fd, 1024);
-  }
+std::string LowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
 }  // namespace
@@ -293,16 +290,24 @@ std::shared_ptr<const View> Service::CurrentView() {
 }
 
 Principal Service::Authenticate(const std::string& header) {
-  const std::string prefix = "Bearer ";
   if (header.empty()) {
-    ThrowProblem(401, "unauthenticated",
+    ThrowProblem(kHttpUnauthorized, "unauthenticated",
                  "this endpoint needs an API token: Authorization: Bearer TOKEN");
   }
-  if (header.size() <= prefix.size() || header.compare(0, prefix.size(), prefix) != 0 ||
-      header.size() > 512) {
-    ThrowProblem(401, "unauthenticated", "the Authorization header is not \"Bearer TOKEN\"");
+  // The scheme is case-insensitive (RFC 9110 11.1); one or more spaces separate it from the token.
+  constexpr std::string_view kScheme = "bearer";
+  bool bearer = header.size() > kScheme.size() + 1 && header.size() <= 512 &&
+                (header[kScheme.size()] == ' ' || header[kScheme.size()] == '\t');
+  for (size_t i = 0; bearer && i < kScheme.size(); ++i) {
+    bearer = std::tolower(static_cast<unsigned char>(header[i])) == kScheme[i];
   }
-  const std::string secret = header.substr(prefix.size());
+  const size_t begin = bearer ? header.find_first_not_of(" \t", kScheme.size()) : 0;
+  const size_t last = header.find_last_not_of(" \t");
+  if (!bearer || begin == std::string::npos || last < begin) {
+    ThrowProblem(kHttpUnauthorized, "unauthenticated",
+                 "the Authorization header is not \"Bearer TOKEN\"");
+  }
+  const std::string secret = header.substr(begin, last + 1 - begin);
   const std::string key = Sha256Hex(secret);  // never keep secrets in memory longer than needed
   const auto now = std::chrono::steady_clock::now();
   {
@@ -313,7 +318,7 @@ Principal Service::Authenticate(const std::string& header) {
   Result<TokenRecord> rec = store_->LookupToken(secret);
   if (!rec.ok()) {
     if (rec.status().code() == StatusCode::kNotFound) {
-      ThrowProblem(401, "unauthenticated", "unknown or revoked API token");
+      ThrowProblem(kHttpUnauthorized, "unauthenticated", "unknown or revoked API token");
     }
     throw ProblemFromStatus(rec.status());
   }
@@ -343,20 +348,290 @@ void Service::ExpireOnce() {
   if (*n > 0) metrics_.CountExpired(*n);
 }
 
+bool Service::BeginSolve() {
+  std::unique_lock lock(solve_mu_);
+  const int cap = std::max(1, args_.max_concurrent_solves);
+  if (solves_running_ < cap) {
+    ++solves_running_;
+    return true;
+  }
+  if (solves_waiting_ >= args_.solve_queue) return false;
+  ++solves_waiting_;
+  const bool got = solve_cv_.wait_for(lock, kSolveQueueWait, [&] { return solves_running_ < cap; });
+  --solves_waiting_;
+  if (got) ++solves_running_;
+  return got;
+}
+
+void Service::EndSolve() {
+  {
+    std::lock_guard lock(solve_mu_);
+    --solves_running_;
+  }
+  solve_cv_.notify_one();
+}
+
+void EnforceSolveLimits(const Service& service, const Call& call, SolveOptions& options,
+                        bool time_limit_given) {
+  if (!call.who || call.who->role != Role::kTenantMember || options.backend == "heuristic") return;
+  const double cap = service.args().member_max_time_limit_seconds;
+  if (options.time_limit_seconds <= cap) return;
+  if (!time_limit_given) {  // the server's default is above what a member may ask: use the cap
+    options.time_limit_seconds = cap;
+    return;
+  }
+  Problem p;
+  p.status = kHttpForbidden;
+  p.code = "parameter_not_allowed";
+  p.parameter = "timeLimitSeconds";
+  char cap_text[32];
+  std::snprintf(cap_text, sizeof cap_text, "%g", cap);
+  p.detail = std::string("timeLimitSeconds: role tenant-member may give the ") + options.backend +
+             " backend at most " + cap_text + " seconds; ask for less or use backend=heuristic";
+  throw p;
+}
+
 std::vector<Route> AllRoutes() {
   std::vector<Route> routes = PlacementRoutes();
   for (Route& r : InfoRoutes()) routes.push_back(std::move(r));
   for (Route& r : WhatIfRoutes()) routes.push_back(std::move(r));
+  for (Route& r : routes) {
+    // The routes that call the solver take a solve slot; liveness answers on the event loop.
+    r.solves = r.method == "POST" &&
+               (r.path == "/v1/placements:solve" || r.path == "/v1/reservations" ||
+                r.path == "/v1/clusters" || r.path == "/v1/whatif" || r.path == "/v1/capacity");
+    r.on_event_loop = r.method == "GET" && r.path == "/healthz";
+  }
   return routes;
 }
+
+namespace {
+
+// One line per answer: time, client, method, route pattern (never the raw path, which may carry
+// ids), status, milliseconds, token id (never the token) and request id.
+class AccessLog {
+ public:
+  explicit AccessLog(std::ostream& out) : out_(out) {}
+  void Write(const HttpHead* head, const HttpAnswer& a, double seconds) {
+    const auto now = std::chrono::system_clock::now();
+    const int64_t ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    char elapsed[32];
+    std::snprintf(elapsed, sizeof elapsed, "%.1f", seconds * 1000);
+    std::string line = IsoTime(ms) + " " + (head ? head->peer : std::string("-")) + " " +
+                       (head ? PrintableText(head->method, 16) : std::string("-")) + " " + a.route +
+                       " " + std::to_string(a.status) + " " + elapsed +
+                       "ms token=" + (a.token_id.empty() ? "-" : a.token_id) +
+                       " request=" + (head ? head->request_id : std::string("-")) + "\n";
+    std::lock_guard lock(mu_);
+    out_ << line << std::flush;
+  }
+
+ private:
+  std::mutex mu_;
+  std::ostream& out_;
+};
+
+// The service as the transport sees it.
+class ServiceApp : public HttpApplication {
+ public:
+  ServiceApp(Service& service, std::vector<Route> routes, AccessLog& log)
+      : service_(service), routes_(std::move(routes)), log_(log) {
+    for (const Route& r : routes_) patterns_.emplace_back(r.pattern);
+  }
+
+  Admission Admit(const HttpHead& head) override {
+    Admission out;
+    try {
+      size_t index = 0;
+      Call call = Prepare(head, index);
+      const Route* route = &routes_[index];
+      if (!route->roles.empty()) {
+        call.who = service_.Authenticate(head.Field("Authorization"));
+        bool allowed = false;
+        for (Role r : route->roles) allowed = allowed || r == call.who->role;
+        if (!allowed) {
+          ThrowProblem(kHttpForbidden, "forbidden",
+                       "role " + std::string(RoleName(call.who->role)) +
+                           " may not do this: " + route->summary);
+        }
+      }
+      if (head.has_body) {
+        const std::string type = head.Field("Content-Type");
+        if (!type.empty() && LowerAscii(type).rfind("application/json", 0) != 0) {
+          ThrowProblem(kHttpUnsupportedMediaType, "unsupported_media_type",
+                       "the body must be application/json, not " + QuotedText(type));
+        }
+      }
+      out.handle = [this, route, call = std::move(call),
+                    rid = head.request_id](std::string body) mutable {
+        call.body = std::move(body);
+        return Run(*route, call, rid);
+      };
+    } catch (const topoplace::Problem& p) {
+      out.answer = ProblemAnswer(p);
+      out.answer->route = RouteLabel(head);
+    } catch (const std::exception& e) {
+      out.answer = Internal(e.what(), head.request_id);
+    } catch (...) {
+      out.answer = Internal("unknown exception", head.request_id);
+    }
+    return out;
+  }
+
+  std::optional<HttpAnswer> AnswerOnEventLoop(const HttpHead& head) override {
+    if (head.method != "GET" && head.method != "HEAD") return std::nullopt;
+    for (size_t i = 0; i < routes_.size(); ++i) {
+      if (!routes_[i].on_event_loop || !std::regex_match(head.path, patterns_[i])) continue;
+      try {
+        size_t index = 0;
+        Call call = Prepare(head, index);
+        return Run(routes_[index], call, head.request_id);
+      } catch (const topoplace::Problem& p) {
+        HttpAnswer a = ProblemAnswer(p);
+        a.route = routes_[i].path;
+        return a;
+      }
+    }
+    return std::nullopt;
+  }
+
+  HttpAnswer Problem(int status, std::string_view code, std::string_view detail) override {
+    topoplace::Problem p;
+    p.status = status;
+    p.code = std::string(code);
+    p.detail = std::string(detail);
+    return ProblemAnswer(p);
+  }
+
+  void Log(const HttpHead* head, const HttpAnswer& a, double seconds) override {
+    static const std::set<std::string> kMethods = {"GET",    "HEAD",  "POST",   "PUT",
+                                                   "DELETE", "PATCH", "OPTIONS"};
+    const std::string method = head && kMethods.count(head->method) ? head->method : "OTHER";
+    service_.metrics().ObserveRequest(a.route, method, a.status, seconds);
+    log_.Write(head, a, seconds);
+  }
+
+ private:
+  // Matches the route (HEAD as GET) and decodes the query; throws a 404/405/400 Problem.
+  Call Prepare(const HttpHead& head, size_t& index) {
+    const std::string method = head.method == "HEAD" ? "GET" : head.method;
+    std::set<std::string> methods;  // the methods this path does take, for the Allow header
+    std::smatch match;
+    bool found = false;
+    for (size_t i = 0; i < routes_.size() && !found; ++i) {
+      if (!std::regex_match(head.path, match, patterns_[i])) continue;
+      methods.insert(routes_[i].method);
+      if (routes_[i].method == method) {
+        index = i;
+        found = true;
+      }
+    }
+    if (!found) {
+      topoplace::Problem p;
+      std::string allowed;
+      for (const std::string& m : methods) allowed += (allowed.empty() ? "" : ", ") + m;
+      if (!allowed.empty()) {
+        p.status = kHttpMethodNotAllowed;
+        p.code = "method_not_allowed";
+        p.detail = PrintableText(head.method, 32) + " is not allowed on " +
+                   PrintableText(head.path, 200) + "; allowed: " + allowed;
+        p.extra["allow"] = allowed;
+      } else {
+        p.status = kHttpNotFound;
+        p.code = "route_not_found";
+        p.detail = "no such endpoint: " + PrintableText(head.method, 32) + " " +
+                   PrintableText(head.path, 200) + " (see /v1/openapi.json)";
+      }
+      throw p;
+    }
+    Call call;
+    call.method = method;
+    call.path = head.path;
+    call.query = QueryOf(head.query);
+    for (size_t m = 1; m < match.size(); ++m) call.params.push_back(match[m]);
+    return call;
+  }
+
+  std::string RouteLabel(const HttpHead& head) const {
+    const std::string method = head.method == "HEAD" ? "GET" : head.method;
+    for (size_t i = 0; i < routes_.size(); ++i) {
+      if (routes_[i].method == method && std::regex_match(head.path, patterns_[i])) {
+        return routes_[i].path;
+      }
+    }
+    return "unmatched";
+  }
+
+  HttpAnswer Run(const Route& route, const Call& call, const std::string& request_id) {
+    HttpAnswer answer;
+    bool solving = false;
+    try {
+      if (route.solves) {
+        if (!service_.BeginSolve()) {
+          ThrowProblem(kHttpServiceUnavailable, "too_busy",
+                       "the server is running as many solves as it may; try again shortly");
+        }
+        solving = true;
+      }
+      Reply reply = route.handler(service_, call);
+      answer.status = reply.status;
+      for (const auto& [k, v] : reply.headers) answer.headers.emplace_back(k, v);
+      if (reply.content_type.empty()) {
+        answer.content_type = "application/json";
+        answer.body = DumpJson(reply.body);
+      } else {
+        answer.content_type = reply.content_type;
+        answer.body = std::move(reply.text);
+      }
+    } catch (const topoplace::Problem& p) {
+      answer = ProblemAnswer(p);
+    } catch (const std::exception& e) {
+      answer = Internal(e.what(), request_id);
+    } catch (...) {
+      answer = Internal("unknown exception", request_id);
+    }
+    if (solving) service_.EndSolve();
+    answer.route = route.path;
+    if (call.who) answer.token_id = call.who->token_id;
+    return answer;
+  }
+
+  // A genuine internal error: the client learns the request id, the log learns what happened.
+  HttpAnswer Internal(const std::string& what, const std::string& request_id) {
+    std::cerr << "topoplace serve: internal error in request " << request_id << ": "
+              << PrintableText(what, 500) << std::endl;
+    topoplace::Problem p;
+    p.status = kHttpInternalError;
+    p.code = "internal";
+    p.detail = "internal error (request " + request_id + "); the server log has the details";
+    return ProblemAnswer(p);
+  }
+
+  Service& service_;
+  std::vector<Route> routes_;
+  std::vector<std::regex> patterns_;
+  AccessLog& log_;
+};
+
+}  // namespace
 
 int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   std::string host;
   int port = 0;
   if (!ParseListen(args.listen, host, port)) {
-    err << "topoplace serve: --listen " << args.listen
+    err << "topoplace serve: --listen " << QuotedText(args.listen)
         << ": expected HOST:PORT, like 127.0.0.1:8080\n";
     return kExitBadInput;
+  }
+  std::ofstream access_file;
+  if (!args.access_log.empty()) {
+    access_file.open(args.access_log, std::ios::app);
+    if (!access_file) {
+      err << "topoplace serve: --access-log " << QuotedText(args.access_log)
+          << ": cannot open for appending\n";
+      return kExitUnavailable;
+    }
   }
   auto store = Store::Open(args.db, args.db_connections);
   if (!store.ok()) {
@@ -395,140 +670,31 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
     }
   }
 
-  Service service(std::move(store).value(), args);
-  const std::vector<Route> routes = AllRoutes();
-  std::vector<std::regex> patterns;
-  for (const Route& r : routes) patterns.emplace_back(r.pattern);
-
-  httplib::Server server;
-  const int threads = args.threads;
-  server.new_task_queue = [threads] {
-    return new httplib::ThreadPool(static_cast<size_t>(threads));
-  };
-  server.set_payload_max_length(static_cast<size_t>(args.max_body_bytes));
-  server.set_keep_alive_max_count(10000);
-  server.set_tcp_nodelay(true);  // small JSON answers: no waiting on delayed acknowledgements
-  server.set_read_timeout(10, 0);
-  server.set_write_timeout(10, 0);
-
-  server.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-    t_route = "unmatched";
-    t_start = std::chrono::steady_clock::now();
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  server.set_logger([&service](const httplib::Request& req, const httplib::Response& res) {
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-    service.metrics().ObserveRequest(t_route, req.method, res.status, secs);
-    t_route = "unmatched";  // requests refused before routing (413) have no route
-    t_start = std::chrono::steady_clock::now();
-  });
-  server.set_error_handler(httplib::Server::HandlerWithResponse([&](const httplib::Request& req,
-                                                                    httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    Problem p;
-    p.status = res.status;
-    if (res.status == 404) {
-      std::set<std::string> methods;  // the methods this path does take, for the Allow header
-      for (size_t i = 0; i < routes.size(); ++i) {
-        if (std::regex_match(req.path, patterns[i])) methods.insert(routes[i].method);
-      }
-      std::string allowed;
-      for (const std::string& m : methods) allowed += (allowed.empty() ? "" : ", ") + m;
-      if (!allowed.empty()) {
-        p.status = 405;
-        p.code = "method_not_allowed";
-        p.detail = req.method + " is not allowed on " + req.path + "; allowed: " + allowed;
-        res.set_header("Allow", allowed);
-      } else {
-        p.code = "route_not_found";
-        p.detail = "no such endpoint: " + req.method + " " + req.path + " (see /v1/openapi.json)";
-      }
-    } else if (res.status == 413) {
-      p.code = "body_too_large";
-      p.detail = "the body exceeds " + std::to_string(args.max_body_bytes) + " bytes";
-    } else if (res.status == 400) {
-      p.code = "bad_http_request";
-      p.detail = "the HTTP request could not be read";
-    } else {
-      p.code = "http_error";
-      p.detail = StatusText(res.status);
-    }
-    WriteProblem(res, p);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  server.set_exception_handler(
-      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-        Problem p;
-        p.status = 500;
-        p.code = "internal";
-        try {
-          std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          p.detail = e.what();
-        } catch (...) {
-          p.detail = "unknown error";
-        }
-        WriteProblem(res, p);
-      });
-
-  for (size_t i = 0; i < routes.size(); ++i) {
-    const Route* route = &routes[i];
-    auto handler = [route, &service](const httplib::Request& req, httplib::Response& res) {
-      t_route = route->path;
-      try {
-        Call call;
-        call.method = req.method;
-        call.path = req.path;
-        call.body = req.body;
-        call.query = QueryOf(req.target);
-        for (size_t m = 1; m < req.matches.size(); ++m) call.params.push_back(req.matches[m]);
-        if (!route->roles.empty()) {
-          call.who = service.Authenticate(req.get_header_value("Authorization"));
-          bool allowed = false;
-          for (Role r : route->roles) allowed = allowed || r == call.who->role;
-          if (!allowed) {
-            ThrowProblem(403, "forbidden",
-                         "role " + std::string(RoleName(call.who->role)) +
-                             " may not do this: " + route->summary);
-          }
-        }
-        if (!req.body.empty()) {
-          const std::string type = req.get_header_value("Content-Type");
-          if (!type.empty() && type.rfind("application/json", 0) != 0) {
-            ThrowProblem(415, "unsupported_media_type",
-                         "the body must be application/json, not " + type.substr(0, 80));
-          }
-        }
-        Reply reply = route->handler(service, call);
-        res.status = reply.status;
-        for (const auto& [k, v] : reply.headers) res.set_header(k, v);
-        if (reply.content_type.empty()) {
-          res.set_content(reply.body.dump(), "application/json");
-        } else {
-          res.set_content(reply.text, reply.content_type.c_str());
-        }
-      } catch (const Problem& p) {
-        WriteProblem(res, p);
-        if (p.status == 401) res.set_header("WWW-Authenticate", "Bearer");
-      }
-    };
-    const std::string& m = route->method;
-    if (m == "GET")
-      server.Get(route->pattern, handler);
-    else if (m == "POST")
-      server.Post(route->pattern, handler);
-    else if (m == "DELETE")
-      server.Delete(route->pattern, handler);
-    else if (m == "PUT")
-      server.Put(route->pattern, handler);
+  ServeArgs effective = args;
+  if (effective.max_concurrent_solves <= 0) {
+    effective.max_concurrent_solves =
+        static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
+  Service service(std::move(store).value(), effective);
+  AccessLog access_log(args.access_log.empty() ? err : access_file);
+  ServiceApp app(service, AllRoutes(), access_log);
 
-  const int bound =
-      port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
-  if (bound < 0) {
-    err << "topoplace serve: cannot listen on " << args.listen << "\n";
-    return kExitUnavailable;
+  HttpServerOptions options;
+  options.host = host;
+  options.port = port;
+  options.tls_cert_file = args.tls_cert;
+  options.tls_key_file = args.tls_key;
+  options.max_body_bytes = args.max_body_bytes;
+  options.header_timeout_seconds = args.header_timeout_seconds;
+  options.body_timeout_seconds = args.body_timeout_seconds;
+  options.idle_timeout_seconds = args.idle_timeout_seconds;
+  options.max_connections = args.max_connections;
+  options.max_connections_per_client = args.max_connections_per_client;
+  options.worker_threads = args.threads;
+  HttpServer server(options, app);
+  if (Status st = server.Listen(); !st.ok()) {
+    err << "topoplace serve: " << st.message() << "\n";
+    return ExitCodeFor(st.code());
   }
 
   // SIGINT/SIGTERM stop the server gracefully; the signal is waited for on its own thread, so
@@ -538,8 +704,6 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  RaiseListenBacklog(bound);
 
   // Expire reservations now (holds that ran out while no server was up) and then every interval.
   std::atomic<bool> stopping{false};
@@ -559,16 +723,19 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   std::thread signal_waiter([&] {
     int sig = 0;
     sigwait(&signals, &sig);
-    if (!stopping.exchange(true)) server.stop();
+    if (!stopping.exchange(true)) server.Stop();
   });
 
-  out << "topoplace serve: listening on http://"
-      << (host.find(':') != std::string::npos ? "[" + host + "]" : host) << ":" << bound << " ("
-      << service.store().kind() << " store, schema v" << service.store().schema_version() << ")"
-      << std::endl;
-  server.listen_after_bind();
+  out << "topoplace serve: listening on " << (server.tls() ? "https" : "http") << "://"
+      << (host.find(':') != std::string::npos ? "[" + host + "]" : host) << ":" << server.port()
+      << " (" << service.store().kind() << " store, schema v" << service.store().schema_version()
+      << ")" << std::endl;
+  server.Run();
 
-  stopping = true;
+  {
+    std::lock_guard lock(stop_mu);
+    stopping = true;
+  }
   stop_cv.notify_all();
   sweeper.join();
   pthread_kill(signal_waiter.native_handle(), SIGTERM);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -78,6 +79,7 @@ struct Call {
   const Principal& principal() const { return *who; }
 };
 
+// The options of `topoplace serve` (api/cli/service_cli.cc documents each one in --help).
 struct ServeArgs {
   std::string db;  // empty = ./topoplace.db
   std::string listen = "127.0.0.1:8080";
@@ -88,6 +90,22 @@ struct ServeArgs {
   int threads = 64;
   int db_connections = 16;
   double expiry_interval_seconds = 1.0;
+  // The HTTP edge: deadlines, connection caps, TLS, the access log.
+  double header_timeout_seconds = 10;  // a request's whole header
+  double body_timeout_seconds = 30;    // a request's whole body
+  double idle_timeout_seconds = 30;    // a kept-alive connection between requests
+  int max_connections = 1024;
+  int max_connections_per_client = 32;  // per client IP address
+  std::string tls_cert;                 // PEM certificate chain; TLS when set (with tls_key)
+  std::string tls_key;                  // PEM private key
+  std::string access_log;               // empty = standard error
+  std::string config;                   // the --config file the options were read from
+  // Solves: at most this many at once (0 = the hardware threads), up to solve_queue more wait a
+  // few seconds for a slot; beyond that a solve is answered 503 too_busy.
+  int max_concurrent_solves = 0;
+  int solve_queue = 16;
+  // The longest time limit a tenant-member may give the ilp and auto backends.
+  double member_max_time_limit_seconds = 2.0;
 };
 
 // The state a request is solved against.
@@ -122,10 +140,15 @@ class Service {
   // and then lose the race to each other; replicas still race optimistically through the store.
   class Claims {
    public:
-    std::mutex mu;  // held while solving a hold
+    std::mutex mu;                               // held while solving a hold
     std::unordered_map<std::string, int> nodes;  // node name -> claims in flight
   };
   Claims& claims() { return claims_; }
+
+  // A solve slot: true when one is free (waiting a few seconds in a bounded queue), false when the
+  // server is too busy. Every true is matched by one EndSolve.
+  bool BeginSolve();
+  void EndSolve();
 
  private:
   std::unique_ptr<Store> store_;
@@ -142,7 +165,17 @@ class Service {
   Claims claims_;
   std::mutex token_mu_;
   std::unordered_map<std::string, CachedToken> tokens_;
+  std::mutex solve_mu_;
+  std::condition_variable solve_cv_;
+  int solves_running_ = 0;
+  int solves_waiting_ = 0;
 };
+
+// The per-role limits on a solve's options (server.cc): a tenant-member may give the ilp and auto
+// backends at most ServeArgs::member_max_time_limit_seconds. A default above the cap is lowered to
+// it; a time limit the member asked for above it is a 403 Problem naming timeLimitSeconds.
+void EnforceSolveLimits(const Service& service, const Call& call, SolveOptions& options,
+                        bool time_limit_given);
 
 // --- routes ------------------------------------------------------------------------------------
 using Handler = std::function<Reply(Service&, const Call&)>;
@@ -164,6 +197,8 @@ struct Route {
   std::vector<Role> roles;  // empty = no authentication
   Handler handler;
   int success = 200;
+  bool solves = false;         // calls the solver: takes a solve slot (set by AllRoutes)
+  bool on_event_loop = false;  // cheap, no store: answered on the event loop (liveness)
 };
 
 std::vector<Route> PlacementRoutes();  // routes_placement.cc

@@ -104,6 +104,7 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   const std::string& db() const { return db_; }
   std::string log() const { return ReadAll(dir_ / "err"); }
 
@@ -162,7 +163,7 @@ class ServerProcess {
       ::execv(argv[0], argv.data());
       ::_exit(127);
     }
-    static const std::regex kListening("listening on http://127\\.0\\.0\\.1:([0-9]+)");
+    static const std::regex kListening("listening on https?://127\\.0\\.0\\.1:([0-9]+)");
     for (int i = 0; i < 600; ++i) {  // up to 60 s (seeding a large scenario under sanitizers)
       std::smatch m;
       const std::string out = ReadAll(dir_ / "out");
