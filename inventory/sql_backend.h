@@ -102,6 +102,19 @@ class SqlPool {
 
   Dialect dialect() const { return dialect_; }
 
+  // Closes every idle connection: after one was found broken (a database restart) the others,
+  // opened before the same restart, are broken too. Leased connections are dropped on return
+  // when unhealthy.
+  void DropIdle() {
+    std::vector<std::unique_ptr<SqlConn>> dropped;
+    {
+      std::lock_guard lock(mu_);
+      dropped.swap(idle_);
+      open_ -= static_cast<int>(dropped.size());
+      cv_.notify_all();
+    }
+  }
+
  private:
   void Return(std::unique_ptr<SqlConn> conn) {
     std::lock_guard lock(mu_);
@@ -122,8 +135,10 @@ class SqlPool {
   int open_ = 0;
 };
 
-// Opens the embedded store file (created when missing) with WAL journaling and a busy timeout.
-Result<std::unique_ptr<SqlPool>> OpenSqlite(const std::string& path, int pool_size);
+// Opens the embedded store file with WAL journaling and a busy timeout; `create` makes the file
+// when missing (else a missing file is kUnavailable).
+Result<std::unique_ptr<SqlPool>> OpenSqlite(const std::string& path, int pool_size,
+                                            bool create = true);
 // Opens a pool of connections to the database server at `url` (postgresql://...).
 Result<std::unique_ptr<SqlPool>> OpenPostgres(const std::string& url, int pool_size);
 

@@ -173,6 +173,9 @@ Json OpenApiDocument(const std::vector<Route>& routes);  // openapi.cc
 
 // Shared helpers for the handlers.
 std::string IsoTime(int64_t ms);
+// The `limit` (1-1000, default 100) and `pageToken` query parameters of a list route; a bad one
+// is 400 bad_parameter naming it; `list` is the list the token must belong to. (routes_placement.cc)
+PageRequest PageParams(const Call& c, std::string_view list);
 Json ReservationToJson(const ReservationRecord& r);
 Json AllocationToJson(const AllocationRecord& a);
 
