@@ -462,7 +462,11 @@ bool AllParam(const Call& c) {
 // A list answer: `items`, the list's own key (older clients read it; the same page), the token of
 // the next page (absent on the last) and the count over all pages.
 template <typename T, typename ToJson>
-Reply PageReply(const Page<T>& page, const char* key, ToJson to_json) {
+Reply PageReply(Result<Page<T>> result, const char* key, ToJson to_json) {
+  if (!result.ok() && result.status().reason() == "bad_page_token") {
+    BadParameter("pageToken", "not a token this list gave out; start again without it");
+  }
+  const Page<T> page = Unwrap(std::move(result));
   Json list = Json::array();
   for (const T& x : page.items) list.push_back(to_json(x));
   Json body{{"items", list}, {key, list}, {"total", page.total}};
@@ -472,9 +476,9 @@ Reply PageReply(const Page<T>& page, const char* key, ToJson to_json) {
 
 Reply ListReservations(Service& s, const Call& c) {
   const bool all = AllParam(c);
-  return PageReply(Unwrap(s.store().ListReservationsPage(c.principal().scope(), all,
-                                                         PageParams(c, "reservations"))),
-                   "reservations", ReservationToJson);
+  return PageReply(
+      s.store().ListReservationsPage(c.principal().scope(), all, PageParams(c, "reservations")),
+      "reservations", ReservationToJson);
 }
 
 Reply GetReservation(Service& s, const Call& c) {
@@ -485,9 +489,9 @@ Reply GetReservation(Service& s, const Call& c) {
 
 Reply ListAllocations(Service& s, const Call& c) {
   const bool all = AllParam(c);
-  return PageReply(Unwrap(s.store().ListAllocationsPage(c.principal().scope(), all,
-                                                        PageParams(c, "allocations"))),
-                   "allocations", AllocationToJson);
+  return PageReply(
+      s.store().ListAllocationsPage(c.principal().scope(), all, PageParams(c, "allocations")),
+      "allocations", AllocationToJson);
 }
 
 Reply GetAllocation(Service& s, const Call& c) {
@@ -538,9 +542,8 @@ Reply GetCluster(Service& s, const Call& c) {
 
 Reply ListClusters(Service& s, const Call& c) {
   CheckQuery(c, {"limit", "pageToken"});
-  return PageReply(
-      Unwrap(s.store().ListClustersPage(c.principal().scope(), PageParams(c, "clusters"))),
-      "clusters", ClusterToJson);
+  return PageReply(s.store().ListClustersPage(c.principal().scope(), PageParams(c, "clusters")),
+                   "clusters", ClusterToJson);
 }
 
 }  // namespace
