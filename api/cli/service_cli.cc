@@ -275,6 +275,10 @@ void AddServiceCommands(CLI::App& app, ServiceCommands& c) {
   s->add_option("--threads", c.serve.threads, "Worker threads")->check(CLI::Range(1, 1024));
   s->add_option("--db-connections", c.serve.db_connections, "Database connections")
       ->check(CLI::Range(1, 256));
+  s->add_option("--audit-key", c.serve.audit_key,
+                "Audit key file, made (0600, 32 random bytes) when missing (default: beside an "
+                "embedded store file, <db>.audit-key; for a database server $TOPOPLACE_AUDIT_KEY "
+                "or ~/.config/topoplace/audit-key)");
   c.serve_cmd = s;
 
   const std::string key_help =

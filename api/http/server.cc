@@ -361,7 +361,10 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
         << ": expected HOST:PORT, like 127.0.0.1:8080\n";
     return kExitBadInput;
   }
-  auto store = Store::Open(args.db, args.db_connections);
+  StoreOptions store_options;  // creates the store and its audit key when missing
+  store_options.pool_size = args.db_connections;
+  store_options.audit_key_file = args.audit_key;
+  auto store = Store::Open(args.db, store_options);
   if (!store.ok()) {
     err << "topoplace serve: " << store.status().message() << "\n";
     return ExitCodeFor(store.status().code());

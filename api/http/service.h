@@ -88,6 +88,7 @@ struct ServeArgs {
   int threads = 64;
   int db_connections = 16;
   double expiry_interval_seconds = 1.0;
+  std::string audit_key;  // audit key file; empty = Store::DefaultAuditKeyFile(db)
 };
 
 // The state a request is solved against.

@@ -581,6 +581,25 @@ TEST(StoreCliTest, ReadersDoNotCreateAStore) {
   EXPECT_EQ(RunCli({"audit", "verify", "--db", typo}).exit_code, 0);
 }
 
+// `serve --audit-key FILE` makes the key when it is missing, and keys the log with it.
+TEST(StoreCliTest, ServeMakesTheAuditKeyItIsGiven) {
+  const std::string db = NewSqlitePath();
+  const std::string key = db + ".elsewhere-key";
+  {
+    ServerProcess server(db, {"--audit-key", key});
+    ASSERT_TRUE(std::filesystem::exists(key)) << server.log();
+    EXPECT_EQ(std::filesystem::file_size(key), 32u);
+    EXPECT_EQ(std::filesystem::status(key).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  }
+  EXPECT_FALSE(std::filesystem::exists(db + ".audit-key"));
+  CliResult with_key = RunCli({"audit", "verify", "--db", db, "--audit-key", key, "--json"});
+  EXPECT_EQ(with_key.exit_code, 0) << with_key.out;
+  EXPECT_GT(json::parse(with_key.out)["keyed"].get<int>(), 0);
+  // Without its key the keyed entries cannot be checked: not "intact".
+  EXPECT_EQ(RunCli({"audit", "verify", "--db", db}).exit_code, 3);
+}
+
 // A database that cannot be reached is a 503 whose answer names no address, connection string or
 // driver message; the service recovers once the database is back.
 TEST(StoreUnavailableTest, AnswersNameNoDatabaseAddress) {
