@@ -395,24 +395,27 @@ nlohmann::json NodesDetail(const std::vector<HeldNode>& nodes) {
   return list;
 }
 
-// Whether holding a node beside `near` (in its rack and/or leaf) for `tenant`, exclusively at
-// `exclusive` or not, would share a domain that one of the two tenants keeps to itself.
-std::string ExclusiveClash(const LockedNode& near, const NeighbourNode& where,
-                           const std::string& tenant, const std::string& exclusive) {
-  if (near.tenant.empty() || near.tenant == tenant) return {};
+// Fails with exclusive_conflict when holding a node beside `near` (in its rack and/or leaf) for
+// `tenant`, exclusively at `exclusive` or not, would share a domain that one of the two tenants
+// keeps to itself.
+void RefuseExclusiveClash(const LockedNode& near, const NeighbourNode& where,
+                          const std::string& tenant, const std::string& exclusive) {
+  if (near.tenant.empty() || near.tenant == tenant) return;
   const auto shares = [&](const std::string& level) {
     return (level == "rack" && where.same_rack) || (level == "leaf" && where.same_leaf);
   };
   // The caller may not learn who holds what: the answer names neither the tenant nor its node.
   if (shares(near.exclusive)) {
-    return "a node of this placement sits in a " + near.exclusive +
-           " another tenant holds exclusively; solve again";
+    Fail(StatusCode::kAborted, "exclusive_conflict",
+         "a node of this placement sits in a " + near.exclusive +
+             " another tenant holds exclusively; solve again");
   }
   if (shares(exclusive)) {
-    return "the " + exclusive +
-           " this placement would keep to itself is no longer free of other tenants; solve again";
+    Fail(StatusCode::kAborted, "exclusive_conflict",
+         "the " + exclusive +
+             " this placement would keep to itself is no longer free of other tenants; solve "
+             "again");
   }
-  return {};
 }
 
 // Locks the claimed nodes in name order, checks each is free at the generation the caller solved
@@ -477,10 +480,7 @@ std::vector<HeldNode> HoldNodes(SqlConn& c, Dialect d, const Tenant& tenant,
   for (const NeighbourNode* where : near) {
     auto it = locked.find(where->node);
     if (it == locked.end()) continue;  // gone from the inventory: nothing to share
-    if (std::string clash = ExclusiveClash(it->second, *where, tenant.name, exclusive);
-        !clash.empty()) {
-      Fail(StatusCode::kAborted, "exclusive_conflict", clash);
-    }
+    RefuseExclusiveClash(it->second, *where, tenant.name, exclusive);
   }
   TenantUsage after = SumHeld(c, tenant.name);
   Add(after, adding);

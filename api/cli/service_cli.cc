@@ -51,14 +51,19 @@ std::string IsoTimeOrEmpty(int64_t ms) {
 
 Json TimeJson(int64_t ms) { return ms > 0 ? Json(IsoTimeOrEmpty(ms)) : Json(nullptr); }
 
-// "30d", "12h", "45m", "90s", "2w" -> milliseconds; 0 when it is not one of those.
-int64_t ParseDuration(const std::string& text) {
-  if (text.size() < 2 || text.size() > 12) return 0;
+// "30d", "12h", "45m", "90s", "2w" -> milliseconds.
+Result<int64_t> ParseDuration(const std::string& text) {
+  const auto bad = [&] {
+    return WithReason(StatusCode::kInvalidArgument, "bad_duration",
+                      "--expires-in " + QuotedText(text, 40) +
+                          ": expected a count and a unit, like 30d, 12h, 45m, 90s or 2w");
+  };
+  if (text.size() < 2 || text.size() > 12) return bad();
   int64_t n = 0;
   const char* b = text.data();
   const char* unit = b + text.size() - 1;
   auto [end, ec] = std::from_chars(b, unit, n);
-  if (ec != std::errc() || end != unit || n <= 0) return 0;
+  if (ec != std::errc() || end != unit || n <= 0) return bad();
   int64_t ms = 0;
   switch (*unit) {
     case 's': ms = 1000; break;
@@ -66,9 +71,12 @@ int64_t ParseDuration(const std::string& text) {
     case 'h': ms = 3'600'000; break;
     case 'd': ms = 86'400'000; break;
     case 'w': ms = 7 * 86'400'000LL; break;
-    default: return 0;
+    default: return bad();
   }
-  if (n > (int64_t{100} * 365 * 86'400'000) / ms) return 0;  // beyond a century: a typo
+  if (n > (int64_t{100} * 365 * 86'400'000) / ms) {
+    return WithReason(StatusCode::kInvalidArgument, "bad_duration",
+                      "--expires-in " + QuotedText(text, 40) + ": more than a century");
+  }
   return n * ms;
 }
 
@@ -147,14 +155,9 @@ int RunTokenCreate(const ServiceCommands& c, std::ostream& out, std::ostream& er
   int64_t expires_ms = 0;
   const int64_t now = NowMillis();
   if (!c.token_expires_in.empty()) {
-    const int64_t d = ParseDuration(c.token_expires_in);
-    if (d == 0) {
-      return Fail(c, out, err, "token create",
-                  WithReason(StatusCode::kInvalidArgument, "bad_duration",
-                             "--expires-in " + QuotedText(c.token_expires_in, 40) +
-                                 ": expected a count and a unit, like 30d, 12h, 45m, 90s or 2w"));
-    }
-    expires_ms = now + d;
+    Result<int64_t> d = ParseDuration(c.token_expires_in);
+    if (!d.ok()) return Fail(c, out, err, "token create", d.status());
+    expires_ms = now + *d;
   }
   auto store = OpenStore(c, OpenMode::kCreate);
   if (!store.ok()) return Fail(c, out, err, "token create", store.status());

@@ -338,11 +338,12 @@ Reply AuditRoute(Service& s, const Call& c) {
   auto num = [&](const char* key, int64_t def, int64_t min, int64_t max) -> int64_t {
     auto it = c.query.find(key);
     if (it == c.query.end()) return def;
-    try {
-      size_t used = 0;
-      const long long v = std::stoll(it->second, &used);
-      if (used == it->second.size() && v >= min && v <= max) return v;
-    } catch (...) {
+    const std::string& text = it->second;
+    int64_t v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (!text.empty() && ec == std::errc() && end == text.data() + text.size() && v >= min &&
+        v <= max) {
+      return v;
     }
     Problem p;
     p.status = 400;
