@@ -1,4 +1,6 @@
 // The database server store: SqlConn over libpqxx. Statements are prepared once per connection.
+#include <poll.h>
+
 #include <pqxx/pqxx>
 #include <string>
 #include <unordered_map>
@@ -76,6 +78,15 @@ class PgConn : public SqlConn {
   }
 
   bool healthy() const override { return !broken_ && conn_ && conn_->is_open(); }
+
+  // An idle connection receives nothing (the store does not LISTEN): anything to read, or a hang
+  // up, is the server closing it (a restart sends "terminating connection" and closes).
+  bool usable_when_idle() const override {
+    if (!healthy()) return false;
+    pollfd p{conn_->sock(), POLLIN, 0};
+    if (p.fd < 0) return false;
+    return ::poll(&p, 1, 0) == 0;
+  }
 
  private:
   pqxx::result Run(std::string_view sql, const Params& params) {

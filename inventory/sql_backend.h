@@ -55,6 +55,9 @@ class SqlConn {
   // Runs a script of several statements without parameters (migrations).
   virtual void ExecScript(std::string_view sql) = 0;
   virtual bool healthy() const = 0;
+  // Whether an idle connection is still usable, checked before the pool hands it out again
+  // without a round trip (a server that restarted has closed it, or said so, meanwhile).
+  virtual bool usable_when_idle() const { return healthy(); }
 };
 
 // Opens connections on demand up to `max_size`, and keeps them for reuse.
@@ -83,10 +86,11 @@ class SqlPool {
   Lease Acquire() {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return !idle_.empty() || open_ < max_size_; });
-    if (!idle_.empty()) {
+    while (!idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
-      return Lease(this, std::move(conn));
+      if (conn->usable_when_idle()) return Lease(this, std::move(conn));
+      --open_;  // closed by the server while idle: dropped, and the next one tried
     }
     ++open_;
     lock.unlock();
