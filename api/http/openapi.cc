@@ -1,6 +1,7 @@
 // The OpenAPI 3 document, built from the same route table the server registers, so the document
 // and the routes served cannot drift apart.
 #include <regex>
+#include <set>
 
 #include "api/http/service.h"
 #include "api/whatif.h"
@@ -181,10 +182,21 @@ Json OpenApiDocument(const std::vector<Route>& routes) {
     if (r.path == "/v1/audit") {
       params.push_back(
           {{"name", "after"}, {"in", "query"}, {"schema", {{"type", "integer"}, {"minimum", 0}}}});
-      params.push_back({{"name", "limit"},
-                        {"in", "query"},
-                        {"schema", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}}});
       params.push_back({{"name", "tenant"}, {"in", "query"}, {"schema", {{"type", "string"}}}});
+    }
+    // Every list route pages: `items`, `total`, and `nextPageToken` while more follow.
+    static const std::set<std::string> kLists = {"/v1/reservations", "/v1/allocations",
+                                                 "/v1/clusters",     "/v1/nodes",
+                                                 "/v1/tenants",      "/v1/audit"};
+    if (r.method == "GET" && kLists.count(r.path)) {
+      params.push_back(
+          {{"name", "limit"},
+           {"in", "query"},
+           {"schema", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}, {"default", 100}}}});
+      params.push_back({{"name", "pageToken"},
+                        {"in", "query"},
+                        {"schema", {{"type", "string"}}},
+                        {"description", "the nextPageToken of the page before (opaque)"}});
     }
     if (r.path == "/v1/nodes") {
       for (const char* f : {"state", "class", "pod"}) {

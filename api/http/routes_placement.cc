@@ -1,11 +1,14 @@
 // Solve (dry run), reservations, allocations and clusters.
+#include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <set>
 
-#include "api/json_codec.h"
 #include "api/http/service.h"
+#include "api/json_codec.h"
 #include "inventory/scenario_codec.h"
+#include "model/text.h"
 #include "solver/verifier.h"
 
 namespace topoplace {
@@ -35,18 +38,25 @@ struct SolveCall {
   throw p;
 }
 
+std::string FormatNumber(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+// A query parameter that must be a finite number within [min, max]; `def` when absent.
 double NumberParam(const Call& c, const std::string& name, double def, double min, double max) {
   auto it = c.query.find(name);
   if (it == c.query.end()) return def;
-  try {
-    size_t used = 0;
-    const double v = std::stod(it->second, &used);
-    if (used != it->second.size() || !std::isfinite(v) || v < min || v > max) throw 0;
-    return v;
-  } catch (...) {
-    BadParameter(name, "\"" + it->second.substr(0, 40) + "\" is not a number from " +
-                           std::to_string(min) + " to " + std::to_string(max));
+  const std::string& text = it->second;
+  double v = 0;
+  const char* end = text.data() + text.size();
+  const auto [used, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || used != end || !std::isfinite(v) || v < min || v > max) {
+    BadParameter(name, QuotedText(text, 40) + " is not a number from " + FormatNumber(min) +
+                           " to " + FormatNumber(max));
   }
+  return v;
 }
 
 void CheckQuery(const Call& c, std::initializer_list<std::string_view> allowed) {
@@ -442,7 +452,7 @@ Reply CancelReservation(Service& s, const Call& c) {
 }
 
 bool AllParam(const Call& c) {
-  CheckQuery(c, {"all"});
+  CheckQuery(c, {"all", "limit", "pageToken"});
   auto it = c.query.find("all");
   if (it == c.query.end()) return false;
   if (it->second == "true") return true;
@@ -450,13 +460,26 @@ bool AllParam(const Call& c) {
   BadParameter("all", "expected true or false");
 }
 
+// A list answer: `items`, the list's own key (older clients read it; the same page), the token of
+// the next page (absent on the last) and the count over all pages.
+template <typename T, typename ToJson>
+Reply PageReply(Result<Page<T>> result, const char* key, ToJson to_json) {
+  if (!result.ok() && result.status().reason() == "bad_page_token") {
+    BadParameter("pageToken", "not a token this list gave out; start again without it");
+  }
+  const Page<T> page = Unwrap(std::move(result));
+  Json list = Json::array();
+  for (const T& x : page.items) list.push_back(to_json(x));
+  Json body{{"items", list}, {key, list}, {"total", page.total}};
+  if (!page.next_page_token.empty()) body["nextPageToken"] = page.next_page_token;
+  return {200, body};
+}
+
 Reply ListReservations(Service& s, const Call& c) {
   const bool all = AllParam(c);
-  Json list = Json::array();
-  for (const auto& r : Unwrap(s.store().ListReservations(c.principal().scope(), all))) {
-    list.push_back(ReservationToJson(r));
-  }
-  return {200, Json{{"reservations", list}}};
+  return PageReply(
+      s.store().ListReservationsPage(c.principal().scope(), all, PageParams(c, "reservations")),
+      "reservations", ReservationToJson);
 }
 
 Reply GetReservation(Service& s, const Call& c) {
@@ -467,11 +490,9 @@ Reply GetReservation(Service& s, const Call& c) {
 
 Reply ListAllocations(Service& s, const Call& c) {
   const bool all = AllParam(c);
-  Json list = Json::array();
-  for (const auto& a : Unwrap(s.store().ListAllocations(c.principal().scope(), all))) {
-    list.push_back(AllocationToJson(a));
-  }
-  return {200, Json{{"allocations", list}}};
+  return PageReply(
+      s.store().ListAllocationsPage(c.principal().scope(), all, PageParams(c, "allocations")),
+      "allocations", AllocationToJson);
 }
 
 Reply GetAllocation(Service& s, const Call& c) {
@@ -521,14 +542,29 @@ Reply GetCluster(Service& s, const Call& c) {
 }
 
 Reply ListClusters(Service& s, const Call& c) {
-  CheckQuery(c, {});
-  Json list = Json::array();
-  for (const auto& k : Unwrap(s.store().ListClusters(c.principal().scope())))
-    list.push_back(ClusterToJson(k));
-  return {200, Json{{"clusters", list}}};
+  CheckQuery(c, {"limit", "pageToken"});
+  return PageReply(s.store().ListClustersPage(c.principal().scope(), PageParams(c, "clusters")),
+                   "clusters", ClusterToJson);
 }
 
 }  // namespace
+
+PageRequest PageParams(const Call& c, std::string_view list) {
+  PageRequest page;
+  const double limit = NumberParam(c, "limit", 100, 1, kMaxPageLimit);
+  page.limit = static_cast<int>(limit);
+  if (page.limit != limit) {
+    BadParameter("limit", "expected a whole number from 1 to " + std::to_string(kMaxPageLimit));
+  }
+  if (auto it = c.query.find("pageToken"); it != c.query.end()) {
+    // Checked before any query: a forged, garbled or another list's token is the client's mistake.
+    if (!DecodePageToken(list, it->second).ok()) {
+      BadParameter("pageToken", "not a token this list gave out; start again without it");
+    }
+    page.page_token = it->second;
+  }
+  return page;
+}
 
 Json ReservationToJson(const ReservationRecord& r) {
   Json j{{"id", r.id},
