@@ -7,7 +7,9 @@
 #include <ostream>
 
 #include "api/cli/cli_options.h"
+#include "api/cli/commands.h"
 #include "api/exit_codes.h"
+#include "api/json_codec.h"
 #include "inventory/scenario_codec.h"
 #include "inventory/store.h"
 #include "model/text.h"
@@ -101,19 +103,29 @@ int RunImport(const ServiceCommands& c, std::ostream& out, std::ostream& err) {
   if (!store.ok()) return Fail(c, out, err, "import", store.status());
   Status st = (*store)->Import(*scenario, kCli, NowMillis(), c.import_force);
   if (!st.ok()) return Fail(c, out, err, "import", st);
+  // A store keeps state (inventory, tenants, allocations), not wishes: the scenario's requests are
+  // not imported, and the user is told so rather than left to wonder where they went.
+  const size_t requests = scenario->requests.size();
   if (c.json) {
-    out << Json{{"imported", c.import_file},
-                {"store", (*store)->kind()},
-                {"nodes", scenario->inventory.nodes.size()},
-                {"tenants", scenario->tenants.size()},
-                {"allocations", scenario->allocations.size()}}
-               .dump()
+    out << JsonText(Json{{"imported", c.import_file},
+                         {"store", (*store)->kind()},
+                         {"nodes", scenario->inventory.nodes.size()},
+                         {"tenants", scenario->tenants.size()},
+                         {"allocations", scenario->allocations.size()},
+                         {"requestsNotImported", requests}},
+                    -1)
         << "\n";
     return kExitOk;
   }
-  out << "imported " << c.import_file << " into the " << (*store)->kind()
+  out << "imported " << QuotedText(c.import_file, 200) << " into the " << (*store)->kind()
       << " store: " << scenario->inventory.nodes.size() << " nodes, " << scenario->tenants.size()
       << " tenants, " << scenario->allocations.size() << " allocations\n";
+  if (requests > 0) {
+    out << "not imported: the scenario's " << requests << " request" << (requests == 1 ? "" : "s")
+        << " (a store keeps state, not requests; place them with `topoplace place` or hold them "
+           "with "
+           "POST /v1/reservations)\n";
+  }
   return kExitOk;
 }
 
@@ -125,14 +137,8 @@ int RunExport(const ServiceCommands& c, std::ostream& out, std::ostream& err) {
   const std::string yaml = DumpScenario(*scenario);
   const bool to_stdout = c.export_file.empty() || c.export_file == "-";
   if (!to_stdout) {
-    std::ofstream f(c.export_file, std::ios::binary);
-    f << yaml;
-    f.close();
-    if (!f) {
-      return Fail(
-          c, out, err, "export",
-          WithReason(StatusCode::kUnavailable, "cannot_write", "cannot write " + c.export_file));
-    }
+    Status written = WriteOutputFile(c.export_file, yaml, "-o");
+    if (!written.ok()) return Fail(c, out, err, "export", written);
   }
   if (c.json) {
     Json j{{"store", (*store)->kind()},
@@ -144,7 +150,7 @@ int RunExport(const ServiceCommands& c, std::ostream& out, std::ostream& err) {
     } else {
       j["written"] = c.export_file;
     }
-    out << j.dump() << "\n";
+    out << JsonText(j, -1) << "\n";
   } else if (to_stdout) {
     out << yaml;
   }

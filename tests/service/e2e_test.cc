@@ -581,6 +581,46 @@ TEST(StoreCliTest, ReadersDoNotCreateAStore) {
   EXPECT_EQ(RunCli({"audit", "verify", "--db", typo}).exit_code, 0);
 }
 
+// Import says what it did with the scenario's requests; export -o writes the file whole or not at
+// all, and a path that cannot be written is bad input (exit 2), leaving nothing behind.
+TEST(StoreCliTest, ImportNamesItsRequestsAndExportWritesWholeFiles) {
+  const std::string db = NewSqlitePath();
+  const Scenario moc = LoadMocSmall();
+  ASSERT_FALSE(moc.requests.empty());
+  CliResult imported =
+      RunCli({"import", SourceDirectory() + "/scenarios/moc-small.yaml", "--db", db});
+  ASSERT_EQ(imported.exit_code, 0) << imported.err;
+  EXPECT_NE(imported.out.find("not imported: the scenario's " +
+                              std::to_string(moc.requests.size()) + " request"),
+            std::string::npos)
+      << imported.out;
+  CliResult as_json = RunCli(
+      {"import", SourceDirectory() + "/scenarios/moc-small.yaml", "--db", db, "--json", "--force"});
+  ASSERT_EQ(as_json.exit_code, 0) << as_json.out << as_json.err;
+  EXPECT_EQ(json::parse(as_json.out)["requestsNotImported"], moc.requests.size());
+
+  const std::string missing_dir = db + ".no-such-dir/out.yaml";
+  CliResult bad = RunCli({"export", "--db", db, "-o", missing_dir});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find(missing_dir), std::string::npos) << bad.err;
+  EXPECT_FALSE(std::filesystem::exists(missing_dir));
+
+  const std::string target = db + ".export.yaml";
+  CliResult good = RunCli({"export", "--db", db, "-o", target});
+  ASSERT_EQ(good.exit_code, 0) << good.err;
+  Result<Scenario> back = LoadScenarioFile(target);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->inventory.nodes.size(), moc.inventory.nodes.size());
+  // Nothing but the file itself is left in its folder (no temporary beside it).
+  int beside = 0;
+  for (const auto& e :
+       std::filesystem::directory_iterator(std::filesystem::path(target).parent_path())) {
+    beside += e.path().filename().string().rfind(std::filesystem::path(target).filename().string(),
+                                                 0) == 0;
+  }
+  EXPECT_EQ(beside, 1);
+}
+
 // `serve --audit-key FILE` makes the key when it is missing, and keys the log with it.
 TEST(StoreCliTest, ServeMakesTheAuditKeyItIsGiven) {
   const std::string db = NewSqlitePath();
