@@ -664,7 +664,9 @@ TEST(StoreUnavailableTest, AnswersNameNoDatabaseAddress) {
     }
   }
   ASSERT_FALSE(moved.empty());
-  for (const char* path : {"/v1/allocations", "/v1/nodes", "/healthz"}) {
+  // Alive, not ready: /healthz never touches the store, /readyz and the data routes need it.
+  EXPECT_EQ(server.Call("GET", "/healthz", admin).status, 200);
+  for (const char* path : {"/v1/allocations", "/v1/nodes", "/readyz"}) {
     const Response r = server.Call("GET", path, admin);
     EXPECT_EQ(r.status, 503) << path << " " << r.body;
     for (const std::string& secret : {db, base, name, std::string("127.0.0.1"),
