@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "model/status.h"
+
 namespace topoplace::yaml_reader {
 
 // 1-based line and column, as editors show them (yaml-cpp marks are 0-based).
@@ -31,7 +33,9 @@ class Diagnostics {
  public:
   explicit Diagnostics(std::string source) : source_(std::move(source)) {}
 
-  void Error(SourcePos at, std::string_view path, std::string_view what, std::string_view expected);
+  // `code` is the stable kind of error (ErrorDetail::code); when empty it is read off `what`.
+  void Error(SourcePos at, std::string_view path, std::string_view what, std::string_view expected,
+             std::string_view code = {});
   // A message without the "KEY.PATH: ...; expected" shape (YAML syntax errors).
   void Raw(SourcePos at, std::string_view text);
 
@@ -40,11 +44,14 @@ class Diagnostics {
   const std::string& source() const { return source_; }
   // Messages ordered by position; errors at the same position keep the order they were found in.
   std::vector<std::string> Sorted() const;
+  // The same errors as ErrorDetails {key path, code, "what; expected ..."}, in the same order.
+  std::vector<ErrorDetail> SortedDetails() const;
 
  private:
   struct Entry {
     SourcePos pos;
     std::string text;
+    ErrorDetail detail;
   };
   std::string source_;
   std::vector<Entry> entries_;
