@@ -68,11 +68,15 @@ TEST(RequestSchemaTest, TheTableDescribesEveryKeyOnceWithItsParentFirst) {
   std::set<std::string> seen;
   for (const RequestField& f : RequestFields()) {
     EXPECT_TRUE(seen.insert(std::string(f.path)).second) << f.path;
-    if (!f.parent().empty()) EXPECT_TRUE(seen.count(std::string(f.parent()))) << f.path;
+    if (!f.parent().empty()) {
+      EXPECT_TRUE(seen.count(std::string(f.parent()))) << f.path;
+    }
     EXPECT_FALSE(f.doc.empty()) << f.path;
     EXPECT_NE(f.get, nullptr) << f.path;
     EXPECT_NE(f.set, nullptr) << f.path;
-    if (f.type == FieldType::kEnum) EXPECT_FALSE(f.values.empty()) << f.path;
+    if (f.type == FieldType::kEnum) {
+      EXPECT_FALSE(f.values.empty()) << f.path;
+    }
   }
   EXPECT_EQ(ChildKeyList("topology.spread"), "level, maxPerDomain, maxFraction, minDomains");
   EXPECT_EQ(LevelNameList(), "nvlink, leaf, rack, row, pod, spine, site, powerDomain");
