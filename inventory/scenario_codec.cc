@@ -998,7 +998,7 @@ void ScenarioLoader::ReportValidation(const Request& r, const RequestPositions& 
       what = Quoted(it->second) + " is out of range";  // as the person wrote it
     const std::string expected =
         semi == std::string::npos ? std::string() : d.message.substr(semi + 11);
-    diag_.Error(pos, where, what, expected, d.code);
+    diag_.Error(pos, where, what, expected, d.code, path);
   }
 }
 

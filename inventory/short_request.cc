@@ -306,7 +306,10 @@ std::string ShortRequestText(const Request& r) {
     if (auto* b = std::get_if<bool>(&v)) text = *b ? "true" : "false";
     if (auto* str = std::get_if<std::string>(&v)) text = *str;
     if (auto* list = std::get_if<std::vector<std::string>>(&v)) text = join(*list);
-    if (auto* p = std::get_if<NumericPredicate>(&v)) text = p->ToString();
+    if (auto* p = std::get_if<NumericPredicate>(&v)) {
+      // Equality as a plain number: "cpuCores===112" would not read back.
+      text = p->op == NumericPredicate::Op::kEq ? num(p->value) : p->ToString();
+    }
     if (text == f.default_value) continue;  // the default says nothing
     add(f.short_key, text);
   }

@@ -92,7 +92,8 @@ SourcePos PosOf(const YAML::Node& node) {
 }
 
 void Diagnostics::Error(SourcePos at, std::string_view path, std::string_view what,
-                        std::string_view expected, std::string_view code) {
+                        std::string_view expected, std::string_view code,
+                        std::string_view detail_path) {
   std::string message(what);
   if (!expected.empty()) message += "; expected " + std::string(expected);
   std::string text = source_ + ":" + PosText(at) + ": ";
@@ -110,7 +111,10 @@ void Diagnostics::Error(SourcePos at, std::string_view path, std::string_view wh
                ? "compliance_not_allowed"
                                                                              : "invalid";
   }
-  entries_.push_back({at, std::move(text), {std::string(path), std::string(code), message}});
+  entries_.push_back({at,
+                      std::move(text),
+                      {std::string(detail_path.empty() ? path : detail_path), std::string(code),
+                       message}});
 }
 
 std::vector<ErrorDetail> Diagnostics::SortedDetails() const {

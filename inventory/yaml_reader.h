@@ -34,8 +34,10 @@ class Diagnostics {
   explicit Diagnostics(std::string source) : source_(std::move(source)) {}
 
   // `code` is the stable kind of error (ErrorDetail::code); when empty it is read off `what`.
+  // `detail_path` is the ErrorDetail's path when it differs from where the message points (a
+  // missing field is reported at its map).
   void Error(SourcePos at, std::string_view path, std::string_view what, std::string_view expected,
-             std::string_view code = {});
+             std::string_view code = {}, std::string_view detail_path = {});
   // A message without the "KEY.PATH: ...; expected" shape (YAML syntax errors).
   void Raw(SourcePos at, std::string_view text);
 

@@ -40,7 +40,7 @@ const std::vector<BadValue>& Cases() {
       {"nodes: 2\nselect: {cpuCores: 5000}\n", R"({"nodes": 2, "select": {"cpuCores": 5000}})",
        "nodes=2,cpuCores=5000", "select.cpuCores", "out_of_range"},
       {"nodes: 2\nselect: {storageGiB: \"<2e7\"}\n",
-       R"({"nodes": 2, "select": {"storageGiB": "<2e7"}})", "nodes=2,storageGiB<2e7",
+       R"({"nodes": 2, "select": {"storageGiB": "<2e7"}})", "nodes=2,storageGiB=<2e7",
        "select.storageGiB", "out_of_range"},
       {"nodes: 2\ntopology: {locality: {level: leaf, maxDomains: 0}}\n",
        R"({"nodes": 2, "topology": {"locality": {"level": "leaf", "maxDomains": 0}}})",
@@ -104,7 +104,7 @@ TEST(RequestLanguageTest, YamlErrorsKeepFileLineColumnAndScenarioPaths) {
       LoadRequestString("nodes: 2\nselect:\n  gpu: {count: \">=100\"}\n", "shape.yaml");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(),
-            "shape.yaml:3:17: select.gpu.count: \">=100\" is out of range; expected a number or a "
+            "shape.yaml:3:16: select.gpu.count: \">=100\" is out of range; expected a number or a "
             "comparison like \">=8\", with a value from 0 to 64");
 }
 
@@ -119,9 +119,10 @@ Request FullRequest() {
   r.select.memory_gib = NumericPredicate{NumericPredicate::Op::kGt, 1024};
   r.select.cpu_cores = NumericPredicate{NumericPredicate::Op::kEq, 112};
   r.select.storage_gib = NumericPredicate{NumericPredicate::Op::kLe, 30000};
+  // In name order: a JSON object's keys have no order of their own.
   r.select.labels = {{"fw", LabelPredicate::Op::kIn, {"2.1"}},
-                     {"zone", LabelPredicate::Op::kNotIn, {"a", "b"}},
-                     {"ib", LabelPredicate::Op::kExists, {}}};
+                     {"ib", LabelPredicate::Op::kExists, {}},
+                     {"zone", LabelPredicate::Op::kNotIn, {"a", "b"}}};
   r.locality = Locality{Level::kRow, LocalityMode::kPreferred, 2};
   r.spread = Spread{Level::kRow, 3, 0.5, 2};
   r.compliance = {"hipaa"};
