@@ -405,8 +405,8 @@ TEST(ScenarioCodecTest, ErrorsCarryTheirKeyPathAndCode) {
       details,
       ElementsAre("requests[0].nodes out_of_range", "requests[0].select.gpu.count out_of_range",
                   "requests[1].gpus conflicting_fields",
-                  "requests[1].topology.locality.level bad_value", "requests[2].nodes missing_field",
-                  "requests[2].select.class unknown_reference",
+                  "requests[1].topology.locality.level bad_value",
+                  "requests[2].nodes missing_field", "requests[2].select.class unknown_reference",
                   "requests[2].colour unknown_field"));
   EXPECT_EQ(s.status().details().size(), s.status().messages().size());
 }

@@ -292,6 +292,28 @@ TEST(SolveEntryTest, InvalidRequestsFailTheCallNamingRequestAndField) {
           .ok());
 }
 
+TEST(SolveEntryTest, ACallerThatValidatedOnceIsTrusted) {
+  // A priority out of bounds is harmless to the solver, so skipping the check shows.
+  const PlacementProblem problem = MakeProblem(ReferenceDataCentre(), ReferenceTenants());
+  const Request odd = RequestBuilder("odd", "nlp-lab").Nodes(1).Priority(5'000'000);
+  SolveOptions options;
+  EXPECT_EQ(Solve(problem, {odd}, options).status().code(), StatusCode::kInvalidArgument);
+  const Status st = ValidateRequest(problem, odd);
+  ASSERT_EQ(st.details().size(), 1u);
+  EXPECT_EQ(st.details()[0].path, "priority");
+  options.requests_validated = true;  // the caller's word that it checked
+  auto results = Solve(problem, {odd}, options);
+  ASSERT_TRUE(results.ok()) << results.status().message();
+  EXPECT_TRUE(VerifyPlacement(problem, odd, (*results)[0].nodes).empty());
+  // The checks against the problem alone: same details, no field checks.
+  EXPECT_TRUE(ValidateRequestAgainst(problem, odd).ok());
+  const Status against = ValidateRequestAgainst(
+      problem, RequestBuilder("x", "cv-lab").Nodes(1).Classes({"h100x8", "h9"}));
+  ASSERT_EQ(against.details().size(), 1u);
+  EXPECT_EQ(against.details()[0].path, "select.class[1]");
+  EXPECT_EQ(against.details()[0].code, "unknown_class");
+}
+
 TEST(SolveEntryTest, BackendsByName) {
   const PlacementProblem problem = MakeProblem(ReferenceDataCentre(), ReferenceTenants());
   const Request request =
