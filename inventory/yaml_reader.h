@@ -46,7 +46,11 @@ class Diagnostics {
  public:
   explicit Diagnostics(std::string source) : source_(std::move(source)) {}
 
-  void Error(SourcePos at, std::string_view path, std::string_view what, std::string_view expected);
+  // `code` is the stable kind of error (ErrorDetail::code); when empty it is read off `what`.
+  // `detail_path` is the ErrorDetail's path when it differs from where the message points (a
+  // missing field is reported at its map).
+  void Error(SourcePos at, std::string_view path, std::string_view what, std::string_view expected,
+             std::string_view code = {}, std::string_view detail_path = {});
   // A message without the "KEY.PATH: ...; expected" shape (YAML syntax errors).
   void Raw(SourcePos at, std::string_view text);
 
@@ -55,11 +59,14 @@ class Diagnostics {
   const std::string& source() const { return source_; }
   // Messages ordered by position; errors at the same position keep the order they were found in.
   std::vector<std::string> Sorted() const;
+  // The same errors as ErrorDetails {key path, code, "what; expected ..."}, in the same order.
+  std::vector<ErrorDetail> SortedDetails() const;
 
  private:
   struct Entry {
     SourcePos pos;
     std::string text;
+    ErrorDetail detail;
   };
   std::string source_;
   std::vector<Entry> entries_;

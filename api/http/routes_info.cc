@@ -208,8 +208,8 @@ Reply TopologyRoute(Service& s, const Call& c) {
   const Inventory& inv = view->snapshot->inventory;
   const Topology& topo = view->snapshot->topology;
   Json levels = Json::object();
-  for (Level level : {Level::kSite, Level::kPod, Level::kSpine, Level::kLeaf, Level::kRack,
-                      Level::kPowerDomain}) {
+  for (Level level : {Level::kSite, Level::kPod, Level::kRow, Level::kSpine, Level::kLeaf,
+                      Level::kRack, Level::kPowerDomain}) {
     Json domains = Json::array();
     for (int d = 0; d < topo.DomainCount(level); ++d) {
       int64_t total = 0, free_nodes = 0;

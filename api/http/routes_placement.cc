@@ -8,6 +8,7 @@
 #include "api/http/service.h"
 #include "api/json_codec.h"
 #include "inventory/scenario_codec.h"
+#include "model/request_schema.h"
 #include "model/text.h"
 #include "solver/verifier.h"
 
@@ -22,6 +23,9 @@ const std::vector<Role> kSolvers = {Role::kProviderAdmin, Role::kTenantAdmin, Ro
 const std::vector<Role> kReaders = {Role::kProviderAdmin, Role::kTenantAdmin, Role::kTenantMember,
                                     Role::kAuditor};
 
+// A decoded solve, reservation or cluster call. Its request is validated once: its fields by
+// DecodeRequestJson (ParseSolveCall), against the current state by ValidateAgainst, which every
+// route runs before solving; the solver is told so (options.requests_validated).
 struct SolveCall {
   Request request;
   SolveOptions options;
@@ -116,6 +120,7 @@ SolveCall ParseSolveCall(Service& s, const Call& c, bool holds) {
                      "/tenant");
       }
       if (!d.has_name) out.request.name = "request";
+      out.options.requests_validated = true;  // fields here, the rest by ValidateAgainst
     }
   }
   if (!errors.empty()) {
@@ -130,44 +135,32 @@ SolveCall ParseSolveCall(Service& s, const Call& c, bool holds) {
   return out;
 }
 
-// Checks names against the current state, with pointers into the body.
+// Checks the request against the current state (the tenant, node classes, compliance the tenant
+// may ask for), with pointers into the body. Its fields were checked when it was decoded, so this
+// and the decoding are the request's one validation; the solver does not repeat it.
 void ValidateAgainst(const View& view, const SolveCall& call) {
   const Request& r = call.request;
-  const int t = view.TenantIndex(r.tenant);
-  if (t < 0) ThrowProblem(404, "tenant_not_found", "no tenant \"" + r.tenant + "\"", "/tenant");
-  const Inventory& inv = view.snapshot->inventory;
-  const bool class_list = call.body.contains("select") && call.body["select"].is_object() &&
-                          call.body["select"].contains("class") &&
-                          call.body["select"]["class"].is_array();
-  for (size_t i = 0; i < r.select.classes.size(); ++i) {
-    if (inv.ClassIndex(r.select.classes[i]) < 0) {
-      std::string known;
-      for (const auto& c : inv.node_classes) known += (known.empty() ? "" : ", ") + c.name;
-      ThrowProblem(400, "unknown_class",
-                   "no node class \"" + r.select.classes[i] + "\"; expected one of " + known,
-                   class_list ? "/select/class/" + std::to_string(i) : "/select/class");
-    }
-  }
-  const Tenant& tenant = view.tenants[t];
-  const bool compliance_list =
-      call.body.contains("compliance") && call.body["compliance"].is_array();
-  for (size_t i = 0; i < r.compliance.size(); ++i) {
-    if (std::find(tenant.compliance.begin(), tenant.compliance.end(), r.compliance[i]) ==
-        tenant.compliance.end()) {
-      ThrowProblem(400, "compliance_not_allowed",
-                   "tenant \"" + tenant.name + "\" may not ask for \"" + r.compliance[i] + "\"",
-                   compliance_list ? "/compliance/" + std::to_string(i) : "/compliance");
-    }
-  }
+  if (view.TenantIndex(r.tenant) < 0)
+    ThrowProblem(404, "tenant_not_found", "no tenant \"" + r.tenant + "\"", "/tenant");
   PlacementProblem problem{view.snapshot, view.tenants};
-  Status st = ValidateRequest(problem, r);
-  if (!st.ok()) {
-    Problem p = ProblemFromStatus(st);
-    p.status = 400;
-    p.code = "invalid_request";
-    p.pointer = "";
-    throw p;
+  const Status st = ValidateRequestAgainst(problem, r);
+  if (st.ok()) return;
+  Problem p;
+  p.status = 400;
+  for (const ErrorDetail& d : st.details()) {
+    std::string pointer = KeyPathToPointer(d.path);
+    // "class": "h100x8" written as one name: point at it, not at an item of a list.
+    const size_t slash = pointer.rfind('/');
+    if (d.path.ends_with("]") && slash != std::string::npos) {
+      const nlohmann::json::json_pointer parent(pointer.substr(0, slash));
+      if (!call.body.contains(parent) || !call.body[parent].is_array()) pointer.resize(slash);
+    }
+    p.errors.push_back({d.code, pointer, d.message});
   }
+  p.code = p.errors.front().code;
+  p.pointer = p.errors.front().pointer;
+  p.detail = p.pointer + ": " + p.errors.front().detail;
+  throw p;
 }
 
 bool Placed(const PlacementResult& r) {
