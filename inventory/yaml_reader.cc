@@ -96,29 +96,72 @@ SourcePos PosOf(const YAML::Node& node) {
   return {mark.line + 1, mark.column + 1};
 }
 
+namespace {
+
+bool EntryBefore(SourcePos a, uint64_t a_seq, SourcePos b, uint64_t b_seq) {
+  if (a.line != b.line) return a.line < b.line;
+  if (a.column != b.column) return a.column < b.column;
+  return a_seq < b_seq;
+}
+
+}  // namespace
+
+bool Diagnostics::Keeps(SourcePos at) {
+  if (entries_.size() < max_kept_) return true;
+  // Full: entries_ is a heap whose front is the last kept error; a new error comes after every
+  // error found before it at its position.
+  if (max_kept_ == 0 || !EntryBefore(at, next_seq_, entries_.front().pos, entries_.front().seq)) {
+    ++dropped_;
+    ++next_seq_;
+    return false;
+  }
+  return true;
+}
+
+void Diagnostics::Add(Entry entry) {
+  auto before = [](const Entry& a, const Entry& b) {
+    return EntryBefore(a.pos, a.seq, b.pos, b.seq);
+  };
+  entry.seq = next_seq_++;
+  if (entries_.size() < max_kept_) {
+    entries_.push_back(std::move(entry));
+    if (entries_.size() == max_kept_) std::make_heap(entries_.begin(), entries_.end(), before);
+    return;
+  }
+  // Keeps() let it in: it comes before the last kept error, which makes room.
+  std::pop_heap(entries_.begin(), entries_.end(), before);
+  entries_.back() = std::move(entry);
+  std::push_heap(entries_.begin(), entries_.end(), before);
+  ++dropped_;
+}
+
 void Diagnostics::Error(SourcePos at, std::string_view path, std::string_view what,
                         std::string_view expected) {
+  if (!Keeps(at)) return;
   std::string text = source_ + ":" + PosText(at) + ": ";
   if (!path.empty()) text += std::string(path) + ": ";
   text += what;
   if (!expected.empty()) text += "; expected " + std::string(expected);
-  entries_.push_back({at, std::move(text)});
+  Add({at, std::move(text)});
 }
 
 void Diagnostics::Raw(SourcePos at, std::string_view text) {
-  entries_.push_back({at, source_ + ":" + PosText(at) + ": " + std::string(text)});
+  if (!Keeps(at)) return;
+  Add({at, source_ + ":" + PosText(at) + ": " + std::string(text)});
 }
 
 std::vector<std::string> Diagnostics::Sorted() const {
   std::vector<const Entry*> order;
   order.reserve(entries_.size());
   for (const Entry& e : entries_) order.push_back(&e);
-  std::stable_sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
-    return a->pos.line != b->pos.line ? a->pos.line < b->pos.line : a->pos.column < b->pos.column;
+  std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
+    return EntryBefore(a->pos, a->seq, b->pos, b->seq);
   });
   std::vector<std::string> out;
-  out.reserve(order.size());
+  out.reserve(size());
   for (const Entry* e : order) out.push_back(e->text);
+  // Short enough to need no allocation of its own: a count in the form printers expect.
+  out.resize(size(), "(not kept)");
   return out;
 }
 
