@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <set>
+#include <span>
 #include <sstream>
+
+#include "model/request_schema.h"
 
 namespace topoplace {
 namespace {
@@ -11,23 +15,6 @@ namespace {
 using json = nlohmann::json;
 
 constexpr int kMaxDepth = 32;
-constexpr size_t kMaxName = 256;
-
-// The bounds of the YAML loader (inventory/scenario_codec.cc), so both languages agree.
-struct Range {
-  double min, max;
-  bool min_exclusive = false;
-};
-constexpr Range kNodes{1, 1'000'000};
-constexpr Range kGpus{1, 64'000'000};
-constexpr Range kGpuCount{0, 64};
-constexpr Range kMemoryGiB{0, 1e6};
-constexpr Range kCores{0, 4096};
-constexpr Range kStorageGiB{0, 1e7};
-constexpr Range kDomains{1, 1'000'000};
-constexpr Range kFraction{0, 1, true};
-constexpr Range kBudget{0, 1e9, true};
-constexpr Range kPriority{-1'000'000, 1'000'000};
 
 std::string Fmt(double v) {
   std::ostringstream s;
@@ -72,8 +59,8 @@ class Decoder {
   }
 
   // Checks `v` is an object with only `allowed` keys; reports unknown ones.
-  bool Object(const json& v, const std::string& ptr,
-              std::initializer_list<std::string_view> allowed, std::string_view what) {
+  bool Object(const json& v, const std::string& ptr, const std::vector<std::string_view>& allowed,
+              std::string_view what) {
     if (!v.is_object()) {
       WrongType(ptr, v, what);
       return false;
@@ -95,10 +82,8 @@ class Decoder {
       return std::nullopt;
     }
     const std::string& s = v.get_ref<const std::string&>();
-    if (s.empty() || s.size() > kMaxName) {
-      Error("out_of_range", ptr,
-            "a string of " + std::to_string(s.size()) + " characters; expected 1 to " +
-                std::to_string(kMaxName));
+    if (std::string why = CheckRequestText(s); !why.empty()) {
+      Error("out_of_range", ptr, why);
       return std::nullopt;
     }
     return s;
@@ -124,71 +109,50 @@ class Decoder {
     return out;
   }
 
-  std::string RangeText(const Range& r, bool integer) {
-    return std::string(integer ? "an integer" : "a number") +
-           (r.min_exclusive ? " above " : " from ") + Fmt(r.min) +
-           (r.min_exclusive ? " up to " : " to ") + Fmt(r.max);
-  }
-
-  bool InRange(double x, const Range& r) {
-    return std::isfinite(x) && (r.min_exclusive ? x > r.min : x >= r.min) && x <= r.max;
-  }
-
-  std::optional<int64_t> Int(const json& v, const std::string& ptr, const Range& r) {
+  // A whole number that fits the field; its bounds are the schema validation's.
+  std::optional<int64_t> Int(const json& v, const std::string& ptr, const NumberBounds& b) {
     if (!v.is_number_integer()) {
-      WrongType(ptr, v, RangeText(r, true));
+      WrongType(ptr, v, b.Describe(true));
       return std::nullopt;
     }
-    const double x = v.is_number_unsigned() ? static_cast<double>(v.get<uint64_t>())
-                                            : static_cast<double>(v.get<int64_t>());
-    if (!InRange(x, r)) {
-      Error("out_of_range", ptr, v.dump() + " is out of range; expected " + RangeText(r, true));
+    const bool fits = v.is_number_unsigned()
+                          ? v.get<uint64_t>() <= static_cast<uint64_t>(INT32_MAX)
+                          : v.get<int64_t>() >= INT32_MIN && v.get<int64_t>() <= INT32_MAX;
+    if (!fits) {
+      Error("out_of_range", ptr, v.dump() + " is out of range; expected " + b.Describe(true));
       return std::nullopt;
     }
-    return static_cast<int64_t>(x);
+    return v.get<int64_t>();
   }
 
-  std::optional<double> Number(const json& v, const std::string& ptr, const Range& r) {
+  std::optional<double> Number(const json& v, const std::string& ptr, const NumberBounds& b) {
     if (!v.is_number()) {
-      WrongType(ptr, v, RangeText(r, false));
+      WrongType(ptr, v, b.Describe(false));
       return std::nullopt;
     }
-    const double x = v.get<double>();
-    if (!InRange(x, r)) {
-      Error("out_of_range", ptr, v.dump() + " is out of range; expected " + RangeText(r, false));
-      return std::nullopt;
-    }
-    return x;
+    return v.get<double>();
   }
 
-  // 8, ">=8", "<4" ... as in YAML.
-  std::optional<NumericPredicate> Predicate(const json& v, const std::string& ptr, const Range& r) {
+  // 8, ">=8", "<4" ... as in YAML; the value's bounds are the schema validation's.
+  std::optional<NumericPredicate> Predicate(const json& v, const std::string& ptr,
+                                            const NumberBounds& b) {
     const std::string expected = "a number or a comparison like \">=8\", with a value from " +
-                                 Fmt(r.min) + " to " + Fmt(r.max);
-    std::optional<NumericPredicate> p;
-    if (v.is_number()) {
-      p = NumericPredicate{NumericPredicate::Op::kEq, v.get<double>()};
-    } else if (v.is_string()) {
-      p = ParseNumericPredicate(v.get_ref<const std::string&>());
+                                 Fmt(b.min) + " to " + Fmt(b.max);
+    if (v.is_number()) return NumericPredicate{NumericPredicate::Op::kEq, v.get<double>()};
+    if (v.is_string()) {
+      std::optional<NumericPredicate> p = ParseNumericPredicate(v.get_ref<const std::string&>());
       if (!p) {
         Error("bad_value", ptr,
               "bad comparison " + v.dump().substr(0, 80) + "; expected " + expected);
-        return std::nullopt;
       }
-    } else {
-      WrongType(ptr, v, expected);
-      return std::nullopt;
+      return p;
     }
-    if (!InRange(p->value, r)) {
-      Error("out_of_range", ptr, v.dump() + " is out of range; expected " + expected);
-      return std::nullopt;
-    }
-    return p;
+    WrongType(ptr, v, expected);
+    return std::nullopt;
   }
 
-  template <size_t N>
-  std::optional<size_t> Enum(const json& v, const std::string& ptr,
-                             const std::string_view (&names)[N], std::string_view what) {
+  std::optional<std::string> Enum(const json& v, const std::string& ptr,
+                                  std::span<const std::string_view> names, std::string_view what) {
     std::string list;
     for (auto n : names) list += (list.empty() ? "" : ", ") + std::string(n);
     if (!v.is_string()) {
@@ -196,8 +160,8 @@ class Decoder {
       return std::nullopt;
     }
     const std::string& s = v.get_ref<const std::string&>();
-    for (size_t i = 0; i < N; ++i) {
-      if (names[i] == s) return i;
+    for (std::string_view n : names) {
+      if (n == s) return s;
     }
     Error("bad_value", ptr,
           "unknown " + std::string(what) + " \"" + s.substr(0, 64) + "\"; expected one of " + list);
@@ -205,132 +169,173 @@ class Decoder {
   }
 };
 
-constexpr std::string_view kLevelNames[] = {"nvlink", "leaf", "rack",       "pod",
-                                            "spine",  "site", "powerDomain"};
-constexpr std::string_view kModeNames[] = {"required", "preferred"};
-constexpr std::string_view kExclusiveNames[] = {"rack", "leaf"};
-constexpr std::string_view kPurposeNames[] = {"openshift", "slurm", "baremetal"};
-
-void DecodeSelect(Decoder& d, const json& v, NodeSelector& sel) {
-  const std::string p = "/select";
-  if (!d.Object(v, p, {"class", "gpu", "memoryGiB", "cpuCores", "storageGiB", "labels"},
-                "an object of predicates: class, gpu, memoryGiB, cpuCores, storageGiB, labels")) {
+void DecodeLabels(Decoder& d, const json& labels, const std::string& p, NodeSelector& sel) {
+  if (!labels.is_object()) {
+    d.WrongType(p, labels, "an object of label names to values or operators");
     return;
   }
-  if (v.contains("class"))
-    sel.classes = d.StringList(v["class"], p + "/class", "a node class name", true);
-  if (v.contains("gpu")) {
-    const json& g = v["gpu"];
-    if (d.Object(g, p + "/gpu", {"model", "count"}, "an object with model, count")) {
-      if (g.contains("model"))
-        sel.gpu_models = d.StringList(g["model"], p + "/gpu/model", "a GPU model pattern", true);
-      if (g.contains("count")) sel.gpu_count = d.Predicate(g["count"], p + "/gpu/count", kGpuCount);
-    }
-  }
-  if (v.contains("memoryGiB"))
-    sel.memory_gib = d.Predicate(v["memoryGiB"], p + "/memoryGiB", kMemoryGiB);
-  if (v.contains("cpuCores")) sel.cpu_cores = d.Predicate(v["cpuCores"], p + "/cpuCores", kCores);
-  if (v.contains("storageGiB"))
-    sel.storage_gib = d.Predicate(v["storageGiB"], p + "/storageGiB", kStorageGiB);
-  if (v.contains("labels")) {
-    const json& labels = v["labels"];
-    if (!labels.is_object()) {
-      d.WrongType(p + "/labels", labels, "an object of label names to values or operators");
-      return;
-    }
-    for (const auto& [key, value] : labels.items()) {
-      const std::string lp = p + "/labels/" + Escape(key);
-      LabelPredicate lbl;
-      lbl.key = key;
-      if (value.is_string()) {
-        lbl.values.push_back(value.get<std::string>());
-      } else if (value.is_array()) {
-        lbl.values = d.StringList(value, lp, "a label value", false);
-      } else if (value.is_object()) {
-        if (!d.Object(value, lp, {"in", "notIn", "exists"},
-                      "one of {\"in\": [...]}, {\"notIn\": [...]}, {\"exists\": true|false}")) {
-          continue;
-        }
-        if (value.size() != 1) {
-          d.Error("bad_value", lp,
-                  "got " + std::to_string(value.size()) +
-                      " operators; expected exactly one of in, notIn, exists");
-          continue;
-        }
-        const std::string op = value.begin().key();
-        const json& arg = value.begin().value();
-        if (op == "exists") {
-          if (!arg.is_boolean()) {
-            d.WrongType(lp + "/exists", arg, "true or false");
-            continue;
-          }
-          lbl.op =
-              arg.get<bool>() ? LabelPredicate::Op::kExists : LabelPredicate::Op::kDoesNotExist;
-        } else if (op == "in" || op == "notIn") {
-          lbl.op = op == "in" ? LabelPredicate::Op::kIn : LabelPredicate::Op::kNotIn;
-          lbl.values = d.StringList(arg, lp + "/" + op, "a label value", true);
-        } else {
-          continue;  // reported as unknown_field
-        }
-      } else {
-        d.WrongType(lp, value, "a value, an array of values, or an operator object");
+  for (const auto& [key, value] : labels.items()) {
+    const std::string lp = p + "/" + Escape(key);
+    LabelPredicate lbl;
+    lbl.key = key;
+    if (value.is_string()) {
+      lbl.values.push_back(value.get<std::string>());
+    } else if (value.is_array()) {
+      lbl.values = d.StringList(value, lp, "a label value", false);
+      if (value.empty()) continue;  // reported
+    } else if (value.is_object()) {
+      if (!d.Object(value, lp, {"in", "notIn", "exists"},
+                    "one of {\"in\": [...]}, {\"notIn\": [...]}, {\"exists\": true|false}")) {
         continue;
       }
-      sel.labels.push_back(std::move(lbl));
+      if (value.size() != 1) {
+        d.Error("bad_value", lp,
+                "got " + std::to_string(value.size()) +
+                    " operators; expected exactly one of in, notIn, exists");
+        continue;
+      }
+      const std::string op = value.begin().key();
+      const json& arg = value.begin().value();
+      if (op == "exists") {
+        if (!arg.is_boolean()) {
+          d.WrongType(lp + "/exists", arg, "true or false");
+          continue;
+        }
+        lbl.op = arg.get<bool>() ? LabelPredicate::Op::kExists : LabelPredicate::Op::kDoesNotExist;
+      } else if (op == "in" || op == "notIn") {
+        lbl.op = op == "in" ? LabelPredicate::Op::kIn : LabelPredicate::Op::kNotIn;
+        lbl.values = d.StringList(arg, lp + "/" + op, "a label value", true);
+        if (arg.is_array() && arg.empty()) continue;  // reported
+      } else {
+        continue;  // reported as unknown_field
+      }
+    } else {
+      d.WrongType(lp, value, "a value, an array of values, or an operator object");
+      continue;
+    }
+    sel.labels.push_back(std::move(lbl));
+  }
+}
+
+std::vector<std::string_view> ChildKeys(std::string_view parent) {
+  std::vector<std::string_view> keys;
+  for (const RequestField* f : ChildFields(parent)) keys.push_back(f->key());
+  return keys;
+}
+
+// The fields of the request schema under `parent`, from the object `v` at pointer `ptr`.
+void DecodeFields(Decoder& d, const json& v, std::string_view parent, const std::string& ptr,
+                  Request& r) {
+  for (const RequestField* spec : ChildFields(parent)) {
+    const std::string key(spec->key());
+    const std::string p = ptr + "/" + key;
+    if (!v.contains(key)) {
+      if (spec->required) {
+        d.Error("missing_field", p, "missing; expected a " + std::string(spec->noun));
+        spec->set(r, PlaceholderValue(*spec));
+      }
+      continue;
+    }
+    const json& x = v[key];
+    const size_t errors_before = d.errors.size();
+    FieldValue value;
+    switch (spec->type) {
+      case FieldType::kObject:
+        if (d.Object(x, p, ChildKeys(spec->path), "an object with " + ChildKeyList(spec->path))) {
+          spec->set(r, true);
+          DecodeFields(d, x, spec->path, p, r);
+        }
+        continue;
+      case FieldType::kInt:
+        if (auto i = d.Int(x, p, spec->bounds)) value = *i;
+        break;
+      case FieldType::kNumber:
+        if (auto n = d.Number(x, p, spec->bounds)) value = *n;
+        break;
+      case FieldType::kBool:
+        if (x.is_boolean()) {
+          value = x.get<bool>();
+        } else {
+          d.WrongType(p, x, "true or false");
+        }
+        break;
+      case FieldType::kString:
+        if (auto s = d.String(x, p, spec->noun)) value = *s;
+        break;
+      case FieldType::kEnum:
+        if (auto e = d.Enum(x, p, spec->values, spec->noun)) value = *e;
+        break;
+      case FieldType::kStringList: {
+        std::vector<std::string> items = d.StringList(x, p, spec->noun, spec->single_allowed);
+        if (!items.empty() && d.errors.size() == errors_before) value = std::move(items);
+        break;
+      }
+      case FieldType::kPredicate:
+        if (auto pr = d.Predicate(x, p, spec->bounds)) value = *pr;
+        break;
+      case FieldType::kLabelMap: DecodeLabels(d, x, p, r.select); continue;
+    }
+    if (!std::holds_alternative<std::monostate>(value)) {
+      spec->set(r, value);
+    } else if (d.errors.size() != errors_before) {
+      // Reported already: a neutral value keeps validation from reporting the field again.
+      FieldValue placeholder = PlaceholderValue(*spec);
+      if (!std::holds_alternative<std::monostate>(placeholder)) spec->set(r, placeholder);
     }
   }
 }
 
-void DecodeTopology(Decoder& d, const json& v, Request& r) {
-  if (!d.Object(v, "/topology", {"locality", "spread"}, "an object with locality, spread")) return;
-  if (v.contains("locality")) {
-    const std::string p = "/topology/locality";
-    const json& l = v["locality"];
-    if (d.Object(l, p, {"level", "mode", "maxDomains"}, "an object with level, mode, maxDomains")) {
-      Locality loc;
-      if (!l.contains("level")) {
-        d.Error("missing_field", p + "/level", "missing; expected a level");
-      } else if (auto i = d.Enum(l["level"], p + "/level", kLevelNames, "level")) {
-        loc.level = *ParseLevel(kLevelNames[*i]);
-      }
-      if (l.contains("mode")) {
-        if (auto i = d.Enum(l["mode"], p + "/mode", kModeNames, "mode"))
-          loc.mode = *i == 0 ? LocalityMode::kRequired : LocalityMode::kPreferred;
-      }
-      if (l.contains("maxDomains")) {
-        if (auto i = d.Int(l["maxDomains"], p + "/maxDomains", kDomains))
-          loc.max_domains = static_cast<int>(*i);
-      }
-      r.locality = loc;
+using oj = nlohmann::ordered_json;
+
+oj ValueJson(const FieldValue& v) {
+  if (auto* i = std::get_if<int64_t>(&v)) return *i;
+  if (auto* d = std::get_if<double>(&v)) return *d;
+  if (auto* b = std::get_if<bool>(&v)) return *b;
+  if (auto* s = std::get_if<std::string>(&v)) return *s;
+  if (auto* l = std::get_if<std::vector<std::string>>(&v)) return *l;
+  if (auto* p = std::get_if<NumericPredicate>(&v)) return p->ToString();
+  return nullptr;
+}
+
+std::string ValueText(const FieldValue& v) {
+  if (auto* i = std::get_if<int64_t>(&v)) return std::to_string(*i);
+  if (auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
+  if (auto* s = std::get_if<std::string>(&v)) return *s;
+  return {};
+}
+
+void EncodeFields(oj& j, std::string_view parent, const Request& r) {
+  for (const RequestField* spec : ChildFields(parent)) {
+    const std::string key(spec->key());
+    if (spec->type == FieldType::kObject) {
+      if (std::holds_alternative<std::monostate>(spec->get(r))) continue;
+      oj sub = oj::object();
+      EncodeFields(sub, spec->path, r);
+      // An optional object (locality, spread) stands for itself; a grouping only with content.
+      if (!sub.empty()) j[key] = std::move(sub);
+      continue;
     }
-  }
-  if (v.contains("spread")) {
-    const std::string p = "/topology/spread";
-    const json& s = v["spread"];
-    if (d.Object(s, p, {"level", "maxPerDomain", "maxFraction", "minDomains"},
-                 "an object with level, maxPerDomain, maxFraction, minDomains")) {
-      Spread spread;
-      if (!s.contains("level")) {
-        d.Error("missing_field", p + "/level", "missing; expected a level");
-      } else if (auto i = d.Enum(s["level"], p + "/level", kLevelNames, "level")) {
-        spread.level = *ParseLevel(kLevelNames[*i]);
+    if (spec->type == FieldType::kLabelMap) {
+      if (r.select.labels.empty()) continue;
+      oj labels = oj::object();
+      for (const auto& l : r.select.labels) {
+        switch (l.op) {
+          case LabelPredicate::Op::kIn: labels[l.key] = {{"in", l.values}}; break;
+          case LabelPredicate::Op::kNotIn: labels[l.key] = {{"notIn", l.values}}; break;
+          case LabelPredicate::Op::kExists: labels[l.key] = {{"exists", true}}; break;
+          case LabelPredicate::Op::kDoesNotExist: labels[l.key] = {{"exists", false}}; break;
+        }
       }
-      if (s.contains("maxPerDomain")) {
-        if (auto i = d.Int(s["maxPerDomain"], p + "/maxPerDomain", kDomains))
-          spread.max_per_domain = static_cast<int>(*i);
-      }
-      if (s.contains("maxFraction"))
-        spread.max_fraction = d.Number(s["maxFraction"], p + "/maxFraction", kFraction);
-      if (s.contains("minDomains")) {
-        if (auto i = d.Int(s["minDomains"], p + "/minDomains", kDomains))
-          spread.min_domains = static_cast<int>(*i);
-      }
-      if (!s.contains("maxPerDomain") && !s.contains("maxFraction") && !s.contains("minDomains")) {
-        d.Error("missing_field", p,
-                "no limit given; expected at least one of maxPerDomain, maxFraction, minDomains");
-      }
-      r.spread = spread;
+      j[key] = std::move(labels);
+      continue;
     }
+    const FieldValue v = spec->get(r);
+    if (std::holds_alternative<std::monostate>(v)) continue;
+    // Defaults are left out, except inside topology, which is written in full.
+    if (!spec->default_value.empty() && !spec->path.starts_with("topology.") &&
+        ValueText(v) == spec->default_value)
+      continue;
+    j[key] = ValueJson(v);
   }
 }
 
@@ -382,129 +387,24 @@ DecodedRequest DecodeRequestJson(const json& body) {
   DecodedRequest out;
   Decoder d;
   Request& r = out.request;
-  if (d.Object(body, "",
-               {"name", "tenant", "nodes", "gpus", "select", "topology", "compliance", "exclusive",
-                "network", "budget", "purpose", "priority"},
+  if (d.Object(body, "", ChildKeys(""),
                "a request object with tenant, nodes or gpus, select, topology, ...")) {
-    if (body.contains("name")) {
-      if (auto s = d.String(body["name"], "/name", "a request name")) {
-        r.name = *s;
-        out.has_name = true;
-      }
-    }
-    if (body.contains("tenant")) {
-      if (auto s = d.String(body["tenant"], "/tenant", "a tenant name")) {
-        r.tenant = *s;
-        out.has_tenant = true;
-      }
-    }
-    const bool nodes = body.contains("nodes"), gpus = body.contains("gpus");
-    if (nodes && gpus) {
-      d.Error("conflicting_fields", "/gpus", "both nodes and gpus; expected exactly one");
-    } else if (!nodes && !gpus) {
-      d.Error("missing_field", "/nodes", "neither nodes nor gpus; expected exactly one of them");
-    }
-    if (nodes) {
-      if (auto i = d.Int(body["nodes"], "/nodes", kNodes)) r.nodes = static_cast<int>(*i);
-    }
-    if (gpus) {
-      if (auto i = d.Int(body["gpus"], "/gpus", kGpus)) r.gpus = static_cast<int>(*i);
-    }
-    if (body.contains("select")) DecodeSelect(d, body["select"], r.select);
-    if (body.contains("topology")) DecodeTopology(d, body["topology"], r);
-    if (body.contains("compliance"))
-      r.compliance = d.StringList(body["compliance"], "/compliance", "a compliance name", true);
-    if (body.contains("exclusive")) {
-      if (auto i = d.Enum(body["exclusive"], "/exclusive", kExclusiveNames, "exclusive level"))
-        r.exclusive = *ParseLevel(kExclusiveNames[*i]);
-    }
-    if (body.contains("network")) {
-      const json& n = body["network"];
-      if (d.Object(n, "/network", {"roce"}, "an object with roce") && n.contains("roce")) {
-        if (n["roce"].is_boolean()) {
-          r.roce = n["roce"].get<bool>();
-        } else {
-          d.WrongType("/network/roce", n["roce"], "true or false");
-        }
-      }
-    }
-    if (body.contains("budget")) {
-      const json& b = body["budget"];
-      if (d.Object(b, "/budget", {"maxCostPerHour"}, "an object with maxCostPerHour") &&
-          b.contains("maxCostPerHour")) {
-        r.max_cost_per_hour = d.Number(b["maxCostPerHour"], "/budget/maxCostPerHour", kBudget);
-      }
-    }
-    if (body.contains("purpose")) {
-      if (auto i = d.Enum(body["purpose"], "/purpose", kPurposeNames, "purpose"))
-        r.purpose = *ParsePurpose(kPurposeNames[*i]);
-    }
-    if (body.contains("priority")) {
-      if (auto i = d.Int(body["priority"], "/priority", kPriority))
-        r.priority = static_cast<int>(*i);
-    }
+    DecodeFields(d, body, "", "", r);
+    out.has_name = body.contains("name") && body["name"].is_string() && !r.name.empty();
+    out.has_tenant = body.contains("tenant") && body["tenant"].is_string() && !r.tenant.empty();
+    // Bounds, values and the rules between fields: the request schema's, as for YAML.
+    for (const ErrorDetail& e : ValidateRequestFields(r))
+      d.Error(e.code, KeyPathToPointer(e.path), e.message);
   }
   out.errors = std::move(d.errors);
   return out;
 }
 
 nlohmann::ordered_json EncodeRequestJson(const Request& r) {
-  using oj = nlohmann::ordered_json;
   oj j;
   j["name"] = r.name;
   j["tenant"] = r.tenant;
-  if (r.nodes) j["nodes"] = *r.nodes;
-  if (r.gpus) j["gpus"] = *r.gpus;
-  const NodeSelector& s = r.select;
-  if (!s.empty()) {
-    oj sel = oj::object();
-    if (!s.classes.empty()) sel["class"] = s.classes;
-    if (!s.gpu_models.empty() || s.gpu_count) {
-      oj g = oj::object();
-      if (!s.gpu_models.empty()) g["model"] = s.gpu_models;
-      if (s.gpu_count) g["count"] = s.gpu_count->ToString();
-      sel["gpu"] = g;
-    }
-    if (s.memory_gib) sel["memoryGiB"] = s.memory_gib->ToString();
-    if (s.cpu_cores) sel["cpuCores"] = s.cpu_cores->ToString();
-    if (s.storage_gib) sel["storageGiB"] = s.storage_gib->ToString();
-    if (!s.labels.empty()) {
-      oj labels = oj::object();
-      for (const auto& l : s.labels) {
-        switch (l.op) {
-          case LabelPredicate::Op::kIn: labels[l.key] = {{"in", l.values}}; break;
-          case LabelPredicate::Op::kNotIn: labels[l.key] = {{"notIn", l.values}}; break;
-          case LabelPredicate::Op::kExists: labels[l.key] = {{"exists", true}}; break;
-          case LabelPredicate::Op::kDoesNotExist: labels[l.key] = {{"exists", false}}; break;
-        }
-      }
-      sel["labels"] = labels;
-    }
-    j["select"] = sel;
-  }
-  if (r.locality || r.spread) {
-    oj t = oj::object();
-    if (r.locality) {
-      t["locality"] = {
-          {"level", LevelName(r.locality->level)},
-          {"mode", r.locality->mode == LocalityMode::kRequired ? "required" : "preferred"},
-          {"maxDomains", r.locality->max_domains}};
-    }
-    if (r.spread) {
-      oj sp = {{"level", LevelName(r.spread->level)}};
-      if (r.spread->max_per_domain) sp["maxPerDomain"] = *r.spread->max_per_domain;
-      if (r.spread->max_fraction) sp["maxFraction"] = *r.spread->max_fraction;
-      if (r.spread->min_domains) sp["minDomains"] = *r.spread->min_domains;
-      t["spread"] = sp;
-    }
-    j["topology"] = t;
-  }
-  if (!r.compliance.empty()) j["compliance"] = r.compliance;
-  if (r.exclusive) j["exclusive"] = LevelName(*r.exclusive);
-  if (r.roce) j["network"] = {{"roce", true}};
-  if (r.max_cost_per_hour) j["budget"] = {{"maxCostPerHour", *r.max_cost_per_hour}};
-  j["purpose"] = PurposeName(r.purpose);
-  j["priority"] = r.priority;
+  EncodeFields(j, "", r);
   return j;
 }
 

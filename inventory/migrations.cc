@@ -136,11 +136,28 @@ constexpr std::string_view kV4 = R"sql(
 ALTER TABLE nodes ADD COLUMN exclusive TEXT NOT NULL DEFAULT '';
 )sql";
 
+// v5: the audit chain keyed outside the database (audit.h): which entries carry an HMAC, the
+// head's seal and the key's public id; token expiry, revocation and last use; indexes for the
+// list pages (keyset pagination in creation order).
+constexpr std::string_view kV5 = R"sql(
+ALTER TABLE audit_log ADD COLUMN keyed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE audit_head ADD COLUMN seal TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit_head ADD COLUMN keyed_from BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE audit_head ADD COLUMN key_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE api_tokens ADD COLUMN expires_ms BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE api_tokens ADD COLUMN revoked_ms BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE api_tokens ADD COLUMN last_used_ms BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX reservations_by_created ON reservations (created_ms, id);
+CREATE INDEX allocations_by_created ON allocations (created_ms, id);
+CREATE INDEX clusters_by_created ON clusters (created_ms, id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "state, tenants, reservations, allocations, clusters, tokens, audit", kV1},
     {2, "audit indexes", kV2},
     {3, "node change log", kV3},
     {4, "exclusive holds", kV4},
+    {5, "keyed audit chain, token expiry and revocation, list pages", kV5},
 };
 
 int64_t NowMs() {

@@ -1,4 +1,6 @@
 // The database server store: SqlConn over libpqxx. Statements are prepared once per connection.
+#include <poll.h>
+
 #include <pqxx/pqxx>
 #include <string>
 #include <unordered_map>
@@ -77,6 +79,15 @@ class PgConn : public SqlConn {
 
   bool healthy() const override { return !broken_ && conn_ && conn_->is_open(); }
 
+  // An idle connection receives nothing (the store does not LISTEN): anything to read, or a hang
+  // up, is the server closing it (a restart sends "terminating connection" and closes).
+  bool usable_when_idle() const override {
+    if (!healthy()) return false;
+    pollfd p{conn_->sock(), POLLIN, 0};
+    if (p.fd < 0) return false;
+    return ::poll(&p, 1, 0) == 0;
+  }
+
  private:
   pqxx::result Run(std::string_view sql, const Params& params) {
     std::string key(sql);
@@ -121,6 +132,12 @@ class PgConn : public SqlConn {
       // 40001 serialization, 40P01 deadlock, 55P03 lock not available: a lost race.
       const std::string state = e.sqlstate();
       const bool race = state == "40001" || state == "40P01" || state == "55P03";
+      // 08xxx connection exceptions, 57P01-57P03 the server shutting down or restarting: this
+      // connection is gone even when the library has not noticed yet.
+      if (state.rfind("08", 0) == 0 || state.rfind("57P0", 0) == 0 || !conn_->is_open()) {
+        broken_ = true;
+        throw SqlError(SqlError::Kind::kUnavailable, e.what());
+      }
       throw SqlError(race ? SqlError::Kind::kConflict : SqlError::Kind::kOther, e.what());
     } catch (const SqlError&) {
       throw;
@@ -143,7 +160,8 @@ Result<std::unique_ptr<SqlPool>> OpenPostgres(const std::string& url, int pool_s
   try {
     PgConn probe(url);  // fails early with a clear message
   } catch (const SqlError& e) {
-    return Status(StatusCode::kUnavailable, std::string("store: ") + e.what());
+    return WithReason(StatusCode::kUnavailable, "store_unavailable",
+                      std::string("store: ") + e.what());
   }
   return std::make_unique<SqlPool>(
       Dialect::kPostgres, [url] { return std::make_unique<PgConn>(url); }, pool_size);

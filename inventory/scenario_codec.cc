@@ -11,6 +11,7 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
@@ -18,6 +19,7 @@
 #include "inventory/generator.h"
 #include "inventory/network_checks.h"
 #include "inventory/yaml_reader.h"
+#include "model/request_schema.h"
 
 namespace topoplace {
 
@@ -56,37 +58,16 @@ constexpr std::string_view kTenantKeys[] = {"name", "quota", "compliance", "budg
                                             "alertAt"};
 constexpr std::string_view kQuotaKeys[] = {"nodes", "gpus", "cpuCores", "memoryGiB", "storageGiB"};
 constexpr std::string_view kAllocationKeys[] = {"name", "tenant", "nodes", "request"};
-// An allocation's request: a request body; its name and tenant are the allocation's.
-constexpr std::string_view kAllocationRequestKeys[] = {
-    "nodes",     "gpus",    "select", "topology", "compliance",
-    "exclusive", "network", "budget", "purpose",  "priority"};
-constexpr std::string_view kRequestKeys[] = {"name",    "tenant",   "nodes",      "gpus",
-                                             "select",  "topology", "compliance", "exclusive",
-                                             "network", "budget",   "purpose",    "priority"};
-constexpr std::string_view kSelectKeys[] = {"class",    "gpu",        "memoryGiB",
-                                            "cpuCores", "storageGiB", "labels"};
-constexpr std::string_view kSelectGpuKeys[] = {"model", "count"};
-constexpr std::string_view kTopologyKeys[] = {"locality", "spread"};
-constexpr std::string_view kLocalityKeys[] = {"level", "mode", "maxDomains"};
-constexpr std::string_view kSpreadKeys[] = {"level", "maxPerDomain", "maxFraction", "minDomains"};
-constexpr std::string_view kNetworkKeys[] = {"roce"};
-constexpr std::string_view kBudgetKeys[] = {"maxCostPerHour"};
 constexpr std::string_view kLabelOpKeys[] = {"in", "notIn", "exists"};
 
-constexpr std::string_view kLevelNames[] = {"nvlink", "leaf", "rack",       "pod",
-                                            "spine",  "site", "powerDomain"};
-constexpr std::string_view kModeNames[] = {"required", "preferred"};
 constexpr std::string_view kRoleNames[] = {"leaf", "spine"};
 constexpr std::string_view kStateNames[] = {"available", "maintenance", "failed", "allocated",
                                             "reserved"};
 constexpr std::string_view kProtocolNames[] = {"ipmi", "redfish"};
-constexpr std::string_view kExclusiveNames[] = {"rack", "leaf"};
-constexpr std::string_view kPurposeNames[] = {"openshift", "slurm", "baremetal"};
 
 // What a sane scenario can hold. Anything beyond is a typo (an extra zero, a unit mix-up), and
-// saying so beats a solver run that cannot mean anything.
-const NumberRange kRequestNodes{1, 1'000'000};
-const NumberRange kRequestGpus{1, 64'000'000};
+// saying so beats a solver run that cannot mean anything. The bounds of a request are the request
+// schema's (model/request_schema.h), shared with JSON and the short form.
 const NumberRange kCores{1, 4096};
 const NumberRange kMemoryGiB{0, 1e6};
 const NumberRange kStorageGiB{0, 1e7};
@@ -95,7 +76,6 @@ const NumberRange kGpuMemoryGiB{0, 4096};
 const NumberRange kNvlinkDomain{0, 4096};
 const NumberRange kCostPerHour{0, 1e5};
 const NumberRange kBudget{0, 1e9};
-const NumberRange kPositiveBudget{0, 1e9, /*min_exclusive=*/true};
 const NumberRange kQuotaNodes{0, 10'000'000};
 const NumberRange kQuotaGpus{0, 1e9};
 const NumberRange kQuotaCores{0, 1e10};
@@ -103,10 +83,36 @@ const NumberRange kQuotaMemory{0, 1e13};
 const NumberRange kQuotaStorage{0, 1e15};
 const NumberRange kFraction{0, 1, /*min_exclusive=*/true};
 const NumberRange kShare{0, 1};
-const NumberRange kDomains{1, 1'000'000};
-const NumberRange kPriority{-1'000'000, 1'000'000};
 const NumberRange kWeight{0, 1e6, /*min_exclusive=*/true};
 const NumberRange kSeed{0, 9e18};
+
+// The keys of a request map, from the request schema: all of them, or without name and tenant
+// (an allocation's request, whose name and tenant are the allocation's).
+std::span<const std::string_view> RequestKeys() {
+  static const std::vector<std::string_view> kKeys = [] {
+    std::vector<std::string_view> keys;
+    for (const RequestField* f : ChildFields("")) keys.push_back(f->key());
+    return keys;
+  }();
+  return kKeys;
+}
+std::span<const std::string_view> RequestBodyKeys() {
+  static const std::vector<std::string_view> kKeys = [] {
+    std::vector<std::string_view> keys;
+    for (const RequestField* f : ChildFields("")) {
+      if (f->key() != "name" && f->key() != "tenant") keys.push_back(f->key());
+    }
+    return keys;
+  }();
+  return kKeys;
+}
+
+// Every error of a load: the messages for people, the details for programs.
+Status Failed(const Diagnostics& diag) {
+  Status st(StatusCode::kInvalidArgument, diag.Sorted());
+  for (ErrorDetail& d : diag.SortedDetails()) st.AddDetail(std::move(d));
+  return st;
+}
 
 std::string Quoted(std::string_view s) {
   std::string out =
@@ -244,6 +250,14 @@ struct RequestSrc {
   std::vector<Ref> classes;     // parallel to NodeSelector::classes
   std::vector<Ref> compliance;  // parallel to Request::compliance
 };
+// Where each field of one request was written (full key paths), so the request schema's
+// validation can report at the value (or, for conflicting fields, the key) it is about.
+struct RequestPositions {
+  std::string base;  // the request map's own path: "requests[2]", "" for a shape file
+  SourcePos root;
+  std::unordered_map<std::string, SourcePos> value, key;
+  std::unordered_map<std::string, std::string> text;  // comparisons as written (">=2e6")
+};
 struct AllocationSrc {
   std::optional<Ref> name, tenant;
   std::vector<Ref> nodes;             // parallel to Allocation::nodes
@@ -310,12 +324,15 @@ class ScenarioLoader {
   void ParseTenant(const Field& f);
   void ParseAllocation(const Field& f);
   void ParseRequest(const Field& f);
-  // The keys of a request other than name and tenant, from a map already read.
-  void ParseRequestBody(const MapFields& m, Request& r, RequestSrc& src);
+  // The keys of a request other than name and tenant, from a map already read, then the request
+  // schema's validation of the whole request.
+  void ParseRequestBody(const MapFields& m, Request& r, RequestSrc& src, RequestPositions& at);
+  // The fields of the schema under `parent` (a key path, "" = the request's root).
+  void ReadRequestMap(const MapFields& m, std::string_view parent, Request& r, RequestSrc& src,
+                      RequestPositions& at);
+  void ReportValidation(const Request& r, const RequestPositions& at);
   // Class and compliance references of one request (top-level or an allocation's).
   void CheckRequestRefs(const Request& r, const RequestSrc& src, int tenant);
-  void ParseSelect(const Field& f, Request& request, RequestSrc& src);
-  void ParseTopology(const Field& f, Request& request);
   std::optional<NumericPredicate> ReadPredicate(const Field& f, const NumberRange& range);
   std::optional<LabelPredicate> ReadLabelPredicate(const std::string& key, const Field& f);
   template <typename ParseItem>
@@ -764,13 +781,14 @@ void ScenarioLoader::ParseAllocation(const Field& f) {
     }
   }
   if (const Field* rf = m.Get("request")) {
-    MapFields rm(diag_, *rf, kAllocationRequestKeys,
+    MapFields rm(diag_, *rf, RequestBodyKeys(),
                  "a request without name and tenant (the allocation's): nodes or gpus, select, "
                  "topology, ...");
     if (rm.is_map()) {
       Request r;
       RequestSrc rsrc;
-      ParseRequestBody(rm, r, rsrc);
+      RequestPositions at{rm.path(), rm.pos(), {}, {}, {}};
+      ParseRequestBody(rm, r, rsrc, at);
       if (const Field* count = rm.Get("nodes")) src.request_nodes = Ref{count->path, count->pos()};
       r.name = a.name;
       r.tenant = a.tenant;
@@ -796,11 +814,7 @@ std::optional<NumericPredicate> ScenarioLoader::ReadPredicate(const Field& f,
     diag_.Error(f.pos(), f.path, "bad comparison " + Quoted(f.value.Scalar()), expected);
     return std::nullopt;
   }
-  if (!range.Contains(p->value)) {
-    diag_.Error(f.pos(), f.path, Quoted(f.value.Scalar()) + " is out of range", expected);
-    return std::nullopt;
-  }
-  return p;
+  return p;  // the range is the schema validation's
 }
 
 std::optional<LabelPredicate> ScenarioLoader::ReadLabelPredicate(const std::string& key,
@@ -813,7 +827,10 @@ std::optional<LabelPredicate> ScenarioLoader::ReadLabelPredicate(const std::stri
   }
   if (f.value.IsSequence()) {
     ReadNameList(f, "a label value", p.values, false);
-    if (p.values.empty()) diag_.Error(f.pos(), f.path, "no values", "at least one label value");
+    if (p.values.empty() && f.value.size() == 0) {
+      diag_.Error(f.pos(), f.path, "no values", "at least one label value", "out_of_range");
+      return std::nullopt;
+    }
     return p;
   }
   MapFields m(
@@ -836,135 +853,153 @@ std::optional<LabelPredicate> ScenarioLoader::ReadLabelPredicate(const std::stri
   p.op = op == "in" ? LabelPredicate::Op::kIn : LabelPredicate::Op::kNotIn;
   ReadNameList(value, "a label value", p.values, true);
   if (value.value.IsSequence() && value.value.size() == 0) {
-    diag_.Error(value.pos(), value.path, "no values", "at least one label value");
+    diag_.Error(value.pos(), value.path, "no values", "at least one label value", "out_of_range");
+    return std::nullopt;
   }
   return p;
 }
 
-void ScenarioLoader::ParseSelect(const Field& f, Request& request, RequestSrc& src) {
-  MapFields m(diag_, f, kSelectKeys,
-              "a map of predicates: class, gpu, memoryGiB, cpuCores, storageGiB, labels");
-  if (!m.is_map()) return;
-  NodeSelector& sel = request.select;
-  if (const Field* c = m.Get("class"))
-    src.classes = ReadNameList(*c, "a node class name", sel.classes, true);
-  if (const Field* g = m.Get("gpu")) {
-    MapFields gm(diag_, *g, kSelectGpuKeys, "a map with model, count");
-    if (gm.is_map()) {
-      if (const Field* model = gm.Get("model"))
-        ReadNameList(*model, "a GPU model pattern like H100*", sel.gpu_models, true);
-      if (const Field* count = gm.Get("count")) sel.gpu_count = ReadPredicate(*count, kGpuCount);
-    }
-  }
-  if (const Field* v = m.Get("memoryGiB")) sel.memory_gib = ReadPredicate(*v, kMemoryGiB);
-  if (const Field* v = m.Get("cpuCores"))
-    sel.cpu_cores = ReadPredicate(*v, NumberRange{0, kCores.max});
-  if (const Field* v = m.Get("storageGiB")) sel.storage_gib = ReadPredicate(*v, kStorageGiB);
-  if (const Field* l = m.Get("labels")) {
-    MapFields lm(diag_, *l, {}, "a map of label names to values or operators");
-    for (const auto& [key, value] : lm.entries()) {
-      if (auto p = ReadLabelPredicate(key, value)) sel.labels.push_back(std::move(*p));
-    }
-  }
-}
-
-void ScenarioLoader::ParseTopology(const Field& f, Request& request) {
-  MapFields m(diag_, f, kTopologyKeys, "a map with locality, spread");
-  if (!m.is_map()) return;
-  const std::string levels = "one of " + JoinNames(kLevelNames);
-  if (const Field* l = m.Get("locality")) {
-    MapFields lm(diag_, *l, kLocalityKeys, "a map with level, mode, maxDomains");
-    if (lm.is_map()) {
-      Locality loc;
-      if (const Field* lv = lm.Require("level", levels)) {
-        if (auto v = ReadEnum(*lv, "level", kLevelNames)) loc.level = *ParseLevel(kLevelNames[*v]);
-      }
-      if (const Field* mode = lm.Get("mode")) {
-        if (auto v = ReadEnum(*mode, "mode", kModeNames)) {
-          loc.mode = *v == 0 ? LocalityMode::kRequired : LocalityMode::kPreferred;
-        }
-      }
-      if (const Field* md = lm.Get("maxDomains")) {
-        if (auto v = yaml_reader::ReadInt(diag_, *md, kDomains))
-          loc.max_domains = static_cast<int>(*v);
-      }
-      request.locality = loc;
-    }
-  }
-  if (const Field* s = m.Get("spread")) {
-    MapFields sm(diag_, *s, kSpreadKeys, "a map with level, maxPerDomain, maxFraction, minDomains");
-    if (sm.is_map()) {
-      Spread spread;
-      if (const Field* lv = sm.Require("level", levels)) {
-        if (auto v = ReadEnum(*lv, "level", kLevelNames))
-          spread.level = *ParseLevel(kLevelNames[*v]);
-      }
-      ReadIntInto(sm, "maxPerDomain", kDomains, spread.max_per_domain);
-      if (const Field* v = sm.Get("maxFraction"))
-        spread.max_fraction = yaml_reader::ReadNumber(diag_, *v, kFraction);
-      ReadIntInto(sm, "minDomains", kDomains, spread.min_domains);
-      if (!sm.Get("maxPerDomain") && !sm.Get("maxFraction") && !sm.Get("minDomains")) {
-        diag_.Error(sm.pos(), sm.path(), "no limit given",
-                    "at least one of maxPerDomain, maxFraction, minDomains");
-      }
-      request.spread = spread;
-    }
-  }
-}
-
 void ScenarioLoader::ParseRequest(const Field& f) {
-  MapFields m(diag_, f, kRequestKeys,
+  MapFields m(diag_, f, RequestKeys(),
               "a request: a map with name, tenant, nodes or gpus, select, topology, ...");
   if (!m.is_map()) return;
   Request r;
   RequestSrc src;
+  RequestPositions at{m.path(), m.pos(), {}, {}, {}};
   src.name = ReadName(m, "name", "a request name", r.name, true);
   src.tenant = ReadName(m, "tenant", "the name of a tenant", r.tenant, true);
-  ParseRequestBody(m, r, src);
+  ParseRequestBody(m, r, src, at);
   s_.requests.push_back(std::move(r));
   requests_.push_back(std::move(src));
 }
 
-void ScenarioLoader::ParseRequestBody(const MapFields& m, Request& r, RequestSrc& src) {
-  const Field* nodes = m.Get("nodes");
-  const Field* gpus = m.Get("gpus");
-  if (nodes && gpus) {
-    diag_.Error(gpus->key_pos, gpus->path, "both nodes and gpus", "exactly one of nodes or gpus");
-  } else if (!nodes && !gpus) {
-    diag_.Error(m.pos(), m.path(), "neither nodes nor gpus", "exactly one of nodes: N or gpus: N");
-  }
-  if (nodes) {
-    if (auto v = yaml_reader::ReadInt(diag_, *nodes, kRequestNodes)) r.nodes = static_cast<int>(*v);
-  }
-  if (gpus) {
-    if (auto v = yaml_reader::ReadInt(diag_, *gpus, kRequestGpus)) r.gpus = static_cast<int>(*v);
-  }
-  if (const Field* s = m.Get("select")) ParseSelect(*s, r, src);
-  if (const Field* t = m.Get("topology")) ParseTopology(*t, r);
-  if (const Field* c = m.Get("compliance")) {
-    src.compliance = ReadNameList(*c, "a compliance name like hipaa", r.compliance, true);
-  }
-  if (const Field* e = m.Get("exclusive")) {
-    if (auto v = ReadEnum(*e, "exclusive level", kExclusiveNames))
-      r.exclusive = *ParseLevel(kExclusiveNames[*v]);
-  }
-  if (const Field* n = m.Get("network")) {
-    MapFields nm(diag_, *n, kNetworkKeys, "a map with roce");
-    if (const Field* roce = nm.Get("roce")) {
-      if (auto b = yaml_reader::ReadBool(diag_, *roce)) r.roce = *b;
+void ScenarioLoader::ParseRequestBody(const MapFields& m, Request& r, RequestSrc& src,
+                                      RequestPositions& at) {
+  for (const std::string_view key : {"name", "tenant"}) {
+    if (const Field* f = m.Get(key)) {
+      at.value[f->path] = f->pos();
+      at.key[f->path] = f->key_pos;
     }
   }
-  if (const Field* b = m.Get("budget")) {
-    MapFields bm(diag_, *b, kBudgetKeys, "a map with maxCostPerHour");
-    if (const Field* c = bm.Get("maxCostPerHour"))
-      r.max_cost_per_hour = yaml_reader::ReadNumber(diag_, *c, kPositiveBudget);
+  ReadRequestMap(m, "", r, src, at);
+  ReportValidation(r, at);
+}
+
+void ScenarioLoader::ReadRequestMap(const MapFields& m, std::string_view parent, Request& r,
+                                    RequestSrc& src, RequestPositions& at) {
+  for (const RequestField* spec : ChildFields(parent)) {
+    const std::string_view key = spec->key();
+    if (parent.empty() && (key == "name" || key == "tenant")) continue;  // the caller reads these
+    std::string required_expected;
+    if (spec->required) {
+      required_expected = spec->type == FieldType::kEnum ? "one of " + JoinNames(spec->values)
+                                                         : std::string(FieldTypeName(spec->type));
+    }
+    const Field* f = spec->required ? m.Require(key, required_expected) : m.Get(key);
+    if (f == nullptr) continue;
+    at.value[f->path] = f->pos();
+    at.key[f->path] = f->key_pos;
+    const size_t errors_before = diag_.size();
+    FieldValue value;
+    switch (spec->type) {
+      case FieldType::kObject: {
+        std::vector<std::string_view> keys;
+        for (const RequestField* c : ChildFields(spec->path)) keys.push_back(c->key());
+        MapFields sub(diag_, *f, keys, "a map with " + ChildKeyList(spec->path));
+        if (!sub.is_map()) break;
+        spec->set(r, true);
+        ReadRequestMap(sub, spec->path, r, src, at);
+        continue;
+      }
+      case FieldType::kInt: {
+        const NumberRange range{spec->bounds.min, spec->bounds.max, spec->bounds.min_exclusive};
+        // Any whole number that fits is taken; its bounds are the schema validation's.
+        std::optional<int64_t> v;
+        if (f->value.IsScalar() && !yaml_reader::IsQuotedScalar(f->value))
+          v = yaml_reader::ParseInteger(f->value.Scalar());
+        if (!v || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max())
+          v = yaml_reader::ReadInt(diag_, *f, range);
+        if (v) value = *v;
+        break;
+      }
+      case FieldType::kNumber: {
+        const NumberRange range{spec->bounds.min, spec->bounds.max, spec->bounds.min_exclusive};
+        std::optional<double> v;
+        if (f->value.IsScalar() && !yaml_reader::IsQuotedScalar(f->value))
+          v = yaml_reader::ParseDouble(f->value.Scalar());
+        if (!v) v = yaml_reader::ReadNumber(diag_, *f, range);
+        if (v) value = *v;
+        break;
+      }
+      case FieldType::kBool:
+        if (auto b = yaml_reader::ReadBool(diag_, *f)) value = *b;
+        break;
+      case FieldType::kString:
+        if (auto v = yaml_reader::ReadString(diag_, *f, spec->noun)) value = std::move(*v);
+        break;
+      case FieldType::kEnum:
+        if (auto i = ReadEnum(*f, spec->noun, spec->values)) value = std::string(spec->values[*i]);
+        break;
+      case FieldType::kStringList: {
+        std::vector<std::string> items;
+        std::vector<Ref> refs = ReadNameList(*f, spec->noun, items, spec->single_allowed);
+        for (const Ref& ref : refs) at.value[ref.path] = ref.pos;
+        if (spec->path == "select.class") src.classes = std::move(refs);
+        if (spec->path == "compliance") src.compliance = std::move(refs);
+        if (!items.empty()) value = std::move(items);
+        break;
+      }
+      case FieldType::kPredicate:
+        if (f->value.IsScalar()) at.text[f->path] = f->value.Scalar();
+        if (auto p = ReadPredicate(
+                *f, NumberRange{spec->bounds.min, spec->bounds.max, spec->bounds.min_exclusive}))
+          value = *p;
+        break;
+      case FieldType::kLabelMap: {
+        MapFields lm(diag_, *f, {}, "a map of label names to values or operators");
+        for (const auto& [label, item] : lm.entries()) {
+          at.value[item.path] = item.pos();
+          if (auto p = ReadLabelPredicate(label, item)) r.select.labels.push_back(std::move(*p));
+        }
+        continue;
+      }
+    }
+    if (!std::holds_alternative<std::monostate>(value)) {
+      spec->set(r, value);
+    } else if (diag_.size() != errors_before) {
+      // Reported already: a neutral value keeps validation from reporting the field again.
+      FieldValue placeholder = PlaceholderValue(*spec);
+      if (!std::holds_alternative<std::monostate>(placeholder)) spec->set(r, placeholder);
+    }
   }
-  if (const Field* p = m.Get("purpose")) {
-    if (auto v = ReadEnum(*p, "purpose", kPurposeNames))
-      r.purpose = *ParsePurpose(kPurposeNames[*v]);
-  }
-  if (const Field* p = m.Get("priority")) {
-    if (auto v = yaml_reader::ReadInt(diag_, *p, kPriority)) r.priority = static_cast<int>(*v);
+}
+
+void ScenarioLoader::ReportValidation(const Request& r, const RequestPositions& at) {
+  for (const ErrorDetail& d : ValidateRequestFields(r)) {
+    std::string path = at.base.empty() ? d.path : yaml_reader::JoinPath(at.base, d.path);
+    if (d.path.empty()) path = at.base;
+    // Reported where it was written: the value, the key for conflicting fields, else the nearest
+    // enclosing map that was written (a missing field is missing from its map).
+    const auto& table = d.code == "conflicting_fields" ? at.key : at.value;
+    SourcePos pos = at.root;
+    std::string where = at.base;
+    for (std::string p = path; !p.empty() && p.size() > at.base.size();) {
+      if (auto it = table.find(p); it != table.end()) {
+        pos = it->second;
+        where = p;
+        break;
+      }
+      const size_t cut = p.find_last_of(".[");
+      if (cut == std::string::npos) break;
+      p.resize(cut);
+    }
+    const size_t semi = d.message.find("; expected ");
+    std::string what = semi == std::string::npos ? d.message : d.message.substr(0, semi);
+    if (auto it = at.text.find(path); it != at.text.end() && d.code == "out_of_range")
+      what = Quoted(it->second) + " is out of range";  // as the person wrote it
+    const std::string expected =
+        semi == std::string::npos ? std::string() : d.message.substr(semi + 11);
+    diag_.Error(pos, where, what, expected, d.code, path);
   }
 }
 
@@ -1282,20 +1317,21 @@ Result<Request> ScenarioLoader::LoadRequest(std::string_view yaml) {
     }
     const YAML::Node root = YAML::Load(text);
     const Field root_field{root, SourcePos{1, 1}, ""};
-    MapFields m(diag_, root_field, kRequestKeys,
+    MapFields m(diag_, root_field, RequestKeys(),
                 "a request: a map with nodes or gpus, select, topology, ...");
     if (m.is_map()) {
       RequestSrc src;
+      RequestPositions at{"", m.pos(), {}, {}, {}};
       src.name = ReadName(m, "name", "a request name", r.name, false);
       src.tenant = ReadName(m, "tenant", "the name of a tenant", r.tenant, false);
-      ParseRequestBody(m, r, src);
+      ParseRequestBody(m, r, src, at);
     }
   } catch (const YAML::Exception& e) {
     const SourcePos at =
         e.mark.is_null() ? SourcePos{} : SourcePos{e.mark.line + 1, e.mark.column + 1};
     diag_.Raw(at, "YAML syntax error: " + yaml_reader::Printable(e.msg));
   }
-  if (!diag_.empty()) return Status(StatusCode::kInvalidArgument, diag_.Sorted());
+  if (!diag_.empty()) return Failed(diag_);
   return r;
 }
 
@@ -1311,12 +1347,12 @@ Result<Scenario> ScenarioLoader::Load(std::string_view yaml) {
   } catch (const YAML::DeepRecursion& e) {
     diag_.Raw({e.mark.line + 1, e.mark.column + 1},
               "YAML syntax error: nested deeper than " + std::to_string(e.depth()) + " levels");
-    return Status(StatusCode::kInvalidArgument, diag_.Sorted());
+    return Failed(diag_);
   } catch (const YAML::Exception& e) {
     const SourcePos at =
         e.mark.is_null() ? SourcePos{} : SourcePos{e.mark.line + 1, e.mark.column + 1};
     diag_.Raw(at, "YAML syntax error: " + yaml_reader::Printable(e.msg));
-    return Status(StatusCode::kInvalidArgument, diag_.Sorted());
+    return Failed(diag_);
   }
   ExpandGenerate();
   CheckInventory();
@@ -1333,7 +1369,7 @@ Result<Scenario> ScenarioLoader::Load(std::string_view yaml) {
     }
   }
   CheckTenantsAllocationsRequests();
-  if (!diag_.empty()) return Status(StatusCode::kInvalidArgument, diag_.Sorted());
+  if (!diag_.empty()) return Failed(diag_);
   s_.ApplyAllocations();
   Status indexed = s_.inventory.BuildIndex();
   if (!indexed.ok()) {

@@ -7,6 +7,7 @@
 
 #include "inventory/scenario_codec.h"
 #include "inventory/yaml_reader.h"
+#include "model/request_schema.h"
 
 namespace topoplace {
 
@@ -404,97 +405,98 @@ void WriteLabelPredicate(Writer& w, const LabelPredicate& p) {
   }
 }
 
-// The keys of a request other than name and tenant, each line starting with `ind`.
-void WriteRequestBody(Writer& w, const Request& r, const std::string& ind) {
+// One value of the request schema, in YAML.
+void WriteValue(Writer& w, const FieldValue& v) {
+  if (auto* i = std::get_if<int64_t>(&v)) w.Int(*i);
+  if (auto* d = std::get_if<double>(&v)) w.Num(*d);
+  if (auto* b = std::get_if<bool>(&v)) w.out() += *b ? "true" : "false";
+  if (auto* s = std::get_if<std::string>(&v)) w.Str(*s);
+  if (auto* l = std::get_if<std::vector<std::string>>(&v)) w.StrList(*l);
+  if (auto* p = std::get_if<NumericPredicate>(&v)) w.out() += PredicateValue(*p);
+}
+
+std::string ValueText(const FieldValue& v) {
+  if (auto* i = std::get_if<int64_t>(&v)) return std::to_string(*i);
+  if (auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
+  if (auto* s = std::get_if<std::string>(&v)) return *s;
+  return {};
+}
+
+// Whether a field is written: set, and (outside topology, which is written in full) not its
+// default. Objects when one of their fields is written.
+bool Written(const RequestField& f, const Request& r) {
+  if (f.type == FieldType::kLabelMap) return !r.select.labels.empty();
+  const FieldValue v = f.get(r);
+  if (std::holds_alternative<std::monostate>(v)) return false;
+  if (f.type == FieldType::kObject) {
+    if (f.path.starts_with("topology.")) return true;  // locality and spread stand for themselves
+    for (const RequestField* c : ChildFields(f.path)) {
+      if (Written(*c, r)) return true;
+    }
+    return false;
+  }
+  return f.default_value.empty() || f.path.starts_with("topology.") ||
+         ValueText(v) != f.default_value;
+}
+
+// The fields under `parent` as one flow map: {level: leaf, mode: required}.
+void WriteFlowMap(Writer& w, std::string_view parent, const Request& r) {
+  w.Open();
+  for (const RequestField* c : ChildFields(parent)) {
+    if (!Written(*c, r)) continue;
+    w.Key(c->key());
+    WriteValue(w, c->get(r));
+  }
+  w.Close();
+}
+
+// The fields of the request schema under `parent` (name and tenant excepted at the root), in
+// block style, each line starting with `ind`; an object whose fields are all plain values goes on
+// one line as a flow map.
+void WriteRequestFields(Writer& w, std::string_view parent, const Request& r,
+                        const std::string& ind) {
   std::string& out = w.out();
-  if (r.nodes) out += ind + "nodes: " + std::to_string(*r.nodes) + "\n";
-  if (r.gpus) out += ind + "gpus: " + std::to_string(*r.gpus) + "\n";
-  const NodeSelector& sel = r.select;
-  if (!sel.empty()) {
-    w.Line(ind + "select:");
-    if (!sel.classes.empty()) {
-      out += ind + "  class: ";
-      w.StrList(sel.classes);
+  for (const RequestField* f : ChildFields(parent)) {
+    if (parent.empty() && (f->key() == "name" || f->key() == "tenant")) continue;
+    if (!Written(*f, r)) continue;
+    out += ind;
+    out += f->key();
+    out += ':';
+    if (f->type == FieldType::kLabelMap) {
       out += '\n';
-    }
-    if (!sel.gpu_models.empty() || sel.gpu_count) {
-      out += ind + "  gpu: ";
-      w.Open();
-      if (!sel.gpu_models.empty()) {
-        w.Key("model");
-        w.StrList(sel.gpu_models);
-      }
-      if (sel.gpu_count) {
-        w.Key("count");
-        w.out() += PredicateValue(*sel.gpu_count);
-      }
-      w.Close();
-      out += '\n';
-    }
-    auto block_predicate = [&](std::string_view key, const std::optional<NumericPredicate>& p) {
-      if (p) out += ind + "  " + std::string(key) + ": " + PredicateValue(*p) + "\n";
-    };
-    block_predicate("memoryGiB", sel.memory_gib);
-    block_predicate("cpuCores", sel.cpu_cores);
-    block_predicate("storageGiB", sel.storage_gib);
-    if (!sel.labels.empty()) {
-      w.Line(ind + "  labels:");
-      for (const LabelPredicate& p : sel.labels) {
-        out += ind + "    ";
+      for (const LabelPredicate& p : r.select.labels) {
+        out += ind + "  ";
         w.Str(p.key);
         out += ": ";
         WriteLabelPredicate(w, p);
         out += '\n';
       }
+      continue;
     }
-  }
-  if (r.locality || r.spread) {
-    w.Line(ind + "topology:");
-    if (r.locality) {
-      out += ind + "  locality: ";
-      w.Open();
-      w.KeyStr("level", LevelName(r.locality->level));
-      w.KeyStr("mode", r.locality->mode == LocalityMode::kRequired ? "required" : "preferred");
-      w.Key("maxDomains");
-      w.Int(r.locality->max_domains);
-      w.Close();
+    if (f->type != FieldType::kObject) {
+      out += ' ';
+      WriteValue(w, f->get(r));
       out += '\n';
+      continue;
     }
-    if (r.spread) {
-      out += ind + "  spread: ";
-      w.Open();
-      w.KeyStr("level", LevelName(r.spread->level));
-      if (r.spread->max_per_domain) {
-        w.Key("maxPerDomain");
-        w.Int(*r.spread->max_per_domain);
-      }
-      if (r.spread->max_fraction) {
-        w.Key("maxFraction");
-        w.Num(*r.spread->max_fraction);
-      }
-      if (r.spread->min_domains) {
-        w.Key("minDomains");
-        w.Int(*r.spread->min_domains);
-      }
-      w.Close();
+    bool flat = true;
+    for (const RequestField* c : ChildFields(f->path)) {
+      flat = flat && c->type != FieldType::kObject && c->type != FieldType::kLabelMap;
+    }
+    if (flat) {
+      out += ' ';
+      WriteFlowMap(w, f->path, r);
       out += '\n';
+    } else {
+      out += '\n';
+      WriteRequestFields(w, f->path, r, ind + "  ");
     }
   }
-  if (!r.compliance.empty()) {
-    out += ind + "compliance: ";
-    w.StrList(r.compliance);
-    out += '\n';
-  }
-  if (r.exclusive) out += ind + "exclusive: " + std::string(LevelName(*r.exclusive)) + "\n";
-  if (r.roce) w.Line(ind + "network: {roce: true}");
-  if (r.max_cost_per_hour) {
-    out += ind + "budget: {maxCostPerHour: ";
-    w.Num(*r.max_cost_per_hour);
-    out += "}\n";
-  }
-  if (r.purpose != Purpose::kBaremetal)
-    out += ind + "purpose: " + std::string(PurposeName(r.purpose)) + "\n";
-  if (r.priority != 0) out += ind + "priority: " + std::to_string(r.priority) + "\n";
+}
+
+// The keys of a request other than name and tenant, each line starting with `ind`.
+void WriteRequestBody(Writer& w, const Request& r, const std::string& ind) {
+  WriteRequestFields(w, "", r, ind);
 }
 
 void WriteRequests(Writer& w, const std::vector<Request>& requests) {

@@ -4,11 +4,13 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "inventory/text_fields.h"
+#include "model/request_schema.h"
 
 namespace topoplace {
 
@@ -20,22 +22,17 @@ using text_fields::Quoted;
 using text_fields::Split;
 using text_fields::Trim;
 
-constexpr std::string_view kSelectKeys[] = {"class",     "gpuModel", "gpuCount",
-                                            "memoryGiB", "cpuCores", "storageGiB"};
-constexpr std::string_view kAllKeys[] = {
-    "nodes",    "gpus",           "class",    "gpuModel", "gpuCount",   "memoryGiB",
-    "cpuCores", "storageGiB",     "locality", "spread",   "compliance", "exclusive",
-    "roce",     "maxCostPerHour", "purpose",  "priority", "name",       "tenant"};
+// The short form's keys are the request schema's short keys; locality, spread and label.KEY have
+// a syntax of their own.
+bool IsSelectField(const RequestField& f) { return f.path.starts_with("select."); }
 
 std::string KeyList(bool select_only) {
   std::string out;
-  auto add = [&](std::string_view k) { out += (out.empty() ? "" : ", ") + std::string(k); };
-  if (select_only) {
-    for (auto k : kSelectKeys) add(k);
-  } else {
-    for (auto k : kAllKeys) add(k);
+  for (const RequestField& f : RequestFields()) {
+    if (f.short_key.empty() || (select_only && !IsSelectField(f))) continue;
+    if (!out.empty()) out += ", ";
+    out += f.short_key;
   }
-  add("label.KEY");
   return out;
 }
 
@@ -52,6 +49,195 @@ std::optional<std::vector<std::string>> Alternatives(std::string_view v) {
     out.emplace_back(item);
   }
   return out;
+}
+
+std::string Fmt(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.15g", v);
+  return buf;
+}
+
+// The error of one item: where in the request (a key path), the code, and "what; expected".
+struct ItemError {
+  std::string path;
+  std::string code;
+  std::string message;
+};
+
+// Reads `text` as the value of `f` (types and syntax only; bounds are the validation's).
+std::optional<ItemError> SetField(const RequestField& f, std::string_view text, Request& r) {
+  const std::string path(f.path);
+  auto fail = [&](std::string code, std::string message) {
+    return ItemError{path, std::move(code), std::move(message)};
+  };
+  switch (f.type) {
+    case FieldType::kInt: {
+      std::optional<int64_t> v = ParseInt(text);
+      if (!v || *v < std::numeric_limits<int>::min() || *v > std::numeric_limits<int>::max()) {
+        return fail(v ? "out_of_range" : "wrong_type",
+                    Quoted(Trim(text)) + " is not a whole number from " + Fmt(f.bounds.min) +
+                        " to " + Fmt(f.bounds.max));
+      }
+      f.set(r, *v);
+      return std::nullopt;
+    }
+    case FieldType::kNumber: {
+      std::optional<double> v = ParseNumber(text);
+      if (!v)
+        return fail("wrong_type",
+                    Quoted(Trim(text)) + " is not a number; expected " + f.bounds.Describe(false));
+      f.set(r, *v);
+      return std::nullopt;
+    }
+    case FieldType::kBool:
+      if (text != "true" && text != "false")
+        return fail("wrong_type", Quoted(text) + " is not a boolean; expected true or false");
+      f.set(r, text == "true");
+      return std::nullopt;
+    case FieldType::kString: f.set(r, std::string(text)); return std::nullopt;
+    case FieldType::kEnum: {
+      for (std::string_view v : f.values) {
+        if (v == text) {
+          f.set(r, std::string(v));
+          return std::nullopt;
+        }
+      }
+      std::string names;
+      for (size_t i = 0; i < f.values.size(); ++i) {
+        names += i == 0 ? "" : i + 1 == f.values.size() ? " or " : ", ";
+        names += f.values[i];
+      }
+      return fail("bad_value",
+                  "unknown " + std::string(f.noun) + " " + Quoted(text) + "; expected " + names);
+    }
+    case FieldType::kStringList: {
+      std::optional<std::vector<std::string>> items = Alternatives(text);
+      if (!items)
+        return fail("bad_value",
+                    "an empty item in " + Quoted(text) + "; expected names separated by |");
+      f.set(r, *items);
+      return std::nullopt;
+    }
+    case FieldType::kPredicate: {
+      std::optional<NumericPredicate> p = ParseNumericPredicate(text);
+      if (!p)
+        return fail("bad_value",
+                    Quoted(text) + " is not a number or comparison; expected e.g. 8 or >=1024");
+      f.set(r, *p);
+      return std::nullopt;
+    }
+    default: return fail("bad_value", "not a value of its own");
+  }
+}
+
+const RequestField& Spec(std::string_view path) { return *FindRequestField(path); }
+
+// locality=LEVEL[:required|preferred][:MAXDOMAINS]
+std::optional<ItemError> SetLocality(std::string_view value, Request& r) {
+  const std::vector<std::string_view> parts = Split(value, ':');
+  if (parts.size() > 3)
+    return ItemError{"topology.locality", "bad_value",
+                     Quoted(value) + " has too many parts; expected LEVEL[:MODE[:N]]"};
+  Request tmp = r;
+  tmp.locality.reset();
+  if (!ParseLevel(Trim(parts[0])))
+    return ItemError{"topology.locality.level", "bad_value", LevelError(Trim(parts[0]))};
+  const char* keys[] = {"topology.locality.level", "topology.locality.mode",
+                        "topology.locality.maxDomains"};
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (auto e = SetField(Spec(keys[i]), Trim(parts[i]), tmp)) {
+      if (i == 1)
+        e->message = "unknown mode " + Quoted(Trim(parts[1])) + "; expected required or preferred";
+      if (i == 2) e->message = "maxDomains " + e->message;
+      return e;
+    }
+  }
+  r = std::move(tmp);
+  return std::nullopt;
+}
+
+// spread=LEVEL:FRACTION | LEVEL:max=N, with :min=N added or alone.
+std::optional<ItemError> SetSpread(std::string_view value, Request& r) {
+  const std::vector<std::string_view> parts = Split(value, ':');
+  if (!ParseLevel(Trim(parts[0])))
+    return ItemError{"topology.spread.level", "bad_value", LevelError(Trim(parts[0]))};
+  if (parts.size() < 2)
+    return ItemError{"topology.spread", "missing_field",
+                     "no limit; expected LEVEL:FRACTION, LEVEL:max=N or LEVEL:min=N"};
+  Request tmp = r;
+  tmp.spread.reset();
+  SetField(Spec("topology.spread.level"), Trim(parts[0]), tmp);
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const std::string_view part = Trim(parts[i]);
+    std::optional<ItemError> e;
+    if (part.substr(0, 4) == "max=" || part.substr(0, 4) == "min=") {
+      e = SetField(
+          Spec(part[1] == 'a' ? "topology.spread.maxPerDomain" : "topology.spread.minDomains"),
+          part.substr(4), tmp);
+      if (e) e->message = Quoted(part) + ": " + e->message;
+    } else if (ParseNumber(part)) {
+      e = SetField(Spec("topology.spread.maxFraction"), part, tmp);
+    } else {
+      e = ItemError{
+          "topology.spread", "bad_value",
+          Quoted(part) + " is not a limit; expected a fraction in (0, 1], max=N or min=N"};
+    }
+    if (e) return e;
+  }
+  r = std::move(tmp);
+  return std::nullopt;
+}
+
+// Applies one item, then the schema's validation of what it set (bounds, values).
+std::optional<ItemError> ApplyItem(std::string_view key, std::string_view value, Request& r,
+                                   bool select_only) {
+  key = Trim(key);
+  value = Trim(value);
+  const bool is_label = key.substr(0, 6) == "label.";
+  const RequestField* f = is_label ? FindRequestField("select.labels") : FindShortKey(key);
+  if (f == nullptr || key == "label.KEY" || (select_only && !IsSelectField(*f))) {
+    return ItemError{"", "unknown_field",
+                     "unknown key " + Quoted(key) + "; expected one of " + KeyList(select_only)};
+  }
+  if (value.empty())
+    return ItemError{std::string(f->path), "missing_field",
+                     "no value; expected " + std::string(key) + "=VALUE"};
+  std::optional<ItemError> e;
+  std::string path(f->path);
+  if (is_label) {
+    const std::string_view label = key.substr(6);
+    if (label.empty())
+      return ItemError{path, "bad_value", "a label needs a key; expected label.KEY=VALUE"};
+    std::optional<std::vector<std::string>> items = Alternatives(value);
+    if (!items)
+      return ItemError{path, "bad_value",
+                       "an empty item in " + Quoted(value) + "; expected values separated by |"};
+    r.select.labels.push_back({std::string(label), LabelPredicate::Op::kIn, *items});
+    path += "." + std::string(label);
+  } else if (f->path == "topology.locality") {
+    e = SetLocality(value, r);
+  } else if (f->path == "topology.spread") {
+    e = SetSpread(value, r);
+  } else {
+    e = SetField(*f, value, r);
+  }
+  if (e) return e;
+  for (const ErrorDetail& d : ValidateRequestFields(r)) {
+    if (d.code != "out_of_range" && d.code != "bad_value") continue;  // cross-field: at the end
+    if (d.path != path && !d.path.starts_with(path + ".") && !d.path.starts_with(path + "["))
+      continue;
+    const RequestField* at = FindRequestField(d.path);
+    if (at != nullptr && at->type == FieldType::kInt) {
+      // In the short form's own words: the item's text and the whole-number range.
+      const FieldValue v = at->get(r);
+      return ItemError{d.path, d.code,
+                       Quoted(std::to_string(std::get<int64_t>(v))) +
+                           " is not a whole number from " + Fmt(at->bounds.min) + " to " +
+                           Fmt(at->bounds.max)};
+    }
+    return ItemError{d.path, d.code, d.message};
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -74,8 +260,8 @@ std::optional<std::pair<std::string, std::string>> SplitShortItem(std::string_vi
 
 std::string ShortRequestText(const Request& r) {
   std::string out;
-  auto add = [&](const std::string& key, const std::string& value) {
-    out += (out.empty() ? "" : ",") + key + "=" + value;
+  auto add = [&](std::string_view key, const std::string& value) {
+    out += (out.empty() ? "" : ",") + std::string(key) + "=" + value;
   };
   auto join = [](const std::vector<std::string>& items) {
     std::string s;
@@ -87,197 +273,68 @@ std::string ShortRequestText(const Request& r) {
     std::snprintf(buf, sizeof buf, "%g", v);
     return std::string(buf);
   };
-  if (r.nodes) add("nodes", std::to_string(*r.nodes));
-  if (r.gpus) add("gpus", std::to_string(*r.gpus));
-  const NodeSelector& s = r.select;
-  if (!s.classes.empty()) add("class", join(s.classes));
-  if (!s.gpu_models.empty()) add("gpuModel", join(s.gpu_models));
-  if (s.gpu_count) add("gpuCount", s.gpu_count->ToString());
-  if (s.memory_gib) add("memoryGiB", s.memory_gib->ToString());
-  if (s.cpu_cores) add("cpuCores", s.cpu_cores->ToString());
-  if (s.storage_gib) add("storageGiB", s.storage_gib->ToString());
-  for (const LabelPredicate& l : s.labels) {
-    if (l.op == LabelPredicate::Op::kIn) add("label." + l.key, join(l.values));
+  for (const RequestField& f : RequestFields()) {
+    if (f.short_key.empty() || f.path == "name" || f.path == "tenant") continue;
+    if (f.type == FieldType::kLabelMap) {
+      for (const LabelPredicate& l : r.select.labels) {
+        if (l.op == LabelPredicate::Op::kIn) add("label." + l.key, join(l.values));
+      }
+      continue;
+    }
+    if (f.path == "topology.locality") {
+      if (!r.locality) continue;
+      std::string v = std::string(LevelName(r.locality->level)) + ":" +
+                      (r.locality->mode == LocalityMode::kRequired ? "required" : "preferred");
+      if (r.locality->max_domains != 1) v += ":" + std::to_string(r.locality->max_domains);
+      add(f.short_key, v);
+      continue;
+    }
+    if (f.path == "topology.spread") {
+      if (!r.spread) continue;
+      std::string v(LevelName(r.spread->level));
+      if (r.spread->max_fraction) v += ":" + num(*r.spread->max_fraction);
+      if (r.spread->max_per_domain) v += ":max=" + std::to_string(*r.spread->max_per_domain);
+      if (r.spread->min_domains) v += ":min=" + std::to_string(*r.spread->min_domains);
+      add(f.short_key, v);
+      continue;
+    }
+    const FieldValue v = f.get(r);
+    if (std::holds_alternative<std::monostate>(v)) continue;
+    std::string text;
+    if (auto* i = std::get_if<int64_t>(&v)) text = std::to_string(*i);
+    if (auto* d = std::get_if<double>(&v)) text = num(*d);
+    if (auto* b = std::get_if<bool>(&v)) text = *b ? "true" : "false";
+    if (auto* str = std::get_if<std::string>(&v)) text = *str;
+    if (auto* list = std::get_if<std::vector<std::string>>(&v)) text = join(*list);
+    if (auto* p = std::get_if<NumericPredicate>(&v)) {
+      // Equality as a plain number: "cpuCores===112" would not read back.
+      text = p->op == NumericPredicate::Op::kEq ? num(p->value) : p->ToString();
+    }
+    if (text == f.default_value) continue;  // the default says nothing
+    add(f.short_key, text);
   }
-  if (r.locality) {
-    std::string v = std::string(LevelName(r.locality->level)) + ":" +
-                    (r.locality->mode == LocalityMode::kRequired ? "required" : "preferred");
-    if (r.locality->max_domains != 1) v += ":" + std::to_string(r.locality->max_domains);
-    add("locality", v);
-  }
-  if (r.spread) {
-    std::string v(LevelName(r.spread->level));
-    if (r.spread->max_fraction) v += ":" + num(*r.spread->max_fraction);
-    if (r.spread->max_per_domain) v += ":max=" + std::to_string(*r.spread->max_per_domain);
-    if (r.spread->min_domains) v += ":min=" + std::to_string(*r.spread->min_domains);
-    add("spread", v);
-  }
-  if (!r.compliance.empty()) add("compliance", join(r.compliance));
-  if (r.exclusive) add("exclusive", std::string(LevelName(*r.exclusive)));
-  if (r.roce) add("roce", "true");
-  if (r.max_cost_per_hour) add("maxCostPerHour", num(*r.max_cost_per_hour));
   return out;
 }
 
-std::string LevelNamesList() { return "nvlink, leaf, rack, pod, spine, site, powerDomain"; }
+std::string LevelNamesList() { return LevelNameList(); }
 
 std::string ApplyShortRequestItem(std::string_view key, std::string_view value, Request& r,
                                   bool select_only) {
-  key = Trim(key);
-  value = Trim(value);
-  const bool is_label = key.substr(0, 6) == "label.";
-  const bool known_select =
-      std::find(std::begin(kSelectKeys), std::end(kSelectKeys), key) != std::end(kSelectKeys) ||
-      is_label;
-  const bool known = known_select ||
-                     std::find(std::begin(kAllKeys), std::end(kAllKeys), key) != std::end(kAllKeys);
-  if (!known || (select_only && !known_select)) {
-    return "unknown key " + Quoted(key) + "; expected one of " + KeyList(select_only);
-  }
-  if (value.empty()) return "no value; expected " + std::string(key) + "=VALUE";
-  auto positive = [&](std::optional<int>& out, int64_t max) -> std::string {
-    std::optional<int64_t> v = ParseInt(value);
-    if (!v || *v < 1 || *v > max)
-      return Quoted(value) + " is not a whole number from 1 to " + std::to_string(max);
-    out = static_cast<int>(*v);
-    return {};
-  };
-  auto predicate = [&](std::optional<NumericPredicate>& out) -> std::string {
-    std::optional<NumericPredicate> p = ParseNumericPredicate(value);
-    if (!p) return Quoted(value) + " is not a number or comparison; expected e.g. 8 or >=1024";
-    out = *p;
-    return {};
-  };
-  if (key == "nodes") return positive(r.nodes, 1'000'000);
-  if (key == "gpus") return positive(r.gpus, 64'000'000);
-  if (key == "class" || key == "gpuModel" || key == "compliance") {
-    std::optional<std::vector<std::string>> items = Alternatives(value);
-    if (!items) return "an empty item in " + Quoted(value) + "; expected names separated by |";
-    if (key == "class") r.select.classes = *items;
-    if (key == "gpuModel") r.select.gpu_models = *items;
-    if (key == "compliance") r.compliance = *items;
-    return {};
-  }
-  if (key == "gpuCount") return predicate(r.select.gpu_count);
-  if (key == "memoryGiB") return predicate(r.select.memory_gib);
-  if (key == "cpuCores") return predicate(r.select.cpu_cores);
-  if (key == "storageGiB") return predicate(r.select.storage_gib);
-  if (is_label) {
-    const std::string_view label = key.substr(6);
-    if (label.empty()) return "a label needs a key; expected label.KEY=VALUE";
-    std::optional<std::vector<std::string>> items = Alternatives(value);
-    if (!items) return "an empty item in " + Quoted(value) + "; expected values separated by |";
-    r.select.labels.push_back({std::string(label), LabelPredicate::Op::kIn, *items});
-    return {};
-  }
-  if (key == "locality") {
-    const std::vector<std::string_view> parts = Split(value, ':');
-    if (parts.size() > 3) return Quoted(value) + " has too many parts; expected LEVEL[:MODE[:N]]";
-    Locality l;
-    std::optional<Level> level = ParseLevel(Trim(parts[0]));
-    if (!level) return LevelError(Trim(parts[0]));
-    l.level = *level;
-    if (parts.size() >= 2) {
-      const std::string_view mode = Trim(parts[1]);
-      if (mode == "required") {
-        l.mode = LocalityMode::kRequired;
-      } else if (mode == "preferred") {
-        l.mode = LocalityMode::kPreferred;
-      } else {
-        return "unknown mode " + Quoted(mode) + "; expected required or preferred";
-      }
-    }
-    if (parts.size() == 3) {
-      std::optional<int64_t> n = ParseInt(parts[2]);
-      if (!n || *n < 1 || *n > 1'000'000)
-        return "maxDomains " + Quoted(Trim(parts[2])) + " is not a whole number from 1";
-      l.max_domains = static_cast<int>(*n);
-    }
-    r.locality = l;
-    return {};
-  }
-  if (key == "spread") {
-    const std::vector<std::string_view> parts = Split(value, ':');
-    std::optional<Level> level = ParseLevel(Trim(parts[0]));
-    if (!level) return LevelError(Trim(parts[0]));
-    Spread s;
-    s.level = *level;
-    if (parts.size() < 2) return "no limit; expected LEVEL:FRACTION, LEVEL:max=N or LEVEL:min=N";
-    for (size_t i = 1; i < parts.size(); ++i) {
-      const std::string_view part = Trim(parts[i]);
-      if (part.substr(0, 4) == "max=" || part.substr(0, 4) == "min=") {
-        std::optional<int64_t> n = ParseInt(part.substr(4));
-        if (!n || *n < 1 || *n > 1'000'000)
-          return Quoted(part) + ": not a whole number from 1; expected max=N or min=N";
-        (part[1] == 'a' ? s.max_per_domain : s.min_domains) = static_cast<int>(*n);
-      } else if (std::optional<double> f = ParseNumber(part)) {
-        if (!(*f > 0 && *f <= 1)) return "fraction " + Quoted(part) + " is not in (0, 1]";
-        s.max_fraction = *f;
-      } else {
-        return Quoted(part) + " is not a limit; expected a fraction in (0, 1], max=N or min=N";
-      }
-    }
-    r.spread = s;
-    return {};
-  }
-  if (key == "exclusive") {
-    if (value == "rack") {
-      r.exclusive = Level::kRack;
-    } else if (value == "leaf") {
-      r.exclusive = Level::kLeaf;
-    } else {
-      return "unknown exclusive level " + Quoted(value) + "; expected rack or leaf";
-    }
-    return {};
-  }
-  if (key == "roce") {
-    if (value == "true") {
-      r.roce = true;
-    } else if (value == "false") {
-      r.roce = false;
-    } else {
-      return Quoted(value) + " is not a boolean; expected true or false";
-    }
-    return {};
-  }
-  if (key == "maxCostPerHour") {
-    std::optional<double> v = ParseNumber(value);
-    if (!v || *v <= 0 || *v > 1e9) return Quoted(value) + " is not a positive amount per hour";
-    r.max_cost_per_hour = *v;
-    return {};
-  }
-  if (key == "purpose") {
-    std::optional<Purpose> p = ParsePurpose(value);
-    if (!p) return "unknown purpose " + Quoted(value) + "; expected openshift, slurm or baremetal";
-    r.purpose = *p;
-    return {};
-  }
-  if (key == "priority") {
-    std::optional<int64_t> v = ParseInt(value);
-    if (!v || *v < -1'000'000 || *v > 1'000'000)
-      return Quoted(value) + " is not a whole number from -1000000 to 1000000";
-    r.priority = static_cast<int>(*v);
-    return {};
-  }
-  if (key == "name") {
-    r.name = std::string(value);
-    return {};
-  }
-  if (key == "tenant") {
-    r.tenant = std::string(value);
-    return {};
-  }
-  return "unknown key " + Quoted(key);
+  std::optional<ItemError> e = ApplyItem(key, value, r, select_only);
+  return e ? e->message : std::string();
 }
 
 Result<Request> ParseShortRequest(std::string_view text, std::string_view label) {
   Request r;
   std::vector<std::string> errors;
+  std::vector<ErrorDetail> details;
   std::set<std::string, std::less<>> seen;
-  auto fail = [&](size_t column, std::string_view key, const std::string& what) {
+  auto fail = [&](size_t column, std::string_view key, const std::string& what,
+                  std::string path = "", std::string code = "bad_value") {
     errors.push_back(std::string(label) + " " + Quoted(text) + ": column " +
                      std::to_string(column) + (key.empty() ? "" : ": " + std::string(key)) + ": " +
                      what);
+    details.push_back({std::move(path), std::move(code), what});
   };
   if (Trim(text).empty()) {
     return InvalidArgumentError(std::string(label) +
@@ -288,33 +345,41 @@ Result<Request> ParseShortRequest(std::string_view text, std::string_view label)
     const size_t column = start + 1;
     start += item.size() + 1;
     if (Trim(item).empty()) {
-      fail(column, "", "an empty item; expected KEY=VALUE");
+      fail(column, "", "an empty item; expected KEY=VALUE", "", "missing_field");
       continue;
     }
     const std::optional<std::pair<std::string, std::string>> kv = SplitShortItem(item);
     if (!kv) {
-      fail(column, Trim(item), "no value; expected KEY=VALUE");
+      fail(column, Trim(item), "no value; expected KEY=VALUE", "", "missing_field");
       continue;
     }
     const std::string_view key = kv->first;
     // Labels may repeat with different keys; everything else at most once.
     if (!seen.insert(std::string(key)).second) {
-      fail(column, key, "given twice; expected each key at most once");
+      fail(column, key, "given twice; expected each key at most once", "", "duplicate");
       continue;
     }
-    const std::string why = ApplyShortRequestItem(key, kv->second, r);
-    if (!why.empty()) fail(column, key, why);
+    if (std::optional<ItemError> e = ApplyItem(key, kv->second, r, false))
+      fail(column, key, e->message, e->path, e->code);
   }
   if (errors.empty()) {
-    if (r.nodes && r.gpus) {
-      errors.push_back(std::string(label) + " " + Quoted(text) +
-                       ": both nodes and gpus; expected exactly one");
-    } else if (!r.nodes && !r.gpus) {
-      errors.push_back(std::string(label) + " " + Quoted(text) +
-                       ": neither nodes nor gpus; expected nodes=N or gpus=N");
+    // The rules between items, as the request schema states them (in the short form's words for
+    // the count).
+    for (const ErrorDetail& d : ValidateRequestFields(r)) {
+      std::string what = d.message;
+      if (d.code == "conflicting_fields" && (d.path == "gpus" || d.path == "nodes"))
+        what = "both nodes and gpus; expected exactly one";
+      if (d.code == "missing_field" && d.path == "nodes")
+        what = "neither nodes nor gpus; expected nodes=N or gpus=N";
+      errors.push_back(std::string(label) + " " + Quoted(text) + ": " + what);
+      details.push_back({d.path, d.code, what});
     }
   }
-  if (!errors.empty()) return Status(StatusCode::kInvalidArgument, std::move(errors));
+  if (!errors.empty()) {
+    Status st(StatusCode::kInvalidArgument, std::move(errors));
+    for (ErrorDetail& d : details) st.AddDetail(std::move(d));
+    return st;
+  }
   return r;
 }
 

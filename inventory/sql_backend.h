@@ -55,6 +55,9 @@ class SqlConn {
   // Runs a script of several statements without parameters (migrations).
   virtual void ExecScript(std::string_view sql) = 0;
   virtual bool healthy() const = 0;
+  // Whether an idle connection is still usable, checked before the pool hands it out again
+  // without a round trip (a server that restarted has closed it, or said so, meanwhile).
+  virtual bool usable_when_idle() const { return healthy(); }
 };
 
 // Opens connections on demand up to `max_size`, and keeps them for reuse.
@@ -83,10 +86,11 @@ class SqlPool {
   Lease Acquire() {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return !idle_.empty() || open_ < max_size_; });
-    if (!idle_.empty()) {
+    while (!idle_.empty()) {
       auto conn = std::move(idle_.back());
       idle_.pop_back();
-      return Lease(this, std::move(conn));
+      if (conn->usable_when_idle()) return Lease(this, std::move(conn));
+      --open_;  // closed by the server while idle: dropped, and the next one tried
     }
     ++open_;
     lock.unlock();
@@ -101,6 +105,19 @@ class SqlPool {
   }
 
   Dialect dialect() const { return dialect_; }
+
+  // Closes every idle connection: after one was found broken (a database restart) the others,
+  // opened before the same restart, are broken too. Leased connections are dropped on return
+  // when unhealthy.
+  void DropIdle() {
+    std::vector<std::unique_ptr<SqlConn>> dropped;
+    {
+      std::lock_guard lock(mu_);
+      dropped.swap(idle_);
+      open_ -= static_cast<int>(dropped.size());
+      cv_.notify_all();
+    }
+  }
 
  private:
   void Return(std::unique_ptr<SqlConn> conn) {
@@ -122,8 +139,10 @@ class SqlPool {
   int open_ = 0;
 };
 
-// Opens the embedded store file (created when missing) with WAL journaling and a busy timeout.
-Result<std::unique_ptr<SqlPool>> OpenSqlite(const std::string& path, int pool_size);
+// Opens the embedded store file with WAL journaling and a busy timeout; `create` makes the file
+// when missing (else a missing file is kUnavailable).
+Result<std::unique_ptr<SqlPool>> OpenSqlite(const std::string& path, int pool_size,
+                                            bool create = true);
 // Opens a pool of connections to the database server at `url` (postgresql://...).
 Result<std::unique_ptr<SqlPool>> OpenPostgres(const std::string& url, int pool_size);
 

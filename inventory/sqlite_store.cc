@@ -13,10 +13,10 @@ constexpr int kBusyTimeoutMs = 15000;
 
 class SqliteConn : public SqlConn {
  public:
-  explicit SqliteConn(const std::string& path) {
-    const int rc =
-        sqlite3_open_v2(path.c_str(), &db_,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  SqliteConn(const std::string& path, bool create) {
+    const int rc = sqlite3_open_v2(
+        path.c_str(), &db_,
+        SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
       std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
       if (db_) sqlite3_close(db_);
@@ -132,14 +132,16 @@ class SqliteConn : public SqlConn {
 
 }  // namespace
 
-Result<std::unique_ptr<SqlPool>> OpenSqlite(const std::string& path, int pool_size) {
+Result<std::unique_ptr<SqlPool>> OpenSqlite(const std::string& path, int pool_size, bool create) {
   try {
-    SqliteConn probe(path);  // fails early with a clear message
+    SqliteConn probe(path, create);  // fails early with a clear message
   } catch (const SqlError& e) {
-    return Status(StatusCode::kUnavailable, std::string("store: ") + e.what());
+    return WithReason(StatusCode::kUnavailable, "store_unavailable",
+                      std::string("store: ") + e.what());
   }
   return std::make_unique<SqlPool>(
-      Dialect::kSqlite, [path] { return std::make_unique<SqliteConn>(path); }, pool_size);
+      Dialect::kSqlite, [path, create] { return std::make_unique<SqliteConn>(path, create); },
+      pool_size);
 }
 
 }  // namespace topoplace::sql

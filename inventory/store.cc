@@ -3,9 +3,15 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
+#include <thread>
 
 #include "inventory/migrations.h"
 #include "inventory/scenario_codec.h"
@@ -31,8 +37,9 @@ struct Abort {
   Status status;
 };
 
-[[noreturn]] void Fail(StatusCode code, std::string_view word, const std::string& detail) {
-  throw Abort{Status(code, std::string(word) + ": " + detail)};
+// Rolls the transaction back with `code`, the stable `reason` and a message for the caller.
+[[noreturn]] void Fail(StatusCode code, std::string_view reason, const std::string& detail) {
+  throw Abort{WithReason(code, std::string(reason), detail)};
 }
 
 std::string Num(int64_t v) { return std::to_string(v); }
@@ -84,63 +91,128 @@ std::vector<std::string> SplitList(const std::string& s) {
   return out;
 }
 
+// A database error as a status. Lost races and constraint clashes are client-visible (409) and
+// say nothing of the driver; unavailable and internal errors keep the driver's words for the log
+// (the HTTP layer does not show them).
+Status FromSqlError(const SqlError& e) {
+  switch (e.kind()) {
+    case SqlError::Kind::kConflict:
+      return WithReason(StatusCode::kAborted, "generation_conflict",
+                        "a concurrent change won the race; solve again");
+    case SqlError::Kind::kUnavailable:
+      return WithReason(StatusCode::kUnavailable, "store_unavailable",
+                        std::string("the store is unavailable: ") + e.what());
+    case SqlError::Kind::kConstraint:
+      return WithReason(StatusCode::kAborted, "conflict",
+                        "a concurrent change conflicted with this one; retry");
+    default: return WithReason(StatusCode::kInternal, "store_error", e.what());
+  }
+}
+
+constexpr int kRaceAttempts = 5;
+
+// A small random pause before trying a lost race again: 2-10 ms, more on later attempts.
+void RaceBackoff(int attempt) {
+  thread_local std::minstd_rand rng(std::random_device{}());
+  std::uniform_int_distribution<int> ms(1, 5);
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms(rng) * std::min(attempt, 3) + 1));
+}
+
 // Runs `f(conn)` in one transaction. Business failures (Abort) and database errors roll back.
+// A deadlock or serialization failure the database reports is retried (the transaction did not
+// commit, and `f` only talks to the database), so clients never see the database's own races.
+// A connection found broken before the commit was sent (a database restart: every pooled
+// connection is stale) drops the pool's idle connections and runs once more on a fresh one; a
+// break while committing is not retried, since the commit may have happened.
 template <typename F>
 auto InTxn(sql::SqlPool& pool, bool write, F&& f) -> Result<decltype(f(std::declval<SqlConn&>()))> {
-  try {
-    auto conn = pool.Acquire();
-    conn->Begin(write);
+  bool reconnected = false;
+  for (int attempt = 1;; ++attempt) {
+    bool committing = false;
+    bool broken = false;
     try {
-      auto value = f(*conn);
-      conn->Commit();
-      return value;
-    } catch (...) {
-      conn->Rollback();
-      throw;
+      auto conn = pool.Acquire();
+      try {
+        conn->Begin(write);
+        auto value = f(*conn);
+        committing = true;
+        conn->Commit();
+        return value;
+      } catch (...) {
+        conn->Rollback();
+        broken = !conn->healthy();
+        throw;
+      }
+    } catch (const Abort& a) {
+      return a.status;
+    } catch (const SqlError& e) {
+      if (e.kind() == SqlError::Kind::kConflict && attempt < kRaceAttempts) {
+        RaceBackoff(attempt);
+        continue;
+      }
+      if (e.kind() == SqlError::Kind::kUnavailable && broken && !committing && !reconnected) {
+        reconnected = true;
+        pool.DropIdle();
+        continue;
+      }
+      return FromSqlError(e);
+    } catch (const std::exception& e) {
+      return WithReason(StatusCode::kInternal, "store_error", e.what());
     }
-  } catch (const Abort& a) {
-    return a.status;
-  } catch (const SqlError& e) {
-    switch (e.kind()) {
-      case SqlError::Kind::kConflict:
-        return AbortedError(std::string("generation_conflict: a concurrent change won the race (") +
-                            e.what() + ")");
-      case SqlError::Kind::kUnavailable:
-        return Status(StatusCode::kUnavailable, std::string("store_unavailable: ") + e.what());
-      case SqlError::Kind::kConstraint: return AbortedError(std::string("conflict: ") + e.what());
-      default: return InternalError(std::string("store_error: ") + e.what());
-    }
-  } catch (const std::exception& e) {
-    return InternalError(std::string("store_error: ") + e.what());
   }
 }
 
 // One statement needs no transaction of its own: saves the database server two round trips.
+// Retried like InTxn: `f` must be a read, or a write that is harmless twice.
 template <typename F>
 auto NoTxn(sql::SqlPool& pool, F&& f) -> Result<decltype(f(std::declval<SqlConn&>()))> {
-  try {
-    auto conn = pool.Acquire();
-    return f(*conn);
-  } catch (const Abort& a) {
-    return a.status;
-  } catch (const SqlError& e) {
-    return Status(
-        e.kind() == SqlError::Kind::kUnavailable ? StatusCode::kUnavailable : StatusCode::kInternal,
-        std::string(e.kind() == SqlError::Kind::kUnavailable ? "store_unavailable: "
-                                                             : "store_error: ") +
-            e.what());
-  } catch (const std::exception& e) {
-    return InternalError(std::string("store_error: ") + e.what());
+  bool reconnected = false;
+  for (int attempt = 1;; ++attempt) {
+    bool broken = false;
+    try {
+      auto conn = pool.Acquire();
+      try {
+        return f(*conn);
+      } catch (...) {
+        broken = !conn->healthy();
+        throw;
+      }
+    } catch (const Abort& a) {
+      return a.status;
+    } catch (const SqlError& e) {
+      if (e.kind() == SqlError::Kind::kConflict && attempt < kRaceAttempts) {
+        RaceBackoff(attempt);
+        continue;
+      }
+      if (e.kind() == SqlError::Kind::kUnavailable && broken && !reconnected) {
+        reconnected = true;
+        pool.DropIdle();
+        continue;
+      }
+      Status st = FromSqlError(e);
+      if (st.code() == StatusCode::kAborted) {
+        st = WithReason(StatusCode::kInternal, "store_error", e.what());
+      }
+      return st;
+    } catch (const std::exception& e) {
+      return WithReason(StatusCode::kInternal, "store_error", e.what());
+    }
   }
 }
 
 // Appends one audit entry, chained to the head. Every writing transaction ends here, so the head
 // row also serialises commits for the chain (and its seq is the store's state version).
-void AppendAudit(SqlConn& c, Dialect d, const Actor& actor, std::string action, std::string tenant,
-                 std::string subject, const nlohmann::json& detail, int64_t now_ms,
+void AppendAudit(SqlConn& c, Dialect d, const AuditKeyState& signer, const Actor& actor,
+                 std::string action, std::string tenant, std::string subject,
+                 const nlohmann::json& detail, int64_t now_ms,
                  const std::vector<HeldNode>& touched = {}) {
+  const std::string_view key = signer.usable();
+  if (signer.keyed && key.empty()) {
+    Fail(StatusCode::kFailedPrecondition, "audit_key_missing",
+         "this store's audit log is keyed and no usable audit key was given (--audit-key FILE)");
+  }
   Rows head = c.Query("SELECT seq, hash FROM audit_head WHERE id = 1" + ForUpdate(d));
-  if (head.empty()) throw Abort{InternalError("store_error: audit head missing")};
+  if (head.empty()) Fail(StatusCode::kInternal, "store_error", "audit head missing");
   AuditEntry e;
   e.seq = I64(head[0][0]) + 1;
   e.prev_hash = Str(head[0][1]);
@@ -150,13 +222,19 @@ void AppendAudit(SqlConn& c, Dialect d, const Actor& actor, std::string action, 
   e.tenant = std::move(tenant);
   e.subject = std::move(subject);
   e.detail = detail.dump();
-  e.hash = AuditEntryHash(e);
+  e.keyed = !key.empty();
+  e.hash = AuditEntryHash(e, key);
   c.Exec(
-      "INSERT INTO audit_log (seq, at_ms, actor, action, tenant, subject, detail, prev_hash, hash) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+      "INSERT INTO audit_log (seq, at_ms, actor, action, tenant, subject, detail, prev_hash, hash, "
+      "keyed) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
       {Num(e.seq), Num(e.at_ms), e.actor, e.action, e.tenant, e.subject, e.detail, e.prev_hash,
-       e.hash});
-  c.Exec("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", {Num(e.seq), e.hash});
+       e.hash, e.keyed ? "1" : "0"});
+  std::string seal;
+  if (e.keyed) {
+    seal = AuditHeadSeal(key, AuditHead{e.seq, e.hash, "", signer.keyed_from, ""});
+  }
+  c.Exec("UPDATE audit_head SET seq = $1, hash = $2, seal = $3 WHERE id = 1",
+         {Num(e.seq), e.hash, seal});
   // Which nodes this change touched, so views refresh only those (Store::ChangesSince).
   for (const HeldNode& n : touched) {
     c.Exec("INSERT INTO node_changes (seq, node) VALUES ($1, $2)", {Num(e.seq), n.node});
@@ -317,23 +395,27 @@ nlohmann::json NodesDetail(const std::vector<HeldNode>& nodes) {
   return list;
 }
 
-// Whether holding a node beside `near` (in its rack and/or leaf) for `tenant`, exclusively at
-// `exclusive` or not, would share a domain that one of the two tenants keeps to itself.
-std::string ExclusiveClash(const LockedNode& near, const NeighbourNode& where,
-                           const std::string& tenant, const std::string& exclusive) {
-  if (near.tenant.empty() || near.tenant == tenant) return {};
+// Fails with exclusive_conflict when holding a node beside `near` (in its rack and/or leaf) for
+// `tenant`, exclusively at `exclusive` or not, would share a domain that one of the two tenants
+// keeps to itself.
+void RefuseExclusiveClash(const LockedNode& near, const NeighbourNode& where,
+                          const std::string& tenant, const std::string& exclusive) {
+  if (near.tenant.empty() || near.tenant == tenant) return;
   const auto shares = [&](const std::string& level) {
     return (level == "rack" && where.same_rack) || (level == "leaf" && where.same_leaf);
   };
+  // The caller may not learn who holds what: the answer names neither the tenant nor its node.
   if (shares(near.exclusive)) {
-    return "tenant " + near.tenant + " holds the " + near.exclusive + " of node \"" + near.name +
-           "\" exclusively";
+    Fail(StatusCode::kAborted, "exclusive_conflict",
+         "a node of this placement sits in a " + near.exclusive +
+             " another tenant holds exclusively; solve again");
   }
   if (shares(exclusive)) {
-    return "the " + exclusive + " is no longer free of other tenants: node \"" + near.name +
-           "\" is held by tenant " + near.tenant;
+    Fail(StatusCode::kAborted, "exclusive_conflict",
+         "the " + exclusive +
+             " this placement would keep to itself is no longer free of other tenants; solve "
+             "again");
   }
-  return {};
 }
 
 // Locks the claimed nodes in name order, checks each is free at the generation the caller solved
@@ -398,10 +480,7 @@ std::vector<HeldNode> HoldNodes(SqlConn& c, Dialect d, const Tenant& tenant,
   for (const NeighbourNode* where : near) {
     auto it = locked.find(where->node);
     if (it == locked.end()) continue;  // gone from the inventory: nothing to share
-    if (std::string clash = ExclusiveClash(it->second, *where, tenant.name, exclusive);
-        !clash.empty()) {
-      Fail(StatusCode::kAborted, "exclusive_conflict", clash);
-    }
+    RefuseExclusiveClash(it->second, *where, tenant.name, exclusive);
   }
   TenantUsage after = SumHeld(c, tenant.name);
   Add(after, adding);
@@ -503,8 +582,26 @@ bool InScope(const std::string& tenant, const std::string& scope) {
   return scope.empty() || tenant == scope;
 }
 
+// Locks the nodes the holders hold, in name order (the order every path locks node rows in, so a
+// release never deadlocks with a hold).
+void LockHeldNodes(SqlConn& c, Dialect d, const std::vector<std::string>& holders) {
+  if (d != Dialect::kPostgres || holders.empty()) return;  // the embedded file locks it whole
+  constexpr size_t kChunk = 500;
+  for (size_t start = 0; start < holders.size(); start += kChunk) {
+    const size_t end = std::min(holders.size(), start + kChunk);
+    std::string sql = "SELECT name FROM nodes WHERE holder IN (";
+    Params params;
+    for (size_t i = start; i < end; ++i) {
+      sql += (i == start ? "$" : ", $") + std::to_string(i - start + 1);
+      params.push_back(holders[i]);
+    }
+    c.Query(sql + ") ORDER BY name FOR UPDATE", params);
+  }
+}
+
 // Frees every node `holder` holds. Nodes in maintenance or failed keep that state.
-int64_t FreeNodes(SqlConn& c, const std::string& holder) {
+int64_t FreeNodes(SqlConn& c, Dialect d, const std::string& holder) {
+  LockHeldNodes(c, d, {holder});
   return c.Exec(
       "UPDATE nodes SET state = CASE WHEN state IN ('reserved', 'allocated') THEN 'available' "
       "ELSE state END, tenant = '', holder = '', exclusive = '', generation = generation + 1 "
@@ -626,38 +723,133 @@ int64_t NowMillis() {
       .count();
 }
 
-std::string StoreErrorCode(const Status& status) {
-  if (status.ok() || status.messages().empty()) return "";
-  const std::string& m = status.messages().front();
-  const size_t colon = m.find(": ");
-  if (colon == std::string::npos || colon == 0 || colon > 40) return "";
-  for (size_t i = 0; i < colon; ++i) {
-    const char ch = m[i];
-    if (!(ch == '_' || (ch >= 'a' && ch <= 'z'))) return "";
-  }
-  return m.substr(0, colon);
-}
-
 Store::Store(std::unique_ptr<sql::SqlPool> pool, std::string kind, int schema_version)
     : pool_(std::move(pool)), kind_(std::move(kind)), schema_version_(schema_version) {}
 Store::~Store() = default;
 
+namespace {
+
+bool IsServerUrl(const std::string& url) {
+  return url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+}
+
+std::string EmbeddedPath(const std::string& url) {
+  std::string path = url.empty() ? "./topoplace.db" : url;
+  if (path.rfind("sqlite:", 0) == 0) path = path.substr(7);
+  return path;
+}
+
+}  // namespace
+
+std::string Store::DefaultAuditKeyFile(const std::string& url) {
+  if (!IsServerUrl(url)) return EmbeddedPath(url) + ".audit-key";
+  if (const char* f = std::getenv("TOPOPLACE_AUDIT_KEY"); f && *f) return f;
+  if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x) {
+    return std::string(x) + "/topoplace/audit-key";
+  }
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : ".") + "/.config/topoplace/audit-key";
+}
+
 Result<std::unique_ptr<Store>> Store::Open(const std::string& url, int pool_size) {
+  StoreOptions options;
+  options.pool_size = pool_size;
+  return Open(url, options);
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& url, const StoreOptions& options) {
   Result<std::unique_ptr<sql::SqlPool>> pool = Status(StatusCode::kInternal, "unset");
   std::string kind;
-  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) {
-    pool = sql::OpenPostgres(url, pool_size);
+  const bool create = options.mode == OpenMode::kCreate;
+  if (IsServerUrl(url)) {
+    pool = sql::OpenPostgres(url, options.pool_size);
     kind = "postgresql";
   } else {
-    std::string path = url.empty() ? "./topoplace.db" : url;
-    if (path.rfind("sqlite:", 0) == 0) path = path.substr(7);
-    pool = sql::OpenSqlite(path, pool_size);
+    const std::string path = EmbeddedPath(url);
+    std::error_code ec;
+    if (!create && !std::filesystem::exists(path, ec)) {
+      return WithReason(StatusCode::kUnavailable, "no_store", "no store at " + path);
+    }
+    pool = sql::OpenSqlite(path, options.pool_size, create);
     kind = "sqlite";
   }
   if (!pool.ok()) return pool.status();
+  if (!create) {
+    // An existing file or database that holds no store is not made into one either.
+    Result<bool> has = NoTxn(**pool, [&](SqlConn& c) {
+      return !c.Query(kind == "postgresql"
+                          ? "SELECT 1 FROM pg_tables WHERE tablename = 'schema_migrations' AND "
+                            "schemaname = current_schema()"
+                          : "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
+                            "'schema_migrations'")
+                  .empty();
+    });
+    if (!has.ok()) return has.status();
+    if (!*has) {
+      return WithReason(StatusCode::kUnavailable, "no_store",
+                        "no store at " + (kind == "postgresql" ? std::string("that database")
+                                                               : EmbeddedPath(url)));
+    }
+  }
   Result<int> version = ApplyMigrations(**pool);
   if (!version.ok()) return version.status();
-  return std::unique_ptr<Store>(new Store(std::move(pool).value(), kind, *version));
+  std::unique_ptr<Store> store(new Store(std::move(pool).value(), kind, *version));
+  if (!options.no_audit_key) {
+    Status st = store->LoadAuditState(options, url);
+    if (!st.ok()) return st;
+  }
+  return store;
+}
+
+// Reads the audit key and the store's keying; in kCreate mode makes the key when missing and keys
+// an unkeyed log from its next entry on (sealing the head as it is).
+Status Store::LoadAuditState(const StoreOptions& options, const std::string& url) {
+  const bool create = options.mode == OpenMode::kCreate;
+  const std::string file =
+      options.audit_key_file.empty() ? DefaultAuditKeyFile(url) : options.audit_key_file;
+  auto read_head = [&](SqlConn& c) {
+    Rows rows = c.Query("SELECT seq, hash, keyed_from, key_id FROM audit_head WHERE id = 1");
+    if (rows.empty()) Fail(StatusCode::kInternal, "store_error", "audit head missing");
+    return AuditHead{I64(rows[0][0]), Str(rows[0][1]), "", I64(rows[0][2]), Str(rows[0][3])};
+  };
+  auto head = InTxn(*pool_, false, read_head);
+  if (!head.ok()) return head.status();
+  std::error_code ec;
+  if (create && !head->key_id.empty() && !std::filesystem::exists(file, ec)) {
+    // A new key would not match the old entries: refuse rather than fork the log.
+    return WithReason(StatusCode::kFailedPrecondition, "audit_key_missing",
+                      "this store's audit log is keyed, and its audit key " + file +
+                          " does not exist; give the store's key (--audit-key FILE)");
+  }
+  Result<std::string> key = LoadAuditKey(file, create);
+  if (!key.ok()) return key.status();
+  audit_.key = std::move(key).value();
+  if (!audit_.key.empty()) audit_key_file_ = file;
+  if (create && !audit_.key.empty() && head->key_id.empty()) {
+    // Key the log from its next entry on; two processes opening at once key it once.
+    const Dialect d = pool_->dialect();
+    head = InTxn(*pool_, true, [&](SqlConn& c) {
+      c.Query("SELECT seq FROM audit_head WHERE id = 1" + ForUpdate(d));
+      AuditHead h = read_head(c);
+      if (!h.key_id.empty()) return h;
+      h.keyed_from = h.seq + 1;
+      h.key_id = AuditKeyId(audit_.key);
+      c.Exec("UPDATE audit_head SET keyed_from = $1, key_id = $2, seal = $3 WHERE id = 1",
+             {Num(h.keyed_from), h.key_id, AuditHeadSeal(audit_.key, h)});
+      return h;
+    });
+    if (!head.ok()) return head.status();
+  }
+  audit_.keyed = !head->key_id.empty();
+  audit_.keyed_from = head->keyed_from;
+  audit_.wrong = !audit_.key.empty() && audit_.keyed && AuditKeyId(audit_.key) != head->key_id;
+  if (create && audit_.wrong) {
+    return WithReason(StatusCode::kFailedPrecondition, "audit_key_mismatch",
+                      "the audit key " + file +
+                          " is not the key this store's audit log is keyed with; give the "
+                          "store's own key (--audit-key FILE)");
+  }
+  return Status::Ok();
 }
 
 Status Store::Ping() {
@@ -672,7 +864,8 @@ Result<bool> Store::HasInventory() {
 
 Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_ms, bool force) {
   if (!scenario.inventory.indexed())
-    return InvalidArgumentError("import: inventory is not indexed");
+    return WithReason(StatusCode::kInvalidArgument, "bad_inventory",
+                      "import: inventory is not indexed");
   // The inventory as stored: every entity, node states only where they are not derived from
   // holdings (maintenance, failed).
   Scenario doc;
@@ -777,7 +970,7 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
               OptNum(t.quota.memory_gib), OptNum(t.quota.storage_gib), JoinList(t.compliance),
               OptNum(t.budget_per_hour), JoinList(alerts), Num(static_cast<int64_t>(i))});
     }
-    AppendAudit(c, d, actor, "store.import", "", "inventory",
+    AppendAudit(c, d, audit_, actor, "store.import", "", "inventory",
                 {{"inventoryVersion", version},
                  {"nodes", nodes.size()},
                  {"tenants", scenario.tenants.size()},
@@ -931,7 +1124,7 @@ Result<ReservationRecord> Store::Reserve(const HoldRequest& hold, const Actor& a
   const Dialect d = pool_->dialect();
   return InTxn(*pool_, true, [&](SqlConn& c) {
     ReservationRecord r = InsertReservation(c, d, hold, actor, "held");
-    AppendAudit(c, d, actor, "reservation.create", r.tenant, r.id,
+    AppendAudit(c, d, audit_, actor, "reservation.create", r.tenant, r.id,
                 {{"name", r.name},
                  {"nodes", NodesDetail(r.nodes)},
                  {"costPerHour", r.cost_per_hour},
@@ -960,7 +1153,7 @@ Result<AllocationRecord> Store::Commit(const std::string& id, const std::string&
            "reservation " + id + " expired; its nodes may be taken; solve and reserve again");
     }
     AllocationRecord a = CommitLocked(c, d, *r, actor, now_ms);
-    AppendAudit(c, d, actor, "reservation.commit", a.tenant, a.id,
+    AppendAudit(c, d, audit_, actor, "reservation.commit", a.tenant, a.id,
                 {{"reservation", r->id},
                  {"name", a.name},
                  {"nodes", NodesDetail(a.nodes)},
@@ -981,12 +1174,12 @@ Result<ReservationRecord> Store::Cancel(const std::string& id, const std::string
            "reservation " + id + " is " + r->status + ", not held");
     }
     r->nodes = ReservationNodes(c, id);
-    FreeNodes(c, id);
+    FreeNodes(c, d, id);
     c.Exec("UPDATE reservations SET status = 'cancelled', updated_ms = $1 WHERE id = $2",
            {Num(now_ms), id});
     r->status = "cancelled";
     r->updated_ms = now_ms;
-    AppendAudit(c, d, actor, "reservation.cancel", r->tenant, id,
+    AppendAudit(c, d, audit_, actor, "reservation.cancel", r->tenant, id,
                 {{"nodes", NodesDetail(r->nodes)}}, now_ms, r->nodes);
     return *r;
   });
@@ -1008,15 +1201,15 @@ Result<AllocationRecord> Store::Release(const std::string& id, const std::string
            "allocation " + id + " is " + a.status);
     }
     a.nodes = AllocationNodes(c, id);
-    FreeNodes(c, id);
+    FreeNodes(c, d, id);
     c.Exec("UPDATE allocations SET status = 'released', released_ms = $1 WHERE id = $2",
            {Num(now_ms), id});
     c.Exec("UPDATE clusters SET status = 'released', updated_ms = $1 WHERE allocation_id = $2",
            {Num(now_ms), id});
     a.status = "released";
     a.released_ms = now_ms;
-    AppendAudit(c, d, actor, "allocation.release", a.tenant, id, {{"nodes", NodesDetail(a.nodes)}},
-                now_ms, a.nodes);
+    AppendAudit(c, d, audit_, actor, "allocation.release", a.tenant, id,
+                {{"nodes", NodesDetail(a.nodes)}}, now_ms, a.nodes);
     return a;
   });
 }
@@ -1042,7 +1235,7 @@ Result<ClusterRecord> Store::CreateCluster(const HoldRequest& hold, const std::s
                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
            {k.id, k.tenant, k.name, k.purpose, k.allocation_id, k.status, k.steps,
             Num(k.created_ms), Num(k.updated_ms)});
-    AppendAudit(c, d, actor, "cluster.create", k.tenant, k.id,
+    AppendAudit(c, d, audit_, actor, "cluster.create", k.tenant, k.id,
                 {{"allocation", a.id},
                  {"purpose", purpose},
                  {"nodes", NodesDetail(a.nodes)},
@@ -1062,13 +1255,16 @@ Result<int> Store::ExpireReservations(int64_t now_ms) {
                             (d == Dialect::kPostgres ? " FOR UPDATE SKIP LOCKED" : ""),
                         {Num(now_ms)});
     const Actor system{"system", "", ""};
+    std::vector<std::string> ids;
+    for (const Row& row : rows) ids.push_back(Str(row[0]));
+    LockHeldNodes(c, d, ids);  // all at once: name order across the reservations too
     for (const Row& row : rows) {
       ReservationRecord r = ReservationFromRow(row);
       r.nodes = ReservationNodes(c, r.id);
-      FreeNodes(c, r.id);
+      FreeNodes(c, d, r.id);
       c.Exec("UPDATE reservations SET status = 'expired', updated_ms = $1 WHERE id = $2",
              {Num(now_ms), r.id});
-      AppendAudit(c, d, system, "reservation.expire", r.tenant, r.id,
+      AppendAudit(c, d, audit_, system, "reservation.expire", r.tenant, r.id,
                   {{"nodes", NodesDetail(r.nodes)}, {"expiresMs", r.expires_ms}}, now_ms, r.nodes);
     }
     // Keep the node change log short: views older than its start reload in full.
@@ -1201,19 +1397,24 @@ Result<StoredUsage> Store::UsageOf(const std::string& tenant) {
 }
 
 Result<std::string> Store::CreateToken(const std::string& tenant, const std::string& role,
-                                       const Actor& actor, int64_t now_ms) {
+                                       const Actor& actor, int64_t now_ms, int64_t expires_ms) {
   if (std::find(std::begin(kRoles), std::end(kRoles), role) == std::end(kRoles)) {
-    return InvalidArgumentError(
-        "bad_role: unknown role \"" + role +
-        "\"; expected one of provider-admin, tenant-admin, tenant-member, auditor");
+    return WithReason(StatusCode::kInvalidArgument, "bad_role",
+                      "unknown role \"" + role +
+                          "\"; expected one of provider-admin, tenant-admin, tenant-member, "
+                          "auditor");
   }
   const bool tenant_role = role == "tenant-admin" || role == "tenant-member";
   if (tenant_role && tenant.empty()) {
-    return InvalidArgumentError("bad_role: role " + role + " needs --tenant");
+    return WithReason(StatusCode::kInvalidArgument, "bad_role", "role " + role + " needs --tenant");
   }
   if (!tenant_role && !tenant.empty()) {
-    return InvalidArgumentError("bad_role: role " + role +
-                                " is not bound to a tenant; drop --tenant");
+    return WithReason(StatusCode::kInvalidArgument, "bad_role",
+                      "role " + role + " is not bound to a tenant; drop --tenant");
+  }
+  if (expires_ms != 0 && expires_ms <= now_ms) {
+    return WithReason(StatusCode::kInvalidArgument, "bad_expiry",
+                      "the token would expire before it is made");
   }
   const std::string secret = "tpk_" + RandomHex(24);
   const std::string hash = Sha256Hex(secret);
@@ -1224,24 +1425,51 @@ Result<std::string> Store::CreateToken(const std::string& tenant, const std::str
       Fail(StatusCode::kNotFound, "tenant_not_found", "no tenant \"" + tenant + "\"");
     }
     c.Exec(
-        "INSERT INTO api_tokens (hash, id, tenant, role, created_ms, created_by) VALUES ($1, $2, "
-        "$3, $4, $5, $6)",
-        {hash, id, tenant, role, Num(now_ms), actor.Describe()});
-    AppendAudit(c, d, actor, "token.create", tenant, "token:" + id, {{"role", role}}, now_ms);
+        "INSERT INTO api_tokens (hash, id, tenant, role, created_ms, created_by, expires_ms) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        {hash, id, tenant, role, Num(now_ms), actor.Describe(), Num(expires_ms)});
+    nlohmann::json detail{{"role", role}};
+    if (expires_ms != 0) detail["expiresMs"] = expires_ms;
+    AppendAudit(c, d, audit_, actor, "token.create", tenant, "token:" + id, detail, now_ms);
     return 0;
   });
   if (!r.ok()) return r.status();
   return secret;
 }
 
-Result<TokenRecord> Store::LookupToken(const std::string& secret) {
+namespace {
+constexpr std::string_view kTokenCols =
+    "id, tenant, role, created_ms, expires_ms, revoked_ms, last_used_ms, created_by";
+TokenRecord TokenFromRow(const Row& r) {
+  return TokenRecord{Str(r[0]), Str(r[1]), Str(r[2]), I64(r[3]),
+                     I64(r[4]), I64(r[5]), I64(r[6]), Str(r[7])};
+}
+constexpr int64_t kLastUsedResolutionMs = 60'000;
+}  // namespace
+
+Result<TokenRecord> Store::LookupToken(const std::string& secret, int64_t now_ms) {
   const std::string hash = Sha256Hex(secret);
-  return NoTxn(*pool_, [&](SqlConn& c) {
+  if (now_ms == 0) now_ms = NowMillis();
+  auto rec = NoTxn(*pool_, [&](SqlConn& c) {
     Rows rows =
-        c.Query("SELECT id, tenant, role, created_ms FROM api_tokens WHERE hash = $1", {hash});
+        c.Query("SELECT " + std::string(kTokenCols) + " FROM api_tokens WHERE hash = $1", {hash});
     if (rows.empty()) Fail(StatusCode::kNotFound, "token_unknown", "no such token");
-    return TokenRecord{Str(rows[0][0]), Str(rows[0][1]), Str(rows[0][2]), I64(rows[0][3])};
+    TokenRecord t = TokenFromRow(rows[0]);
+    if (t.revoked_ms != 0) Fail(StatusCode::kNotFound, "token_revoked", "the token was revoked");
+    if (t.expires_ms != 0 && t.expires_ms <= now_ms) {
+      Fail(StatusCode::kNotFound, "token_expired", "the token has expired");
+    }
+    return t;
   });
+  if (rec.ok() && rec->last_used_ms + kLastUsedResolutionMs <= now_ms) {
+    // Best effort and coarse (a minute), so authentication stays one read most of the time.
+    (void)NoTxn(*pool_, [&](SqlConn& c) {
+      return c.Exec("UPDATE api_tokens SET last_used_ms = $1 WHERE hash = $2 AND last_used_ms < $3",
+                    {Num(now_ms), hash, Num(now_ms - kLastUsedResolutionMs + 1)});
+    });
+    rec->last_used_ms = now_ms;
+  }
+  return rec;
 }
 
 Result<int64_t> Store::TokenCount() {
@@ -1249,9 +1477,39 @@ Result<int64_t> Store::TokenCount() {
                [&](SqlConn& c) { return I64(c.Query("SELECT COUNT(*) FROM api_tokens")[0][0]); });
 }
 
+Result<std::vector<TokenRecord>> Store::ListTokens() {
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    std::vector<TokenRecord> out;
+    for (const Row& r : c.Query("SELECT " + std::string(kTokenCols) +
+                                " FROM api_tokens ORDER BY created_ms, id")) {
+      out.push_back(TokenFromRow(r));
+    }
+    return out;
+  });
+}
+
+Result<TokenRecord> Store::RevokeToken(const std::string& id, const Actor& actor, int64_t now_ms) {
+  const Dialect d = pool_->dialect();
+  return InTxn(*pool_, true, [&](SqlConn& c) {
+    Rows rows = c.Query(
+        "SELECT " + std::string(kTokenCols) + " FROM api_tokens WHERE id = $1" + ForUpdate(d),
+        {id});
+    if (rows.empty()) Fail(StatusCode::kNotFound, "token_not_found", "no token " + id);
+    TokenRecord t = TokenFromRow(rows[0]);
+    if (t.revoked_ms != 0) {
+      Fail(StatusCode::kFailedPrecondition, "token_revoked", "token " + id + " is revoked already");
+    }
+    c.Exec("UPDATE api_tokens SET revoked_ms = $1 WHERE id = $2", {Num(now_ms), id});
+    t.revoked_ms = now_ms;
+    AppendAudit(c, d, audit_, actor, "token.revoke", t.tenant, "token:" + id, {{"role", t.role}},
+                now_ms);
+    return t;
+  });
+}
+
 namespace {
 constexpr std::string_view kAuditCols =
-    "seq, at_ms, actor, action, tenant, subject, detail, prev_hash, hash";
+    "seq, at_ms, actor, action, tenant, subject, detail, prev_hash, hash, keyed";
 AuditEntry AuditFromRow(const Row& r) {
   AuditEntry e;
   e.seq = I64(r[0]);
@@ -1263,6 +1521,7 @@ AuditEntry AuditFromRow(const Row& r) {
   e.detail = Str(r[6]);
   e.prev_hash = Str(r[7]);
   e.hash = Str(r[8]);
+  e.keyed = I64(r[9]) != 0;
   return e;
 }
 }  // namespace
@@ -1281,16 +1540,193 @@ Result<std::vector<AuditEntry>> Store::ListAudit(const AuditQuery& q) {
   });
 }
 
+Result<int64_t> Store::CountAudit(const std::string& tenant) {
+  return NoTxn(*pool_, [&](SqlConn& c) {
+    return I64(
+        c.Query("SELECT COUNT(*) FROM audit_log WHERE ($1 = '' OR tenant = $1)", {tenant})[0][0]);
+  });
+}
+
 Result<AuditVerifyReport> Store::VerifyAudit() {
   return InTxn(*pool_, false, [&](SqlConn& c) {
-    Rows head = c.Query("SELECT seq, hash FROM audit_head WHERE id = 1");
+    Rows head = c.Query("SELECT seq, hash, seal, keyed_from, key_id FROM audit_head WHERE id = 1");
+    AuditHead h;
+    if (!head.empty()) {
+      h = AuditHead{I64(head[0][0]), Str(head[0][1]), Str(head[0][2]), I64(head[0][3]),
+                    Str(head[0][4])};
+    }
     std::vector<AuditEntry> entries;
     for (const Row& r :
          c.Query("SELECT " + std::string(kAuditCols) + " FROM audit_log ORDER BY seq")) {
       entries.push_back(AuditFromRow(r));
     }
-    return VerifyAuditChain(entries, head.empty() ? 0 : I64(head[0][0]),
-                            head.empty() ? "" : Str(head[0][1]));
+    return VerifyAuditChain(entries, h, audit_.key);
+  });
+}
+
+// --- pages ---------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string Base64Url(std::string_view in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char ch : in) {
+    acc = (acc << 8) | ch;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += kB64[(acc >> bits) & 63];
+    }
+  }
+  if (bits > 0) out += kB64[(acc << (6 - bits)) & 63];
+  return out;
+}
+
+std::optional<std::string> FromBase64Url(std::string_view in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char ch : in) {
+    const char* p = std::strchr(kB64, ch);
+    if (ch == '\0' || p == nullptr) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(p - kB64);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  return out;
+}
+
+[[noreturn]] void BadPageToken() {
+  Fail(StatusCode::kInvalidArgument, "bad_page_token",
+       "pageToken is not a token this list gave out; start again without it");
+}
+
+// A keyset position in creation order: "created_ms/id".
+std::pair<int64_t, std::string> CreatedKey(std::string_view list, const PageRequest& page) {
+  if (page.page_token.empty()) return {-1, ""};
+  Result<std::string> key = DecodePageToken(list, page.page_token);
+  if (!key.ok()) BadPageToken();
+  const size_t slash = key->find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 >= key->size()) BadPageToken();
+  int64_t ms = 0;
+  const char* b = key->data();
+  auto [end, ec] = std::from_chars(b, b + slash, ms);
+  if (ec != std::errc() || end != b + slash || ms < 0) BadPageToken();
+  return {ms, key->substr(slash + 1)};
+}
+
+int Limit(const PageRequest& page) {
+  if (page.limit < 1 || page.limit > kMaxPageLimit) {
+    Fail(StatusCode::kInvalidArgument, "bad_parameter",
+         "limit: expected 1 to " + std::to_string(kMaxPageLimit));
+  }
+  return page.limit;
+}
+
+// Reads one page of `table` (columns `cols`) in (created_ms, id) order: at most limit + 1 rows,
+// the extra one only telling whether another page follows.
+template <typename T, typename FromRow>
+Page<T> CreatedOrderPage(SqlConn& c, std::string_view list, std::string_view table,
+                         std::string_view cols, const std::string& where, Params params,
+                         const PageRequest& page, FromRow from_row) {
+  const int limit = Limit(page);
+  const auto [after_ms, after_id] = CreatedKey(list, page);
+  Page<T> out;
+  out.total =
+      I64(c.Query("SELECT COUNT(*) FROM " + std::string(table) + " WHERE " + where, params)[0][0]);
+  const std::string n = std::to_string(params.size());
+  const std::string a = "$" + std::to_string(params.size() + 1);
+  const std::string b = "$" + std::to_string(params.size() + 2);
+  const std::string l = "$" + std::to_string(params.size() + 3);
+  params.push_back(Num(after_ms));
+  params.push_back(after_id);
+  params.push_back(Num(static_cast<int64_t>(limit + 1)));
+  // CAST: the parameters travel as text; both dialects compare the numbers as numbers.
+  Rows rows = c.Query("SELECT " + std::string(cols) + " FROM " + std::string(table) + " WHERE " +
+                          where + " AND (created_ms > CAST(" + a +
+                          " AS BIGINT) OR (created_ms = "
+                          "CAST(" +
+                          a + " AS BIGINT) AND id > " + b +
+                          ")) ORDER BY created_ms, "
+                          "id LIMIT CAST(" +
+                          l + " AS BIGINT)",
+                      params);
+  (void)n;
+  for (size_t i = 0; i < rows.size() && i < static_cast<size_t>(limit); ++i) {
+    out.items.push_back(from_row(rows[i]));
+  }
+  if (rows.size() > static_cast<size_t>(limit)) {
+    const T& last = out.items.back();
+    out.next_page_token = EncodePageToken(list, Num(last.created_ms) + "/" + last.id);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string EncodePageToken(std::string_view list, std::string_view key) {
+  std::string text = "tp1:";
+  text += list;
+  text += ':';
+  text += key;
+  return Base64Url(text);
+}
+
+Result<std::string> DecodePageToken(std::string_view list, std::string_view token) {
+  const auto bad = [] {
+    return WithReason(StatusCode::kInvalidArgument, "bad_page_token",
+                      "pageToken is not a token this list gave out; start again without it");
+  };
+  if (token.empty() || token.size() > 512) return bad();
+  std::optional<std::string> text = FromBase64Url(token);
+  const std::string prefix = "tp1:" + std::string(list) + ":";
+  if (!text || text->rfind(prefix, 0) != 0 || text->size() == prefix.size()) return bad();
+  for (char ch : *text) {
+    if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) >= 0x7f) {
+      return bad();
+    }
+  }
+  return text->substr(prefix.size());
+}
+
+Result<Page<ReservationRecord>> Store::ListReservationsPage(const std::string& scope, bool all,
+                                                            const PageRequest& page) {
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    std::string where = "($1 = '' OR tenant = $1)";
+    if (!all) where += " AND status = 'held'";
+    Page<ReservationRecord> out =
+        CreatedOrderPage<ReservationRecord>(c, "reservations", "reservations", kReservationCols,
+                                            where, {scope}, page, ReservationFromRow);
+    for (auto& r : out.items) r.nodes = ReservationNodes(c, r.id);
+    return out;
+  });
+}
+
+Result<Page<AllocationRecord>> Store::ListAllocationsPage(const std::string& scope, bool all,
+                                                          const PageRequest& page) {
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    std::string where = "($1 = '' OR tenant = $1)";
+    if (!all) where += " AND status = 'active'";
+    Page<AllocationRecord> out = CreatedOrderPage<AllocationRecord>(
+        c, "allocations", "allocations", kAllocationCols, where, {scope}, page, AllocationFromRow);
+    for (auto& a : out.items) a.nodes = AllocationNodes(c, a.id);
+    return out;
+  });
+}
+
+Result<Page<ClusterRecord>> Store::ListClustersPage(const std::string& scope,
+                                                    const PageRequest& page) {
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    return CreatedOrderPage<ClusterRecord>(c, "clusters", "clusters", kClusterCols,
+                                           "($1 = '' OR tenant = $1)", {scope}, page,
+                                           ClusterFromRow);
   });
 }
 

@@ -21,8 +21,16 @@
 // Errors: kNotFound for ids that do not exist or belong to another tenant (callers pass the
 // tenant scope; other tenants' things are indistinguishable from missing ones), kAborted for lost
 // races and moved generations, kFailedPrecondition for a quota, budget or state that forbids the
-// change, kUnavailable when the database cannot be reached. Status messages start with a stable
-// code word and a colon ("generation_conflict: ...") that the HTTP layer exposes as `code`.
+// change, kUnavailable when the database cannot be reached. Every failure carries a stable
+// Status::reason() ("generation_conflict", "exclusive_conflict", "store_unavailable", ...) that
+// the HTTP layer exposes as `code`. Messages of client-caused failures name only what the caller
+// may see (never another tenant or its nodes); messages of kUnavailable/kInternal may carry the
+// driver's words and are for logs, not for clients.
+//
+// Races the database settles (a deadlock, a serialization failure) are retried inside the store
+// a few times with a small jittered backoff; a connection found broken (a database restart) is
+// replaced and the transaction run again once, when it cannot have committed. Every path that
+// locks node rows locks them in name order.
 //
 // Thread safety: a Store is safe to use from many threads; it keeps a pool of connections.
 #pragma once
@@ -31,6 +39,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "inventory/audit.h"
@@ -151,7 +160,33 @@ struct TokenRecord {
   std::string tenant;
   std::string role;
   int64_t created_ms = 0;
+  int64_t expires_ms = 0;    // 0 = never
+  int64_t revoked_ms = 0;    // 0 = not revoked
+  int64_t last_used_ms = 0;  // 0 = never; kept to the minute
+  std::string created_by;
 };
+
+// One page of a list. `next_page_token` is empty on the last page; `total` counts every item the
+// list holds for the caller (all pages).
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_page_token;
+  int64_t total = 0;
+};
+
+// Which page: at most `limit` items after the position `page_token` (from the page before; empty
+// = the first page) encodes. Tokens are opaque to clients; a token this store did not make, or
+// one made for another list, is kInvalidArgument (reason "bad_page_token").
+struct PageRequest {
+  int limit = 100;
+  std::string page_token;
+};
+inline constexpr int kMaxPageLimit = 1000;
+
+// Opaque page tokens: `list` names the list a token belongs to, `key` the last item's sort key.
+std::string EncodePageToken(std::string_view list, std::string_view key);
+Result<std::string> DecodePageToken(std::string_view list, std::string_view token);
 
 struct AuditQuery {
   int64_t after_seq = 0;
@@ -167,11 +202,43 @@ struct StoredUsage {
   int64_t allocations = 0;
 };
 
+// kCreate makes the store (an embedded file, the schema) when it is missing; kExisting opens only
+// a store that exists (an embedded file that is there; a server database always exists) and fails
+// with kUnavailable (reason "no_store") otherwise, creating nothing: for commands that only read.
+enum class OpenMode { kCreate, kExisting };
+
+struct StoreOptions {
+  int pool_size = 8;
+  OpenMode mode = OpenMode::kCreate;
+  // The audit key file (audit.h); empty = DefaultAuditKeyFile(url). In kCreate mode a missing key
+  // is made and the store's log keyed with it from then on; in kExisting mode a missing key is
+  // not made (verification then reports keyed entries it cannot check, and writes to a keyed
+  // store fail with reason "audit_key_missing").
+  std::string audit_key_file;
+  bool no_audit_key = false;  // use no key at all (older stores' behaviour; tools and tests)
+};
+
+// The audit key as a store holds it (internal to the store).
+struct AuditKeyState {
+  std::string key;         // raw bytes; empty = none given
+  bool keyed = false;      // the store's log is keyed: later entries must be keyed too
+  bool wrong = false;      // a key was given, but the log is keyed with another
+  int64_t keyed_from = 0;  // the first keyed entry
+  // The key writers sign with: only once the log is keyed, and only with its own key.
+  std::string_view usable() const { return keyed && !wrong ? std::string_view(key) : ""; }
+};
+
 class Store {
  public:
   // `url`: empty -> "./topoplace.db"; "postgresql://..." or "postgres://..." -> the server;
   // "sqlite:PATH" or any other text -> the embedded file at that path.
   static Result<std::unique_ptr<Store>> Open(const std::string& url, int pool_size = 8);
+  static Result<std::unique_ptr<Store>> Open(const std::string& url, const StoreOptions& options);
+  // Where the audit key of the store at `url` is kept by default: beside an embedded file
+  // ("<file>.audit-key"); for a database server $TOPOPLACE_AUDIT_KEY, else
+  // $XDG_CONFIG_HOME/topoplace/audit-key, else ~/.config/topoplace/audit-key (every replica of a
+  // service needs the same key: give each the same file).
+  static std::string DefaultAuditKeyFile(const std::string& url);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -219,35 +286,52 @@ class Store {
   // `scope`: a tenant name limits the answer to that tenant; empty sees all.
   Result<ReservationRecord> GetReservation(const std::string& id, const std::string& scope);
   Result<std::vector<ReservationRecord>> ListReservations(const std::string& scope, bool all);
+  // Pages in creation order, the SQL bounded by the page size.
+  Result<Page<ReservationRecord>> ListReservationsPage(const std::string& scope, bool all,
+                                                       const PageRequest& page);
   Result<AllocationRecord> GetAllocation(const std::string& id, const std::string& scope);
   Result<std::vector<AllocationRecord>> ListAllocations(const std::string& scope, bool all);
+  Result<Page<AllocationRecord>> ListAllocationsPage(const std::string& scope, bool all,
+                                                     const PageRequest& page);
   Result<ClusterRecord> GetCluster(const std::string& id, const std::string& scope);
   Result<std::vector<ClusterRecord>> ListClusters(const std::string& scope);
+  Result<Page<ClusterRecord>> ListClustersPage(const std::string& scope, const PageRequest& page);
   Result<StoredUsage> UsageOf(const std::string& tenant);
 
   // --- tokens --------------------------------------------------------------------------------
   // Creates a token and returns its secret, which is never stored and cannot be shown again.
+  // `expires_ms` 0 = never expires.
   Result<std::string> CreateToken(const std::string& tenant, const std::string& role,
-                                  const Actor& actor, int64_t now_ms);
-  Result<TokenRecord> LookupToken(const std::string& secret);
+                                  const Actor& actor, int64_t now_ms, int64_t expires_ms = 0);
+  // kNotFound (reason "token_unknown", "token_expired" or "token_revoked") unless the token is
+  // live at `now_ms` (0 = the clock now). Notes the use, at most once a minute per token.
+  Result<TokenRecord> LookupToken(const std::string& secret, int64_t now_ms = 0);
+  // Every token, in creation order: ids, roles, tenants, times; never secrets or hashes.
+  Result<std::vector<TokenRecord>> ListTokens();
+  // Revokes a token by its public id at once (kNotFound "token_not_found"; revoking twice is
+  // kFailedPrecondition "token_revoked"). Servers that cached it stop taking it within seconds.
+  Result<TokenRecord> RevokeToken(const std::string& id, const Actor& actor, int64_t now_ms);
   Result<int64_t> TokenCount();
 
   // --- audit ---------------------------------------------------------------------------------
   Result<std::vector<AuditEntry>> ListAudit(const AuditQuery& query);
+  Result<int64_t> CountAudit(const std::string& tenant);
   Result<AuditVerifyReport> VerifyAudit();
+  // The audit key file in use ("" when none) and whether the log is keyed.
+  const std::string& audit_key_file() const { return audit_key_file_; }
 
   // Round trip to the database: for health checks.
   Status Ping();
 
  private:
   Store(std::unique_ptr<sql::SqlPool> pool, std::string kind, int schema_version);
+  Status LoadAuditState(const StoreOptions& options, const std::string& url);
   std::unique_ptr<sql::SqlPool> pool_;
   std::string kind_;
   int schema_version_ = 0;
+  std::string audit_key_file_;
+  AuditKeyState audit_;
 };
-
-// The stable code word a store status message starts with ("generation_conflict"), or empty.
-std::string StoreErrorCode(const Status& status);
 
 int64_t NowMillis();
 

@@ -136,18 +136,47 @@ void Diagnostics::Add(Entry entry) {
 }
 
 void Diagnostics::Error(SourcePos at, std::string_view path, std::string_view what,
-                        std::string_view expected) {
+                        std::string_view expected, std::string_view code,
+                        std::string_view detail_path) {
   if (!Keeps(at)) return;
+  std::string message(what);
+  if (!expected.empty()) message += "; expected " + std::string(expected);
   std::string text = source_ + ":" + PosText(at) + ": ";
   if (!path.empty()) text += std::string(path) + ": ";
-  text += what;
-  if (!expected.empty()) text += "; expected " + std::string(expected);
-  Add({at, std::move(text)});
+  text += message;
+  if (code.empty()) {
+    code = what.starts_with("unknown key")                                 ? "unknown_field"
+           : what.starts_with("got ")                                      ? "wrong_type"
+           : what.starts_with("missing")                                   ? "missing_field"
+           : what.find("is out of range") != std::string_view::npos        ? "out_of_range"
+           : what.starts_with("unknown ") || what.starts_with("bad ")      ? "bad_value"
+           : what.starts_with("duplicate") || what.starts_with("repeated") ? "duplicate"
+           : what.find("does not exist") != std::string_view::npos         ? "unknown_reference"
+           : what.find("may not ask for") != std::string_view::npos ? "compliance_not_allowed"
+                                                                    : "invalid";
+  }
+  Add({at,
+       std::move(text),
+       {std::string(detail_path.empty() ? path : detail_path), std::string(code), message}});
+}
+
+std::vector<ErrorDetail> Diagnostics::SortedDetails() const {
+  std::vector<const Entry*> order;
+  order.reserve(entries_.size());
+  for (const Entry& e : entries_) order.push_back(&e);
+  std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
+    return EntryBefore(a->pos, a->seq, b->pos, b->seq);
+  });
+  std::vector<ErrorDetail> out;
+  for (const Entry* e : order) out.push_back(e->detail);
+  return out;
 }
 
 void Diagnostics::Raw(SourcePos at, std::string_view text) {
   if (!Keeps(at)) return;
-  Add({at, source_ + ":" + PosText(at) + ": " + std::string(text)});
+  Add({at,
+       source_ + ":" + PosText(at) + ": " + std::string(text),
+       {"", "syntax", std::string(text)}});
 }
 
 std::vector<std::string> Diagnostics::Sorted() const {

@@ -53,7 +53,11 @@ class Diagnostics {
   explicit Diagnostics(std::string source, size_t max_kept = kMaxKeptErrors)
       : source_(std::move(source)), max_kept_(max_kept) {}
 
-  void Error(SourcePos at, std::string_view path, std::string_view what, std::string_view expected);
+  // `code` is the stable kind of error (ErrorDetail::code); when empty it is read off `what`.
+  // `detail_path` is the ErrorDetail's path when it differs from where the message points (a
+  // missing field is reported at its map).
+  void Error(SourcePos at, std::string_view path, std::string_view what, std::string_view expected,
+             std::string_view code = {}, std::string_view detail_path = {});
   // A message without the "KEY.PATH: ...; expected" shape (YAML syntax errors).
   void Raw(SourcePos at, std::string_view text);
 
@@ -65,11 +69,14 @@ class Diagnostics {
   // they were found in), then one short placeholder per error only counted, so that a printer
   // that shows the first few and counts the rest (the CLI's "... and N more errors") counts right.
   std::vector<std::string> Sorted() const;
+  // The kept errors as ErrorDetails {key path, code, "what; expected ..."}, in the same order.
+  std::vector<ErrorDetail> SortedDetails() const;
 
  private:
   struct Entry {
     SourcePos pos;
     std::string text;
+    ErrorDetail detail;
     uint64_t seq = 0;  // order found in
   };
   // Whether an error at `at` is kept: there is room, or it comes before the last kept one (which

@@ -20,14 +20,17 @@
 
 namespace topoplace {
 
-// The hierarchies a node belongs to. Network: nvlink < leaf < spine; physical: rack < pod < site;
-// power: powerDomain (its own hierarchy).
-enum class Level { kNvlink, kLeaf, kRack, kPod, kSpine, kSite, kPowerDomain };
-inline constexpr int kLevelCount = 7;
-inline constexpr Level kAllLevels[kLevelCount] = {Level::kNvlink,     Level::kLeaf,  Level::kRack,
-                                                  Level::kPod,        Level::kSpine, Level::kSite,
-                                                  Level::kPowerDomain};
-std::string_view LevelName(Level level);  // "nvlink", "leaf", ..., "powerDomain"
+// The hierarchies a node belongs to. Network: nvlink < leaf < spine; physical: rack < row < site,
+// and rack < pod < site; power: powerDomain (its own hierarchy). A row is a line of racks that
+// shares cooling and power distribution; it holds whole racks and lies in one site, but it is not
+// necessarily inside one pod (pods are network groupings and may cut across rows), so neither of
+// row and pod is above the other. The order below is the one level names are listed in.
+enum class Level { kNvlink, kLeaf, kRack, kRow, kPod, kSpine, kSite, kPowerDomain };
+inline constexpr int kLevelCount = 8;
+inline constexpr Level kAllLevels[kLevelCount] = {Level::kNvlink, Level::kLeaf,       Level::kRack,
+                                                  Level::kRow,    Level::kPod,        Level::kSpine,
+                                                  Level::kSite,   Level::kPowerDomain};
+std::string_view LevelName(Level level);  // "nvlink", "leaf", "rack", "row", ..., "powerDomain"
 std::optional<Level> ParseLevel(std::string_view s);
 
 struct Site {

@@ -13,6 +13,7 @@ constexpr std::array<std::pair<Level, std::string_view>, kLevelCount> kLevelName
     {Level::kNvlink, "nvlink"},
     {Level::kLeaf, "leaf"},
     {Level::kRack, "rack"},
+    {Level::kRow, "row"},
     {Level::kPod, "pod"},
     {Level::kSpine, "spine"},
     {Level::kSite, "site"},

@@ -11,11 +11,15 @@ namespace topoplace {
 
 namespace {
 
-// Assigns dense ids to domain names as they are first seen.
+// Assigns dense ids to domains as they are first seen. A domain is known by a key and shown by a
+// name; they differ only for rows, whose names are scoped to their site.
 class DomainTable {
  public:
   int Intern(const std::string& name, std::vector<std::string>& names) {
-    auto [it, inserted] = ids_.emplace(name, static_cast<int>(names.size()));
+    return Intern(name, name, names);
+  }
+  int Intern(const std::string& key, const std::string& name, std::vector<std::string>& names) {
+    auto [it, inserted] = ids_.emplace(key, static_cast<int>(names.size()));
     if (inserted) names.push_back(name);
     return it->second;
   }
@@ -24,9 +28,14 @@ class DomainTable {
   std::unordered_map<std::string, int> ids_;
 };
 
-constexpr Level kAboveNvlink[] = {Level::kLeaf, Level::kRack, Level::kPod, Level::kSpine, Level::kSite};
+// Every domain of a level lies inside one domain of each level listed above it. A row holds whole
+// racks (a rack names its row) and lies in one site, but may cut across pods, so a rack has both
+// its row and its pod above it while a row has only its site.
+constexpr Level kAboveNvlink[] = {Level::kLeaf, Level::kRack,  Level::kRow,
+                                  Level::kPod,  Level::kSpine, Level::kSite};
 constexpr Level kAboveLeaf[] = {Level::kPod, Level::kSpine, Level::kSite};
-constexpr Level kAboveRack[] = {Level::kPod, Level::kSite};
+constexpr Level kAboveRack[] = {Level::kRow, Level::kPod, Level::kSite};
+constexpr Level kAboveRow[] = {Level::kSite};
 constexpr Level kAbovePod[] = {Level::kSite};
 constexpr Level kAboveSpine[] = {Level::kSite};
 constexpr Level kAbovePowerDomain[] = {Level::kSite};
@@ -38,6 +47,7 @@ std::span<const Level> LevelsAbove(Level level) {
     case Level::kNvlink: return kAboveNvlink;
     case Level::kLeaf: return kAboveLeaf;
     case Level::kRack: return kAboveRack;
+    case Level::kRow: return kAboveRow;
     case Level::kPod: return kAbovePod;
     case Level::kSpine: return kAboveSpine;
     case Level::kSite: return {};
@@ -108,6 +118,11 @@ Result<Topology> Topology::Build(const Inventory& inv) {
     const Switch& leaf = inv.switches[inv.LeafOf(i)];
     set(i, Level::kLeaf, leaf.name);
     set(i, Level::kRack, rack.name);
+    // Rows are scoped to their site; a rack that names no row is a row of its own.
+    const std::string row_key =
+        rack.row.empty() ? "\x1e" + rack.name : rack.site + "\x1f" + rack.row;
+    t.domain_of_[Idx(Level::kRow)][i] = tables[Idx(Level::kRow)].Intern(
+        row_key, rack.row.empty() ? rack.name : rack.row, t.names_[Idx(Level::kRow)]);
     set(i, Level::kPod, PodOfRack(rack, &leaf));
     set(i, Level::kSpine, spine_group[inv.LeafOf(i)]);
     set(i, Level::kSite, rack.site);

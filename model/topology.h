@@ -10,8 +10,11 @@
 //
 // Domain rules: nvlink = the node itself, or consecutive nodes of one class in one rack when the
 // class's nvlinkDomainSize exceeds its GPU count (e.g. 72-GPU racks of 4-GPU nodes); leaf = the
-// node's leaf switch; rack; pod = the rack's pod, else the leaf's pod, else the site; spine = the set
-// of spines the node's leaf uplinks to (leaves with the same uplinks share it); site; powerDomain.
+// node's leaf switch; rack; row = the rack's row (row names are scoped to their site: two sites may
+// each have a "row-1"; a rack that names no row is a row of its own, named after the rack); pod =
+// the rack's pod, else the leaf's pod, else the site; spine = the set of spines the node's leaf
+// uplinks to (leaves with the same uplinks share it); site; powerDomain. FindDomain finds a row by
+// name in the first site that has it.
 //
 // Thread safety: immutable after Build(); share freely.
 #pragma once
@@ -71,8 +74,11 @@ class Topology {
   std::vector<std::vector<int>> hub_dist_;   // hub_dist_[h][switch] hops, -1 unreachable
 };
 
-// The levels strictly above `level` in its hierarchy, nearest first; used to break ties in
-// preferred locality ("two leaves under one pod beat two leaves under two pods").
+// The levels strictly above `level` in its hierarchies, nearest first: every domain of `level` lies
+// inside one domain of each. Used to break ties in preferred locality ("two leaves under one pod
+// beat two leaves under two pods"). nvlink: leaf, rack, row, pod, spine, site; leaf: pod, spine,
+// site; rack: row, pod, site; row, pod, spine, powerDomain: site; site: none. Rows and pods are
+// not nested in each other (a row may cut across pods), so neither is above the other.
 std::span<const Level> LevelsAbove(Level level);
 
 // An immutable inventory together with its topology: what the solver reads.

@@ -4,6 +4,8 @@
 #   scripts/pg-test.sh start DIR     start one in DIR (created), print its URL, write it to DIR/url
 #   scripts/pg-test.sh stop DIR      stop it and remove DIR
 #   scripts/pg-test.sh createdb DIR  create a fresh empty database, print its URL
+#   scripts/pg-test.sh restart DIR   restart the running server on the same port (clients'
+#                                    connections break, as in a real database restart)
 #
 # The server's data files belong to the postgres user (initdb refuses root), it listens on
 # 127.0.0.1 on the first free port from 55440 and on a socket in DIR, and it trades durability for
@@ -13,7 +15,7 @@ set -euo pipefail
 
 cmd=${1:-}
 dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|createdb DIR" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start|stop|createdb|restart DIR" >&2; exit 2; }
 
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$pgbin/initdb" ] || { echo "pg-test: no server binaries; run scripts/install-deps.sh" >&2; exit 1; }
@@ -51,11 +53,17 @@ case "$cmd" in
     fi
     rm -rf "$dir"
     ;;
+  restart)
+    [ -d "$dir/data" ] || { echo "pg-test: no server in $dir" >&2; exit 1; }
+    # -m fast: sessions are told to end and their connections close, as in a planned restart.
+    as_pg "$pgbin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -m fast restart >/dev/null 2>&1 ||
+      { tail -20 "$dir/server.log" >&2; exit 1; }
+    ;;
   createdb)
     base=$(cat "$dir/url")
     name="t_$(date +%s%N)_$$_$RANDOM"
     psql "$base" -qAtc "CREATE DATABASE $name" >/dev/null
     echo "${base%/*}/$name"
     ;;
-  *) echo "usage: $0 start|stop|createdb DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|createdb|restart DIR" >&2; exit 2 ;;
 esac

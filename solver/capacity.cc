@@ -389,6 +389,7 @@ Result<CapacityResult> CountCopies(const PlacementProblem& problem, const Reques
   Working w(problem);
   SolveOptions so = options.solve;
   so.explain = false;
+  so.requests_validated = true;  // above, once; the copies differ only in name
   PlacementResult last;
   while (out.copies < out.upper_bound) {
     Request copy = shape;
@@ -445,6 +446,7 @@ Result<CapacityResult> CountCopies(const PlacementProblem& problem, const Reques
     eo.backend = "auto";
     eo.time_limit_seconds = std::min(eo.time_limit_seconds, 5.0);
     eo.explain = true;
+    eo.requests_validated = true;
     auto r = Solve(after.problem, {next}, eo);
     if (r.ok() && (*r)[0].explanation) out.why_no_more = (*r)[0].explanation;
   }

@@ -36,7 +36,6 @@ namespace topoplace {
 
 namespace {
 
-constexpr int kMaxAbove = 5;                // LevelsAbove() has at most five levels
 constexpr int kMaxSingleDomainTries = 400;  // single-domain fills per (pool, k)
 constexpr int kMaxExtraGpuNodes = 8;        // gpus requests: k tried from the minimum up this far
 constexpr int kMaxGpuMixes = 256;           // GPU-size mixes enumerated per (set, k)
@@ -49,7 +48,7 @@ struct Group {
   int spread = -1;         // domain at the spread level, -1 without spread
   int rack = 0, leaf = 0;
   int vendor = 0;
-  std::array<int, kMaxAbove> above{};
+  int above_at = 0;  // its domains at the levels above the search level: Search::above_dom_
   int gpus = 0;
   int gpu_size = 0;  // index into Search::gpu_sizes_
   double cost = 0;   // class cost per hour
@@ -185,7 +184,8 @@ class Search {
       g.rack = keyed[i].key[1];
       g.leaf = keyed[i].key[2];
       g.spread = spread_ ? topo_.DomainOf(node, r_.spread->level) : -1;
-      for (size_t a = 0; a < above_.size(); ++a) g.above[a] = topo_.DomainOf(node, above_[a]);
+      g.above_at = static_cast<int>(above_dom_.size());
+      for (Level above : above_) above_dom_.push_back(topo_.DomainOf(node, above));
       const NodeClass& c = inv_.ClassOf(node);
       g.gpus = c.gpu.count;
       g.cost = c.cost_per_hour;
@@ -211,7 +211,7 @@ class Search {
     by_above_.resize(above_.size());
     for (size_t a = 0; a < above_.size(); ++a) {
       by_above_[a].Build(topo_.DomainCount(above_[a]), groups_,
-                         [a](const Group& g) { return g.above[a]; });
+                         [this, a](const Group& g) { return Above(g, a); });
     }
     loc_open_.Init(topo_.DomainCount(level_));
     rack_open_.Init(topo_.DomainCount(Level::kRack));
@@ -248,7 +248,7 @@ class Search {
     if (has_locality_) {
       if (loc_open_.Get(g.loc) == 0) m += w.domains;
       for (size_t a = 0; a < above_.size(); ++a) {
-        if (above_open_[a].Get(g.above[a]) == 0) m += w.domains_above;
+        if (above_open_[a].Get(Above(g, a)) == 0) m += w.domains_above;
       }
     }
     if (g.free_rack && rack_open_.Get(g.rack) == 0) m += w.fragmentation;
@@ -338,10 +338,10 @@ class Search {
           push_domain(by_loc_.Of(g.loc), [&](const Group& o) { return o.loc == g.loc; });
       }
       for (size_t a = 0; a < above_.size(); ++a) {
-        if (above_open_[a].Get(g.above[a]) != 0) continue;
-        above_open_[a].Add(g.above[a]);
-        const int d = g.above[a];
-        push_domain(by_above_[a].Of(d), [&](const Group& o) { return o.above[a] == d; });
+        const int d = Above(g, a);
+        if (above_open_[a].Get(d) != 0) continue;
+        above_open_[a].Add(d);
+        push_domain(by_above_[a].Of(d), [&](const Group& o) { return Above(o, a) == d; });
       }
       if (rack_open_.Get(g.rack) == 0) {
         rack_open_.Add(g.rack);
@@ -691,7 +691,10 @@ class Search {
   bool has_locality_ = false, required_ = false, spread_ = false, roce_ = false;
   Level level_ = Level::kLeaf;
   int max_domains_ = 1;
-  std::vector<Level> above_;
+  std::vector<Level> above_;  // LevelsAbove(level_), as many as the topology has
+  // Domains of each group at each level of above_, group by group (Group::above_at).
+  std::vector<int> above_dom_;
+  int Above(const Group& g, size_t a) const { return above_dom_[g.above_at + a]; }
   std::vector<int> nodes_;
   std::vector<Group> groups_;
   std::vector<std::string> vendors_;

@@ -160,7 +160,7 @@ class ReplacementSearch {
   struct Group {
     std::vector<int> nodes;  // sorted
     int loc = 0, rack = 0, leaf = 0, spread = -1, vendor = 0;
-    std::array<int, 5> above{};
+    std::vector<int> above;  // domains at each level of above_ (as many as LevelsAbove gives)
     const NodeClass* node_class = nullptr;
     int distance = 0;  // hops from the nearest kept node's leaf (tie-break: stay near)
     double base = 0;   // weighted cost and move
@@ -189,8 +189,7 @@ class ReplacementSearch {
         g.rack = key[1];
         g.leaf = key[2];
         g.spread = key[3];
-        for (size_t a = 0; a < above_.size() && a < g.above.size(); ++a)
-          g.above[a] = topo_.DomainOf(node, above_[a]);
+        for (Level above : above_) g.above.push_back(topo_.DomainOf(node, above));
         g.node_class = &inv_.ClassOf(node);
         const std::string& vendor = LeafVendor(inv_, node);
         auto v = std::find(vendors_.begin(), vendors_.end(), vendor);
@@ -248,7 +247,7 @@ class ReplacementSearch {
                             : std::numeric_limits<int>::max();
     const int min_domains = spread_ && r_.spread->min_domains ? *r_.spread->min_domains : 0;
     std::set<int> loc_open, rack_open, leaf_open;
-    std::array<std::set<int>, 5> above_open;
+    std::vector<std::set<int>> above_open(above_.size());
     std::map<int, int> spread_count;
     int64_t nodes = 0, gpus = 0, cores = 0;
     double memory = 0, storage = 0, cost = 0;
@@ -265,7 +264,7 @@ class ReplacementSearch {
       loc_open.insert(topo_.DomainOf(node, level_));
       rack_open.insert(topo_.DomainOf(node, Level::kRack));
       leaf_open.insert(topo_.DomainOf(node, Level::kLeaf));
-      for (size_t a = 0; a < above_.size() && a < above_open.size(); ++a)
+      for (size_t a = 0; a < above_.size(); ++a)
         above_open[a].insert(topo_.DomainOf(node, above_[a]));
       if (spread_) ++spread_count[topo_.DomainOf(node, r_.spread->level)];
       add_totals(inv_.ClassOf(node));
@@ -302,7 +301,7 @@ class ReplacementSearch {
         double marginal = g.base;
         if (has_loc_) {
           if (opens_loc) marginal += w.domains;
-          for (size_t a = 0; a < above_.size() && a < above_open.size(); ++a) {
+          for (size_t a = 0; a < above_.size(); ++a) {
             if (!above_open[a].count(g.above[a])) marginal += w.domains_above;
           }
         }
@@ -326,8 +325,7 @@ class ReplacementSearch {
       }
       rack_open.insert(g.rack);
       leaf_open.insert(g.leaf);
-      for (size_t a = 0; a < above_.size() && a < above_open.size(); ++a)
-        above_open[a].insert(g.above[a]);
+      for (size_t a = 0; a < above_.size(); ++a) above_open[a].insert(g.above[a]);
       if (spread_) ++spread_count[g.spread];
       if (roce_ && vendor.empty()) vendor = vendors_[g.vendor];
       add_totals(*g.node_class);

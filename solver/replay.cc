@@ -282,6 +282,7 @@ PolicyReport RunPolicy(const PlacementProblem& problem, const Trace& trace, Repl
   so.explain = false;
   so.time_limit_seconds = options.time_limit_seconds;
   so.backend = policy == ReplayPolicy::kHeuristic ? "heuristic" : "auto";
+  so.requests_validated = true;  // every entry was, once, before any policy ran
 
   std::vector<ReplaySample> samples;
   std::vector<double> times;

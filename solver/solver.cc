@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "model/request_schema.h"
+#include "model/text.h"
 #include "solver/backend.h"
 #include "solver/explain.h"
 #include "solver/prepared.h"
@@ -24,7 +26,7 @@ double MillisSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
+std::string Quoted(std::string_view s) { return QuotedText(s); }
 
 const Tenant* FindTenant(const PlacementProblem& problem, std::string_view name) {
   for (const Tenant& t : problem.tenants) {
@@ -179,13 +181,22 @@ Status CheckCall(const PlacementProblem& problem, const std::vector<Request>& re
       return InvalidArgumentError("objective weights must be finite and non-negative");
     }
   }
+  if (options.requests_validated) return Status::Ok();  // the caller did, once
+  Status out = Status::Ok();
   std::vector<std::string> messages;
+  std::vector<ErrorDetail> details;
   for (const Request& r : requests) {
     Status st = ValidateRequest(problem, r);
-    if (!st.ok()) messages.insert(messages.end(), st.messages().begin(), st.messages().end());
+    if (st.ok()) continue;
+    if (messages.empty()) out = st;  // its reason
+    messages.insert(messages.end(), st.messages().begin(), st.messages().end());
+    details.insert(details.end(), st.details().begin(), st.details().end());
   }
-  if (!messages.empty()) return Status(StatusCode::kInvalidArgument, std::move(messages));
-  return Status::Ok();
+  if (messages.empty()) return Status::Ok();
+  Status st(StatusCode::kInvalidArgument, std::move(messages));
+  st.SetReason(out.reason());
+  for (ErrorDetail& d : details) st.AddDetail(std::move(d));
+  return st;
 }
 
 }  // namespace
@@ -200,62 +211,58 @@ std::string_view SolveStatusName(SolveStatus s) {
   return "infeasible";
 }
 
-Status ValidateRequest(const PlacementProblem& problem, const Request& request) {
-  std::vector<std::string> errors;
-  auto fail = [&](std::string_view field, const std::string& what) {
-    errors.push_back("request " + Quoted(request.name) + ": " + std::string(field) + ": " + what);
+namespace {
+
+Status CheckRequest(const PlacementProblem& problem, const Request& request, bool fields) {
+  std::vector<std::string> messages;
+  std::vector<ErrorDetail> details;
+  auto fail = [&](std::string path, std::string code, const std::string& what) {
+    messages.push_back("request " + Quoted(request.name) + ": " + path + ": " + what);
+    details.push_back({std::move(path), std::move(code), what});
   };
+  if (fields) {
+    for (ErrorDetail& d : ValidateRequestFields(request)) fail(d.path, d.code, d.message);
+  }
   const Tenant* tenant = FindTenant(problem, request.tenant);
   if (!problem.tenants.empty() && tenant == nullptr) {
-    fail("tenant", "unknown tenant " + Quoted(request.tenant));
-  }
-  if (request.nodes && request.gpus) {
-    fail("nodes", "give either nodes or gpus, not both");
-  } else if (!request.nodes && !request.gpus) {
-    fail("nodes", "a count is required: nodes or gpus");
-  } else if (request.nodes && *request.nodes <= 0) {
-    fail("nodes", "must be positive, got " + std::to_string(*request.nodes));
-  } else if (request.gpus && *request.gpus <= 0) {
-    fail("gpus", "must be positive, got " + std::to_string(*request.gpus));
+    fail("tenant", "unknown_tenant", "unknown tenant " + Quoted(request.tenant));
   }
   if (problem.snapshot != nullptr) {
     const Inventory& inv = problem.snapshot->inventory;
-    for (const std::string& c : request.select.classes) {
-      if (inv.ClassIndex(c) < 0) fail("select.class", "unknown node class " + Quoted(c));
-    }
-  }
-  if (request.locality && request.locality->max_domains < 1) {
-    fail("topology.locality.maxDomains",
-         "must be at least 1, got " + std::to_string(request.locality->max_domains));
-  }
-  if (request.spread) {
-    const Spread& s = *request.spread;
-    if (s.max_fraction && !(*s.max_fraction > 0 && *s.max_fraction <= 1)) {
-      fail("topology.spread.maxFraction",
-           "must be in (0, 1], got " + std::to_string(*s.max_fraction));
-    }
-    if (s.max_per_domain && *s.max_per_domain < 1) {
-      fail("topology.spread.maxPerDomain",
-           "must be at least 1, got " + std::to_string(*s.max_per_domain));
-    }
-    if (s.min_domains && *s.min_domains < 1) {
-      fail("topology.spread.minDomains",
-           "must be at least 1, got " + std::to_string(*s.min_domains));
+    for (size_t i = 0; i < request.select.classes.size(); ++i) {
+      const std::string& c = request.select.classes[i];
+      if (inv.ClassIndex(c) >= 0) continue;
+      std::string known;
+      for (const NodeClass& k : inv.node_classes) known += (known.empty() ? "" : ", ") + k.name;
+      fail("select.class[" + std::to_string(i) + "]", "unknown_class",
+           "unknown node class " + Quoted(c) + "; expected one of " + known);
     }
   }
   if (tenant != nullptr) {
-    for (const std::string& item : request.compliance) {
-      if (std::find(tenant->compliance.begin(), tenant->compliance.end(), item) ==
-          tenant->compliance.end()) {
-        fail("compliance", "tenant " + Quoted(tenant->name) + " may not ask for " + Quoted(item));
-      }
+    for (size_t i = 0; i < request.compliance.size(); ++i) {
+      const std::string& item = request.compliance[i];
+      if (std::find(tenant->compliance.begin(), tenant->compliance.end(), item) !=
+          tenant->compliance.end())
+        continue;
+      fail("compliance[" + std::to_string(i) + "]", "compliance_not_allowed",
+           "tenant " + Quoted(tenant->name) + " may not ask for " + Quoted(item));
     }
   }
-  if (request.max_cost_per_hour && !(*request.max_cost_per_hour >= 0)) {
-    fail("budget.maxCostPerHour", "must not be negative");
-  }
-  if (errors.empty()) return Status::Ok();
-  return Status(StatusCode::kInvalidArgument, std::move(errors));
+  if (messages.empty()) return Status::Ok();
+  Status st(StatusCode::kInvalidArgument, std::move(messages));
+  st.SetReason(details.front().code);
+  for (ErrorDetail& d : details) st.AddDetail(std::move(d));
+  return st;
+}
+
+}  // namespace
+
+Status ValidateRequest(const PlacementProblem& problem, const Request& request) {
+  return CheckRequest(problem, request, true);
+}
+
+Status ValidateRequestAgainst(const PlacementProblem& problem, const Request& request) {
+  return CheckRequest(problem, request, false);
 }
 
 Result<std::vector<PlacementResult>> Solve(const PlacementProblem& problem,

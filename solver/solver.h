@@ -1,15 +1,16 @@
 // The placement solver: the one public entry of solver/.
 //
-// Given an immutable snapshot (inventory + topology), the tenants, and requests, it returns for each
-// request a PlacementResult: a status for what the request turned out to be (optimal, feasible,
-// infeasible, timeout; infeasible is an answer, not an error), the chosen nodes, the cost and the
-// objective with its terms, a proven lower bound and the gap, and for an infeasible request an
-// explanation a person can act on. A Status that is not OK means the call itself failed (bad input,
-// unknown backend), never that no placement exists.
+// Given an immutable snapshot (inventory + topology), the tenants, and requests, it returns for
+// each request a PlacementResult: a status for what the request turned out to be (optimal,
+// feasible, infeasible, timeout; infeasible is an answer, not an error), the chosen nodes, the cost
+// and the objective with its terms, a proven lower bound and the gap, and for an infeasible request
+// an explanation a person can act on. A Status that is not OK means the call itself failed (bad
+// input, unknown backend), never that no placement exists.
 //
 // Backends ("heuristic", "ilp", "auto") implement one interface (solver/backend.h) and are
-// registered by name. Validation of requests against the snapshot happens once here, so backends
-// may assume valid input. Every answer can be checked by the independent verifier (verifier.h).
+// registered by name. Validation of requests against the snapshot happens once, here or at the
+// caller's entry (SolveOptions::requests_validated), so backends may assume valid input. Every
+// answer can be checked by the independent verifier (verifier.h).
 //
 // Thread safety: Solve() is reentrant; snapshots are shared read-only.
 #pragma once
@@ -49,6 +50,10 @@ struct SolveOptions {
   double time_limit_seconds = 10.0;
   ObjectiveWeights weights;
   bool explain = true;  // build explanations for infeasible requests
+  // Set by a caller that has already run ValidateRequest() on every request against this problem
+  // (the service at its entry, capacity and replay before their loops): Solve() then trusts the
+  // requests instead of checking them again. A request that is not valid is undefined behaviour.
+  bool requests_validated = false;
 };
 
 // The unweighted terms (D, A, B, M above) and the weighted total.
@@ -69,8 +74,9 @@ struct ConflictItem {
 };
 
 struct Explanation {
-  std::string summary;                 // "hipaa + select + locality(leaf,1) leaves at most 6 nodes; 16 requested"
-  std::vector<ConflictItem> conflict;  // the smallest set of constraint groups that cannot hold together
+  std::string summary;  // "hipaa + select + locality(leaf,1) leaves at most 6 nodes; 16 requested"
+  std::vector<ConflictItem>
+      conflict;  // the smallest set of constraint groups that cannot hold together
   std::vector<std::string> relaxations;  // nearest relaxations that would succeed
 };
 
@@ -105,9 +111,15 @@ Result<std::vector<PlacementResult>> SolveBatch(const PlacementProblem& problem,
                                                 const std::vector<Request>& requests,
                                                 const SolveOptions& options);
 
-// Checks a request against the snapshot and tenants before solving: unknown tenant, class or level
-// names, non-positive counts, compliance the tenant may not ask for... InvalidArgument naming the
-// request and field.
+// Checks a request before solving: the request schema's bounds, values and cross-field rules
+// (ValidateRequestFields, model/request_schema.h), then against the problem: unknown tenant
+// (unknown_tenant), unknown node class (unknown_class), compliance the tenant may not ask for
+// (compliance_not_allowed). InvalidArgument with one message per error, `request "NAME": PATH:
+// WHAT`, and one ErrorDetail per error whose path is the key path in the request
+// ("select.class[1]"), so callers can point at it (a JSON pointer: KeyPathToPointer).
 Status ValidateRequest(const PlacementProblem& problem, const Request& request);
+// Only the checks against the problem (tenant, classes, compliance), for callers whose decoder has
+// already run ValidateRequestFields (the service's JSON decoding). Same messages and details.
+Status ValidateRequestAgainst(const PlacementProblem& problem, const Request& request);
 
 }  // namespace topoplace

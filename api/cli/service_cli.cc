@@ -1,10 +1,15 @@
 #include "api/cli/service_cli.h"
 
+#include <charconv>
+#include <ctime>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "api/cli/cli_options.h"
+#include "api/cli/commands.h"
 #include "api/exit_codes.h"
+#include "api/json_codec.h"
 #include "inventory/scenario_codec.h"
 #include "inventory/store.h"
 #include "model/text.h"
@@ -14,71 +19,252 @@ namespace {
 
 const Actor kCli{"cli", "provider-admin", ""};
 
-int Fail(std::ostream& err, const std::string& what, const Status& st) {
-  for (const auto& m : st.messages()) err << "topoplace " << what << ": " << m << "\n";
+using Json = nlohmann::ordered_json;
+
+// Prints an error: as text on the error stream, or with --json as one object on the output
+// ({"error": {"code", "message"}}). The exit code is the status's either way.
+int Fail(const ServiceCommands& c, std::ostream& out, std::ostream& err, const std::string& what,
+         const Status& st) {
+  if (c.json) {
+    out << Json{{"error", {{"code", st.ReasonOrCodeName()}, {"message", st.message()}}}}.dump()
+        << "\n";
+  } else {
+    for (const auto& m : st.messages()) err << "topoplace " << what << ": " << m << "\n";
+  }
   return ExitCodeFor(st.code());
+}
+
+Result<std::unique_ptr<Store>> OpenStore(const ServiceCommands& c, OpenMode mode) {
+  StoreOptions options;
+  options.mode = mode;
+  options.audit_key_file = c.audit_key;
+  return Store::Open(c.db, options);
+}
+
+std::string IsoTimeOrEmpty(int64_t ms) {
+  if (ms <= 0) return "";
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Json TimeJson(int64_t ms) { return ms > 0 ? Json(IsoTimeOrEmpty(ms)) : Json(nullptr); }
+
+// "30d", "12h", "45m", "90s", "2w" -> milliseconds.
+Result<int64_t> ParseDuration(const std::string& text) {
+  const auto bad = [&] {
+    return WithReason(StatusCode::kInvalidArgument, "bad_duration",
+                      "--expires-in " + QuotedText(text, 40) +
+                          ": expected a count and a unit, like 30d, 12h, 45m, 90s or 2w");
+  };
+  if (text.size() < 2 || text.size() > 12) return bad();
+  int64_t n = 0;
+  const char* b = text.data();
+  const char* unit = b + text.size() - 1;
+  auto [end, ec] = std::from_chars(b, unit, n);
+  if (ec != std::errc() || end != unit || n <= 0) return bad();
+  int64_t ms = 0;
+  switch (*unit) {
+    case 's': ms = 1000; break;
+    case 'm': ms = 60'000; break;
+    case 'h': ms = 3'600'000; break;
+    case 'd': ms = 86'400'000; break;
+    case 'w': ms = 7 * 86'400'000LL; break;
+    default: return bad();
+  }
+  if (n > (int64_t{100} * 365 * 86'400'000) / ms) {
+    return WithReason(StatusCode::kInvalidArgument, "bad_duration",
+                      "--expires-in " + QuotedText(text, 40) + ": more than a century");
+  }
+  return n * ms;
+}
+
+Json TokenJson(const TokenRecord& t) {
+  return Json{{"id", t.id},
+              {"role", t.role},
+              {"tenant", t.tenant.empty() ? Json(nullptr) : Json(t.tenant)},
+              {"created", TimeJson(t.created_ms)},
+              {"expires", TimeJson(t.expires_ms)},
+              {"revoked", TimeJson(t.revoked_ms)},
+              {"lastUsed", TimeJson(t.last_used_ms)}};
 }
 
 int RunImport(const ServiceCommands& c, std::ostream& out, std::ostream& err) {
   auto scenario = LoadScenarioFile(c.import_file);
   if (!scenario.ok()) {
+    if (c.json) return Fail(c, out, err, "import", scenario.status());
     for (const auto& m : scenario.status().messages()) err << m << "\n";
     return ExitCodeFor(scenario.status().code());
   }
-  auto store = Store::Open(c.db);
-  if (!store.ok()) return Fail(err, "import", store.status());
+  auto store = OpenStore(c, OpenMode::kCreate);
+  if (!store.ok()) return Fail(c, out, err, "import", store.status());
   Status st = (*store)->Import(*scenario, kCli, NowMillis(), c.import_force);
-  if (!st.ok()) return Fail(err, "import", st);
-  out << "imported " << c.import_file << " into the " << (*store)->kind()
+  if (!st.ok()) return Fail(c, out, err, "import", st);
+  // A store keeps state (inventory, tenants, allocations), not wishes: the scenario's requests are
+  // not imported, and the user is told so rather than left to wonder where they went.
+  const size_t requests = scenario->requests.size();
+  if (c.json) {
+    out << JsonText(Json{{"imported", c.import_file},
+                         {"store", (*store)->kind()},
+                         {"nodes", scenario->inventory.nodes.size()},
+                         {"tenants", scenario->tenants.size()},
+                         {"allocations", scenario->allocations.size()},
+                         {"requestsNotImported", requests}},
+                    -1)
+        << "\n";
+    return kExitOk;
+  }
+  out << "imported " << QuotedText(c.import_file, 200) << " into the " << (*store)->kind()
       << " store: " << scenario->inventory.nodes.size() << " nodes, " << scenario->tenants.size()
       << " tenants, " << scenario->allocations.size() << " allocations\n";
+  if (requests > 0) {
+    out << "not imported: the scenario's " << requests << " request" << (requests == 1 ? "" : "s")
+        << " (a store keeps state, not requests; place them with `topoplace place` or hold them "
+           "with "
+           "POST /v1/reservations)\n";
+  }
   return kExitOk;
 }
 
 int RunExport(const ServiceCommands& c, std::ostream& out, std::ostream& err) {
-  auto store = Store::Open(c.db);
-  if (!store.ok()) return Fail(err, "export", store.status());
+  auto store = OpenStore(c, OpenMode::kExisting);
+  if (!store.ok()) return Fail(c, out, err, "export", store.status());
   auto scenario = (*store)->Export();
-  if (!scenario.ok()) return Fail(err, "export", scenario.status());
+  if (!scenario.ok()) return Fail(c, out, err, "export", scenario.status());
   const std::string yaml = DumpScenario(*scenario);
-  if (c.export_file.empty() || c.export_file == "-") {
-    out << yaml;
-    return kExitOk;
+  const bool to_stdout = c.export_file.empty() || c.export_file == "-";
+  if (!to_stdout) {
+    Status written = WriteOutputFile(c.export_file, yaml, "-o");
+    if (!written.ok()) return Fail(c, out, err, "export", written);
   }
-  std::ofstream f(c.export_file, std::ios::binary);
-  f << yaml;
-  if (!f) {
-    err << "topoplace export: cannot write " << c.export_file << "\n";
-    return kExitInternal;
+  if (c.json) {
+    Json j{{"store", (*store)->kind()},
+           {"nodes", scenario->inventory.nodes.size()},
+           {"tenants", scenario->tenants.size()},
+           {"allocations", scenario->allocations.size()}};
+    if (to_stdout) {
+      j["yaml"] = yaml;  // one object on the output: the scenario travels inside it
+    } else {
+      j["written"] = c.export_file;
+    }
+    out << JsonText(j, -1) << "\n";
+  } else if (to_stdout) {
+    out << yaml;
   }
   return kExitOk;
 }
 
 int RunTokenCreate(const ServiceCommands& c, std::ostream& out, std::ostream& err) {
-  auto store = Store::Open(c.db);
-  if (!store.ok()) return Fail(err, "token create", store.status());
-  auto secret = (*store)->CreateToken(c.token_tenant, c.token_role, kCli, NowMillis());
-  if (!secret.ok()) return Fail(err, "token create", secret.status());
+  int64_t expires_ms = 0;
+  const int64_t now = NowMillis();
+  if (!c.token_expires_in.empty()) {
+    Result<int64_t> d = ParseDuration(c.token_expires_in);
+    if (!d.ok()) return Fail(c, out, err, "token create", d.status());
+    expires_ms = now + *d;
+  }
+  auto store = OpenStore(c, OpenMode::kCreate);
+  if (!store.ok()) return Fail(c, out, err, "token create", store.status());
+  auto secret = (*store)->CreateToken(c.token_tenant, c.token_role, kCli, now, expires_ms);
+  if (!secret.ok()) return Fail(c, out, err, "token create", secret.status());
+  if (c.json) {
+    auto tokens = (*store)->ListTokens();
+    if (!tokens.ok()) return Fail(c, out, err, "token create", tokens.status());
+    const std::string id = Sha256Hex(*secret).substr(0, 12);  // the store's public id
+    for (const TokenRecord& t : *tokens) {
+      if (t.id != id) continue;
+      Json j = TokenJson(t);
+      j["token"] = *secret;
+      out << j.dump() << "\n";
+      return kExitOk;
+    }
+    return Fail(c, out, err, "token create",
+                WithReason(StatusCode::kInternal, "store_error", "the new token is not listed"));
+  }
   out << *secret << "\n";
   err << "topoplace token create: a " << c.token_role << " token"
       << (c.token_tenant.empty() ? "" : " for tenant " + c.token_tenant)
+      << (expires_ms ? ", expiring " + IsoTimeOrEmpty(expires_ms) : std::string())
       << "; it is shown only this once (the store keeps its hash)\n";
   return kExitOk;
 }
 
-int RunAuditVerify(const ServiceCommands& c, std::ostream& out, std::ostream& err) {
-  auto store = Store::Open(c.db);
-  if (!store.ok()) return Fail(err, "audit verify", store.status());
-  auto report = (*store)->VerifyAudit();
-  if (!report.ok()) return Fail(err, "audit verify", report.status());
-  if (report->ok()) {
-    out << "audit log intact: " << report->entries << " entries, hash chain verified\n";
+int RunTokenList(const ServiceCommands& c, std::ostream& out, std::ostream& err) {
+  auto store = OpenStore(c, OpenMode::kExisting);
+  if (!store.ok()) return Fail(c, out, err, "token list", store.status());
+  auto tokens = (*store)->ListTokens();
+  if (!tokens.ok()) return Fail(c, out, err, "token list", tokens.status());
+  if (c.json) {
+    Json list = Json::array();
+    for (const TokenRecord& t : *tokens) list.push_back(TokenJson(t));
+    out << Json{{"tokens", list}}.dump() << "\n";
     return kExitOk;
+  }
+  const int64_t now = NowMillis();
+  out << "id            role            tenant          created               expires              "
+         " "
+         "last used             state\n";
+  for (const TokenRecord& t : *tokens) {
+    char line[256];
+    const std::string state = t.revoked_ms                          ? "revoked"
+                              : t.expires_ms && t.expires_ms <= now ? "expired"
+                                                                    : "live";
+    std::snprintf(line, sizeof line, "%-13s %-15s %-15s %-21s %-21s %-21s %s\n", t.id.c_str(),
+                  t.role.c_str(), t.tenant.empty() ? "-" : t.tenant.c_str(),
+                  IsoTimeOrEmpty(t.created_ms).c_str(),
+                  t.expires_ms ? IsoTimeOrEmpty(t.expires_ms).c_str() : "never",
+                  t.last_used_ms ? IsoTimeOrEmpty(t.last_used_ms).c_str() : "never", state.c_str());
+    out << line;
+  }
+  return kExitOk;
+}
+
+int RunTokenRevoke(const ServiceCommands& c, std::ostream& out, std::ostream& err) {
+  auto store = OpenStore(c, OpenMode::kExisting);
+  if (!store.ok()) return Fail(c, out, err, "token revoke", store.status());
+  auto t = (*store)->RevokeToken(c.token_id, kCli, NowMillis());
+  if (!t.ok()) return Fail(c, out, err, "token revoke", t.status());
+  if (c.json) {
+    out << Json{{"revoked", TokenJson(*t)}}.dump() << "\n";
+    return kExitOk;
+  }
+  out << "revoked token " << t->id << " (" << t->role
+      << (t->tenant.empty() ? "" : " of " + t->tenant)
+      << "); running servers refuse it within 5 seconds\n";
+  return kExitOk;
+}
+
+int RunAuditVerify(const ServiceCommands& c, std::ostream& out, std::ostream& err) {
+  auto store = OpenStore(c, OpenMode::kExisting);
+  if (!store.ok()) return Fail(c, out, err, "audit verify", store.status());
+  auto report = (*store)->VerifyAudit();
+  if (!report.ok()) return Fail(c, out, err, "audit verify", report.status());
+  const int code = report->ok() ? kExitOk : kExitUnsatisfied;
+  if (c.json) {
+    out << Json{{"ok", report->ok()},
+                {"entries", report->entries},
+                {"keyed", report->keyed},
+                {"unkeyed", report->unkeyed},
+                {"auditKey", (*store)->audit_key_file().empty() ? Json(nullptr)
+                                                                : Json((*store)->audit_key_file())},
+                {"problems", report->problems}}
+               .dump()
+        << "\n";
+    return code;
+  }
+  if (report->ok()) {
+    out << "audit log intact: " << report->entries << " entries, hash chain verified ("
+        << report->keyed << " keyed";
+    if (report->unkeyed > 0) out << ", " << report->unkeyed << " unkeyed: written before the key";
+    out << ")\n";
+    return code;
   }
   for (const auto& p : report->problems) err << "audit verify: " << p << "\n";
   err << "audit log BROKEN: " << report->problems.size() << " problems in " << report->entries
       << " entries\n";
-  return kExitUnsatisfied;
+  return code;
 }
 
 // Reads `topoplace serve --config FILE` with CLI11's config parser and sets every option the
@@ -133,6 +319,10 @@ void AddServiceCommands(CLI::App& app, ServiceCommands& c) {
       ->check(CLI::Range(1, 1024));
   s->add_option("--db-connections", c.serve.db_connections, "Database connections")
       ->check(CLI::Range(1, 256));
+  s->add_option("--audit-key", c.serve.audit_key,
+                "Audit key file, made (0600, 32 random bytes) when missing (default: beside an "
+                "embedded store file, <db>.audit-key; for a database server $TOPOPLACE_AUDIT_KEY "
+                "or ~/.config/topoplace/audit-key)");
   s->add_option("--header-timeout-seconds", c.serve.header_timeout_seconds,
                 "Deadline for a request's whole header, from its first byte")
       ->check(CLI::Range(0.1, 3600.0));
@@ -168,16 +358,24 @@ void AddServiceCommands(CLI::App& app, ServiceCommands& c) {
   s->callback([s, &c] { ApplyServeConfig(*s, c.serve.config); });
   c.serve_cmd = s;
 
+  const std::string key_help =
+      "Audit key file (default: beside an embedded store file, <db>.audit-key; for a database "
+      "server $TOPOPLACE_AUDIT_KEY or ~/.config/topoplace/audit-key)";
+  const std::string json_help = "Print one JSON object (errors too: {\"error\": {code, message}})";
   auto* i = app.add_subcommand("import", "Load a scenario into a store (replaces its inventory)");
   i->add_option("file", c.import_file, "Scenario YAML file")->required();
   i->add_option("--db", c.db, db_help);
   i->add_flag("--force", c.import_force,
               "Replace reservations and allocations made through the service");
+  i->add_option("--audit-key", c.audit_key, key_help);
+  i->add_flag("--json", c.json, json_help);
   c.import_cmd = i;
 
   auto* e = app.add_subcommand("export", "Write a store's state as scenario YAML");
   e->add_option("--db", c.db, db_help);
   e->add_option("-o,--output", c.export_file, "Output file (default: standard output)");
+  e->add_option("--audit-key", c.audit_key, key_help);
+  e->add_flag("--json", c.json, json_help + "; the YAML goes to -o, or into the object");
   c.export_cmd = e;
 
   auto* t = app.add_subcommand("token", "Manage API tokens");
@@ -187,13 +385,31 @@ void AddServiceCommands(CLI::App& app, ServiceCommands& c) {
   tc->add_option("--role", c.token_role, "provider-admin, tenant-admin, tenant-member or auditor")
       ->required()
       ->check(CLI::IsMember({"provider-admin", "tenant-admin", "tenant-member", "auditor"}));
+  tc->add_option("--expires-in", c.token_expires_in,
+                 "Lifetime: a count and a unit, like 30d, 12h, 45m, 90s or 2w (default: never)");
   tc->add_option("--db", c.db, db_help);
+  tc->add_option("--audit-key", c.audit_key, key_help);
+  tc->add_flag("--json", c.json, json_help);
   c.token_create_cmd = tc;
+  auto* tl = t->add_subcommand("list", "List API tokens (ids, roles, tenants, times; no secrets)");
+  tl->add_option("--db", c.db, db_help);
+  tl->add_option("--audit-key", c.audit_key, key_help);
+  tl->add_flag("--json", c.json, json_help);
+  c.token_list_cmd = tl;
+  auto* tr = t->add_subcommand(
+      "revoke", "Revoke an API token by its id (servers refuse it within 5 seconds)");
+  tr->add_option("id", c.token_id, "The token's id (token list)")->required();
+  tr->add_option("--db", c.db, db_help);
+  tr->add_option("--audit-key", c.audit_key, key_help);
+  tr->add_flag("--json", c.json, json_help);
+  c.token_revoke_cmd = tr;
 
   auto* a = app.add_subcommand("audit", "Inspect the audit log");
   a->require_subcommand(1);
   auto* av = a->add_subcommand("verify", "Check the audit log's hash chain; exit 3 if broken");
   av->add_option("--db", c.db, db_help);
+  av->add_option("--audit-key", c.audit_key, key_help);
+  av->add_flag("--json", c.json, json_help);
   c.audit_verify_cmd = av;
 }
 
@@ -202,6 +418,8 @@ int RunServiceCommand(const ServiceCommands& c, std::ostream& out, std::ostream&
   if (c.import_cmd && c.import_cmd->parsed()) return RunImport(c, out, err);
   if (c.export_cmd && c.export_cmd->parsed()) return RunExport(c, out, err);
   if (c.token_create_cmd && c.token_create_cmd->parsed()) return RunTokenCreate(c, out, err);
+  if (c.token_list_cmd && c.token_list_cmd->parsed()) return RunTokenList(c, out, err);
+  if (c.token_revoke_cmd && c.token_revoke_cmd->parsed()) return RunTokenRevoke(c, out, err);
   if (c.audit_verify_cmd && c.audit_verify_cmd->parsed()) return RunAuditVerify(c, out, err);
   return -1;
 }

@@ -1,6 +1,6 @@
-// The service's commands of the CLI, private to api/: serve, import, export, token create,
-// audit verify. AddServiceCommands registers them on the app; RunServiceCommand runs the one that
-// was parsed and returns its exit code (exit_codes.h), or -1 when none of them was.
+// The service's commands of the CLI, private to api/: serve, import, export, token create, list
+// and revoke, audit verify. AddServiceCommands registers them on the app; RunServiceCommand runs
+// the one that was parsed and returns its exit code (exit_codes.h), or -1 when none of them was.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -28,6 +28,14 @@ struct ServiceCommands {
   CLI::App* token_create_cmd = nullptr;
 
   CLI::App* audit_verify_cmd = nullptr;
+
+  // import, export, token and audit: the audit key file, JSON output, token expiry and revocation.
+  std::string audit_key;
+  bool json = false;
+  std::string token_expires_in;
+  std::string token_id;
+  CLI::App* token_list_cmd = nullptr;
+  CLI::App* token_revoke_cmd = nullptr;
 };
 
 void AddServiceCommands(CLI::App& app, ServiceCommands& cmds);

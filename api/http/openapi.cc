@@ -1,82 +1,108 @@
 // The OpenAPI 3 document, built from the same route table the server registers, so the document
 // and the routes served cannot drift apart.
 #include <regex>
+#include <set>
 
 #include "api/http/service.h"
 #include "api/whatif.h"
+#include "model/request_schema.h"
 
 namespace topoplace {
 namespace {
 
 Json Ref(const std::string& name) { return Json{{"$ref", "#/components/schemas/" + name}}; }
 
-Json RequestSchema() {
-  const Json levels =
-      Json::array({"nvlink", "leaf", "rack", "pod", "spine", "site", "powerDomain"});
-  const Json predicate =
-      Json{{"oneOf", Json::array({Json{{"type", "number"}},
-                                  Json{{"type", "string"},
-                                       {"pattern", "^\\s*(==|!=|<=|>=|<|>)?\\s*[0-9.]+\\s*$"}}})}};
+// The schema of one request field, from the request schema's table (model/request_schema.h).
+Json FieldSchema(const RequestField& f) {
   const Json names = Json{
       {"oneOf",
-       Json::array({Json{{"type", "string"}},
-                    Json{{"type", "array"}, {"items", {{"type", "string"}}}, {"minItems", 1}}})}};
+       Json::array(
+           {Json{{"type", "string"}, {"minLength", 1}, {"maxLength", kMaxRequestText}},
+            Json{{"type", "array"},
+                 {"items", {{"type", "string"}, {"minLength", 1}, {"maxLength", kMaxRequestText}}},
+                 {"minItems", 1}}})}};
+  auto bounded = [&](Json j) {
+    if (f.bounds.min_exclusive) {
+      j["exclusiveMinimum"] = f.bounds.min;
+    } else {
+      j["minimum"] = f.bounds.min;
+    }
+    j["maximum"] = f.bounds.max;
+    return j;
+  };
+  Json j;
+  switch (f.type) {
+    case FieldType::kObject: {
+      j = Json{{"type", "object"}, {"additionalProperties", false}};
+      Json properties = Json::object();
+      Json required = Json::array();
+      for (const RequestField* c : ChildFields(f.path)) {
+        properties[std::string(c->key())] = FieldSchema(*c);
+        if (c->required) required.push_back(std::string(c->key()));
+      }
+      if (!required.empty()) j["required"] = required;
+      j["properties"] = properties;
+      break;
+    }
+    case FieldType::kInt: j = bounded(Json{{"type", "integer"}}); break;
+    case FieldType::kNumber: j = bounded(Json{{"type", "number"}}); break;
+    case FieldType::kBool: j = Json{{"type", "boolean"}}; break;
+    case FieldType::kString:
+      j = Json{{"type", "string"}, {"minLength", 1}, {"maxLength", kMaxRequestText}};
+      break;
+    case FieldType::kEnum: {
+      Json values = Json::array();
+      for (std::string_view v : f.values) values.push_back(std::string(v));
+      j = Json{{"type", "string"}, {"enum", values}};
+      break;
+    }
+    case FieldType::kStringList: j = f.single_allowed ? names : names["oneOf"][1]; break;
+    case FieldType::kPredicate:
+      j = Json{{"oneOf",
+                Json::array({bounded(Json{{"type", "number"}}),
+                             Json{{"type", "string"},
+                                  {"pattern", "^\\s*(==|!=|<=|>=|<|>)?\\s*[0-9.eE+-]+\\s*$"}}})}};
+      break;
+    case FieldType::kLabelMap:
+      j = Json{
+          {"type", "object"},
+          {"additionalProperties",
+           {{"oneOf",
+             Json::array(
+                 {Json{{"type", "string"}},
+                  Json{{"type", "array"}, {"items", {{"type", "string"}}}, {"minItems", 1}},
+                  Json{
+                      {"type", "object"},
+                      {"minProperties", 1},
+                      {"maxProperties", 1},
+                      {"additionalProperties", false},
+                      {"properties",
+                       {{"in", names}, {"notIn", names}, {"exists", {{"type", "boolean"}}}}}}})}}}};
+      break;
+  }
+  if (!f.doc.empty()) j["description"] = std::string(f.doc);
+  if (!f.default_value.empty()) {
+    switch (f.type) {
+      case FieldType::kInt: j["default"] = std::stoll(std::string(f.default_value)); break;
+      case FieldType::kBool: j["default"] = f.default_value == "true"; break;
+      default: j["default"] = std::string(f.default_value); break;
+    }
+  }
+  return j;
+}
+
+Json RequestSchema() {
+  Json properties = Json::object();
+  for (const RequestField* f : ChildFields("")) properties[std::string(f->key())] = FieldSchema(*f);
+  properties["tenant"]["description"] =
+      "the tenant the nodes are for; defaults to the token's tenant";
   return Json{
       {"type", "object"},
       {"description",
-       "One request of the scenario language, as JSON. Exactly one of nodes or gpus."},
+       "One request of the scenario language, as JSON. Exactly one of nodes or gpus; a spread "
+       "names at least one of maxPerDomain, maxFraction, minDomains."},
       {"additionalProperties", false},
-      {"properties",
-       {{"name", {{"type", "string"}, {"maxLength", 256}}},
-        {"tenant", {{"type", "string"}, {"description", "defaults to the token's tenant"}}},
-        {"nodes", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000000}}},
-        {"gpus", {{"type", "integer"}, {"minimum", 1}, {"maximum", 64000000}}},
-        {"select",
-         {{"type", "object"},
-          {"additionalProperties", false},
-          {"properties",
-           {{"class", names},
-            {"gpu",
-             {{"type", "object"},
-              {"additionalProperties", false},
-              {"properties", {{"model", names}, {"count", predicate}}}}},
-            {"memoryGiB", predicate},
-            {"cpuCores", predicate},
-            {"storageGiB", predicate},
-            {"labels", {{"type", "object"}}}}}}},
-        {"topology",
-         {{"type", "object"},
-          {"additionalProperties", false},
-          {"properties",
-           {{"locality",
-             {{"type", "object"},
-              {"additionalProperties", false},
-              {"required", {"level"}},
-              {"properties",
-               {{"level", {{"enum", levels}}},
-                {"mode", {{"enum", {"required", "preferred"}}}},
-                {"maxDomains", {{"type", "integer"}, {"minimum", 1}}}}}}},
-            {"spread",
-             {{"type", "object"},
-              {"additionalProperties", false},
-              {"required", {"level"}},
-              {"properties",
-               {{"level", {{"enum", levels}}},
-                {"maxPerDomain", {{"type", "integer"}, {"minimum", 1}}},
-                {"maxFraction", {{"type", "number"}, {"exclusiveMinimum", 0}, {"maximum", 1}}},
-                {"minDomains", {{"type", "integer"}, {"minimum", 1}}}}}}}}}}},
-        {"compliance", names},
-        {"exclusive", {{"enum", {"rack", "leaf"}}}},
-        {"network",
-         {{"type", "object"},
-          {"additionalProperties", false},
-          {"properties", {{"roce", {{"type", "boolean"}}}}}}},
-        {"budget",
-         {{"type", "object"},
-          {"additionalProperties", false},
-          {"properties", {{"maxCostPerHour", {{"type", "number"}, {"exclusiveMinimum", 0}}}}}}},
-        {"purpose", {{"enum", {"openshift", "slurm", "baremetal"}}}},
-        {"priority", {{"type", "integer"}, {"minimum", -1000000}, {"maximum", 1000000}}}}}};
+      {"properties", properties}};
 }
 
 Json ProblemSchema() {
@@ -181,10 +207,21 @@ Json OpenApiDocument(const std::vector<Route>& routes) {
     if (r.path == "/v1/audit") {
       params.push_back(
           {{"name", "after"}, {"in", "query"}, {"schema", {{"type", "integer"}, {"minimum", 0}}}});
-      params.push_back({{"name", "limit"},
-                        {"in", "query"},
-                        {"schema", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}}});
       params.push_back({{"name", "tenant"}, {"in", "query"}, {"schema", {{"type", "string"}}}});
+    }
+    // Every list route pages: `items`, `total`, and `nextPageToken` while more follow.
+    static const std::set<std::string> kLists = {"/v1/reservations", "/v1/allocations",
+                                                 "/v1/clusters",     "/v1/nodes",
+                                                 "/v1/tenants",      "/v1/audit"};
+    if (r.method == "GET" && kLists.count(r.path)) {
+      params.push_back(
+          {{"name", "limit"},
+           {"in", "query"},
+           {"schema", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}, {"default", 100}}}});
+      params.push_back({{"name", "pageToken"},
+                        {"in", "query"},
+                        {"schema", {{"type", "string"}}},
+                        {"description", "the nextPageToken of the page before (opaque)"}});
     }
     if (r.path == "/v1/nodes") {
       for (const char* f : {"state", "class", "pod"}) {

@@ -1,8 +1,11 @@
 // Health, metrics, the OpenAPI document, nodes, topology, tenant usage and the audit log.
+#include <charconv>
 #include <cmath>
+#include <iostream>
 #include <map>
 #include <set>
 
+#include "api/exit_codes.h"
 #include "api/http/service.h"
 
 namespace topoplace {
@@ -29,6 +32,34 @@ void NoQuery(const Call& c, std::initializer_list<std::string_view> allowed = {}
       throw p;
     }
   }
+}
+
+// The position after which a page of an in-memory list starts: the index of the last item of the
+// page before (-1 for the first page).
+int64_t IndexAfter(const PageRequest& page, std::string_view list) {
+  if (page.page_token.empty()) return -1;
+  Result<std::string> key = DecodePageToken(list, page.page_token);
+  int64_t v = -1;
+  if (key.ok()) {
+    const char* b = key->data();
+    const char* e = b + key->size();
+    auto [end, ec] = std::from_chars(b, e, v);
+    if (ec == std::errc() && end == e && v >= 0) return v;
+  }
+  Problem p;
+  p.status = 400;
+  p.code = "bad_parameter";
+  p.parameter = "pageToken";
+  p.detail = "pageToken: not a token this list gave out; start again without it";
+  throw p;
+}
+
+// Adds `items`, `total` and `nextPageToken` (when more follow `last_index`) to a list answer.
+void AddPage(Json& body, const Json& items, int64_t total, bool more, std::string_view list,
+             int64_t last_index) {
+  body["items"] = items;
+  body["total"] = total;
+  if (more) body["nextPageToken"] = EncodePageToken(list, std::to_string(last_index));
 }
 
 bool IsFree(const Node& n) { return n.state == NodeState::kAvailable && n.holder.empty(); }
@@ -112,7 +143,9 @@ Reply OpenApi(Service&, const Call& c) {
 }
 
 Reply Nodes(Service& s, const Call& c) {
-  NoQuery(c, {"state", "class", "pod"});
+  NoQuery(c, {"state", "class", "pod", "limit", "pageToken"});
+  const PageRequest page = PageParams(c, "nodes");
+  const int64_t after = IndexAfter(page, "nodes");
   auto view = s.CurrentView();
   const Inventory& inv = view->snapshot->inventory;
   const Topology& topo = view->snapshot->topology;
@@ -123,6 +156,8 @@ Reply Nodes(Service& s, const Call& c) {
   };
   const std::string state = filter("state"), cls = filter("class"), pod = filter("pod");
   Json nodes = Json::array();
+  int64_t total = 0, last = -1;
+  bool more = false;
   std::map<std::pair<std::string, std::string>, int64_t> free;
   for (size_t i = 0; i < inv.nodes.size(); ++i) {
     const Node& n = inv.nodes[i];
@@ -134,6 +169,13 @@ Reply Nodes(Service& s, const Call& c) {
     const bool own = !who.sees_all() && n.holder == who.tenant;
     if (IsFree(n)) ++free[{n.node_class, node_pod}];
     if (!who.sees_all() && !own) continue;  // tenants see their own nodes, and free capacity only
+    ++total;
+    if (static_cast<int64_t>(i) <= after) continue;
+    if (static_cast<int64_t>(nodes.size()) >= page.limit) {
+      more = true;
+      continue;
+    }
+    last = static_cast<int64_t>(i);
     Json j{{"name", n.name},
            {"class", n.node_class},
            {"state", NodeStateName(n.state)},
@@ -155,7 +197,9 @@ Reply Nodes(Service& s, const Call& c) {
   Json capacity = Json::array();
   for (const auto& [key, n] : free)
     capacity.push_back({{"class", key.first}, {"pod", key.second}, {"free", n}});
-  return {200, Json{{"stateVersion", view->version}, {"nodes", nodes}, {"freeCapacity", capacity}}};
+  Json body{{"stateVersion", view->version}, {"nodes", nodes}, {"freeCapacity", capacity}};
+  AddPage(body, nodes, total, more, "nodes", last);
+  return {200, body};
 }
 
 Reply TopologyRoute(Service& s, const Call& c) {
@@ -164,8 +208,8 @@ Reply TopologyRoute(Service& s, const Call& c) {
   const Inventory& inv = view->snapshot->inventory;
   const Topology& topo = view->snapshot->topology;
   Json levels = Json::object();
-  for (Level level : {Level::kSite, Level::kPod, Level::kSpine, Level::kLeaf, Level::kRack,
-                      Level::kPowerDomain}) {
+  for (Level level : {Level::kSite, Level::kPod, Level::kRow, Level::kSpine, Level::kLeaf,
+                      Level::kRack, Level::kPowerDomain}) {
     Json domains = Json::array();
     for (int d = 0; d < topo.DomainCount(level); ++d) {
       int64_t total = 0, free_nodes = 0;
@@ -261,30 +305,45 @@ Reply TenantUsageRoute(Service& s, const Call& c) {
 }
 
 Reply TenantsRoute(Service& s, const Call& c) {
-  NoQuery(c);
+  NoQuery(c, {"limit", "pageToken"});
+  const PageRequest page = PageParams(c, "tenants");
+  const int64_t after = IndexAfter(page, "tenants");
   auto view = s.CurrentView();
   Json list = Json::array();
-  for (const Tenant& t : view->tenants) {
+  int64_t total = 0, last = -1;
+  bool more = false;
+  for (size_t i = 0; i < view->tenants.size(); ++i) {
+    const Tenant& t = view->tenants[i];
     if (!c.principal().sees_all() && t.name != c.principal().tenant) continue;
+    ++total;
+    if (static_cast<int64_t>(i) <= after) continue;
+    if (static_cast<int64_t>(list.size()) >= page.limit) {
+      more = true;
+      continue;
+    }
+    last = static_cast<int64_t>(i);
     list.push_back(
         {{"name", t.name},
          {"compliance", t.compliance},
          {"budgetPerHour", t.budget_per_hour ? Json(*t.budget_per_hour) : Json(nullptr)}});
   }
-  return {200, Json{{"tenants", list}}};
+  Json body{{"tenants", list}};
+  AddPage(body, list, total, more, "tenants", last);
+  return {200, body};
 }
 
 Reply AuditRoute(Service& s, const Call& c) {
-  NoQuery(c, {"after", "limit", "tenant"});
+  NoQuery(c, {"after", "limit", "tenant", "pageToken"});
   AuditQuery q;
   auto num = [&](const char* key, int64_t def, int64_t min, int64_t max) -> int64_t {
     auto it = c.query.find(key);
     if (it == c.query.end()) return def;
-    try {
-      size_t used = 0;
-      const long long v = std::stoll(it->second, &used);
-      if (used == it->second.size() && v >= min && v <= max) return v;
-    } catch (...) {
+    const std::string& text = it->second;
+    int64_t v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (!text.empty() && ec == std::errc() && end == text.data() + text.size() && v >= min &&
+        v <= max) {
+      return v;
     }
     Problem p;
     p.status = 400;
@@ -295,11 +354,17 @@ Reply AuditRoute(Service& s, const Call& c) {
     throw p;
   };
   q.after_seq = num("after", 0, 0, INT64_MAX / 2);
-  q.limit = static_cast<int>(num("limit", 100, 1, 1000));
+  const PageRequest page = PageParams(c, "audit");
+  // The page token carries the last sequence number seen (as `after` does, which stays).
+  if (!page.page_token.empty()) q.after_seq = std::max(q.after_seq, IndexAfter(page, "audit"));
+  q.limit = page.limit + 1;  // one more tells whether another page follows
   if (auto it = c.query.find("tenant"); it != c.query.end()) q.tenant = it->second;
+  std::vector<AuditEntry> entries = Unwrap(s.store().ListAudit(q));
+  const bool more = static_cast<int64_t>(entries.size()) > page.limit;
+  if (more) entries.resize(static_cast<size_t>(page.limit));
   Json list = Json::array();
   int64_t last = q.after_seq;
-  for (const AuditEntry& e : Unwrap(s.store().ListAudit(q))) {
+  for (const AuditEntry& e : entries) {
     auto detail = Json::parse(e.detail, nullptr, false);
     list.push_back({{"seq", e.seq},
                     {"at", IsoTime(e.at_ms)},
@@ -312,7 +377,9 @@ Reply AuditRoute(Service& s, const Call& c) {
                     {"hash", e.hash}});
     last = e.seq;
   }
-  return {200, Json{{"entries", list}, {"next", last}}};
+  Json body{{"entries", list}, {"next", last}};
+  AddPage(body, list, Unwrap(s.store().CountAudit(q.tenant)), more, "audit", last);
+  return {200, body};
 }
 
 }  // namespace

@@ -1,11 +1,15 @@
 // Solve (dry run), reservations, allocations and clusters.
+#include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <set>
 
-#include "api/json_codec.h"
 #include "api/http/service.h"
+#include "api/json_codec.h"
 #include "inventory/scenario_codec.h"
+#include "model/request_schema.h"
+#include "model/text.h"
 #include "solver/verifier.h"
 
 namespace topoplace {
@@ -19,6 +23,9 @@ const std::vector<Role> kSolvers = {Role::kProviderAdmin, Role::kTenantAdmin, Ro
 const std::vector<Role> kReaders = {Role::kProviderAdmin, Role::kTenantAdmin, Role::kTenantMember,
                                     Role::kAuditor};
 
+// A decoded solve, reservation or cluster call. Its request is validated once: its fields by
+// DecodeRequestJson (ParseSolveCall), against the current state by ValidateAgainst, which every
+// route runs before solving; the solver is told so (options.requests_validated).
 struct SolveCall {
   Request request;
   SolveOptions options;
@@ -35,18 +42,25 @@ struct SolveCall {
   throw p;
 }
 
+std::string FormatNumber(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+// A query parameter that must be a finite number within [min, max]; `def` when absent.
 double NumberParam(const Call& c, const std::string& name, double def, double min, double max) {
   auto it = c.query.find(name);
   if (it == c.query.end()) return def;
-  try {
-    size_t used = 0;
-    const double v = std::stod(it->second, &used);
-    if (used != it->second.size() || !std::isfinite(v) || v < min || v > max) throw 0;
-    return v;
-  } catch (...) {
-    BadParameter(name, "\"" + it->second.substr(0, 40) + "\" is not a number from " +
-                           std::to_string(min) + " to " + std::to_string(max));
+  const std::string& text = it->second;
+  double v = 0;
+  const char* end = text.data() + text.size();
+  const auto [used, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || used != end || !std::isfinite(v) || v < min || v > max) {
+    BadParameter(name, QuotedText(text, 40) + " is not a number from " + FormatNumber(min) +
+                           " to " + FormatNumber(max));
   }
+  return v;
 }
 
 void CheckQuery(const Call& c, std::initializer_list<std::string_view> allowed) {
@@ -106,6 +120,7 @@ SolveCall ParseSolveCall(Service& s, const Call& c, bool holds) {
                      "/tenant");
       }
       if (!d.has_name) out.request.name = "request";
+      out.options.requests_validated = true;  // fields here, the rest by ValidateAgainst
     }
   }
   if (!errors.empty()) {
@@ -120,44 +135,32 @@ SolveCall ParseSolveCall(Service& s, const Call& c, bool holds) {
   return out;
 }
 
-// Checks names against the current state, with pointers into the body.
+// Checks the request against the current state (the tenant, node classes, compliance the tenant
+// may ask for), with pointers into the body. Its fields were checked when it was decoded, so this
+// and the decoding are the request's one validation; the solver does not repeat it.
 void ValidateAgainst(const View& view, const SolveCall& call) {
   const Request& r = call.request;
-  const int t = view.TenantIndex(r.tenant);
-  if (t < 0) ThrowProblem(404, "tenant_not_found", "no tenant \"" + r.tenant + "\"", "/tenant");
-  const Inventory& inv = view.snapshot->inventory;
-  const bool class_list = call.body.contains("select") && call.body["select"].is_object() &&
-                          call.body["select"].contains("class") &&
-                          call.body["select"]["class"].is_array();
-  for (size_t i = 0; i < r.select.classes.size(); ++i) {
-    if (inv.ClassIndex(r.select.classes[i]) < 0) {
-      std::string known;
-      for (const auto& c : inv.node_classes) known += (known.empty() ? "" : ", ") + c.name;
-      ThrowProblem(400, "unknown_class",
-                   "no node class \"" + r.select.classes[i] + "\"; expected one of " + known,
-                   class_list ? "/select/class/" + std::to_string(i) : "/select/class");
-    }
-  }
-  const Tenant& tenant = view.tenants[t];
-  const bool compliance_list =
-      call.body.contains("compliance") && call.body["compliance"].is_array();
-  for (size_t i = 0; i < r.compliance.size(); ++i) {
-    if (std::find(tenant.compliance.begin(), tenant.compliance.end(), r.compliance[i]) ==
-        tenant.compliance.end()) {
-      ThrowProblem(400, "compliance_not_allowed",
-                   "tenant \"" + tenant.name + "\" may not ask for \"" + r.compliance[i] + "\"",
-                   compliance_list ? "/compliance/" + std::to_string(i) : "/compliance");
-    }
-  }
+  if (view.TenantIndex(r.tenant) < 0)
+    ThrowProblem(404, "tenant_not_found", "no tenant \"" + r.tenant + "\"", "/tenant");
   PlacementProblem problem{view.snapshot, view.tenants};
-  Status st = ValidateRequest(problem, r);
-  if (!st.ok()) {
-    Problem p = ProblemFromStatus(st);
-    p.status = 400;
-    p.code = "invalid_request";
-    p.pointer = "";
-    throw p;
+  const Status st = ValidateRequestAgainst(problem, r);
+  if (st.ok()) return;
+  Problem p;
+  p.status = 400;
+  for (const ErrorDetail& d : st.details()) {
+    std::string pointer = KeyPathToPointer(d.path);
+    // "class": "h100x8" written as one name: point at it, not at an item of a list.
+    const size_t slash = pointer.rfind('/');
+    if (d.path.ends_with("]") && slash != std::string::npos) {
+      const nlohmann::json::json_pointer parent(pointer.substr(0, slash));
+      if (!call.body.contains(parent) || !call.body[parent].is_array()) pointer.resize(slash);
+    }
+    p.errors.push_back({d.code, pointer, d.message});
   }
+  p.code = p.errors.front().code;
+  p.pointer = p.errors.front().pointer;
+  p.detail = p.pointer + ": " + p.errors.front().detail;
+  throw p;
 }
 
 bool Placed(const PlacementResult& r) {
@@ -442,7 +445,7 @@ Reply CancelReservation(Service& s, const Call& c) {
 }
 
 bool AllParam(const Call& c) {
-  CheckQuery(c, {"all"});
+  CheckQuery(c, {"all", "limit", "pageToken"});
   auto it = c.query.find("all");
   if (it == c.query.end()) return false;
   if (it->second == "true") return true;
@@ -450,13 +453,26 @@ bool AllParam(const Call& c) {
   BadParameter("all", "expected true or false");
 }
 
+// A list answer: `items`, the list's own key (older clients read it; the same page), the token of
+// the next page (absent on the last) and the count over all pages.
+template <typename T, typename ToJson>
+Reply PageReply(Result<Page<T>> result, const char* key, ToJson to_json) {
+  if (!result.ok() && result.status().reason() == "bad_page_token") {
+    BadParameter("pageToken", "not a token this list gave out; start again without it");
+  }
+  const Page<T> page = Unwrap(std::move(result));
+  Json list = Json::array();
+  for (const T& x : page.items) list.push_back(to_json(x));
+  Json body{{"items", list}, {key, list}, {"total", page.total}};
+  if (!page.next_page_token.empty()) body["nextPageToken"] = page.next_page_token;
+  return {200, body};
+}
+
 Reply ListReservations(Service& s, const Call& c) {
   const bool all = AllParam(c);
-  Json list = Json::array();
-  for (const auto& r : Unwrap(s.store().ListReservations(c.principal().scope(), all))) {
-    list.push_back(ReservationToJson(r));
-  }
-  return {200, Json{{"reservations", list}}};
+  return PageReply(
+      s.store().ListReservationsPage(c.principal().scope(), all, PageParams(c, "reservations")),
+      "reservations", ReservationToJson);
 }
 
 Reply GetReservation(Service& s, const Call& c) {
@@ -467,11 +483,9 @@ Reply GetReservation(Service& s, const Call& c) {
 
 Reply ListAllocations(Service& s, const Call& c) {
   const bool all = AllParam(c);
-  Json list = Json::array();
-  for (const auto& a : Unwrap(s.store().ListAllocations(c.principal().scope(), all))) {
-    list.push_back(AllocationToJson(a));
-  }
-  return {200, Json{{"allocations", list}}};
+  return PageReply(
+      s.store().ListAllocationsPage(c.principal().scope(), all, PageParams(c, "allocations")),
+      "allocations", AllocationToJson);
 }
 
 Reply GetAllocation(Service& s, const Call& c) {
@@ -521,14 +535,29 @@ Reply GetCluster(Service& s, const Call& c) {
 }
 
 Reply ListClusters(Service& s, const Call& c) {
-  CheckQuery(c, {});
-  Json list = Json::array();
-  for (const auto& k : Unwrap(s.store().ListClusters(c.principal().scope())))
-    list.push_back(ClusterToJson(k));
-  return {200, Json{{"clusters", list}}};
+  CheckQuery(c, {"limit", "pageToken"});
+  return PageReply(s.store().ListClustersPage(c.principal().scope(), PageParams(c, "clusters")),
+                   "clusters", ClusterToJson);
 }
 
 }  // namespace
+
+PageRequest PageParams(const Call& c, std::string_view list) {
+  PageRequest page;
+  const double limit = NumberParam(c, "limit", 100, 1, kMaxPageLimit);
+  page.limit = static_cast<int>(limit);
+  if (page.limit != limit) {
+    BadParameter("limit", "expected a whole number from 1 to " + std::to_string(kMaxPageLimit));
+  }
+  if (auto it = c.query.find("pageToken"); it != c.query.end()) {
+    // Checked before any query: a forged, garbled or another list's token is the client's mistake.
+    if (!DecodePageToken(list, it->second).ok()) {
+      BadParameter("pageToken", "not a token this list gave out; start again without it");
+    }
+    page.page_token = it->second;
+  }
+  return page;
+}
 
 Json ReservationToJson(const ReservationRecord& r) {
   Json j{{"id", r.id},

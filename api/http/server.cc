@@ -29,12 +29,6 @@ namespace {
 constexpr auto kTokenCacheTtl = std::chrono::seconds(5);
 constexpr auto kSolveQueueWait = std::chrono::seconds(10);  // longest wait for a solve slot
 
-std::string LowerCodeName(StatusCode code) {
-  std::string s(StatusCodeName(code));
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 Json ProblemJson(const Problem& p) {
   Json j{{"type", "urn:topoplace:problem:" + p.code},
          {"title", HttpReasonPhrase(p.status)},
@@ -165,16 +159,21 @@ std::string_view RoleName(Role role) {
   return "?";
 }
 
+// The problem for a status: `code` its reason (or the code's name), the HTTP status from the one
+// table. Unavailable and internal failures carry the driver's words (database addresses,
+// connection strings): those go to the log, the client gets a generic detail.
 Problem ProblemFromStatus(const Status& status) {
   Problem p;
   p.status = HttpStatusFor(status.code());
-  p.code = StoreErrorCode(status);
-  p.detail = status.message();
-  if (p.code.empty()) {
-    p.code = LowerCodeName(status.code());
-  } else {
-    p.detail = p.detail.substr(p.code.size() + 2);
+  p.code = status.ReasonOrCodeName();
+  if (status.code() == StatusCode::kUnavailable || status.code() == StatusCode::kInternal) {
+    std::cerr << "topoplace serve: " << p.code << ": " << status.message() << "\n";
+    p.detail = status.code() == StatusCode::kUnavailable
+                   ? "the store is unavailable; retry"
+                   : "an internal error occurred; the server log has the details";
+    return p;
   }
+  p.detail = status.message();
   return p;
 }
 
@@ -333,9 +332,14 @@ Principal Service::Authenticate(const std::string& header) {
     p.role = Role::kAuditor;
   else
     p.role = Role::kTenantMember;
+  // Cached a few seconds (a revoked token is refused within kTokenCacheTtl), never past expiry.
+  auto until = now + kTokenCacheTtl;
+  if (rec->expires_ms != 0) {
+    until = std::min(until, now + std::chrono::milliseconds(rec->expires_ms - NowMillis()));
+  }
   std::lock_guard lock(token_mu_);
   if (tokens_.size() > 10000) tokens_.clear();
-  tokens_[key] = {p, now + kTokenCacheTtl};
+  tokens_[key] = {p, until};
   return p;
 }
 
@@ -633,7 +637,10 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
       return kExitUnavailable;
     }
   }
-  auto store = Store::Open(args.db, args.db_connections);
+  StoreOptions store_options;  // creates the store and its audit key when missing
+  store_options.pool_size = args.db_connections;
+  store_options.audit_key_file = args.audit_key;
+  auto store = Store::Open(args.db, store_options);
   if (!store.ok()) {
     err << "topoplace serve: " << store.status().message() << "\n";
     return ExitCodeFor(store.status().code());

@@ -106,6 +106,7 @@ struct ServeArgs {
   int solve_queue = 16;
   // The longest time limit a tenant-member may give the ilp and auto backends.
   double member_max_time_limit_seconds = 2.0;
+  std::string audit_key;  // audit key file; empty = Store::DefaultAuditKeyFile(db)
 };
 
 // The state a request is solved against.
@@ -209,6 +210,10 @@ Json OpenApiDocument(const std::vector<Route>& routes);  // openapi.cc
 
 // Shared helpers for the handlers.
 std::string IsoTime(int64_t ms);
+// The `limit` (1-1000, default 100) and `pageToken` query parameters of a list route; a bad one
+// is 400 bad_parameter naming it; `list` is the list the token must belong to.
+// (routes_placement.cc)
+PageRequest PageParams(const Call& c, std::string_view list);
 Json ReservationToJson(const ReservationRecord& r);
 Json AllocationToJson(const AllocationRecord& a);
 

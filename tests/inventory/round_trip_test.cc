@@ -167,6 +167,14 @@ TEST(RoundTripTest, AwkwardStringsAndDoublesSurvive) {
   r.purpose = Purpose::kSlurm;
   r.priority = -5;
   s.requests.push_back(r);
+  Request rows = r;
+  rows.name = "rows";
+  rows.locality = Locality{Level::kRow, LocalityMode::kRequired, 2};
+  rows.spread = Spread{Level::kRow, std::nullopt, 0.5, std::nullopt};
+  rows.exclusive.reset();
+  rows.purpose = Purpose::kBaremetal;
+  rows.priority = 0;
+  s.requests.push_back(rows);
   s.ApplyAllocations();
   ASSERT_TRUE(s.inventory.BuildIndex().ok());
   ExpectRoundTrip(s, "awkward");

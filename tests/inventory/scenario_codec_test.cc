@@ -367,8 +367,48 @@ TEST(ScenarioCodecTest, MessagesPointAtTheOffendingValue) {
   // Line 39 of the document is the locality line; "leafs" starts at column 25.
   EXPECT_THAT(errors,
               ElementsAre("test.yaml:39:25: requests[0].topology.locality.level: unknown level "
-                          "\"leafs\"; expected one of nvlink, leaf, rack, pod, spine, site, "
-                          "powerDomain"));
+                          "\"leafs\"; expected one of nvlink, leaf, rack, row, pod, spine, "
+                          "site, powerDomain"));
+}
+
+TEST(ScenarioCodecTest, RowIsALevelForLocalityAndSpread) {
+  auto s = Load(WithRequests(R"(
+  - name: a
+    tenant: lab
+    nodes: 2
+    topology:
+      locality: {level: row, mode: preferred}
+      spread: {level: row, maxPerDomain: 1}
+)"));
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  const Request& r = s->requests[0];
+  EXPECT_EQ(r.locality, (Locality{Level::kRow, LocalityMode::kPreferred, 1}));
+  ASSERT_TRUE(r.spread.has_value());
+  EXPECT_EQ(r.spread->level, Level::kRow);
+  EXPECT_EQ(r.spread->max_per_domain, 1);
+  // And it is written back as it was read.
+  auto again = LoadScenarioString(DumpScenario(*s), "dump.yaml");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->requests, s->requests);
+}
+
+TEST(ScenarioCodecTest, ErrorsCarryTheirKeyPathAndCode) {
+  auto s = Load(WithRequests(R"(
+  - {name: a, tenant: lab, nodes: 0, select: {gpu: {count: ">=100"}}}
+  - {name: b, tenant: lab, nodes: 1, gpus: 8, topology: {locality: {level: rows}}}
+  - {name: c, tenant: lab, select: {class: nope}, colour: red}
+)"));
+  ASSERT_FALSE(s.ok());
+  std::vector<std::string> details;
+  for (const ErrorDetail& d : s.status().details()) details.push_back(d.path + " " + d.code);
+  EXPECT_THAT(
+      details,
+      ElementsAre("requests[0].nodes out_of_range", "requests[0].select.gpu.count out_of_range",
+                  "requests[1].gpus conflicting_fields",
+                  "requests[1].topology.locality.level bad_value",
+                  "requests[2].nodes missing_field", "requests[2].select.class unknown_reference",
+                  "requests[2].colour unknown_field"));
+  EXPECT_EQ(s.status().details().size(), s.status().messages().size());
 }
 
 TEST(ScenarioCodecTest, DidYouMeanSuggestsTheClosestKey) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "model/scenario.h"
 
 namespace topoplace {
@@ -102,11 +105,70 @@ TEST_F(TopologyTest, HopDistances) {
 
 TEST_F(TopologyTest, ParentsAndLevelsAbove) {
   const int leaf = T().DomainOf(N("r2-n1"), Level::kLeaf);
-  EXPECT_EQ(T().DomainName(Level::kPod, T().ParentDomain(Level::kLeaf, leaf, Level::kPod)), "pod-1");
+  EXPECT_EQ(T().DomainName(Level::kPod, T().ParentDomain(Level::kLeaf, leaf, Level::kPod)),
+            "pod-1");
   EXPECT_EQ(T().ParentDomain(Level::kPod, 0, Level::kLeaf), -1);  // not upward
   ASSERT_FALSE(LevelsAbove(Level::kLeaf).empty());
   EXPECT_EQ(LevelsAbove(Level::kLeaf).front(), Level::kPod);
   EXPECT_TRUE(LevelsAbove(Level::kSite).empty());
+}
+
+TEST_F(TopologyTest, RowsHoldWholeRacksAndSitUnderTheSite) {
+  // All three racks name row-1 of site-a, across both pods: one row.
+  EXPECT_EQ(T().DomainCount(Level::kRow), 1);
+  EXPECT_EQ(T().DomainName(Level::kRow, 0), "row-1");
+  EXPECT_EQ(T().DomainOf(N("r1-n0"), Level::kRow), T().DomainOf(N("r3-n3"), Level::kRow));
+  const int rack = T().DomainOf(N("r3-n0"), Level::kRack);
+  EXPECT_EQ(T().DomainName(Level::kRow, T().ParentDomain(Level::kRack, rack, Level::kRow)),
+            "row-1");
+  const int row = T().DomainOf(N("r3-n0"), Level::kRow);
+  EXPECT_EQ(T().DomainName(Level::kSite, T().ParentDomain(Level::kRow, row, Level::kSite)),
+            "site-a");
+  // A row may cut across pods, so neither is above the other.
+  EXPECT_EQ(T().ParentDomain(Level::kRow, row, Level::kPod), -1);
+  const auto above_rack = LevelsAbove(Level::kRack);
+  EXPECT_EQ(std::vector<Level>(above_rack.begin(), above_rack.end()),
+            (std::vector<Level>{Level::kRow, Level::kPod, Level::kSite}));
+  const auto above_nvlink = LevelsAbove(Level::kNvlink);
+  EXPECT_NE(std::find(above_nvlink.begin(), above_nvlink.end(), Level::kRow), above_nvlink.end());
+  const auto above_row = LevelsAbove(Level::kRow);
+  EXPECT_EQ(std::vector<Level>(above_row.begin(), above_row.end()),
+            std::vector<Level>{Level::kSite});
+  for (Level l : {Level::kLeaf, Level::kPod, Level::kSpine, Level::kPowerDomain}) {
+    const auto above = LevelsAbove(l);
+    EXPECT_EQ(std::find(above.begin(), above.end(), Level::kRow), above.end()) << LevelName(l);
+  }
+}
+
+TEST(RowTest, RowNamesAreScopedToTheirSiteAndARacklessRowIsItsOwn) {
+  Inventory inv = MakeInventory();
+  inv.sites.push_back({"site-b", "eu", "DE", {}});
+  inv.power_domains.push_back({"b-pd", "site-b"});
+  inv.switches.push_back({"lb", SwitchRole::kLeaf, "arista", "site-b", "pod-b", {}});
+  inv.racks.push_back({"rb", "site-b", "row-1", "pod-b", {"b-pd"}, {}});  // another site's row-1
+  inv.racks.push_back({"rc", "site-b", "", "pod-b", {"b-pd"}, {}});       // no row
+  for (const char* rack : {"rb", "rc"}) {
+    Node n;
+    n.name = std::string(rack) + "-n0";
+    n.node_class = "h100x8";
+    n.rack = rack;
+    n.leaf = "lb";
+    n.power_domain = "b-pd";
+    inv.nodes.push_back(n);
+  }
+  auto snap = MakeSnapshot(std::move(inv));
+  ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+  const Topology& t = (*snap)->topology;
+  const Inventory& i = (*snap)->inventory;
+  EXPECT_EQ(t.DomainCount(Level::kRow), 3);  // site-a/row-1, site-b/row-1, rc
+  const int a = t.DomainOf(i.NodeIndex("r1-n0"), Level::kRow);
+  const int b = t.DomainOf(i.NodeIndex("rb-n0"), Level::kRow);
+  const int c = t.DomainOf(i.NodeIndex("rc-n0"), Level::kRow);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(t.DomainName(Level::kRow, b), "row-1");
+  EXPECT_NE(c, b);
+  EXPECT_EQ(t.DomainName(Level::kRow, c), "rc");
+  EXPECT_EQ(t.NodesIn(Level::kRow, c).size(), 1u);
 }
 
 TEST(InventoryIndexTest, ReportsEveryDanglingReference) {

@@ -19,6 +19,23 @@
 namespace topoplace::testing {
 namespace {
 
+// Every allocation the service lists (finished ones too), page by page, by id.
+std::map<std::string, json> AllAllocations(const ServerProcess& server, const std::string& token) {
+  std::map<std::string, json> by_id;
+  std::string page_token;
+  for (int pages = 0; pages < 1000; ++pages) {
+    std::string path = "/v1/allocations?all=true&limit=1000";
+    if (!page_token.empty()) path += "&pageToken=" + page_token;
+    Response r = server.Call("GET", path, token);
+    EXPECT_EQ(r.status, 200) << r.body;
+    const json page = r.Json();
+    for (const auto& x : page["items"]) by_id[x["id"]] = x;
+    if (r.status != 200 || !page.contains("nextPageToken")) break;
+    page_token = page["nextPageToken"];
+  }
+  return by_id;
+}
+
 constexpr const char* kScarceScenario = R"(apiVersion: topoplace/v1
 inventory:
   generate:
@@ -159,11 +176,7 @@ TEST(ConcurrencyTest, TwoServersSixteenClientsNoDoubleAllocation) {
   b->Stop();
   a = std::make_unique<ServerProcess>(db);
   b = std::make_unique<ServerProcess>(db);
-  Response all = b->Call("GET", "/v1/allocations?all=true", admin);
-  ASSERT_EQ(all.status, 200);
-  std::map<std::string, json> by_id;
-  const json allj = all.Json();
-  for (const auto& x : allj["allocations"]) by_id[x["id"]] = x;
+  std::map<std::string, json> by_id = AllAllocations(*b, admin);
   const Scenario base = [&] {
     auto s = LoadScenarioString(kScarceScenario, "scarce");
     return *s;
@@ -252,10 +265,7 @@ TEST_P(CrashTest, KillNineUnderLoadThenRestart) {
   EXPECT_TRUE(held.Json()["reservations"].empty()) << held.body;
   EXPECT_EQ(RunSql(db, "SELECT COUNT(*) FROM nodes WHERE state = 'reserved'"), "0");
   ExpectStoreInvariants(db);
-  Response all = server->Call("GET", "/v1/allocations?all=true", admin);
-  std::map<std::string, json> by_id;
-  const json allj = all.Json();
-  for (const auto& x : allj["allocations"]) by_id[x["id"]] = x;
+  std::map<std::string, json> by_id = AllAllocations(*server, admin);
   for (const auto& k : committed) {
     ASSERT_TRUE(by_id.count(k.id)) << "commit " << k.id << " lost in the crash";
     const std::string status = by_id[k.id]["status"];

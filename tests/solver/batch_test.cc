@@ -235,31 +235,52 @@ TEST(SolveEntryTest, InvalidRequestsFailTheCallNamingRequestAndField) {
   struct Case {
     Request request;
     std::string message;
+    ErrorDetail detail;  // path and code; the message is checked above
   };
   Request both = RequestBuilder("both", "nlp-lab").Nodes(2).Build();
   both.gpus = 8;
   Request none = RequestBuilder("none", "nlp-lab").Build();
   const std::vector<Case> cases = {
       {RequestBuilder("llm-train", "nlp-lab").Nodes(2).Classes({"h200"}),
-       "request \"llm-train\": select.class: unknown node class \"h200\""},
+       "request \"llm-train\": select.class[0]: unknown node class \"h200\"; expected one of",
+       {"select.class[0]", "unknown_class", ""}},
       {RequestBuilder("who", "ghost-lab").Nodes(2),
-       "request \"who\": tenant: unknown tenant \"ghost-lab\""},
-      {RequestBuilder("zero", "nlp-lab").Nodes(0), "request \"zero\": nodes: must be positive"},
-      {RequestBuilder("neg", "nlp-lab").Gpus(-8), "request \"neg\": gpus: must be positive"},
-      {both, "request \"both\": nodes: give either nodes or gpus"},
-      {none, "request \"none\": nodes: a count is required"},
+       "request \"who\": tenant: unknown tenant \"ghost-lab\"",
+       {"tenant", "unknown_tenant", ""}},
+      {RequestBuilder("zero", "nlp-lab").Nodes(0),
+       "request \"zero\": nodes: 0 is out of range; expected an integer from 1 to 1000000",
+       {"nodes", "out_of_range", ""}},
+      {RequestBuilder("neg", "nlp-lab").Gpus(-8),
+       "request \"neg\": gpus: -8 is out of range; expected an integer from 1 to 64000000",
+       {"gpus", "out_of_range", ""}},
+      {both, "request \"both\": gpus: both nodes and gpus", {"gpus", "conflicting_fields", ""}},
+      {none, "request \"none\": nodes: neither nodes nor gpus", {"nodes", "missing_field", ""}},
       {RequestBuilder("dom", "nlp-lab").Nodes(2).Locality(Level::kLeaf, LocalityMode::kRequired, 0),
-       "request \"dom\": topology.locality.maxDomains: must be at least 1"},
+       "request \"dom\": topology.locality.maxDomains: 0 is out of range",
+       {"topology.locality.maxDomains", "out_of_range", ""}},
       {RequestBuilder("frac", "nlp-lab").Nodes(2).SpreadMaxFraction(Level::kRack, 1.5),
-       "request \"frac\": topology.spread.maxFraction: must be in (0, 1]"},
+       "request \"frac\": topology.spread.maxFraction: 1.5 is out of range; expected a number "
+       "greater than 0 and at most 1",
+       {"topology.spread.maxFraction", "out_of_range", ""}},
       {RequestBuilder("hip", "cv-lab").Nodes(2).Compliance({"hipaa"}),
-       "request \"hip\": compliance: tenant \"cv-lab\" may not ask for \"hipaa\""},
+       "request \"hip\": compliance[0]: tenant \"cv-lab\" may not ask for \"hipaa\"",
+       {"compliance[0]", "compliance_not_allowed", ""}},
+      {RequestBuilder("ex", "nlp-lab").Nodes(2).Exclusive(Level::kPod),
+       "request \"ex\": exclusive: unknown exclusive level \"pod\"; expected one of rack, leaf",
+       {"exclusive", "bad_value", ""}},
+      {RequestBuilder("gc", "nlp-lab").Nodes(2).GpuCount(">=100"),
+       "request \"gc\": select.gpu.count: \">=100\" is out of range",
+       {"select.gpu.count", "out_of_range", ""}},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.request.name);
     const Status st = ValidateRequest(problem, c.request);
     EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
     EXPECT_NE(st.message().find(c.message), std::string::npos) << st.message();
+    ASSERT_EQ(st.details().size(), 1u) << st.message();
+    EXPECT_EQ(st.details()[0].path, c.detail.path);
+    EXPECT_EQ(st.details()[0].code, c.detail.code);
+    EXPECT_EQ(st.reason(), c.detail.code);
     // One bad request fails the whole call, single or batch.
     const Request fine = RequestBuilder("fine", "nlp-lab").Nodes(1);
     EXPECT_EQ(Solve(problem, {fine, c.request}, {}).status().code(), StatusCode::kInvalidArgument);
@@ -269,6 +290,28 @@ TEST(SolveEntryTest, InvalidRequestsFailTheCallNamingRequestAndField) {
   EXPECT_TRUE(
       ValidateRequest(problem, RequestBuilder("ok", "nlp-lab").Nodes(2).Compliance({"hipaa"}))
           .ok());
+}
+
+TEST(SolveEntryTest, ACallerThatValidatedOnceIsTrusted) {
+  // A priority out of bounds is harmless to the solver, so skipping the check shows.
+  const PlacementProblem problem = MakeProblem(ReferenceDataCentre(), ReferenceTenants());
+  const Request odd = RequestBuilder("odd", "nlp-lab").Nodes(1).Priority(5'000'000);
+  SolveOptions options;
+  EXPECT_EQ(Solve(problem, {odd}, options).status().code(), StatusCode::kInvalidArgument);
+  const Status st = ValidateRequest(problem, odd);
+  ASSERT_EQ(st.details().size(), 1u);
+  EXPECT_EQ(st.details()[0].path, "priority");
+  options.requests_validated = true;  // the caller's word that it checked
+  auto results = Solve(problem, {odd}, options);
+  ASSERT_TRUE(results.ok()) << results.status().message();
+  EXPECT_TRUE(VerifyPlacement(problem, odd, (*results)[0].nodes).empty());
+  // The checks against the problem alone: same details, no field checks.
+  EXPECT_TRUE(ValidateRequestAgainst(problem, odd).ok());
+  const Status against = ValidateRequestAgainst(
+      problem, RequestBuilder("x", "cv-lab").Nodes(1).Classes({"h100x8", "h9"}));
+  ASSERT_EQ(against.details().size(), 1u);
+  EXPECT_EQ(against.details()[0].path, "select.class[1]");
+  EXPECT_EQ(against.details()[0].code, "unknown_class");
 }
 
 TEST(SolveEntryTest, BackendsByName) {

@@ -7,9 +7,11 @@
 //
 // The reference data centre (fixtures.h) has, with default weights, every placement paying
 // 5 per fully free rack or leaf it touches (a fresh solve moves nothing); with locality, 100 per
-// domain at the level and 10 per domain at each level above it.
+// domain at the level and 10 per domain at each level above it (LevelsAbove: a rack has its row,
+// pod and site above it).
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -145,10 +147,10 @@ TEST_P(ConformanceTest, NvlinkLocalityKeepsPairsTogether) {
   DataCentreBuilder b = ReferenceDataCentre();
   b.Nodes("r4", "leaf-4", "gb200x4", 4);  // r4-n05..n08: nvlink pairs (n05,n06), (n07,n08)
   const PlacementProblem problem = MakeProblem(b, ReferenceTenants());
-  // 2 x 60 + one nvlink domain (100) + leaf, rack, pod, spine, site above (50) + 10.
+  // 2 x 60 + one nvlink domain (100) + leaf, rack, row, pod, spine, site above (60) + 10.
   ExpectOptimum(
       problem,
-      RequestBuilder("nv", "cv-lab").Nodes(2).Classes({"gb200x4"}).Locality(Level::kNvlink), 280,
+      RequestBuilder("nv", "cv-lab").Nodes(2).Classes({"gb200x4"}).Locality(Level::kNvlink), 290,
       2);
   ExpectInfeasible(
       problem,
@@ -323,6 +325,104 @@ TEST_P(ConformanceTest, UnavailableNodesAreNeverChosen) {
   ExpectInfeasible(problem, RequestBuilder("a", "cv-lab").Nodes(1).Classes({"a100x8"}));
   // The cheapest 8-GPU node is now an h100x8.
   ExpectOptimum(problem, RequestBuilder("a", "cv-lab").Nodes(1).GpuCount("==8"), 98.32 + 10, 1);
+}
+
+// Rows cut across pods here: row-a holds ra1 (pod-1) and ra2 (pod-2), row-b holds rb1 (pod-1) and
+// rb2 (pod-2). One leaf per rack, two h100x8 per rack, feeds a, b. A rack named "solo" has no row
+// (a row of its own) and holds one a100x8.
+PlacementProblem RowDataCentre() {
+  DataCentreBuilder b;
+  b.Site("dc", "US");
+  b.PowerDomain("pd-a", "dc").PowerDomain("pd-b", "dc");
+  b.Spine("spine-1", "vendor-a", "dc");
+  b.Leaf("leaf-a1", "vendor-a", {"spine-1"}, "pod-1")
+      .Leaf("leaf-b1", "vendor-a", {"spine-1"}, "pod-1");
+  b.Leaf("leaf-a2", "vendor-a", {"spine-1"}, "pod-2")
+      .Leaf("leaf-b2", "vendor-a", {"spine-1"}, "pod-2");
+  b.Leaf("leaf-solo", "vendor-a", {"spine-1"}, "pod-2");
+  b.Rack("ra1", "dc", "row-a", "pod-1", {"pd-a", "pd-b"});
+  b.Rack("rb1", "dc", "row-b", "pod-1", {"pd-a", "pd-b"});
+  b.Rack("ra2", "dc", "row-a", "pod-2", {"pd-a", "pd-b"});
+  b.Rack("rb2", "dc", "row-b", "pod-2", {"pd-a", "pd-b"});
+  b.Rack("solo", "dc", "", "pod-2", {"pd-a"});
+  b.Nodes("ra1", "leaf-a1", "h100x8", 2).Nodes("rb1", "leaf-b1", "h100x8", 2);
+  b.Nodes("ra2", "leaf-a2", "h100x8", 2).Nodes("rb2", "leaf-b2", "h100x8", 2);
+  b.Nodes("solo", "leaf-solo", "a100x8", 1);
+  return MakeProblem(b, ReferenceTenants());
+}
+
+TEST_P(ConformanceTest, RowLocalityPacksIntoOneRowAcrossPods) {
+  const PlacementProblem rows = RowDataCentre();
+  // Four h100x8 in one row: both racks of row-a or of row-b (two racks and leaves broken: 20),
+  // one row (100) and its site above (10). Under one pod they would span two rows.
+  const Request four =
+      RequestBuilder("row", "cv-lab").Nodes(4).Classes({"h100x8"}).Locality(Level::kRow);
+  ExpectOptimum(rows, four, 4 * 98.32 + 100 + 10 + 20, 4);
+  const PlacementResult r = Run(rows, four);
+  std::set<std::string> row_names, pods;
+  for (int n : r.nodes) {
+    const Topology& topo = rows.snapshot->topology;
+    row_names.insert(topo.DomainName(Level::kRow, topo.DomainOf(n, Level::kRow)));
+    pods.insert(topo.DomainName(Level::kPod, topo.DomainOf(n, Level::kPod)));
+  }
+  EXPECT_EQ(row_names.size(), 1u);
+  EXPECT_EQ(pods.size(), 2u) << "a row cuts across both pods";
+  // Five do not fit in a row of four.
+  ExpectInfeasible(
+      rows, RequestBuilder("row", "cv-lab").Nodes(5).Classes({"h100x8"}).Locality(Level::kRow),
+      "locality");
+  // Two rows allowed: five fit.
+  ExpectOptimum(rows,
+                RequestBuilder("row", "cv-lab")
+                    .Nodes(5)
+                    .Classes({"h100x8"})
+                    .Locality(Level::kRow, LocalityMode::kRequired, 2),
+                5 * 98.32 + 200 + 10 + 30, 5);
+  // The rack without a row is a row of its own.
+  ExpectOptimum(rows,
+                RequestBuilder("solo", "cv-lab").Nodes(1).Classes({"a100x8"}).Locality(Level::kRow),
+                32.77 + 100 + 10 + 10, 1);
+}
+
+TEST_P(ConformanceTest, RowSpreadCapsNodesPerRow) {
+  const PlacementProblem rows = RowDataCentre();
+  // One per row: a node of row-a and one of row-b (two racks, two leaves: 20).
+  ExpectOptimum(rows,
+                RequestBuilder("sp", "cv-lab")
+                    .Nodes(2)
+                    .Classes({"h100x8"})
+                    .SpreadMaxPerDomain(Level::kRow, 1),
+                2 * 98.32 + 20, 2);
+  // Packed into one pod and spread over rows at once: ra1 + rb1 or ra2 + rb2.
+  ExpectOptimum(rows,
+                RequestBuilder("sp", "cv-lab")
+                    .Nodes(4)
+                    .Classes({"h100x8"})
+                    .Locality(Level::kPod)
+                    .SpreadMaxPerDomain(Level::kRow, 2),
+                4 * 98.32 + 100 + 10 + 20, 4);
+  // Three h100x8 rows do not exist: two rows of them (the solo row has none).
+  ExpectInfeasible(rows,
+                   RequestBuilder("sp", "cv-lab")
+                       .Nodes(3)
+                       .Classes({"h100x8"})
+                       .SpreadMaxPerDomain(Level::kRow, 1),
+                   "spread");
+  ExpectOptimum(
+      rows,
+      RequestBuilder("sp", "cv-lab").Nodes(3).Classes({"h100x8"}).SpreadMinDomains(Level::kRow, 2),
+      3 * 98.32 + 20, 3);
+}
+
+TEST_P(ConformanceTest, RowIsAboveRackInPreferredLocality) {
+  // Two racks of one row beat two racks of two rows: the row is a level above the rack.
+  const PlacementProblem rows = RowDataCentre();
+  const Request r =
+      RequestBuilder("pref", "cv-lab").Nodes(4).Classes({"h100x8"}).PreferLocality(Level::kRack);
+  // Two racks (200) and, above them, rows, pods and the site: rows cut pods here, so one row means
+  // two pods and one pod two rows, four domains above either way (40; 30 if rows did not count);
+  // fragmentation 20.
+  ExpectOptimum(rows, r, 4 * 98.32 + 200 + 40 + 20, 4);
 }
 
 // The exact backend on its own: re-solves with a current placement, warm starts, and scale.

@@ -197,7 +197,7 @@ TEST(ShortRequest, ErrorsGiveTheColumn) {
   ASSERT_EQ(r.status().messages().size(), 2u);
   EXPECT_EQ(r.status().messages()[0],
             "--shape \"nodes=16,locality=leafs,spread=rack\": column 10: locality: unknown level "
-            "\"leafs\"; expected one of nvlink, leaf, rack, pod, spine, site, powerDomain");
+            "\"leafs\"; expected one of nvlink, leaf, rack, row, pod, spine, site, powerDomain");
   EXPECT_EQ(r.status().messages()[1],
             "--shape \"nodes=16,locality=leafs,spread=rack\": column 25: spread: no limit; "
             "expected LEVEL:FRACTION, LEVEL:max=N or LEVEL:min=N");

@@ -248,8 +248,8 @@ TEST(TraceCodec, EveryErrorHasFileLineAndColumn) {
       "bad.csv:3:15: duration: \"0\" is not a duration; expected hours > 0",
       "bad.csv:3:17: class: no node class named \"h200x8\"; expected one of a100x8, cpu, gb200x4, "
       "h100x8, l40sx4",
-      "bad.csv:3:24: locality: unknown level \"leafs\"; expected one of nvlink, leaf, rack, pod, "
-      "spine, site, powerDomain",
+      "bad.csv:3:24: locality: unknown level \"leafs\"; expected one of nvlink, leaf, rack, row, "
+      "pod, spine, site, powerDomain",
       "bad.csv:4:3: name: \"a\" is already used on line 2; expected names unique in the trace",
       "bad.csv:4:14: gpus: both nodes and gpus; expected exactly one",
       "bad.csv:5:1: 4 fields; expected 8 as in the header",
