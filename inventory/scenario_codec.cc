@@ -1397,13 +1397,13 @@ Result<Scenario> LoadScenarioString(std::string_view yaml, std::string_view sour
 }
 
 Result<Request> LoadRequestFile(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return NotFoundError(path + ": no such file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError(path + ": cannot open");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return LoadRequestString(text.str(), path);
+  Result<std::string> text = yaml_reader::ReadBoundedFile(path, "request");
+  if (!text.ok()) return text.status();
+  // Bytes that are not UTF-8 and more YAML values than a parse may build, before the parse.
+  yaml_reader::Diagnostics diag(path);
+  if (!yaml_reader::CheckYamlText(diag, *text))
+    return Status(StatusCode::kInvalidArgument, diag.Sorted());
+  return LoadRequestString(*text, path);
 }
 
 Result<Request> LoadRequestString(std::string_view yaml, std::string_view source_name) {

@@ -96,37 +96,76 @@ SourcePos PosOf(const YAML::Node& node) {
   return {mark.line + 1, mark.column + 1};
 }
 
+namespace {
+
+bool EntryBefore(SourcePos a, uint64_t a_seq, SourcePos b, uint64_t b_seq) {
+  if (a.line != b.line) return a.line < b.line;
+  if (a.column != b.column) return a.column < b.column;
+  return a_seq < b_seq;
+}
+
+}  // namespace
+
+bool Diagnostics::Keeps(SourcePos at) {
+  if (entries_.size() < max_kept_) return true;
+  // Full: entries_ is a heap whose front is the last kept error; a new error comes after every
+  // error found before it at its position.
+  if (max_kept_ == 0 || !EntryBefore(at, next_seq_, entries_.front().pos, entries_.front().seq)) {
+    ++dropped_;
+    ++next_seq_;
+    return false;
+  }
+  return true;
+}
+
+void Diagnostics::Add(Entry entry) {
+  auto before = [](const Entry& a, const Entry& b) {
+    return EntryBefore(a.pos, a.seq, b.pos, b.seq);
+  };
+  entry.seq = next_seq_++;
+  if (entries_.size() < max_kept_) {
+    entries_.push_back(std::move(entry));
+    if (entries_.size() == max_kept_) std::make_heap(entries_.begin(), entries_.end(), before);
+    return;
+  }
+  // Keeps() let it in: it comes before the last kept error, which makes room.
+  std::pop_heap(entries_.begin(), entries_.end(), before);
+  entries_.back() = std::move(entry);
+  std::push_heap(entries_.begin(), entries_.end(), before);
+  ++dropped_;
+}
+
 void Diagnostics::Error(SourcePos at, std::string_view path, std::string_view what,
                         std::string_view expected, std::string_view code,
                         std::string_view detail_path) {
+  if (!Keeps(at)) return;
   std::string message(what);
   if (!expected.empty()) message += "; expected " + std::string(expected);
   std::string text = source_ + ":" + PosText(at) + ": ";
   if (!path.empty()) text += std::string(path) + ": ";
   text += message;
   if (code.empty()) {
-    code = what.starts_with("unknown key")                                   ? "unknown_field"
-           : what.starts_with("got ")                                        ? "wrong_type"
-           : what.starts_with("missing")                                     ? "missing_field"
-           : what.find("is out of range") != std::string_view::npos          ? "out_of_range"
-           : what.starts_with("unknown ") || what.starts_with("bad ")        ? "bad_value"
-           : what.starts_with("duplicate") || what.starts_with("repeated")   ? "duplicate"
-           : what.find("does not exist") != std::string_view::npos           ? "unknown_reference"
-           : what.find("may not ask for") != std::string_view::npos
-               ? "compliance_not_allowed"
-                                                                             : "invalid";
+    code = what.starts_with("unknown key")                                 ? "unknown_field"
+           : what.starts_with("got ")                                      ? "wrong_type"
+           : what.starts_with("missing")                                   ? "missing_field"
+           : what.find("is out of range") != std::string_view::npos        ? "out_of_range"
+           : what.starts_with("unknown ") || what.starts_with("bad ")      ? "bad_value"
+           : what.starts_with("duplicate") || what.starts_with("repeated") ? "duplicate"
+           : what.find("does not exist") != std::string_view::npos         ? "unknown_reference"
+           : what.find("may not ask for") != std::string_view::npos ? "compliance_not_allowed"
+                                                                    : "invalid";
   }
-  entries_.push_back({at,
-                      std::move(text),
-                      {std::string(detail_path.empty() ? path : detail_path), std::string(code),
-                       message}});
+  Add({at,
+       std::move(text),
+       {std::string(detail_path.empty() ? path : detail_path), std::string(code), message}});
 }
 
 std::vector<ErrorDetail> Diagnostics::SortedDetails() const {
   std::vector<const Entry*> order;
+  order.reserve(entries_.size());
   for (const Entry& e : entries_) order.push_back(&e);
-  std::stable_sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
-    return a->pos.line != b->pos.line ? a->pos.line < b->pos.line : a->pos.column < b->pos.column;
+  std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
+    return EntryBefore(a->pos, a->seq, b->pos, b->seq);
   });
   std::vector<ErrorDetail> out;
   for (const Entry* e : order) out.push_back(e->detail);
@@ -134,20 +173,24 @@ std::vector<ErrorDetail> Diagnostics::SortedDetails() const {
 }
 
 void Diagnostics::Raw(SourcePos at, std::string_view text) {
-  entries_.push_back(
-      {at, source_ + ":" + PosText(at) + ": " + std::string(text), {"", "syntax", std::string(text)}});
+  if (!Keeps(at)) return;
+  Add({at,
+       source_ + ":" + PosText(at) + ": " + std::string(text),
+       {"", "syntax", std::string(text)}});
 }
 
 std::vector<std::string> Diagnostics::Sorted() const {
   std::vector<const Entry*> order;
   order.reserve(entries_.size());
   for (const Entry& e : entries_) order.push_back(&e);
-  std::stable_sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
-    return a->pos.line != b->pos.line ? a->pos.line < b->pos.line : a->pos.column < b->pos.column;
+  std::sort(order.begin(), order.end(), [](const Entry* a, const Entry* b) {
+    return EntryBefore(a->pos, a->seq, b->pos, b->seq);
   });
   std::vector<std::string> out;
-  out.reserve(order.size());
+  out.reserve(size());
   for (const Entry* e : order) out.push_back(e->text);
+  // Short enough to need no allocation of its own: a count in the form printers expect.
+  out.resize(size(), "(not kept)");
   return out;
 }
 

@@ -41,10 +41,17 @@ struct SourcePos {
 };
 SourcePos PosOf(const YAML::Node& node);
 
-// Collects the errors of one source; Sorted() returns them in file order.
+// Most error messages one Diagnostics keeps; past it, errors are only counted. Far more than a
+// person reads (the CLI prints 100), few enough that a file of millions of bad entries costs
+// little memory.
+inline constexpr size_t kMaxKeptErrors = 1000;
+
+// Collects the errors of one source; Sorted() returns them in file order. At most `max_kept`
+// messages are kept, the first by position; the rest are counted, so size() stays the total.
 class Diagnostics {
  public:
-  explicit Diagnostics(std::string source) : source_(std::move(source)) {}
+  explicit Diagnostics(std::string source, size_t max_kept = kMaxKeptErrors)
+      : source_(std::move(source)), max_kept_(max_kept) {}
 
   // `code` is the stable kind of error (ErrorDetail::code); when empty it is read off `what`.
   // `detail_path` is the ErrorDetail's path when it differs from where the message points (a
@@ -54,12 +61,15 @@ class Diagnostics {
   // A message without the "KEY.PATH: ...; expected" shape (YAML syntax errors).
   void Raw(SourcePos at, std::string_view text);
 
-  bool empty() const { return entries_.empty(); }
-  size_t size() const { return entries_.size(); }
+  bool empty() const { return size() == 0; }
+  // Every error reported, kept or only counted.
+  size_t size() const { return entries_.size() + dropped_; }
   const std::string& source() const { return source_; }
-  // Messages ordered by position; errors at the same position keep the order they were found in.
+  // size() messages: the kept ones ordered by position (errors at the same position in the order
+  // they were found in), then one short placeholder per error only counted, so that a printer
+  // that shows the first few and counts the rest (the CLI's "... and N more errors") counts right.
   std::vector<std::string> Sorted() const;
-  // The same errors as ErrorDetails {key path, code, "what; expected ..."}, in the same order.
+  // The kept errors as ErrorDetails {key path, code, "what; expected ..."}, in the same order.
   std::vector<ErrorDetail> SortedDetails() const;
 
  private:
@@ -67,9 +77,18 @@ class Diagnostics {
     SourcePos pos;
     std::string text;
     ErrorDetail detail;
+    uint64_t seq = 0;  // order found in
   };
+  // Whether an error at `at` is kept: there is room, or it comes before the last kept one (which
+  // is then dropped). Counts the error otherwise, and the caller builds no message.
+  bool Keeps(SourcePos at);
+  void Add(Entry entry);
+
   std::string source_;
-  std::vector<Entry> entries_;
+  size_t max_kept_;
+  std::vector<Entry> entries_;  // a max-heap by (position, seq) once full
+  size_t dropped_ = 0;
+  uint64_t next_seq_ = 0;
 };
 
 // "inventory.nodes" + "rack" -> "inventory.nodes.rack"; an empty base gives the key alone.

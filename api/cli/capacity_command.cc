@@ -3,6 +3,7 @@
 // history, forecasts of when quotas and classes run out. The planning is api/whatif.h's; this
 // command reads the flags and files and prints.
 #include <ostream>
+#include <sstream>
 
 #include "api/cli/commands.h"
 #include "api/cli/whatif_cli.h"
@@ -15,9 +16,10 @@
 namespace topoplace {
 
 int RunCapacity(const CapacityArgs& args, std::ostream& out, std::ostream& err) {
+  const std::string prefix = "topoplace capacity: ";
   if (!args.shape.empty() && !args.shape_file.empty()) {
-    err << "topoplace capacity: give --shape or --shape-file, not both\n";
-    return kExitBadInput;
+    Status st = InvalidArgumentError("give --shape or --shape-file, not both");
+    return ReportFailure(st.SetReason("bad_arguments"), args.json, out, err, prefix);
   }
   CapacityQuery query;
   query.tenant = args.tenant;
@@ -27,15 +29,14 @@ int RunCapacity(const CapacityArgs& args, std::ostream& out, std::ostream& err) 
   if (!args.shape.empty()) {
     Result<Request> r = ParseShortRequest(args.shape, "--shape");
     if (!r.ok()) {
-      for (const auto& m : r.status().messages()) err << "topoplace capacity: " << m << "\n";
-      return kExitBadInput;
+      return ReportFailure(InputErrors({r.status()}, "bad_value"), args.json, out, err, prefix);
     }
     query.shape = *r;
   } else if (!args.shape_file.empty()) {
     Result<Request> r = LoadRequestFile(args.shape_file);
     if (!r.ok()) {
-      for (const auto& m : r.status().messages()) err << m << "\n";
-      return ExitCodeFor(r.status().code());
+      return ReportFailure(r.status(), args.json, out, err, "",
+                           Json{{"file", args.shape_file}, {"valid", false}});
     }
     query.shape = *r;
   }
@@ -43,31 +44,33 @@ int RunCapacity(const CapacityArgs& args, std::ostream& out, std::ostream& err) 
   int exit = kExitOk;
   if (!LoadForCommand(args.file, scenario, args.json, out, err, exit)) return exit;
   if (Status st = ResolveCapacityQuery(scenario.tenants, query); !st.ok()) {
-    for (const auto& m : st.messages()) err << "topoplace capacity: " << m << "\n";
-    return kExitBadInput;
+    return ReportFailure(st, args.json, out, err, prefix);
   }
   if (!args.history.empty()) {
     Result<Trace> t = LoadTraceFile(args.history, &scenario);
     if (!t.ok()) {
-      for (const auto& m : t.status().messages()) err << m << "\n";
-      return ExitCodeFor(t.status().code());
+      return ReportFailure(t.status(), args.json, out, err, "",
+                           Json{{"history", args.history}, {"valid", false}});
     }
     query.history = std::move(*t);
   }
   auto snap = MakeSnapshot(scenario.inventory);
   if (!snap.ok()) {
-    for (const auto& m : snap.status().messages()) err << args.file << ": " << m << "\n";
-    return ExitCodeFor(snap.status().code());
+    return ReportFailure(snap.status(), args.json, out, err, TerminalText(args.file) + ": ");
   }
   Result<CapacityReport> report = PlanCapacity(PlacementProblem{*snap, scenario.tenants}, query);
-  if (!report.ok()) {
-    for (const auto& m : report.status().messages()) err << "topoplace capacity: " << m << "\n";
-    return ExitCodeFor(report.status().code());
-  }
+  if (!report.ok()) return ReportFailure(report.status(), args.json, out, err, prefix);
   if (args.json) {
-    out << CapacityReportJson(*report, args.file).dump(2) << "\n";
+    out << JsonText(CapacityReportJson(*report, args.file)) << "\n";
   } else {
-    PrintCapacityReport(out, *report, args.file, args.history);
+    std::ostringstream text;
+    PrintCapacityReport(text, *report, args.file, args.history);
+    std::vector<std::string> inputs = {args.file, args.history, args.shape, args.tenant};
+    if (query.shape) {
+      inputs.push_back(query.shape->name);
+      inputs.push_back(query.shape->tenant);
+    }
+    WriteReportText(out, text.str(), scenario, inputs);
   }
   return kExitOk;
 }

@@ -1,8 +1,10 @@
 #include "api/cli/whatif_cli.h"
 
+#include <algorithm>
 #include <ostream>
 
 #include "api/cli/cli_options.h"
+#include "api/cli/commands.h"
 
 namespace topoplace {
 
@@ -92,6 +94,100 @@ int RunWhatIfCommand(const WhatIfCommands& cmds, std::ostream& out, std::ostream
   if (cmds.replay_cmd != nullptr && cmds.replay_cmd->parsed())
     return RunReplay(cmds.replay, out, err);
   return -1;
+}
+
+namespace {
+
+// Every name a report may print: of the inventory, its tenants, allocations and requests.
+template <typename Visit>
+void ForEachName(const Scenario& s, Visit&& visit) {
+  const Inventory& inv = s.inventory;
+  for (const Site& x : inv.sites) {
+    visit(x.name);
+    visit(x.region);
+    visit(x.jurisdiction);
+    for (const std::string& t : x.tags) visit(t);
+  }
+  for (const PowerDomain& x : inv.power_domains) visit(x.name);
+  for (const Switch& x : inv.switches) {
+    visit(x.name);
+    visit(x.vendor);
+    visit(x.pod);
+  }
+  for (const Rack& x : inv.racks) {
+    visit(x.name);
+    visit(x.row);
+    visit(x.pod);
+    for (const std::string& t : x.tags) visit(t);
+  }
+  for (const NodeClass& x : inv.node_classes) {
+    visit(x.name);
+    visit(x.cpu.model);
+    visit(x.gpu.model);
+  }
+  for (const Node& x : inv.nodes) {
+    visit(x.name);
+    for (const auto& [key, value] : x.labels) {
+      visit(key);
+      visit(value);
+    }
+  }
+  for (const Tenant& x : s.tenants) {
+    visit(x.name);
+    for (const std::string& c : x.compliance) visit(c);
+  }
+  for (const Allocation& x : s.allocations) visit(x.name);
+  for (const Request& x : s.requests) visit(x.name);
+}
+
+}  // namespace
+
+void WriteReportText(std::ostream& out, const std::string& report, const Scenario& scenario,
+                     const std::vector<std::string>& inputs) {
+  std::vector<std::string> unsafe;
+  auto visit = [&](const std::string& name) {
+    if (!name.empty() && TerminalText(name) != name) unsafe.push_back(name);
+  };
+  ForEachName(scenario, visit);
+  for (const std::string& s : inputs) visit(s);
+  if (unsafe.empty()) {
+    out << report;
+    return;
+  }
+  // Longest first, so a name that holds another is escaped whole. An escaped name holds nothing a
+  // terminal acts on, so no later (shorter) name can match inside it.
+  std::sort(unsafe.begin(), unsafe.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() > b.size() : a < b;
+  });
+  unsafe.erase(std::unique(unsafe.begin(), unsafe.end()), unsafe.end());
+  std::string text = report;
+  for (const std::string& name : unsafe) {
+    const std::string shown = TerminalText(name);
+    std::string next;
+    size_t from = 0;
+    for (size_t at = text.find(name); at != std::string::npos; at = text.find(name, from)) {
+      next.append(text, from, at - from);
+      next += shown;
+      from = at + name.size();
+    }
+    if (from == 0) continue;
+    next.append(text, from, std::string::npos);
+    text = std::move(next);
+  }
+  out << text;
+}
+
+Status InputErrors(const std::vector<Status>& failures, std::string reason) {
+  std::vector<std::string> messages;
+  for (const Status& f : failures)
+    messages.insert(messages.end(), f.messages().begin(), f.messages().end());
+  if (!failures.empty() && !failures.front().reason().empty()) reason = failures.front().reason();
+  Status st(StatusCode::kInvalidArgument, std::move(messages));
+  st.SetReason(std::move(reason));
+  for (const Status& f : failures) {
+    for (const ErrorDetail& d : f.details()) st.AddDetail(d);
+  }
+  return st;
 }
 
 }  // namespace topoplace

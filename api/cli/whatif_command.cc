@@ -2,6 +2,7 @@
 // scenario, repair what is affected, and compare capacity and the pending requests before and
 // after. The planning is api/whatif.h's; this command reads the flags and the file and prints.
 #include <ostream>
+#include <sstream>
 
 #include "api/cli/commands.h"
 #include "api/cli/whatif_cli.h"
@@ -13,16 +14,19 @@
 namespace topoplace {
 
 int RunWhatIf(const WhatIfArgs& args, std::ostream& out, std::ostream& err) {
+  const std::string prefix = "topoplace whatif: ";
   // Changes first: bad flags are reported before any file is read.
   std::vector<Change> changes;
-  std::vector<std::string> errors;
+  std::vector<Status> failures;
+  std::vector<std::string> inputs = {args.file};  // argv text the report may echo
   auto parse = [&](ChangeKind kind, const std::vector<std::string>& texts) {
     for (const std::string& t : texts) {
+      inputs.push_back(t);
       Result<Change> c = ParseChange(kind, t);
       if (c.ok()) {
         changes.push_back(*c);
       } else {
-        errors.insert(errors.end(), c.status().messages().begin(), c.status().messages().end());
+        failures.push_back(c.status());
       }
     }
   };
@@ -33,21 +37,22 @@ int RunWhatIf(const WhatIfArgs& args, std::ostream& out, std::ostream& err) {
   parse(ChangeKind::kTenantQuota, args.tenant_quota);
   std::vector<Request> shapes;
   for (const std::string& s : args.shapes) {
+    inputs.push_back(s);
     Result<Request> r = ParseShortRequest(s, "--shape");
     if (r.ok()) {
       shapes.push_back(*r);
     } else {
-      errors.insert(errors.end(), r.status().messages().begin(), r.status().messages().end());
+      failures.push_back(r.status());
     }
   }
-  if (!errors.empty()) {
-    for (const auto& e : errors) err << "topoplace whatif: " << e << "\n";
-    return kExitBadInput;
+  if (!failures.empty()) {
+    return ReportFailure(InputErrors(failures, "bad_value"), args.json, out, err, prefix);
   }
   if (changes.empty()) {
-    err << "topoplace whatif: no change given; expected at least one of --fail, --drain, --add, "
-           "--remove, --tenant-quota (see --help)\n";
-    return kExitBadInput;
+    Status st = InvalidArgumentError(
+        "no change given; expected at least one of --fail, --drain, --add, --remove, "
+        "--tenant-quota (see --help)");
+    return ReportFailure(st.SetReason("missing_argument"), args.json, out, err, prefix);
   }
 
   Scenario before;
@@ -64,16 +69,17 @@ int RunWhatIf(const WhatIfArgs& args, std::ostream& out, std::ostream& err) {
   Result<WhatIfReport> report = PlanWhatIf(before, input, options);
   if (!report.ok()) {
     // Input that does not fit the file is the command's to report; anything else, the file's.
-    const std::string prefix =
-        report.status().details().empty() ? args.file + ": " : std::string("topoplace whatif: ");
-    for (const auto& m : report.status().messages()) err << prefix << m << "\n";
-    return ExitCodeFor(report.status().code());
+    const std::string where =
+        report.status().details().empty() ? TerminalText(args.file) + ": " : prefix;
+    return ReportFailure(report.status(), args.json, out, err, where);
   }
   const int code = report->all_repaired() ? kExitOk : kExitUnsatisfied;
   if (args.json) {
-    out << WhatIfReportJson(*report, args.file).dump(2) << "\n";
+    out << JsonText(WhatIfReportJson(*report, args.file)) << "\n";
   } else {
-    PrintWhatIfReport(out, *report, args.file);
+    std::ostringstream text;
+    PrintWhatIfReport(text, *report, args.file);
+    WriteReportText(out, text.str(), before, inputs);
   }
   return code;
 }

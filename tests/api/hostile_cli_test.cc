@@ -174,6 +174,53 @@ TEST_F(HostileCliTest, NamesWithControlCharactersArePrintedEscaped) {
   EXPECT_EQ(j["results"][1]["status"], "infeasible");
 }
 
+TEST_F(HostileCliTest, WhatIfAndCapacityPrintNamesEscaped) {
+  const std::string file = Write("evil.yaml", EvilScenario());
+  // The rack is named in the flag too: a newline in argv, as a shell passes it.
+  const auto whatif =
+      RunTopoplace("whatif " + Arg(file) + " --fail \"$(printf 'rack:rack\\nFAKE LINE')\"");
+  EXPECT_EQ(whatif.exit_code, 0) << whatif.out << whatif.err;
+  EXPECT_TRUE(Contains(whatif.out,
+                       "--fail rack:rack\\nFAKE LINE: failed 2 nodes of rack "
+                       "rack\\nFAKE LINE\n"))
+      << whatif.out;
+  EXPECT_TRUE(Contains(whatif.out, "  job\\rX: placed -> not placed")) << whatif.out;
+  const auto capacity = RunTopoplace("capacity " + Arg(file) + " --shape nodes=1,class=h100x8");
+  EXPECT_EQ(capacity.exit_code, 0) << capacity.out << capacity.err;
+  EXPECT_TRUE(Contains(capacity.out, "shape: nodes=1,class=h100x8 (tenant lab\\x1b[31m)"))
+      << capacity.out;
+  EXPECT_TRUE(Contains(capacity.out, "free nodes by rack: rack\\nFAKE LINE 2/2")) << capacity.out;
+  EXPECT_TRUE(Contains(capacity.out, "free nodes by leaf: leaf\\u202eevil 2/2")) << capacity.out;
+  for (const auto* run : {&whatif, &capacity}) {
+    EXPECT_FALSE(HasTerminalControls(run->out)) << run->out;
+    EXPECT_FALSE(HasTerminalControls(run->err)) << run->err;
+    EXPECT_FALSE(Contains(run->out, "\nFAKE LINE")) << run->out;
+  }
+}
+
+TEST_F(HostileCliTest, WhatIfAndCapacityJsonCarriesBrokenBytesFromArgvAsValidUtf8) {
+  // A tag and a file name from argv that are not UTF-8 end up in the reports' JSON.
+  const auto whatif = RunTopoplace(
+      "whatif --json scenarios/moc-small.yaml --add "
+      "\"$(printf 'racks=1,class=h100x8,pod=pod-2,tags=a\\377')\"");
+  EXPECT_EQ(whatif.exit_code, 0) << whatif.out << whatif.err;
+  ASSERT_TRUE(IsValidUtf8Text(whatif.out)) << whatif.out;
+  const Json w = Json::parse(whatif.out);
+  EXPECT_EQ(w["changes"][0]["change"], "racks=1,class=h100x8,pod=pod-2,tags=a\ufffd") << w;
+  EXPECT_EQ(w["capacity"]["after"]["freeNodes"].get<int>(),
+            w["capacity"]["before"]["freeNodes"].get<int>() + 8);
+
+  const std::string file =
+      Write("moc-\xff.yaml", testing::ReadFile(testing::SourceDir() + "/scenarios/moc-small.yaml"));
+  const auto capacity =
+      RunTopoplace("capacity --json " + Arg(file) + " --shape nodes=2,class=h100x8");
+  EXPECT_EQ(capacity.exit_code, 0) << capacity.out << capacity.err;
+  ASSERT_TRUE(IsValidUtf8Text(capacity.out)) << capacity.out;
+  const Json c = Json::parse(capacity.out);
+  EXPECT_EQ(c["file"], (dir_ / "moc-\ufffd.yaml").string());
+  EXPECT_GT(c["count"]["copies"].get<int>(), 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // 2. Input size limits and memory.
 
@@ -194,6 +241,24 @@ TEST_F(HostileCliTest, EndlessInputStopsAtTheLimitWithAClearMessage) {
   EXPECT_EQ(replay.exit_code, 2) << replay.out << replay.err;
   EXPECT_TRUE(Contains(replay.err, "/dev/zero: larger than 64 MiB, the limit for a trace file"))
       << replay.err;
+}
+
+TEST_F(HostileCliTest, AnEndlessOrBrokenShapeFileIsBadInput) {
+  const auto run = RunTopoplace("capacity scenarios/moc-small.yaml --shape-file /dev/zero");
+  EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
+  EXPECT_TRUE(Contains(run.err, "/dev/zero: larger than 64 MiB, the limit for a request file"))
+      << run.err;
+  const auto json = RunTopoplace("capacity --json scenarios/moc-small.yaml --shape-file /dev/zero");
+  EXPECT_EQ(json.exit_code, 2) << json.out << json.err;
+  EXPECT_EQ(Json::parse(json.out)["error"]["code"], "input_too_large") << json.out;
+
+  const std::string shape = Write("shape.yaml", "nodes: 2\nselect: {class: \"h100\xfex8\"}\n");
+  const auto broken =
+      RunTopoplace("capacity --json scenarios/moc-small.yaml --shape-file " + Arg(shape));
+  EXPECT_EQ(broken.exit_code, 2) << broken.out << broken.err;
+  const Json j = Json::parse(broken.out);
+  EXPECT_TRUE(Contains(j["error"]["message"], shape + ":2:22: invalid UTF-8 (byte 0xfe)"))
+      << broken.out;
 }
 
 TEST_F(HostileCliTest, TooManyNodesInAllIsBadInputAtTheEntryThatPassesTheLimit) {
@@ -269,6 +334,43 @@ TEST_F(HostileCliTest, ErrorsAreCappedWithACountOfTheRest) {
   EXPECT_EQ(j["files"][0]["errorCount"], 1000);
   ASSERT_EQ(j["files"][0]["errors"].size(), 101u);
   EXPECT_EQ(j["files"][0]["errors"][100], "... and 900 more errors");
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+TEST_F(HostileCliTest, AFloodOfErrorsIsCountedWhole) {
+  // 200,000 tenants that are not maps, after a request whose tenant does not exist: that error is
+  // found last (references are checked after parsing) but comes first in the file.
+  std::string yaml =
+      "apiVersion: topoplace/v1\nrequests: [{name: r, tenant: nobody, nodes: 1}]\ntenants: [1";
+  for (int i = 1; i < 200000; ++i) yaml += ", 1";
+  yaml += "]\n";
+  const std::string file = Write("flood.yaml", yaml);
+  const auto run = RunTopoplace("validate " + Arg(file));
+  EXPECT_EQ(run.exit_code, 2);
+  const std::vector<std::string> lines = Lines(run.err);
+  ASSERT_EQ(lines.size(), 102u) << run.err.substr(0, 2000);
+  EXPECT_EQ(lines[0].rfind(file + ":2:30: requests[0].tenant: tenant \"nobody\" does not exist", 0),
+            0u)
+      << lines[0];
+  EXPECT_EQ(lines[1].rfind(file + ":3:11: tenants[0]: got \"1\"", 0), 0u) << lines[1];
+  EXPECT_EQ(lines[99].rfind(file + ":3:305: tenants[98]: got \"1\"", 0), 0u) << lines[99];
+  EXPECT_EQ(lines[100], "... and 199901 more errors");
+  EXPECT_EQ(lines[101], file + ": 200001 error(s)");
+
+  // The same count wherever the file is loaded, as JSON too.
+  const auto json = RunTopoplace("whatif --json " + Arg(file) + " --fail node:x");
+  EXPECT_EQ(json.exit_code, 2) << json.err;
+  const Json j = Json::parse(json.out);
+  EXPECT_EQ(j["errorCount"], 200001);
+  ASSERT_EQ(j["errors"].size(), 101u);
+  EXPECT_EQ(j["errors"][100], "... and 199901 more errors");
+  EXPECT_TRUE(Contains(j["error"]["message"], "tenant \"nobody\" does not exist")) << json.out;
 }
 
 // The rack table of `show`, as (label, nodes) rows.
@@ -384,6 +486,65 @@ TEST_F(HostileCliTest, ArgumentErrorsComeBackAsJsonWhenAsked) {
     EXPECT_EQ(j["error"]["code"], c.code) << c.args << "\n" << run.out;
     EXPECT_FALSE(j["error"]["message"].get<std::string>().empty()) << c.args;
   }
+}
+
+TEST_F(HostileCliTest, WhatIfAndCapacityErrorsComeBackAsJsonWhenAsked) {
+  const std::string bad_shape =
+      Write("bad.yaml", "nodes: 2\ntopology:\n  locality: {level: racks}\n");
+  const std::string bad_trace =
+      Write("bad.csv", "time,name,tenant,nodes,duration\n1,a,nlp-lab,two,1\n");
+  struct Case {
+    std::string args;
+    std::string code;
+    std::string message;  // part of error.message
+  };
+  const std::vector<Case> cases = {
+      {"whatif --json scenarios/moc-small.yaml --fail rackx:r01 --add racks=two", "bad_value",
+       "--fail \"rackx:r01\": unknown kind \"rackx\""},
+      {"whatif --json scenarios/moc-small.yaml", "missing_argument", "no change given"},
+      {"whatif --json scenarios/moc-small.yaml --fail rack:r99", "change_not_applicable",
+       "no rack named \"r99\""},
+      {"whatif --json scenarios/moc-small.yaml --fail rack:r01 --shape nodes=x", "bad_value",
+       "--shape \"nodes=x\": column 1: nodes:"},
+      {"capacity --json scenarios/moc-small.yaml --shape nodes=2,locality=leaf:sometimes",
+       "bad_value", "column 9: locality: unknown mode \"sometimes\""},
+      {"capacity --json scenarios/moc-small.yaml --shape nodes=2 --shape-file " + Arg(bad_shape),
+       "bad_arguments", "give --shape or --shape-file, not both"},
+      {"capacity --json scenarios/moc-small.yaml --shape-file " + Arg(bad_shape),
+       "invalid_argument", bad_shape + ":3:21: topology.locality.level: unknown level"},
+      {"capacity --json scenarios/moc-small.yaml --shape nodes=2,class=h200x8", "invalid_shape",
+       "unknown node class \"h200x8\""},
+      {"capacity --json scenarios/moc-small.yaml --tenant nobody", "unknown_tenant",
+       "--tenant: no tenant named \"nobody\""},
+      {"capacity --json scenarios/moc-small.yaml --history " + Arg(bad_trace), "invalid_argument",
+       bad_trace + ":2:13: nodes: \"two\" is not a whole number"},
+  };
+  for (const Case& c : cases) {
+    const auto run = RunTopoplace(c.args);
+    EXPECT_EQ(run.exit_code, 2) << c.args << "\n" << run.out << run.err;
+    EXPECT_EQ(run.err, "") << c.args;  // the one document on stdout says it all
+    Json j;
+    ASSERT_NO_THROW(j = Json::parse(run.out)) << c.args << "\n" << run.out << run.err;
+    EXPECT_EQ(j["error"]["code"], c.code) << c.args << "\n" << run.out;
+    EXPECT_TRUE(Contains(j["error"]["message"], c.message)) << c.args << "\n" << run.out;
+  }
+}
+
+TEST_F(HostileCliTest, WhatIfFlagErrorsAreCappedWithACountOfTheRest) {
+  std::string flags;
+  for (int i = 0; i < 150; ++i) flags += " --fail bogus:" + std::to_string(i);
+  const auto run = RunTopoplace("whatif scenarios/moc-small.yaml" + flags);
+  EXPECT_EQ(run.exit_code, 2);
+  const std::vector<std::string> lines = Lines(run.err);
+  ASSERT_EQ(lines.size(), 101u) << run.err.substr(0, 2000);
+  EXPECT_TRUE(Contains(lines[99], "--fail \"bogus:99\": unknown kind \"bogus\"")) << lines[99];
+  EXPECT_EQ(lines[100], "topoplace whatif: ... and 50 more errors");
+  const auto json = RunTopoplace("whatif --json scenarios/moc-small.yaml" + flags);
+  EXPECT_EQ(json.exit_code, 2);
+  const Json j = Json::parse(json.out);
+  EXPECT_EQ(j["errorCount"], 150);
+  ASSERT_EQ(j["errors"].size(), 101u);
+  EXPECT_EQ(j["errors"][100], "... and 50 more errors");
 }
 
 TEST_F(HostileCliTest, HelpShowsTheDefaults) {
