@@ -117,6 +117,14 @@ std::string PathOf(const std::vector<std::string>& paths, size_t i, std::string 
 // on this error path, so a valid what-if pays nothing for it). The messages stay the batch's.
 Status ChangeErrors(const Scenario& before, const WhatIfInput& input, const Status& batch) {
   Status out(batch.code(), batch.messages());
+  if (batch.reason() == "too_many_nodes" && !batch.details().empty()) {
+    // Named by ApplyChanges before anything was built: re-applying each add would build them all.
+    out.SetReason("too_many_nodes");
+    const size_t i = std::stoul(batch.details().front().path);
+    out.AddDetail({PathOf(input.change_paths, i, std::string(ChangeFlag(ChangeKind::kAdd))),
+                   "too_many_nodes", batch.details().front().message});
+    return out;
+  }
   out.SetReason("change_not_applicable");
   Scenario probe = before;
   for (ChangeKind kind : {ChangeKind::kAdd, ChangeKind::kRemove, ChangeKind::kFail,

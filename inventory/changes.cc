@@ -486,7 +486,8 @@ Result<std::vector<AppliedChange>> ApplyChanges(Scenario& scenario,
   // the flag that would pass it is named without first building what the others add.
   int64_t planned = static_cast<int64_t>(inv.nodes.size());
   std::map<std::string, int> typical;  // per pod, computed once
-  for (const Change& c : changes) {
+  for (size_t index = 0; index < changes.size(); ++index) {
+    const Change& c = changes[index];
     if (c.kind != ChangeKind::kAdd) continue;
     int per_rack = c.add.nodes_per_rack.value_or(0);
     if (per_rack == 0) {
@@ -496,10 +497,14 @@ Result<std::vector<AppliedChange>> ApplyChanges(Scenario& scenario,
     }
     planned += int64_t{c.add.racks} * per_rack;
     if (planned > kMaxScenarioNodes) {
-      return InvalidArgumentError(std::string(ChangeFlag(c.kind)) + " " + Quoted(c.text) +
-                                  ": the scenario would hold " + std::to_string(planned) +
-                                  " nodes, too many; expected at most " +
-                                  std::to_string(kMaxScenarioNodes) + " nodes in one scenario");
+      // The reason and the change's index let a caller name the change without re-applying them.
+      Status st = InvalidArgumentError(
+          std::string(ChangeFlag(c.kind)) + " " + Quoted(c.text) + ": the scenario would hold " +
+          std::to_string(planned) + " nodes, too many; expected at most " +
+          std::to_string(kMaxScenarioNodes) + " nodes in one scenario");
+      st.SetReason("too_many_nodes");
+      st.AddDetail({std::to_string(index), "too_many_nodes", st.message()});
+      return st;
     }
   }
   std::vector<AppliedChange> out;

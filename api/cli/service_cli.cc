@@ -96,7 +96,7 @@ int RunImport(const ServiceCommands& c, std::ostream& out, std::ostream& err) {
   auto scenario = LoadScenarioFile(c.import_file);
   if (!scenario.ok()) {
     if (c.json) return Fail(c, out, err, "import", scenario.status());
-    for (const auto& m : scenario.status().messages()) err << m << "\n";
+    PrintErrors(err, scenario.status().messages());
     return ExitCodeFor(scenario.status().code());
   }
   auto store = OpenStore(c, OpenMode::kCreate);
