@@ -235,14 +235,21 @@ int main(int argc, char** argv) {
         // Every acknowledged commit is in the store, and no node is in two of them.
         httplib::Client check("127.0.0.1", server.port);
         check.set_read_timeout(120, 0);
-        auto all = check.Get("/v1/allocations", auth);
+        // Lists come in pages: follow nextPageToken to the end.
         std::set<std::string> listed;
-        if (all && all->status == 200) {
+        std::string page_token;
+        do {
+          auto all = check.Get("/v1/allocations?limit=1000" +
+                                   (page_token.empty() ? "" : "&pageToken=" + page_token),
+                               auth);
+          if (!all || all->status != 200) {
+            std::fprintf(stderr, "listing allocations failed: %d\n", all ? all->status : -1);
+            break;
+          }
           const json list = json::parse(all->body);
-          for (const auto& a : list["allocations"]) listed.insert(a["id"].get<std::string>());
-        } else {
-          std::fprintf(stderr, "listing allocations failed: %d\n", all ? all->status : -1);
-        }
+          for (const auto& a : list["items"]) listed.insert(a["id"].get<std::string>());
+          page_token = list.value("nextPageToken", "");
+        } while (!page_token.empty());
         int lost = 0;
         for (const auto& id : allocations) lost += listed.count(id) == 0;
         const std::set<std::string> distinct(placed.begin(), placed.end());
