@@ -52,6 +52,7 @@ constexpr int HttpStatusFor(StatusCode code) { return MappingFor(code).http_stat
 // HTTP statuses the service's transport and glue answer with by themselves (not from a Status):
 // protocol errors, limits and overload.
 inline constexpr int kHttpOk = 200;
+inline constexpr int kHttpCreated = 201;
 inline constexpr int kHttpBadRequest = 400;
 inline constexpr int kHttpUnauthorized = 401;
 inline constexpr int kHttpForbidden = 403;

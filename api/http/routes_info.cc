@@ -25,7 +25,7 @@ void NoQuery(const Call& c, std::initializer_list<std::string_view> allowed = {}
   for (const auto& [k, v] : c.query) {
     if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
       Problem p;
-      p.status = 400;
+      p.status = HttpStatusFor(StatusCode::kInvalidArgument);
       p.code = "bad_parameter";
       p.parameter = k;
       p.detail = k + ": unknown query parameter";
@@ -47,7 +47,7 @@ int64_t IndexAfter(const PageRequest& page, std::string_view list) {
     if (ec == std::errc() && end == e && v >= 0) return v;
   }
   Problem p;
-  p.status = 400;
+  p.status = HttpStatusFor(StatusCode::kInvalidArgument);
   p.code = "bad_parameter";
   p.parameter = "pageToken";
   p.detail = "pageToken: not a token this list gave out; start again without it";
@@ -67,18 +67,19 @@ bool IsFree(const Node& n) { return n.state == NodeState::kAvailable && n.holder
 // Alive: answers while the process runs, without touching the store (answered on the event loop).
 Reply Healthz(Service& s, const Call& c) {
   NoQuery(c);
-  return {200, Json{{"status", "ok"}, {"store", s.store().kind()}}};
+  return {kHttpOk, Json{{"status", "ok"}, {"store", s.store().kind()}}};
 }
 
 // Ready: the store answers. The problem never names the database's address or credentials.
 Reply Readyz(Service& s, const Call& c) {
   NoQuery(c);
   if (!s.store().Ping().ok()) {
-    ThrowProblem(503, "store_unavailable", "the " + s.store().kind() + " store cannot be reached");
+    ThrowProblem(HttpStatusFor(StatusCode::kUnavailable), "store_unavailable",
+                 "the " + s.store().kind() + " store cannot be reached");
   }
-  return {200, Json{{"status", "ready"},
-                    {"store", s.store().kind()},
-                    {"schemaVersion", s.store().schema_version()}}};
+  return {kHttpOk, Json{{"status", "ready"},
+                        {"store", s.store().kind()},
+                        {"schemaVersion", s.store().schema_version()}}};
 }
 
 Reply MetricsRoute(Service& s, const Call& c) {
@@ -139,7 +140,7 @@ Reply MetricsRoute(Service& s, const Call& c) {
 
 Reply OpenApi(Service&, const Call& c) {
   NoQuery(c);
-  return {200, OpenApiDocument(AllRoutes())};
+  return {kHttpOk, OpenApiDocument(AllRoutes())};
 }
 
 Reply Nodes(Service& s, const Call& c) {
@@ -199,7 +200,7 @@ Reply Nodes(Service& s, const Call& c) {
     capacity.push_back({{"class", key.first}, {"pod", key.second}, {"free", n}});
   Json body{{"stateVersion", view->version}, {"nodes", nodes}, {"freeCapacity", capacity}};
   AddPage(body, nodes, total, more, "nodes", last);
-  return {200, body};
+  return {kHttpOk, body};
 }
 
 Reply TopologyRoute(Service& s, const Call& c) {
@@ -235,7 +236,8 @@ Reply TopologyRoute(Service& s, const Call& c) {
                        {"memoryGiB", k.memory_gib},
                        {"costPerHour", k.cost_per_hour}});
   }
-  return {200, Json{{"stateVersion", view->version}, {"nodeClasses", classes}, {"levels", levels}}};
+  return {kHttpOk,
+          Json{{"stateVersion", view->version}, {"nodeClasses", classes}, {"levels", levels}}};
 }
 
 Json UsageJson(const Tenant& t, const StoredUsage& u) {
@@ -296,12 +298,15 @@ Reply TenantUsageRoute(Service& s, const Call& c) {
   const std::string& tenant = c.params[0];
   const Principal& who = c.principal();
   if (!who.sees_all() && tenant != who.tenant) {
-    ThrowProblem(404, "tenant_not_found", "no tenant \"" + tenant + "\"");
+    ThrowProblem(HttpStatusFor(StatusCode::kNotFound), "tenant_not_found",
+                 "no tenant \"" + tenant + "\"");
   }
   auto view = s.CurrentView();
   const int t = view->TenantIndex(tenant);
-  if (t < 0) ThrowProblem(404, "tenant_not_found", "no tenant \"" + tenant + "\"");
-  return {200, UsageJson(view->tenants[t], Unwrap(s.store().UsageOf(tenant)))};
+  if (t < 0)
+    ThrowProblem(HttpStatusFor(StatusCode::kNotFound), "tenant_not_found",
+                 "no tenant \"" + tenant + "\"");
+  return {kHttpOk, UsageJson(view->tenants[t], Unwrap(s.store().UsageOf(tenant)))};
 }
 
 Reply TenantsRoute(Service& s, const Call& c) {
@@ -329,7 +334,7 @@ Reply TenantsRoute(Service& s, const Call& c) {
   }
   Json body{{"tenants", list}};
   AddPage(body, list, total, more, "tenants", last);
-  return {200, body};
+  return {kHttpOk, body};
 }
 
 Reply AuditRoute(Service& s, const Call& c) {
@@ -346,7 +351,7 @@ Reply AuditRoute(Service& s, const Call& c) {
       return v;
     }
     Problem p;
-    p.status = 400;
+    p.status = HttpStatusFor(StatusCode::kInvalidArgument);
     p.code = "bad_parameter";
     p.parameter = key;
     p.detail = std::string(key) + ": expected an integer from " + std::to_string(min) + " to " +
@@ -379,7 +384,7 @@ Reply AuditRoute(Service& s, const Call& c) {
   }
   Json body{{"entries", list}, {"next", last}};
   AddPage(body, list, Unwrap(s.store().CountAudit(q.tenant)), more, "audit", last);
-  return {200, body};
+  return {kHttpOk, body};
 }
 
 }  // namespace

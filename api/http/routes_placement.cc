@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "api/exit_codes.h"
 #include "api/http/service.h"
 #include "api/json_codec.h"
 #include "inventory/scenario_codec.h"
@@ -35,7 +36,7 @@ struct SolveCall {
 
 [[noreturn]] void BadParameter(const std::string& name, const std::string& detail) {
   Problem p;
-  p.status = 400;
+  p.status = HttpStatusFor(StatusCode::kInvalidArgument);
   p.code = "bad_parameter";
   p.parameter = name;
   p.detail = name + ": " + detail;
@@ -112,12 +113,12 @@ SolveCall ParseSolveCall(Service& s, const Call& c, bool holds) {
           out.request.tenant = who.tenant;
         } else if (out.request.tenant != who.tenant) {
           // Another tenant is indistinguishable from one that does not exist.
-          ThrowProblem(404, "tenant_not_found", "no tenant \"" + out.request.tenant + "\"",
-                       "/tenant");
+          ThrowProblem(HttpStatusFor(StatusCode::kNotFound), "tenant_not_found",
+                       "no tenant \"" + out.request.tenant + "\"", "/tenant");
         }
       } else if (!d.has_tenant) {
-        ThrowProblem(400, "missing_field", "a provider must name the tenant the request is for",
-                     "/tenant");
+        ThrowProblem(HttpStatusFor(StatusCode::kInvalidArgument), "missing_field",
+                     "a provider must name the tenant the request is for", "/tenant");
       }
       if (!d.has_name) out.request.name = "request";
       out.options.requests_validated = true;  // fields here, the rest by ValidateAgainst
@@ -125,7 +126,7 @@ SolveCall ParseSolveCall(Service& s, const Call& c, bool holds) {
   }
   if (!errors.empty()) {
     Problem p;
-    p.status = 400;
+    p.status = HttpStatusFor(StatusCode::kInvalidArgument);
     p.code = errors.front().code;
     p.pointer = errors.front().pointer;
     p.detail = (p.pointer.empty() ? "" : p.pointer + ": ") + errors.front().detail;
@@ -141,12 +142,13 @@ SolveCall ParseSolveCall(Service& s, const Call& c, bool holds) {
 void ValidateAgainst(const View& view, const SolveCall& call) {
   const Request& r = call.request;
   if (view.TenantIndex(r.tenant) < 0)
-    ThrowProblem(404, "tenant_not_found", "no tenant \"" + r.tenant + "\"", "/tenant");
+    ThrowProblem(HttpStatusFor(StatusCode::kNotFound), "tenant_not_found",
+                 "no tenant \"" + r.tenant + "\"", "/tenant");
   PlacementProblem problem{view.snapshot, view.tenants};
   const Status st = ValidateRequestAgainst(problem, r);
   if (st.ok()) return;
   Problem p;
-  p.status = 400;
+  p.status = HttpStatusFor(StatusCode::kInvalidArgument);
   for (const ErrorDetail& d : st.details()) {
     std::string pointer = KeyPathToPointer(d.path);
     // "class": "h100x8" written as one name: point at it, not at an item of a list.
@@ -177,7 +179,7 @@ PlacementResult SolveWith(Service& s, const View& view, const SolveCall& call) {
     // Defence in depth: nothing leaves the service that the independent verifier rejects.
     auto violations = VerifyPlacement(problem, call.request, r.nodes);
     if (!violations.empty()) {
-      ThrowProblem(500, "placement_failed_verification",
+      ThrowProblem(HttpStatusFor(StatusCode::kInternal), "placement_failed_verification",
                    violations.front().constraint + ": " + violations.front().detail);
     }
   }
@@ -186,7 +188,7 @@ PlacementResult SolveWith(Service& s, const View& view, const SolveCall& call) {
 
 [[noreturn]] void Unplaceable(const View& view, const PlacementResult& r) {
   Problem p;
-  p.status = 422;
+  p.status = HttpStatusFor(StatusCode::kFailedPrecondition);
   p.code = "infeasible";
   if (r.explanation) {
     for (const auto& c : r.explanation->conflict) {
@@ -367,7 +369,7 @@ Reply SolveAndHold(Service& s, const Call& c, const SolveCall& call, const char*
     release_claims();
     if (held.ok()) {
       Reply reply;
-      reply.status = 201;
+      reply.status = kHttpCreated;
       reply.body = held.value();
       reply.body["placement"] = PlacementResultToJson(*view->snapshot, r);
       reply.body["resolvedAfterConflict"] = attempt > 0;
@@ -385,7 +387,7 @@ Reply SolveRoute(Service& s, const Call& c) {
   std::shared_ptr<const View> view = s.CurrentView();
   ValidateAgainst(*view, call);
   PlacementResult r = SolveWith(s, *view, call);
-  return {200, SolveReply(*view, call, r)};
+  return {kHttpOk, SolveReply(*view, call, r)};
 }
 
 Reply CreateReservation(Service& s, const Call& c) {
@@ -412,7 +414,7 @@ Reply CommitReservation(Service& s, const Call& c) {
   const std::string& id = c.params[0];
   auto a = s.store().Commit(id, c.principal().scope(), c.principal().actor(), NowMillis());
   if (a.ok() || a.status().code() != StatusCode::kAborted)
-    return {200, AllocationToJson(Unwrap(std::move(a)))};
+    return {kHttpOk, AllocationToJson(Unwrap(std::move(a)))};
   s.metrics().CountConflict("commit");
   if (!resolve) throw ProblemFromStatus(a.status());
   ReservationRecord old = Unwrap(s.store().GetReservation(id, c.principal().scope()));
@@ -435,13 +437,13 @@ Reply CommitReservation(Service& s, const Call& c) {
       s.store().Commit(fresh.id, c.principal().scope(), c.principal().actor(), NowMillis())));
   j["resolvedAfterConflict"] = true;
   j["replaces"] = id;
-  return {200, j};
+  return {kHttpOk, j};
 }
 
 Reply CancelReservation(Service& s, const Call& c) {
   CheckQuery(c, {});
-  return {200, ReservationToJson(Unwrap(s.store().Cancel(c.params[0], c.principal().scope(),
-                                                         c.principal().actor(), NowMillis())))};
+  return {kHttpOk, ReservationToJson(Unwrap(s.store().Cancel(c.params[0], c.principal().scope(),
+                                                             c.principal().actor(), NowMillis())))};
 }
 
 bool AllParam(const Call& c) {
@@ -465,7 +467,7 @@ Reply PageReply(Result<Page<T>> result, const char* key, ToJson to_json) {
   for (const T& x : page.items) list.push_back(to_json(x));
   Json body{{"items", list}, {key, list}, {"total", page.total}};
   if (!page.next_page_token.empty()) body["nextPageToken"] = page.next_page_token;
-  return {200, body};
+  return {kHttpOk, body};
 }
 
 Reply ListReservations(Service& s, const Call& c) {
@@ -477,7 +479,7 @@ Reply ListReservations(Service& s, const Call& c) {
 
 Reply GetReservation(Service& s, const Call& c) {
   CheckQuery(c, {});
-  return {200,
+  return {kHttpOk,
           ReservationToJson(Unwrap(s.store().GetReservation(c.params[0], c.principal().scope())))};
 }
 
@@ -490,14 +492,14 @@ Reply ListAllocations(Service& s, const Call& c) {
 
 Reply GetAllocation(Service& s, const Call& c) {
   CheckQuery(c, {});
-  return {200,
+  return {kHttpOk,
           AllocationToJson(Unwrap(s.store().GetAllocation(c.params[0], c.principal().scope())))};
 }
 
 Reply ReleaseAllocation(Service& s, const Call& c) {
   CheckQuery(c, {});
-  return {200, AllocationToJson(Unwrap(s.store().Release(c.params[0], c.principal().scope(),
-                                                         c.principal().actor(), NowMillis())))};
+  return {kHttpOk, AllocationToJson(Unwrap(s.store().Release(c.params[0], c.principal().scope(),
+                                                             c.principal().actor(), NowMillis())))};
 }
 
 Reply CreateCluster(Service& s, const Call& c) {
@@ -531,7 +533,7 @@ Reply GetCluster(Service& s, const Call& c) {
   Json j = ClusterToJson(k);
   auto alloc = s.store().GetAllocation(k.allocation_id, "");
   if (alloc.ok()) j["nodes"] = NodesJson(alloc->nodes, false);
-  return {200, j};
+  return {kHttpOk, j};
 }
 
 Reply ListClusters(Service& s, const Call& c) {
@@ -594,7 +596,8 @@ std::vector<Route> PlacementRoutes() {
       {"POST", "/v1/placements:solve", "/v1/placements:solve",
        "solve a request without holding anything (dry run)", kSolvers, SolveRoute},
       {"POST", "/v1/reservations", "/v1/reservations",
-       "solve a request and hold its nodes until a deadline", kWriters, CreateReservation, 201},
+       "solve a request and hold its nodes until a deadline", kWriters, CreateReservation,
+       kHttpCreated},
       {"GET", "/v1/reservations", "/v1/reservations", "list reservations", kReaders,
        ListReservations},
       {"GET", "/v1/reservations/" + id, "/v1/reservations/{id}", "get a reservation", kReaders,
@@ -609,7 +612,7 @@ std::vector<Route> PlacementRoutes() {
       {"DELETE", "/v1/allocations/" + id, "/v1/allocations/{id}", "release an allocation", kWriters,
        ReleaseAllocation},
       {"POST", "/v1/clusters", "/v1/clusters", "place and allocate a cluster", kWriters,
-       CreateCluster, 201},
+       CreateCluster, kHttpCreated},
       {"GET", "/v1/clusters", "/v1/clusters", "list clusters", kReaders, ListClusters},
       {"GET", "/v1/clusters/" + id, "/v1/clusters/{id}", "get a cluster and its steps", kReaders,
        GetCluster},

@@ -119,7 +119,7 @@ Reply WhatIfRoute(Service& s, const Call& c) {
   if (!report.ok()) ThrowStatus(report.status());
   Json j = WhatIfReportJson(*report, "store");
   j["stateVersion"] = state.version;
-  return {200, j};
+  return {kHttpOk, j};
 }
 
 Reply CapacityRoute(Service& s, const Call& c) {
@@ -154,7 +154,7 @@ Reply CapacityRoute(Service& s, const Call& c) {
   if (!report.ok()) ThrowStatus(report.status());
   Json j = CapacityReportJson(*report, "store");
   j["stateVersion"] = view->version;
-  return {200, j};
+  return {kHttpOk, j};
 }
 
 }  // namespace
