@@ -22,31 +22,6 @@ std::string Fmt(double v) {
   return s.str();
 }
 
-std::string Escape(std::string_view key) {  // RFC 6901
-  std::string out;
-  for (char c : key) {
-    if (c == '~')
-      out += "~0";
-    else if (c == '/')
-      out += "~1";
-    else
-      out += c;
-  }
-  return out;
-}
-
-std::string TypeName(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return "a string";
-    case json::value_t::boolean: return "a boolean";
-    case json::value_t::number_float: return "a number with a fraction";
-    default: return "a number";
-  }
-}
-
 class Decoder {
  public:
   std::vector<BodyError> errors;
@@ -55,7 +30,7 @@ class Decoder {
     errors.push_back({std::move(code), ptr, std::move(detail)});
   }
   void WrongType(const std::string& ptr, const json& v, std::string_view expected) {
-    Error("wrong_type", ptr, "got " + TypeName(v) + "; expected " + std::string(expected));
+    Error("wrong_type", ptr, "got " + JsonTypeName(v) + "; expected " + std::string(expected));
   }
 
   // Checks `v` is an object with only `allowed` keys; reports unknown ones.
@@ -69,7 +44,7 @@ class Decoder {
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         std::string names;
         for (auto a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
-        Error("unknown_field", ptr + "/" + Escape(key),
+        Error("unknown_field", ptr + "/" + JsonPointerToken(key),
               "unknown field \"" + key.substr(0, 64) + "\"; expected one of " + names);
       }
     }
@@ -175,7 +150,7 @@ void DecodeLabels(Decoder& d, const json& labels, const std::string& p, NodeSele
     return;
   }
   for (const auto& [key, value] : labels.items()) {
-    const std::string lp = p + "/" + Escape(key);
+    const std::string lp = p + "/" + JsonPointerToken(key);
     LabelPredicate lbl;
     lbl.key = key;
     if (value.is_string()) {
@@ -360,7 +335,7 @@ json ParseJsonBody(std::string_view text, std::vector<BodyError>& errors) {
       case json::parse_event_t::key: {
         const std::string key = parsed.get<std::string>();
         if (!keys.empty() && !keys.back().insert(key).second) {
-          throw Stop{{"duplicate_key", "/" + Escape(key),
+          throw Stop{{"duplicate_key", "/" + JsonPointerToken(key),
                       "key \"" + key.substr(0, 64) + "\" appears twice in one object"}};
         }
         break;
@@ -406,6 +381,31 @@ nlohmann::ordered_json EncodeRequestJson(const Request& r) {
   j["tenant"] = r.tenant;
   EncodeFields(j, "", r);
   return j;
+}
+
+std::string JsonPointerToken(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string JsonTypeName(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::object: return "an object";
+    case json::value_t::array: return "an array";
+    case json::value_t::string: return "a string";
+    case json::value_t::boolean: return "a boolean";
+    case json::value_t::number_float: return "a number with a fraction";
+    default: return "a number";
+  }
 }
 
 }  // namespace topoplace

@@ -35,6 +35,11 @@ struct DecodedRequest {
 nlohmann::json ParseJsonBody(std::string_view text, std::vector<BodyError>& errors);
 
 DecodedRequest DecodeRequestJson(const nlohmann::json& body);
+
+// One key as a JSON pointer token (RFC 6901: "~" as "~0", "/" as "~1").
+std::string JsonPointerToken(std::string_view key);
+// How a JSON value reads in "got ..." phrases: null, an object, a string, a number, ...
+std::string JsonTypeName(const nlohmann::json& v);
 nlohmann::ordered_json EncodeRequestJson(const Request& request);
 
 }  // namespace topoplace

@@ -580,34 +580,9 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string Escape(std::string_view key) {  // RFC 6901
-  std::string out;
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string TypeName(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "an object";
-    case json::value_t::array: return "an array";
-    case json::value_t::string: return "a string";
-    case json::value_t::boolean: return "a boolean";
-    default: return "a number";
-  }
-}
-
 void WrongType(std::vector<BodyError>& errors, const std::string& ptr, const json& v,
                const std::string& expected) {
-  errors.push_back({"wrong_type", ptr, "got " + TypeName(v) + "; expected " + expected});
+  errors.push_back({"wrong_type", ptr, "got " + JsonTypeName(v) + "; expected " + expected});
 }
 
 void UnknownFields(std::vector<BodyError>& errors, const json& body,
@@ -616,7 +591,7 @@ void UnknownFields(std::vector<BodyError>& errors, const json& body,
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
     std::string names;
     for (auto a : allowed) names += (names.empty() ? "" : ", ") + std::string(a);
-    errors.push_back({"unknown_field", "/" + Escape(key),
+    errors.push_back({"unknown_field", "/" + JsonPointerToken(key),
                       "unknown field " + QuotedText(key, 64) + "; expected one of " + names});
   }
 }
@@ -700,7 +675,7 @@ void DecodeChange(DecodedWhatIf& out, const json& v, const std::string& ptr) {
   }
   const std::string key = v.begin().key();
   const json& value = v.begin().value();
-  const std::string at = ptr + "/" + Escape(key);
+  const std::string at = ptr + "/" + JsonPointerToken(key);
   const ChangeKey* kind = nullptr;
   for (const ChangeKey& k : kChangeKeys) {
     if (k.key == key) kind = &k;

@@ -24,6 +24,8 @@ bool IsValidUtf8(std::string_view s);
 std::string PrintableText(std::string_view s, size_t max_chars = std::string_view::npos);
 // PrintableText in double quotes, cut after 80 characters: "name".
 std::string QuotedText(std::string_view s, size_t max_chars = 80);
+// Levenshtein distance (insertions, deletions, substitutions of bytes), for "did you mean" hints.
+size_t EditDistance(std::string_view a, std::string_view b);
 // `s` cut to at most `max_bytes` bytes without splitting a UTF-8 sequence.
 std::string_view CutOnCharacter(std::string_view s, size_t max_bytes);
 
