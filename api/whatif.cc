@@ -552,25 +552,8 @@ Result<Scenario> ScenarioOfState(const Snapshot& snapshot, const std::vector<Ten
     n.holder.clear();
     n.exclusive.reset();
   }
-  std::set<std::string> names;
-  for (const AllocationRecord& a : allocations) {
-    Allocation out;
-    out.name = names.insert(a.name).second ? a.name : a.id;
-    names.insert(out.name);
-    out.tenant = a.tenant;
-    for (const HeldNode& n : a.nodes) out.nodes.push_back(n.node);
-    if (!a.request.empty()) {
-      if (Result<Request> r = LoadRequestString(a.request, "allocation " + a.id); r.ok()) {
-        r->name = out.name;
-        r->tenant = out.tenant;
-        out.request = std::move(*r);
-      }
-    }
-    s.allocations.push_back(std::move(out));
-  }
-  s.ApplyAllocations();
-  Status indexed = s.inventory.BuildIndex();
-  if (!indexed.ok()) return indexed;
+  Status added = AddAllocationRecords(s, allocations);
+  if (!added.ok()) return added;
   return s;
 }
 

@@ -717,6 +717,29 @@ std::string Actor::Describe() const {
   return s;
 }
 
+Status AddAllocationRecords(Scenario& s, const std::vector<AllocationRecord>& allocations) {
+  std::set<std::string> names;
+  for (const AllocationRecord& a : allocations) {
+    Allocation out;
+    out.name = names.insert(a.name).second ? a.name : a.id;
+    names.insert(out.name);
+    out.tenant = a.tenant;
+    for (const HeldNode& n : a.nodes) out.nodes.push_back(n.node);
+    // The recorded request (scenario YAML from an import, or the JSON a service client sent, which
+    // the same reader takes), so repairs of the exported scenario keep its constraints.
+    if (!a.request.empty()) {
+      if (Result<Request> r = LoadRequestString(a.request, "allocation " + a.id); r.ok()) {
+        r->name = out.name;
+        r->tenant = out.tenant;
+        out.request = std::move(*r);
+      }
+    }
+    s.allocations.push_back(std::move(out));
+  }
+  s.ApplyAllocations();
+  return s.inventory.BuildIndex();
+}
+
 int64_t NowMillis() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -1096,27 +1119,8 @@ Result<Scenario> Store::Export() {
     n.holder.clear();
   }
   s.tenants = std::move(state->tenants);
-  std::set<std::string> names;
-  for (const AllocationRecord& a : *allocations) {
-    Allocation out;
-    out.name = names.insert(a.name).second ? a.name : a.id;
-    names.insert(out.name);
-    out.tenant = a.tenant;
-    for (const HeldNode& n : a.nodes) out.nodes.push_back(n.node);
-    // The recorded request (scenario YAML from an import, or the JSON a service client sent, which
-    // the same reader takes), so repairs of the exported scenario keep its constraints.
-    if (!a.request.empty()) {
-      if (Result<Request> r = LoadRequestString(a.request, "allocation " + a.id); r.ok()) {
-        r->name = out.name;
-        r->tenant = out.tenant;
-        out.request = std::move(*r);
-      }
-    }
-    s.allocations.push_back(std::move(out));
-  }
-  s.ApplyAllocations();
-  Status indexed = s.inventory.BuildIndex();
-  if (!indexed.ok()) return indexed;
+  Status added = AddAllocationRecords(s, *allocations);
+  if (!added.ok()) return added;
   return s;
 }
 

@@ -333,6 +333,11 @@ class Store {
   AuditKeyState audit_;
 };
 
+// Appends the store's allocation records to `s` as scenario allocations (each with its recorded
+// request, names made unique), applies them to the node states and indexes the inventory: what
+// `Export` and a what-if over the service's state both need.
+Status AddAllocationRecords(Scenario& s, const std::vector<AllocationRecord>& allocations);
+
 int64_t NowMillis();
 
 }  // namespace topoplace
