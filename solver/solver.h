@@ -45,8 +45,15 @@ struct ObjectiveWeights {
   double moves = 1000.0;
 };
 
+class BackendRegistry;                      // solver/backend.h
+const BackendRegistry& BuiltinBackends();  // the built-in backends (solver/registry.cc)
+
 struct SolveOptions {
-  std::string backend = "auto";  // "heuristic" | "ilp" | "auto"
+  // The backends to solve with; the caller chooses (the built-in ones unless it says otherwise).
+  // Nothing inside solver/ reaches for a process-wide registry: the explainer, repair and "auto"
+  // all use this one.
+  const BackendRegistry* backends = &BuiltinBackends();
+  std::string backend = "auto";  // a registered backend's name, or "auto"
   double time_limit_seconds = 10.0;
   ObjectiveWeights weights;
   bool explain = true;  // build explanations for infeasible requests
