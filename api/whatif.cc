@@ -534,18 +534,22 @@ void PrintCapacityReport(std::ostream& out, const CapacityReport& report, const 
 // --- the service's state -------------------------------------------------------------------------
 
 Result<Scenario> ScenarioOfState(const Snapshot& snapshot, const std::vector<Tenant>& tenants,
-                                 const std::vector<std::string>& holders,
+                                 const CowVector<std::string>& holdings,
                                  const std::vector<AllocationRecord>& allocations) {
   Scenario s;
   s.inventory = snapshot.inventory;
   s.tenants = tenants;
   std::unordered_set<std::string> allocation_ids;
   for (const AllocationRecord& a : allocations) allocation_ids.insert(a.id);
-  for (size_t i = 0; i < s.inventory.nodes.size(); ++i) {
+  const NodeStates& states = snapshot.states;
+  for (int i = 0; i < static_cast<int>(s.inventory.nodes.size()); ++i) {
     Node& n = s.inventory.nodes[i];
-    const std::string& holder = i < holders.size() ? holders[i] : std::string();
+    n.state = states.state(i);
+    n.holder = states.holder(i);
+    n.exclusive = states.exclusive(i);
+    const std::string& holding = i < holdings.size() ? holdings[i] : std::string();
     // A reservation's hold is not an allocation to repair, but its nodes are not free either.
-    if (!holder.empty() && !allocation_ids.count(holder)) continue;
+    if (!holding.empty() && !allocation_ids.count(holding)) continue;
     if (n.state != NodeState::kMaintenance && n.state != NodeState::kFailed) {
       n.state = NodeState::kAvailable;
     }

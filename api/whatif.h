@@ -34,6 +34,7 @@
 #include "api/whatif_report.h"
 #include "inventory/changes.h"
 #include "inventory/store.h"
+#include "model/cow_vector.h"
 #include "model/scenario.h"
 #include "solver/capacity.h"
 #include "solver/forecast.h"
@@ -137,13 +138,13 @@ void PrintCapacityReport(std::ostream& out, const CapacityReport& report, const 
 
 // --- the service's state and HTTP bodies -------------------------------------------------------
 
-// The scenario of a service's state: `snapshot` (the inventory with each node's state, holding
-// tenant and exclusive level), the tenants, each node's holder id (reservation or allocation) and
+// The scenario of a service's state: `snapshot` (the inventory with each node's live state, holder
+// tenant and exclusive level), the tenants, each node's holding (reservation or allocation id) and
 // the active allocations. As `Store::Export` writes it (allocations keep their recorded requests;
 // a repeated allocation name is replaced by its id), except that nodes held by a reservation stay
 // reserved for their tenant instead of coming back free. No requests.
 Result<Scenario> ScenarioOfState(const Snapshot& snapshot, const std::vector<Tenant>& tenants,
-                                 const std::vector<std::string>& holders,
+                                 const CowVector<std::string>& holdings,
                                  const std::vector<AllocationRecord>& allocations);
 
 // A shape in a body: a request object (api/request_json.h) or a short-form string

@@ -63,7 +63,7 @@ CapacitySummary SummariseCapacity(const Snapshot& snapshot) {
   for (const NodeClass& nc : inv.node_classes) by_class[nc.name] = 0;
   for (size_t i = 0; i < inv.nodes.size(); ++i) {
     const Node& n = inv.nodes[i];
-    if (n.state != NodeState::kAvailable || !n.holder.empty()) continue;
+    if (!snapshot.states.free(static_cast<int>(i))) continue;
     ++c.free_nodes;
     c.free_gpus += inv.ClassOf(static_cast<int>(i)).gpu.count;
     ++by_class[n.node_class];

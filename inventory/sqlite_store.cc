@@ -1,8 +1,10 @@
 // The embedded store file: SqlConn over the SQLite C API.
 #include <sqlite3.h>
 
+#include <cstdlib>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "inventory/sql_backend.h"
 
@@ -27,7 +29,7 @@ class SqliteConn : public SqlConn {
     ExecScript("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
   }
   ~SqliteConn() override {
-    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    for (auto& [sql, prepared] : cache_) sqlite3_finalize(prepared.stmt);
     if (db_) sqlite3_close(db_);
   }
 
@@ -101,33 +103,45 @@ class SqliteConn : public SqlConn {
   sqlite3_stmt* Prepare(std::string_view sql, const Params& params) {
     std::string key(sql);
     auto it = cache_.find(key);
-    sqlite3_stmt* stmt = nullptr;
     if (it == cache_.end()) {
+      Prepared p;
       const int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()),
-                                        SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+                                        SQLITE_PREPARE_PERSISTENT, &p.stmt, nullptr);
       if (rc != SQLITE_OK) Fail(rc, sql);
-      cache_.emplace(std::move(key), stmt);
-    } else {
-      stmt = it->second;
+      // Which $N each of the statement's parameters is, found once per statement: looking names
+      // up on every bind costs a scan per name, quadratic in a many-row INSERT.
+      const int count = sqlite3_bind_parameter_count(p.stmt);
+      p.param_of_index.assign(static_cast<size_t>(count) + 1, 0);
+      for (int index = 1; index <= count; ++index) {
+        const char* name = sqlite3_bind_parameter_name(p.stmt, index);
+        if (name != nullptr && name[0] == '$')
+          p.param_of_index[index] = static_cast<size_t>(std::strtoul(name + 1, nullptr, 10));
+      }
+      it = cache_.emplace(std::move(key), std::move(p)).first;
     }
+    sqlite3_stmt* stmt = it->second.stmt;
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
-    for (size_t i = 0; i < params.size(); ++i) {
-      std::string name = "$";  // appended, not "$" + ...: GCC 12 warns falsely (-Wrestrict)
-      name += std::to_string(i + 1);
-      const int index = sqlite3_bind_parameter_index(stmt, name.c_str());
-      if (index == 0) continue;  // not used by this statement
-      const int rc = params[i]
-                         ? sqlite3_bind_text(stmt, index, params[i]->data(),
-                                             static_cast<int>(params[i]->size()), SQLITE_TRANSIENT)
-                         : sqlite3_bind_null(stmt, index);
+    const std::vector<size_t>& param_of_index = it->second.param_of_index;
+    for (size_t index = 1; index < param_of_index.size(); ++index) {
+      const size_t n = param_of_index[index];
+      if (n == 0 || n > params.size()) continue;  // left unbound (NULL)
+      const auto& value = params[n - 1];
+      const int i = static_cast<int>(index);
+      const int rc = value ? sqlite3_bind_text(stmt, i, value->data(),
+                                               static_cast<int>(value->size()), SQLITE_TRANSIENT)
+                           : sqlite3_bind_null(stmt, i);
       if (rc != SQLITE_OK) Fail(rc, sql);
     }
     return stmt;
   }
 
+  struct Prepared {
+    sqlite3_stmt* stmt = nullptr;
+    std::vector<size_t> param_of_index;  // [statement index] -> N of its $N (1-based), 0 = none
+  };
   sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  std::unordered_map<std::string, Prepared> cache_;
 };
 
 }  // namespace

@@ -246,6 +246,21 @@ struct TenantLimits {
   std::optional<double> budget;
 };
 
+// A node's live state as the service's view reads it (LoadState, ChangesSince).
+constexpr std::string_view kNodeRecordCols =
+    "n.name, n.state, n.tenant, n.holder, n.generation, n.exclusive";
+
+NodeRecord NodeRecordFromRow(const Row& r) {
+  NodeRecord n;
+  n.name = Str(r[0]);
+  n.state = ParseNodeState(Str(r[1])).value_or(NodeState::kFailed);
+  n.tenant = Str(r[2]);
+  n.holding = Str(r[3]);
+  n.generation = I64(r[4]);
+  n.exclusive = Str(r[5]);
+  return n;
+}
+
 constexpr std::string_view kTenantCols =
     "name, quota_nodes, quota_gpus, quota_cpu_cores, quota_memory_gib, quota_storage_gib, "
     "compliance, budget_per_hour, alert_at";
@@ -885,6 +900,48 @@ Result<bool> Store::HasInventory() {
                [&](SqlConn& c) { return !c.Query("SELECT id FROM inventory_doc").empty(); });
 }
 
+namespace {
+
+// Inserts rows into `table` many per statement (a statement per row costs a round of parsing and
+// binding each, which dominates an import of 100,000 nodes). Add() takes one row's values, in
+// the order of `columns`; Flush() writes what is left.
+class RowInserter {
+ public:
+  RowInserter(sql::SqlConn& c, std::string table, std::string columns, int column_count)
+      : c_(c),
+        head_("INSERT INTO " + std::move(table) + " (" + std::move(columns) + ") VALUES "),
+        column_count_(column_count) {}
+  ~RowInserter() = default;
+
+  void Add(std::initializer_list<Param> row) {
+    params_.insert(params_.end(), row.begin(), row.end());
+    if (++rows_ == kRowsPerStatement) Flush();
+  }
+  void Flush() {
+    if (rows_ == 0) return;
+    std::string sql = head_;
+    for (int r = 0; r < rows_; ++r) {
+      sql += r == 0 ? "(" : ", (";
+      for (int k = 1; k <= column_count_; ++k)
+        sql += (k > 1 ? ", $" : "$") + std::to_string(r * column_count_ + k);
+      sql += ")";
+    }
+    c_.Exec(sql, params_);
+    params_.clear();
+    rows_ = 0;
+  }
+
+ private:
+  static constexpr int kRowsPerStatement = 200;
+  sql::SqlConn& c_;
+  std::string head_;
+  int column_count_;
+  int rows_ = 0;
+  Params params_;
+};
+
+}  // namespace
+
 Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_ms, bool force) {
   if (!scenario.inventory.indexed())
     return WithReason(StatusCode::kInvalidArgument, "bad_inventory",
@@ -928,6 +985,8 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
     // Allocations of the scenario, with ids of the store.
     std::unordered_map<std::string, std::string> holder_of;     // node -> allocation id
     std::unordered_map<std::string, std::string> exclusive_of;  // node -> level kept to itself
+    RowInserter allocations(c, "allocations", std::string(kAllocationCols), 10);
+    RowInserter allocation_nodes(c, "allocation_nodes", "allocation_id, node, rule", 3);
     for (const Allocation& a : scenario.allocations) {
       const std::string id = NewId("alc-");
       double cost = 0;
@@ -942,47 +1001,37 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
       // The request the nodes were placed for, when the scenario records one (scenario YAML;
       // export reads it back); empty when it does not.
       const std::string request = a.request ? DumpRequest(*a.request) : std::string();
-      c.Exec("INSERT INTO allocations (" + std::string(kAllocationCols) +
-                 ") VALUES ($1, $2, $3, $4, 'active', $5, 0, '', $6, 'import')",
-             {id, a.tenant, a.name, request, Num(now_ms), Num(cost)});
-      for (const auto& n : a.nodes) {
-        c.Exec("INSERT INTO allocation_nodes (allocation_id, node, rule) VALUES ($1, $2, $3)",
-               {id, n, "imported from the scenario"});
-      }
+      allocations.Add({id, a.tenant, a.name, request, "active", Num(now_ms), "0", "", Num(cost),
+                       "import"});
+      for (const auto& n : a.nodes) allocation_nodes.Add({id, n, "imported from the scenario"});
     }
+    allocations.Flush();
+    allocation_nodes.Flush();
 
-    // Nodes, many rows per statement.
+    // Nodes.
     const auto& nodes = scenario.inventory.nodes;
-    constexpr size_t kChunk = 200;
-    for (size_t start = 0; start < nodes.size(); start += kChunk) {
-      const size_t end = std::min(nodes.size(), start + kChunk);
-      std::string sql =
-          "INSERT INTO nodes (name, ord, node_class, state, tenant, holder, generation, gpus, "
-          "cpu_cores, memory_gib, storage_gib, cost_per_hour, exclusive) VALUES ";
-      Params params;
-      for (size_t i = start; i < end; ++i) {
-        const Node& n = nodes[i];
-        const NodeClass& cls = scenario.inventory.ClassOf(static_cast<int>(i));
-        auto it = holder_of.find(n.name);
-        const bool held = it != holder_of.end();
-        std::string state(NodeStateName(n.state));
-        if (n.state == NodeState::kAllocated || n.state == NodeState::kReserved) {
-          state = held ? "allocated" : "available";
-        }
-        const size_t base = params.size();
-        sql += i == start ? "(" : ", (";
-        for (int k = 1; k <= 13; ++k) sql += (k > 1 ? ", $" : "$") + std::to_string(base + k);
-        sql += ")";
-        params.insert(
-            params.end(),
-            {n.name, Num(static_cast<int64_t>(i)), n.node_class, state,
-             held ? n.holder : std::string(), held ? it->second : "", "1",
-             Num(static_cast<int64_t>(cls.gpu.count)), Num(static_cast<int64_t>(cls.cpu.cores)),
-             Num(cls.memory_gib), Num(cls.storage_gib), Num(cls.cost_per_hour),
-             held && exclusive_of.count(n.name) ? exclusive_of[n.name] : std::string()});
+    RowInserter node_rows(c, "nodes",
+                          "name, ord, node_class, state, tenant, holder, generation, gpus, "
+                          "cpu_cores, memory_gib, storage_gib, cost_per_hour, exclusive",
+                          13);
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const Node& n = nodes[i];
+      const NodeClass& cls = scenario.inventory.ClassOf(static_cast<int>(i));
+      auto it = holder_of.find(n.name);
+      const bool held = it != holder_of.end();
+      std::string state(NodeStateName(n.state));
+      if (n.state == NodeState::kAllocated || n.state == NodeState::kReserved) {
+        state = held ? "allocated" : "available";
       }
-      c.Exec(sql, params);
+      auto excl = held ? exclusive_of.find(n.name) : exclusive_of.end();
+      node_rows.Add({n.name, Num(static_cast<int64_t>(i)), n.node_class, state,
+                     held ? n.holder : std::string(), held ? it->second : "", "1",
+                     Num(static_cast<int64_t>(cls.gpu.count)),
+                     Num(static_cast<int64_t>(cls.cpu.cores)), Num(cls.memory_gib),
+                     Num(cls.storage_gib), Num(cls.cost_per_hour),
+                     excl != exclusive_of.end() ? excl->second : std::string()});
     }
+    node_rows.Flush();
     for (size_t i = 0; i < scenario.tenants.size(); ++i) {
       const Tenant& t = scenario.tenants[i];
       std::vector<std::string> alerts;
@@ -1037,19 +1086,9 @@ Result<StoreState> Store::LoadState() {
     s.state_version = I64(head[0][0]) * 1000003 + I64(head[0][1]);
     s.inventory_version = I64(head[0][1]);
     s.audit_seq = I64(head[0][0]);
-    Rows rows = c.Query(
-        "SELECT name, state, tenant, holder, generation, exclusive FROM nodes ORDER BY ord");
+    Rows rows = c.Query("SELECT " + std::string(kNodeRecordCols) + " FROM nodes n ORDER BY n.ord");
     s.nodes.reserve(rows.size());
-    for (const Row& r : rows) {
-      NodeRecord n;
-      n.name = Str(r[0]);
-      n.state = ParseNodeState(Str(r[1])).value_or(NodeState::kFailed);
-      n.tenant = Str(r[2]);
-      n.holder = Str(r[3]);
-      n.generation = I64(r[4]);
-      n.exclusive = Str(r[5]);
-      s.nodes.push_back(std::move(n));
-    }
+    for (const Row& r : rows) s.nodes.push_back(NodeRecordFromRow(r));
     for (const Row& r :
          c.Query("SELECT " + std::string(kTenantCols) + " FROM tenants ORDER BY ord")) {
       s.tenants.push_back(TenantFromRow(r));
@@ -1071,22 +1110,14 @@ Result<Store::Changes> Store::ChangesSince(int64_t after_seq, int64_t inventory_
     s.state_version = s.audit_seq * 1000003 + s.inventory_version;
     const int64_t log_from = I64(head[0][2]);
     ch.full = s.inventory_version != inventory_version || after_seq < log_from;
-    const std::string cols = "n.name, n.state, n.tenant, n.holder, n.generation, n.exclusive";
+    const std::string cols(kNodeRecordCols);
     Rows rows = ch.full ? c.Query("SELECT " + cols + " FROM nodes n ORDER BY n.ord")
                         : c.Query("SELECT " + cols +
                                       " FROM nodes n WHERE n.name IN (SELECT node FROM "
                                       "node_changes WHERE seq > $1)",
                                   {Num(after_seq)});
-    for (const Row& row : rows) {
-      NodeRecord n;
-      n.name = Str(row[0]);
-      n.state = ParseNodeState(Str(row[1])).value_or(NodeState::kFailed);
-      n.tenant = Str(row[2]);
-      n.holder = Str(row[3]);
-      n.generation = I64(row[4]);
-      n.exclusive = Str(row[5]);
-      s.nodes.push_back(std::move(n));
-    }
+    s.nodes.reserve(rows.size());
+    for (const Row& row : rows) s.nodes.push_back(NodeRecordFromRow(row));
     for (const Row& row :
          c.Query("SELECT " + std::string(kTenantCols) + " FROM tenants ORDER BY ord")) {
       s.tenants.push_back(TenantFromRow(row));

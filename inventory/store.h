@@ -63,8 +63,8 @@ struct Actor {
 struct NodeRecord {
   std::string name;
   NodeState state = NodeState::kAvailable;
-  std::string tenant;  // holding tenant, else empty
-  std::string holder;  // reservation or allocation id holding it, else empty
+  std::string tenant;   // the node's holder: the tenant holding it, else empty
+  std::string holding;  // the reservation or allocation holding it (its id), else empty
   int64_t generation = 0;
   std::string exclusive;  // the level its holder keeps to itself ("rack", "leaf"), else empty
 };

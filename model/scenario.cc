@@ -35,12 +35,14 @@ void Scenario::ApplyAllocations() {
   }
 }
 
-TenantUsage UsageOf(const Inventory& inventory, std::string_view tenant) {
+TenantUsage UsageOf(const Inventory& inventory, const NodeStates& states,
+                    std::string_view tenant) {
   TenantUsage u;
-  for (size_t i = 0; i < inventory.nodes.size(); ++i) {
-    const Node& node = inventory.nodes[i];
-    if (node.holder != tenant) continue;
-    const NodeClass& c = inventory.ClassOf(static_cast<int>(i));
+  const int32_t holder = states.FindHolder(tenant);
+  if (holder == NodeStates::kNoHolder) return u;
+  for (int i = 0; i < states.size(); ++i) {
+    if (states.holder_id(i) != holder) continue;
+    const NodeClass& c = inventory.ClassOf(i);
     u.nodes += 1;
     u.gpus += c.gpu.count;
     u.cpu_cores += c.cpu.cores;
@@ -49,6 +51,10 @@ TenantUsage UsageOf(const Inventory& inventory, std::string_view tenant) {
     u.cost_per_hour += c.cost_per_hour;
   }
   return u;
+}
+
+TenantUsage UsageOf(const Inventory& inventory, std::string_view tenant) {
+  return UsageOf(inventory, NodeStates::FromInventory(inventory), tenant);
 }
 
 }  // namespace topoplace

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "model/entities.h"
+#include "model/node_states.h"
 #include "model/request.h"
 
 namespace topoplace {
@@ -49,7 +50,9 @@ struct TenantUsage {
   double cost_per_hour = 0;
 };
 
-// Sums the resources of all nodes held by `tenant` (by Node::holder). Needs an indexed inventory.
+// Sums the resources of all nodes `states` says `tenant` holds. Needs an indexed inventory.
+TenantUsage UsageOf(const Inventory& inventory, const NodeStates& states, std::string_view tenant);
+// The same over the states the inventory was written with (Node::holder).
 TenantUsage UsageOf(const Inventory& inventory, std::string_view tenant);
 
 }  // namespace topoplace

@@ -227,17 +227,37 @@ int Topology::HopDistance(int node_a, int node_b) const {
   return d < 0 ? -1 : 2 + d;
 }
 
+Snapshot::Snapshot(std::shared_ptr<const Inventory> inventory,
+                   std::shared_ptr<const Topology> topology, NodeStates states)
+    : inventory(*inventory),
+      topology(*topology),
+      states(std::move(states)),
+      inventory_owner_(std::move(inventory)),
+      topology_owner_(std::move(topology)) {}
+
+Snapshot::Snapshot(const Snapshot& other)
+    : inventory(other.inventory),
+      topology(other.topology),
+      states(other.states),
+      inventory_owner_(other.inventory_owner_),
+      topology_owner_(other.topology_owner_) {}
+
+std::shared_ptr<const Snapshot> Snapshot::WithStates(NodeStates new_states) const {
+  return std::make_shared<const Snapshot>(inventory_owner_, topology_owner_, std::move(new_states));
+}
+
 Result<std::shared_ptr<const Snapshot>> MakeSnapshot(Inventory inv) {
-  auto snap = std::make_shared<Snapshot>();
-  snap->inventory = std::move(inv);
-  if (!snap->inventory.indexed()) {
-    Status st = snap->inventory.BuildIndex();
+  auto inventory = std::make_shared<Inventory>(std::move(inv));
+  if (!inventory->indexed()) {
+    Status st = inventory->BuildIndex();
     if (!st.ok()) return st;
   }
-  auto topo = Topology::Build(snap->inventory);
+  auto topo = Topology::Build(*inventory);
   if (!topo.ok()) return topo.status();
-  snap->topology = std::move(topo).value();
-  return std::shared_ptr<const Snapshot>(std::move(snap));
+  NodeStates states = NodeStates::FromInventory(*inventory);
+  return std::make_shared<const Snapshot>(std::move(inventory),
+                                          std::make_shared<const Topology>(std::move(topo).value()),
+                                          std::move(states));
 }
 
 }  // namespace topoplace

@@ -29,6 +29,7 @@
 #include <boost/graph/adjacency_list.hpp>
 
 #include "model/entities.h"
+#include "model/node_states.h"
 #include "model/request.h"
 #include "model/status.h"
 
@@ -81,13 +82,33 @@ class Topology {
 // not nested in each other (a row may cut across pods), so neither is above the other.
 std::span<const Level> LevelsAbove(Level level);
 
-// An immutable inventory together with its topology: what the solver reads.
-struct Snapshot {
-  Inventory inventory;
-  Topology topology;
+// What the solver reads: an inventory and its topology, both immutable and shared by every
+// version of the data centre, and the nodes' live state (model/node_states.h), which each version
+// has on its own. The Node::state, holder and exclusive fields of `inventory` are the values it was
+// written with; what a node is now is `states`, and solver/ reads only that.
+//
+// Copying a Snapshot copies two pointers and the blocks of NodeStates: cheap at any size. A new
+// state of a few nodes is a copy with `states` changed (see WithStates).
+class Snapshot {
+ public:
+  Snapshot(std::shared_ptr<const Inventory> inventory, std::shared_ptr<const Topology> topology,
+           NodeStates states);
+  Snapshot(const Snapshot& other);
+  Snapshot& operator=(const Snapshot&) = delete;
+
+  const Inventory& inventory;
+  const Topology& topology;
+  NodeStates states;
+
+  // This inventory and topology with other node states.
+  std::shared_ptr<const Snapshot> WithStates(NodeStates states) const;
+
+ private:
+  std::shared_ptr<const Inventory> inventory_owner_;
+  std::shared_ptr<const Topology> topology_owner_;
 };
 
-// Indexes `inv` (if needed) and builds its topology.
+// Indexes `inv` (if needed) and builds its topology; the node states are the inventory's own.
 Result<std::shared_ptr<const Snapshot>> MakeSnapshot(Inventory inv);
 
 }  // namespace topoplace

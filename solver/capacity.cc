@@ -41,10 +41,7 @@ struct Working {
   explicit Working(const PlacementProblem& p)
       : snapshot(std::make_shared<Snapshot>(*p.snapshot)), problem{snapshot, p.tenants} {}
   void Take(const std::vector<int>& nodes, const std::string& tenant) {
-    for (int n : nodes) {
-      snapshot->inventory.nodes[n].state = NodeState::kAllocated;
-      snapshot->inventory.nodes[n].holder = tenant;
-    }
+    for (int n : nodes) snapshot->states.Allocate(n, tenant, std::nullopt);
   }
 };
 
@@ -136,7 +133,7 @@ Bound UpperBound(const PreparedRequest& p) {
   // The request's own budget binds each copy, the tenant's all of them; only the tenant's can
   // bound the count (Headroom::cost_per_hour is the tighter of the two, so use the tenant's).
   if (p.tenant != nullptr && p.tenant->budget_per_hour && p.mask.tenant_budget) {
-    const TenantUsage u = UsageOf(inv, r.tenant);
+    const TenantUsage u = UsageOf(inv, p.snapshot->states, r.tenant);
     std::optional<double> left = *p.tenant->budget_per_hour - u.cost_per_hour;
     by(
         left, [](const NodeClass& c) { return c.cost_per_hour; }, "tenant budget per hour");
@@ -331,7 +328,7 @@ JointAnswer JointFits(const PreparedRequest& p, int t, double seconds) {
   joint("memory", h.memory_gib);
   joint("storage", h.storage_gib);
   if (p.tenant != nullptr && p.tenant->budget_per_hour && p.mask.tenant_budget) {
-    const double left = *p.tenant->budget_per_hour - UsageOf(inv, r.tenant).cost_per_hour;
+    const double left = *p.tenant->budget_per_hour - UsageOf(inv, p.snapshot->states, r.tenant).cost_per_hour;
     std::optional<double> l = left;
     joint("cost", l);
   }
@@ -369,8 +366,6 @@ JointAnswer JointFits(const PreparedRequest& p, int t, double seconds) {
   }
   return out;
 }
-
-bool FreeNode(const Node& n) { return n.state == NodeState::kAvailable && n.holder.empty(); }
 
 }  // namespace
 
@@ -469,7 +464,7 @@ std::vector<TenantHeadroom> TenantHeadrooms(const PlacementProblem& problem, con
     if (shape != nullptr && !shape->tenant.empty() && t.name != shape->tenant) continue;
     TenantHeadroom h;
     h.tenant = t.name;
-    h.used = UsageOf(inv, t.name);
+    h.used = UsageOf(inv, problem.snapshot->states, t.name);
     h.quota = t.quota;
     h.budget_per_hour = t.budget_per_hour;
     if (t.quota.nodes) h.nodes = *t.quota.nodes - h.used.nodes;
@@ -539,7 +534,7 @@ FragmentationReport Fragmentation(const Snapshot& snapshot) {
     for (int i = 0; i < n; ++i) {
       DomainFree& df = out[topo.DomainOf(i, level)];
       ++df.total;
-      if (FreeNode(inv.nodes[i])) {
+      if (snapshot.states.free(i)) {
         ++df.free;
         df.free_gpus += inv.ClassOf(i).gpu.count;
       }
@@ -553,7 +548,7 @@ FragmentationReport Fragmentation(const Snapshot& snapshot) {
   int64_t gpus_in_free_leaves = 0;
   for (int i = 0; i < n; ++i) {
     f.total_gpus += inv.ClassOf(i).gpu.count;
-    if (!FreeNode(inv.nodes[i])) continue;
+    if (!snapshot.states.free(i)) continue;
     ++f.free_nodes;
     f.free_gpus += inv.ClassOf(i).gpu.count;
     const DomainFree& leaf = leaves[topo.DomainOf(i, Level::kLeaf)];
@@ -582,12 +577,12 @@ FragmentationReport Fragmentation(const Snapshot& snapshot) {
     const std::string& cls = inv.node_classes[c].name;
     int anywhere = 0;
     for (int i = 0; i < n; ++i)
-      anywhere += FreeNode(inv.nodes[i]) && inv.NodeClassOf(i) == static_cast<int>(c);
+      anywhere += snapshot.states.free(i) && inv.NodeClassOf(i) == static_cast<int>(c);
     if (anywhere == 0) continue;
     for (Level level : {Level::kLeaf, Level::kRack, Level::kPod}) {
       std::vector<int> count(topo.DomainCount(level), 0);
       for (int i = 0; i < n; ++i) {
-        if (FreeNode(inv.nodes[i]) && inv.NodeClassOf(i) == static_cast<int>(c))
+        if (snapshot.states.free(i) && inv.NodeClassOf(i) == static_cast<int>(c))
           ++count[topo.DomainOf(i, level)];
       }
       int best = 0;
@@ -614,11 +609,11 @@ double FragmentationIndex(const Snapshot& snapshot) {
   for (int i = 0; i < n; ++i) {
     const int d = topo.DomainOf(i, Level::kLeaf);
     ++total[d];
-    free[d] += FreeNode(inv.nodes[i]);
+    free[d] += snapshot.states.free(i);
   }
   double all = 0, whole = 0;
   for (int i = 0; i < n; ++i) {
-    if (!FreeNode(inv.nodes[i])) continue;
+    if (!snapshot.states.free(i)) continue;
     const double units = std::max(1, inv.ClassOf(i).gpu.count);
     all += units;
     const int d = topo.DomainOf(i, Level::kLeaf);

@@ -21,9 +21,8 @@ bool Contains(const std::vector<std::string>& list, const std::string& item) {
   return std::find(list.begin(), list.end(), item) != list.end();
 }
 
-bool PassesSelect(const Inventory& inv, int node, const NodeSelector& select) {
-  const Node& n = inv.nodes[node];
-  const NodeClass& c = inv.ClassOf(node);
+// The part of `select` a node class decides on its own (everything but labels).
+bool ClassPassesSelect(const NodeClass& c, const NodeSelector& select) {
   if (!select.classes.empty() && !Contains(select.classes, c.name)) return false;
   if (!select.gpu_models.empty()) {
     bool any = false;
@@ -39,6 +38,10 @@ bool PassesSelect(const Inventory& inv, int node, const NodeSelector& select) {
   if (select.memory_gib && !select.memory_gib->Matches(c.memory_gib)) return false;
   if (select.cpu_cores && !select.cpu_cores->Matches(c.cpu.cores)) return false;
   if (select.storage_gib && !select.storage_gib->Matches(c.storage_gib)) return false;
+  return true;
+}
+
+bool LabelsPassSelect(const Node& n, const NodeSelector& select) {
   for (const auto& label : select.labels) {
     if (!label.Matches(n.labels)) return false;
   }
@@ -46,8 +49,7 @@ bool PassesSelect(const Inventory& inv, int node, const NodeSelector& select) {
 }
 
 // "gdpr" holds on sites of an EU/EEA jurisdiction; any other item is a rack tag or a site tag.
-bool PassesCompliance(const Inventory& inv, int node, const std::vector<std::string>& items) {
-  const int rack = inv.RackOf(node);
+bool RackPassesCompliance(const Inventory& inv, int rack, const std::vector<std::string>& items) {
   const Rack& r = inv.racks[rack];
   const int site = inv.SiteOfRack(rack);
   for (const auto& item : items) {
@@ -507,7 +509,9 @@ PreparedRequest Prepare(const PlacementProblem& problem, const Request& request,
 
   const Inventory& inv = p.inventory();
   const Topology& topo = p.topology();
+  const NodeStates& states = p.snapshot->states;
   const int n = static_cast<int>(inv.nodes.size());
+  const int32_t own = states.FindHolder(request.tenant);  // kNoHolder: the tenant holds nothing
 
   std::vector<uint8_t> is_current(n, 0);
   for (int node : p.current) {
@@ -518,7 +522,7 @@ PreparedRequest Prepare(const PlacementProblem& problem, const Request& request,
   p.free_rack.assign(topo.DomainCount(Level::kRack), 1);
   p.free_leaf.assign(topo.DomainCount(Level::kLeaf), 1);
   for (int i = 0; i < n; ++i) {
-    if (inv.nodes[i].holder.empty()) continue;
+    if (!states.held(i)) continue;
     p.free_rack[topo.DomainOf(i, Level::kRack)] = 0;
     p.free_leaf[topo.DomainOf(i, Level::kLeaf)] = 0;
   }
@@ -530,22 +534,20 @@ PreparedRequest Prepare(const PlacementProblem& problem, const Request& request,
     const Level level = *request.exclusive;
     closed.assign(topo.DomainCount(level), 0);
     for (int i = 0; i < n; ++i) {
-      const std::string& holder = inv.nodes[i].holder;
-      if (!holder.empty() && holder != request.tenant) closed[topo.DomainOf(i, level)] = 1;
+      if (states.held(i) && states.holder_id(i) != own) closed[topo.DomainOf(i, level)] = 1;
     }
   }
 
   // Other tenants' exclusive domains: a tenant whose allocation asked for its racks (leaves, ...)
   // to itself keeps everyone else out of them, so their free nodes are not available here.
   std::vector<std::pair<Level, std::vector<uint8_t>>> fenced;
-  for (int i = 0; i < n; ++i) {
-    const Node& node = inv.nodes[i];
-    if (!node.exclusive || node.holder.empty() || node.holder == request.tenant) continue;
+  for (int i = 0; states.exclusive_count() > 0 && i < n; ++i) {
+    const std::optional<Level> fence = states.exclusive(i);
+    if (!fence || !states.held(i) || states.holder_id(i) == own) continue;
     auto it = std::find_if(fenced.begin(), fenced.end(),
-                           [&](const auto& f) { return f.first == *node.exclusive; });
+                           [&](const auto& f) { return f.first == *fence; });
     if (it == fenced.end()) {
-      fenced.emplace_back(*node.exclusive,
-                          std::vector<uint8_t>(topo.DomainCount(*node.exclusive), 0));
+      fenced.emplace_back(*fence, std::vector<uint8_t>(topo.DomainCount(*fence), 0));
       it = std::prev(fenced.end());
     }
     it->second[topo.DomainOf(i, it->first)] = 1;
@@ -557,14 +559,26 @@ PreparedRequest Prepare(const PlacementProblem& problem, const Request& request,
     return false;
   };
 
+  // Select (but labels) is decided per class and compliance per rack, once each, so the loop over
+  // the nodes below does no string work unless the request selects by label.
+  std::vector<uint8_t> class_ok(inv.node_classes.size(), 1);
+  if (mask.select) {
+    for (size_t c = 0; c < class_ok.size(); ++c)
+      class_ok[c] = ClassPassesSelect(inv.node_classes[c], request.select) ? 1 : 0;
+  }
+  std::vector<uint8_t> rack_ok(inv.racks.size(), 1);
+  if (mask.compliance && !request.compliance.empty()) {
+    for (size_t r = 0; r < rack_ok.size(); ++r)
+      rack_ok[r] = RackPassesCompliance(inv, static_cast<int>(r), request.compliance) ? 1 : 0;
+  }
+  const bool by_label = mask.select && !request.select.labels.empty();
   for (int i = 0; i < n; ++i) {
-    const Node& node = inv.nodes[i];
-    const bool usable = (node.state == NodeState::kAvailable && node.holder.empty()) ||
-                        (is_current[i] && node.state != NodeState::kMaintenance &&
-                         node.state != NodeState::kFailed);
+    const NodeState state = states.state(i);
+    const bool usable = states.free(i) || (is_current[i] && state != NodeState::kMaintenance &&
+                                           state != NodeState::kFailed);
     if (!usable) continue;
-    if (mask.select && !PassesSelect(inv, i, request.select)) continue;
-    if (mask.compliance && !PassesCompliance(inv, i, request.compliance)) continue;
+    if (!class_ok[inv.NodeClassOf(i)] || !rack_ok[inv.RackOf(i)]) continue;
+    if (by_label && !LabelsPassSelect(inv.nodes[i], request.select)) continue;
     if (exclusive && closed[topo.DomainOf(i, *request.exclusive)]) continue;
     if (!fenced.empty() && in_fenced_domain(i)) continue;
     p.candidates.push_back(i);
@@ -573,9 +587,10 @@ PreparedRequest Prepare(const PlacementProblem& problem, const Request& request,
   // Headroom: what the tenant holds now, minus the request's own current nodes (a re-solve may
   // keep them, so they must not count twice).
   if (mask.quota || mask.tenant_budget) {
-    TenantUsage usage = UsageOf(inv, request.tenant);
+    TenantUsage usage = UsageOf(inv, states, request.tenant);
     for (int node : p.current) {
-      if (node < 0 || node >= n || inv.nodes[node].holder != request.tenant) continue;
+      if (node < 0 || node >= n || own == NodeStates::kNoHolder || states.holder_id(node) != own)
+        continue;
       const NodeClass& c = inv.ClassOf(node);
       usage.nodes -= 1;
       usage.gpus -= c.gpu.count;

@@ -662,7 +662,7 @@ std::string Describe(const PlacementProblem& problem, const Request& r,
     }
     case Group::kQuota: {
       const Tenant* t = FindTenant(problem, r.tenant);
-      const TenantUsage u = UsageOf(inv, r.tenant);
+      const TenantUsage u = UsageOf(inv, problem.snapshot->states, r.tenant);
       std::string s = "tenant " + r.tenant + " holds " + Plural(u.nodes, "node") + ", " +
                       Plural(u.gpus, "GPU") + " (kept nodes included); quota";
       if (t->quota.nodes) s += " nodes " + std::to_string(*t->quota.nodes);
@@ -674,7 +674,7 @@ std::string Describe(const PlacementProblem& problem, const Request& r,
     }
     case Group::kTenantBudget: {
       const Tenant* t = FindTenant(problem, r.tenant);
-      const TenantUsage u = UsageOf(inv, r.tenant);
+      const TenantUsage u = UsageOf(inv, problem.snapshot->states, r.tenant);
       return "tenant " + r.tenant + " spends " + Money(u.cost_per_hour) + "/h of its " +
              Money(*t->budget_per_hour) + "/h budget";
     }
@@ -825,9 +825,7 @@ AllocationRepair RepairSameClass(const PlacementProblem& problem, const RepairCa
   std::vector<uint8_t> taken(n, 0);
   std::vector<std::vector<int>> free_by_class(inv.node_classes.size());
   for (int i = 0; i < n; ++i) {
-    const Node& node = inv.nodes[i];
-    if (node.state == NodeState::kAvailable && node.holder.empty())
-      free_by_class[inv.NodeClassOf(i)].push_back(i);
+    if (problem.snapshot->states.free(i)) free_by_class[inv.NodeClassOf(i)].push_back(i);
   }
   std::vector<int> leaf_hops(inv.switches.size(), -2);  // per candidate leaf, for one lost node
   std::vector<std::string> missing;
@@ -1031,12 +1029,9 @@ Result<std::vector<AllocationRepair>> RepairAllocations(const PlacementProblem& 
     r.kept = c.kept;
     r.solve_ms = MillisSince(start);
     if (r.repaired) {
-      for (int node : r.replacements) {
-        Node& taken = working->inventory.nodes[node];
-        taken.state = NodeState::kAllocated;
-        taken.holder = c.tenant;
-        taken.exclusive = c.request ? c.request->exclusive : std::nullopt;
-      }
+      for (int node : r.replacements)
+        working->states.Allocate(node, c.tenant,
+                                 c.request ? c.request->exclusive : std::nullopt);
     }
     results[i] = std::move(r);
   }

@@ -45,14 +45,13 @@ class Rng {
   std::mt19937_64 engine_;
 };
 
-bool FreeNode(const Node& n) { return n.state == NodeState::kAvailable && n.holder.empty(); }
-
 // The replay's mutable world: a snapshot of our own plus counters kept as nodes change hands.
 class World {
  public:
   explicit World(const PlacementProblem& p)
       : snapshot_(std::make_shared<Snapshot>(*p.snapshot)), problem_{snapshot_, p.tenants} {
     const Inventory& inv = snapshot_->inventory;
+    const NodeStates& states = snapshot_->states;
     const Topology& topo = snapshot_->topology;
     const int leaves = topo.DomainCount(Level::kLeaf);
     leaf_total_.assign(leaves, 0);
@@ -63,15 +62,15 @@ class World {
       const int gpus = inv.ClassOf(i).gpu.count;
       const int d = topo.DomainOf(i, Level::kLeaf);
       ++leaf_total_[d];
-      if (n.state != NodeState::kFailed && n.state != NodeState::kMaintenance)
-        service_gpus_ += gpus;
-      if (!n.holder.empty()) {
+      const NodeState state = states.state(i);
+      if (state != NodeState::kFailed && state != NodeState::kMaintenance) service_gpus_ += gpus;
+      if (states.held(i)) {
         held_gpus_ += gpus;
-        tenant_gpus_[n.holder] += gpus;
-        tenant_nodes_[n.holder] += 1;
+        tenant_gpus_[states.holder(i)] += gpus;
+        tenant_nodes_[states.holder(i)] += 1;
         class_nodes_[n.node_class] += 1;
       }
-      if (FreeNode(n)) {
+      if (states.free(i)) {
         ++leaf_free_[d];
         leaf_free_units_[d] += Units(i);
         all_units_ += Units(i);
@@ -92,17 +91,15 @@ class World {
 
   void Take(const std::vector<int>& nodes, const std::string& tenant,
             std::optional<Level> exclusive) {
-    Inventory& inv = snapshot_->inventory;
+    const Inventory& inv = snapshot_->inventory;
     for (int i : nodes) {
-      Node& n = inv.nodes[i];
+      const Node& n = inv.nodes[i];
       const int d = snapshot_->topology.DomainOf(i, Level::kLeaf);
       if (leaf_free_[d] == leaf_total_[d]) whole_units_ -= leaf_free_units_[d];
       --leaf_free_[d];
       leaf_free_units_[d] -= Units(i);
       all_units_ -= Units(i);
-      n.state = NodeState::kAllocated;
-      n.holder = tenant;
-      n.exclusive = exclusive;
+      snapshot_->states.Allocate(i, tenant, exclusive);
       const int gpus = inv.ClassOf(i).gpu.count;
       held_gpus_ += gpus;
       tenant_gpus_[tenant] += gpus;
@@ -112,17 +109,16 @@ class World {
   }
 
   void Release(const std::vector<int>& nodes) {
-    Inventory& inv = snapshot_->inventory;
+    const Inventory& inv = snapshot_->inventory;
     for (int i : nodes) {
-      Node& n = inv.nodes[i];
+      const Node& n = inv.nodes[i];
       const int gpus = inv.ClassOf(i).gpu.count;
+      const std::string holder = snapshot_->states.holder(i);
       held_gpus_ -= gpus;
-      tenant_gpus_[n.holder] -= gpus;
-      tenant_nodes_[n.holder] -= 1;
+      tenant_gpus_[holder] -= gpus;
+      tenant_nodes_[holder] -= 1;
       class_nodes_[n.node_class] -= 1;
-      n.state = NodeState::kAvailable;
-      n.holder.clear();
-      n.exclusive.reset();
+      snapshot_->states.Free(i);
       const int d = snapshot_->topology.DomainOf(i, Level::kLeaf);
       ++leaf_free_[d];
       leaf_free_units_[d] += Units(i);

@@ -297,15 +297,10 @@ Result<std::vector<PlacementResult>> SolveBatch(const PlacementProblem& problem,
     PlacementResult r = SolveOne(state, requests[i], options, *backend);
     if (Feasible(r) && !r.nodes.empty()) {
       // The placed nodes become the tenant's: unavailable to later requests and counted against
-      // its quota and budget. Domains do not change, so the topology is reused as is.
-      Inventory inv = state.snapshot->inventory;
-      for (int node : r.nodes) {
-        inv.nodes[node].state = NodeState::kAllocated;
-        inv.nodes[node].holder = requests[i].tenant;
-        inv.nodes[node].exclusive = requests[i].exclusive;
-      }
-      state.snapshot =
-          std::make_shared<const Snapshot>(Snapshot{std::move(inv), state.snapshot->topology});
+      // its quota and budget. Only node states change; inventory and topology are shared.
+      NodeStates states = state.snapshot->states;
+      for (int node : r.nodes) states.Allocate(node, requests[i].tenant, requests[i].exclusive);
+      state.snapshot = state.snapshot->WithStates(std::move(states));
     }
     results[i] = std::move(r);
   }

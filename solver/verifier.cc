@@ -101,6 +101,7 @@ std::vector<Violation> VerifyPlacement(const PlacementProblem& problem, const Re
     return out;
   }
   const Inventory& inv = problem.snapshot->inventory;
+  const NodeStates& states = problem.snapshot->states;
   const Topology& topo = problem.snapshot->topology;
   const int n = static_cast<int>(inv.nodes.size());
   const std::set<int> current_set(current.begin(), current.end());
@@ -150,12 +151,14 @@ std::vector<Violation> VerifyPlacement(const PlacementProblem& problem, const Re
   // Per-node rules.
   for (int node : chosen) {
     const Node& nd = inv.nodes[node];
-    const bool own_current = current_set.count(node) > 0 && nd.holder == request.tenant &&
-                             nd.state != NodeState::kMaintenance && nd.state != NodeState::kFailed;
-    const bool free = nd.state == NodeState::kAvailable && nd.holder.empty();
+    const NodeState state = states.state(node);
+    const std::string& holder = states.holder(node);
+    const bool own_current = current_set.count(node) > 0 && holder == request.tenant &&
+                             state != NodeState::kMaintenance && state != NodeState::kFailed;
+    const bool free = state == NodeState::kAvailable && holder.empty();
     if (!free && !own_current) {
-      std::string detail = "node " + nd.name + " is " + std::string(NodeStateName(nd.state));
-      if (!nd.holder.empty()) detail += " (held by " + nd.holder + ")";
+      std::string detail = "node " + nd.name + " is " + std::string(NodeStateName(state));
+      if (!holder.empty()) detail += " (held by " + holder + ")";
       report("availability", std::move(detail));
     }
     if (std::string why = SelectFailure(inv, node, request.select); !why.empty()) {
@@ -173,7 +176,7 @@ std::vector<Violation> VerifyPlacement(const PlacementProblem& problem, const Re
     for (int node : chosen) domains.insert(topo.DomainOf(node, level));
     for (int d : domains) {
       for (int other : topo.NodesIn(level, d)) {
-        const std::string& holder = inv.nodes[other].holder;
+        const std::string& holder = states.holder(other);
         if (!holder.empty() && holder != request.tenant) {
           report("exclusive", std::string(LevelName(level)) + " " + topo.DomainName(level, d) +
                                   " holds node " + name(other) + " of tenant " + holder);
@@ -186,10 +189,12 @@ std::vector<Violation> VerifyPlacement(const PlacementProblem& problem, const Re
   // Other tenants' exclusive domains: no chosen node shares a domain with a node whose holder
   // asked for that domain to itself.
   std::map<std::pair<Level, int>, std::string> fenced;  // (level, domain) -> the holding tenant
-  for (int other = 0; other < n; ++other) {
-    const Node& o = inv.nodes[other];
-    if (!o.exclusive || o.holder.empty() || o.holder == request.tenant) continue;
-    fenced.emplace(std::make_pair(*o.exclusive, topo.DomainOf(other, *o.exclusive)), o.holder);
+  for (int other = 0; states.exclusive_count() > 0 && other < n; ++other) {
+    const std::optional<Level> fence = states.exclusive(other);
+    if (!fence) continue;
+    const std::string& holder = states.holder(other);
+    if (holder.empty() || holder == request.tenant) continue;
+    fenced.emplace(std::make_pair(*fence, topo.DomainOf(other, *fence)), holder);
   }
   for (int node : chosen) {
     for (const auto& [where, holder] : fenced) {
@@ -262,9 +267,9 @@ std::vector<Violation> VerifyPlacement(const PlacementProblem& problem, const Re
   if (tenant != nullptr) {
     // What the tenant holds apart from the request's own current nodes.
     Totals held;
-    for (int i = 0; i < n; ++i) {
-      if (inv.nodes[i].holder == request.tenant && current_set.count(i) == 0)
-        held.Add(inv.ClassOf(i), +1);
+    const int32_t own = states.FindHolder(request.tenant);
+    for (int i = 0; own != NodeStates::kNoHolder && i < n; ++i) {
+      if (states.holder_id(i) == own && current_set.count(i) == 0) held.Add(inv.ClassOf(i), +1);
     }
     const Quota& q = tenant->quota;
     auto check = [&](const char* what, auto limit, auto used, auto add) {

@@ -62,8 +62,6 @@ void AddPage(Json& body, const Json& items, int64_t total, bool more, std::strin
   if (more) body["nextPageToken"] = EncodePageToken(list, std::to_string(last_index));
 }
 
-bool IsFree(const Node& n) { return n.state == NodeState::kAvailable && n.holder.empty(); }
-
 // Alive: answers while the process runs, without touching the store (answered on the event loop).
 Reply Healthz(Service& s, const Call& c) {
   NoQuery(c);
@@ -87,6 +85,7 @@ Reply MetricsRoute(Service& s, const Call& c) {
   std::string extra;
   auto view = s.CurrentView();
   const Inventory& inv = view->snapshot->inventory;
+  const NodeStates& states = view->snapshot->states;
   const Topology& topo = view->snapshot->topology;
   std::map<std::pair<std::string, std::string>, int64_t> free;  // (class, pod) -> free nodes
   for (size_t i = 0; i < inv.nodes.size(); ++i) {
@@ -94,7 +93,7 @@ Reply MetricsRoute(Service& s, const Call& c) {
     auto& count =
         free[{n.node_class,
               topo.DomainName(Level::kPod, topo.DomainOf(static_cast<int>(i), Level::kPod))}];
-    if (IsFree(n)) ++count;
+    if (states.free(static_cast<int>(i))) ++count;
   }
   extra +=
       "# HELP topoplace_free_nodes Nodes available and held by no one, by node class and pod.\n";
@@ -109,7 +108,7 @@ Reply MetricsRoute(Service& s, const Call& c) {
   extra += "# TYPE topoplace_tenant_quota_used_ratio gauge\n";
   std::string used_lines;
   for (const Tenant& t : view->tenants) {
-    const TenantUsage u = UsageOf(inv, t.name);
+    const TenantUsage u = UsageOf(inv, states, t.name);
     auto ratio = [&](const char* resource, double used, const auto& limit) {
       if (!limit) return;
       const double l = static_cast<double>(*limit);
@@ -149,6 +148,7 @@ Reply Nodes(Service& s, const Call& c) {
   const int64_t after = IndexAfter(page, "nodes");
   auto view = s.CurrentView();
   const Inventory& inv = view->snapshot->inventory;
+  const NodeStates& states = view->snapshot->states;
   const Topology& topo = view->snapshot->topology;
   const Principal& who = c.principal();
   auto filter = [&](const char* key) -> std::string {
@@ -166,9 +166,9 @@ Reply Nodes(Service& s, const Call& c) {
     const std::string& node_pod = topo.DomainName(Level::kPod, topo.DomainOf(idx, Level::kPod));
     if (!cls.empty() && n.node_class != cls) continue;
     if (!pod.empty() && node_pod != pod) continue;
-    if (!state.empty() && NodeStateName(n.state) != state) continue;
-    const bool own = !who.sees_all() && n.holder == who.tenant;
-    if (IsFree(n)) ++free[{n.node_class, node_pod}];
+    if (!state.empty() && NodeStateName(states.state(idx)) != state) continue;
+    const bool own = !who.sees_all() && states.holder(idx) == who.tenant;
+    if (states.free(idx)) ++free[{n.node_class, node_pod}];
     if (!who.sees_all() && !own) continue;  // tenants see their own nodes, and free capacity only
     ++total;
     if (static_cast<int64_t>(i) <= after) continue;
@@ -179,19 +179,22 @@ Reply Nodes(Service& s, const Call& c) {
     last = static_cast<int64_t>(i);
     Json j{{"name", n.name},
            {"class", n.node_class},
-           {"state", NodeStateName(n.state)},
+           {"state", NodeStateName(states.state(idx))},
            {"site", topo.DomainName(Level::kSite, topo.DomainOf(idx, Level::kSite))},
            {"pod", node_pod},
            {"rack", n.rack},
            {"leaf", n.leaf},
            {"powerDomain", n.power_domain},
-           {"generation", view->generations[i]}};
-    if (n.exclusive) j["exclusive"] = LevelName(*n.exclusive);  // its holder keeps this domain
+           {"generation", states.generation(idx)}};
+    // Its holder keeps this domain to itself.
+    if (const auto level = states.exclusive(idx)) j["exclusive"] = LevelName(*level);
+    // "holder" in the API is the reservation or allocation holding the node.
+    const std::string& holding = view->holdings[idx];
     if (who.sees_all()) {
-      j["tenant"] = n.holder.empty() ? Json(nullptr) : Json(n.holder);
-      j["holder"] = view->holders[i].empty() ? Json(nullptr) : Json(view->holders[i]);
+      j["tenant"] = states.held(idx) ? Json(states.holder(idx)) : Json(nullptr);
+      j["holder"] = holding.empty() ? Json(nullptr) : Json(holding);
     } else {
-      j["holder"] = view->holders[i];
+      j["holder"] = holding;
     }
     nodes.push_back(j);
   }
@@ -217,7 +220,7 @@ Reply TopologyRoute(Service& s, const Call& c) {
       std::set<std::string> parents;
       for (int n : topo.NodesIn(level, d)) {
         ++total;
-        free_nodes += IsFree(inv.nodes[n]);
+        free_nodes += view->snapshot->states.free(n);
       }
       Json j{{"name", topo.DomainName(level, d)}, {"nodes", total}, {"free", free_nodes}};
       for (Level up : LevelsAbove(level)) {

@@ -242,7 +242,7 @@ HoldRequest MakeHold(const View& view, const SolveCall& call, const PlacementRes
   h.ttl_ms = call.ttl_ms;
   if (call.request.exclusive) h.exclusive = std::string(LevelName(*call.request.exclusive));
   for (int n : r.nodes) {
-    h.nodes.push_back({view.snapshot->inventory.nodes[n].name, view.generations[n],
+    h.nodes.push_back({view.snapshot->inventory.nodes[n].name, view.snapshot->states.generation(n),
                        AdmissionRule(view, call.request, n)});
   }
   // The racks and leaves the nodes land in: the store re-checks exclusivity there under lock.
@@ -266,7 +266,8 @@ Json SolveReply(const View& view, const SolveCall& call, const PlacementResult& 
   j["tenant"] = call.request.tenant;
   j["verified"] = Placed(r);
   Json gens = Json::object();
-  for (int n : r.nodes) gens[view.snapshot->inventory.nodes[n].name] = view.generations[n];
+  for (int n : r.nodes)
+    gens[view.snapshot->inventory.nodes[n].name] = view.snapshot->states.generation(n);
   j["generations"] = gens;
   j["stateVersion"] = view.version;
   return j;
@@ -322,15 +323,14 @@ T Unwrap(Result<T> r) {
 std::shared_ptr<const View> WithClaims(const std::shared_ptr<const View>& view,
                                        const Service::Claims& claims) {
   if (claims.nodes.empty()) return view;
-  auto snapshot = std::make_shared<Snapshot>(*view->snapshot);
+  NodeStates states = view->snapshot->states;  // shares every block no claim touches
   for (const auto& [name, count] : claims.nodes) {
-    const int i = snapshot->inventory.NodeIndex(name);
+    const int i = view->snapshot->inventory.NodeIndex(name);
     if (i < 0 || count <= 0) continue;
-    Node& n = snapshot->inventory.nodes[i];
-    if (n.state == NodeState::kAvailable) n.state = NodeState::kReserved;
+    if (states.state(i) == NodeState::kAvailable) states.SetState(i, NodeState::kReserved);
   }
   auto copy = std::make_shared<View>(*view);
-  copy->snapshot = std::move(snapshot);
+  copy->snapshot = view->snapshot->WithStates(std::move(states));
   return copy;
 }
 

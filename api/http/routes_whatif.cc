@@ -99,7 +99,7 @@ StateScenario CurrentScenario(Service& s) {
     if (!version.ok()) ThrowStatus(version.status());
     if (*version != view->version) continue;
     Result<Scenario> scenario =
-        ScenarioOfState(*view->snapshot, view->tenants, view->holders, *allocations);
+        ScenarioOfState(*view->snapshot, view->tenants, view->holdings, *allocations);
     if (!scenario.ok()) ThrowStatus(scenario.status());
     return {std::move(scenario).value(), view->version};
   }

@@ -1,6 +1,7 @@
 // `topoplace serve`: the glue between the HTTP transport (http_server.h) and the Service: route
 // matching, authentication and role checks on a request's head, problem answers, the solve slots,
 // the access log and the process around it (store, seeding, sweeper, signals).
+#include <malloc.h>
 #include <signal.h>
 
 #include <atomic>
@@ -210,21 +211,20 @@ Service::Service(std::unique_ptr<Store> store, ServeArgs args)
 
 namespace {
 
-// Overlays node records (state, holder, generation) on a snapshot and its view.
-void ApplyNodes(const std::vector<NodeRecord>& nodes, Snapshot& snapshot, View& view) {
-  const size_t n = snapshot.inventory.nodes.size();
+// Overlays node records (state, holder, exclusivity, generation, holding) on node states and a
+// view's holdings: O(records), whatever the size of the data centre.
+void ApplyNodes(const std::vector<NodeRecord>& nodes, const Inventory& inventory,
+                NodeStates& states, CowVector<std::string>& holdings) {
+  const size_t n = inventory.nodes.size();
   for (size_t k = 0; k < nodes.size(); ++k) {
     const NodeRecord& rec = nodes[k];
-    const int i = k < n && snapshot.inventory.nodes[k].name == rec.name
-                      ? static_cast<int>(k)
-                      : snapshot.inventory.NodeIndex(rec.name);
+    const int i = k < n && inventory.nodes[k].name == rec.name ? static_cast<int>(k)
+                                                                : inventory.NodeIndex(rec.name);
     if (i < 0) continue;
-    Node& node = snapshot.inventory.nodes[i];
-    node.state = rec.state;
-    node.holder = rec.tenant;
-    node.exclusive = rec.exclusive.empty() ? std::nullopt : ParseLevel(rec.exclusive);
-    view.generations[i] = rec.generation;
-    view.holders[i] = rec.holder;
+    states.Set(i, rec.state, rec.tenant,
+               rec.exclusive.empty() ? std::nullopt : ParseLevel(rec.exclusive));
+    states.SetGeneration(i, rec.generation);
+    holdings.Set(i, rec.holding);
   }
 }
 
@@ -239,19 +239,20 @@ std::shared_ptr<const View> Service::CurrentView() {
   }
   std::lock_guard lock(view_mu_);
   if (view_ && view_->version == *version) return view_;
-  // Usually only a few nodes changed: fetch those and patch a copy of the current view.
+  // Usually only a few nodes changed: fetch those and patch a copy of the current view, which
+  // shares the inventory, the topology and every block of node state that did not change.
   StoreState state;
   if (view_ && base_) {
     Result<Store::Changes> changes =
         store_->ChangesSince(view_->audit_seq, view_->inventory_version);
     if (!changes.ok()) throw ProblemFromStatus(changes.status());
     if (!changes->full) {
-      auto snapshot = std::make_shared<Snapshot>(*view_->snapshot);
       auto view = std::make_shared<View>(*view_);
-      ApplyNodes(changes->state.nodes, *snapshot, *view);
+      NodeStates states = view_->snapshot->states;
+      ApplyNodes(changes->state.nodes, view_->snapshot->inventory, states, view->holdings);
       view->version = changes->state.state_version;
       view->audit_seq = changes->state.audit_seq;
-      view->snapshot = std::move(snapshot);
+      view->snapshot = view_->snapshot->WithStates(std::move(states));
       view->tenants = std::move(changes->state.tenants);
       view_ = view;
       return view;
@@ -273,16 +274,15 @@ std::shared_ptr<const View> Service::CurrentView() {
     base_ = *snap;
     base_version_ = inventory_version;
   }
-  auto snapshot = std::make_shared<Snapshot>(*base_);
   auto view = std::make_shared<View>();
-  const size_t n = snapshot->inventory.nodes.size();
-  view->generations.assign(n, 0);
-  view->holders.assign(n, "");
-  ApplyNodes(state.nodes, *snapshot, *view);
+  const int n = static_cast<int>(base_->inventory.nodes.size());
+  NodeStates states(n);
+  view->holdings.Assign(n, std::string());
+  ApplyNodes(state.nodes, base_->inventory, states, view->holdings);
   view->version = state.state_version;
   view->audit_seq = state.audit_seq;
   view->inventory_version = state.inventory_version;
-  view->snapshot = std::move(snapshot);
+  view->snapshot = base_->WithStates(std::move(states));
   view->tenants = std::move(state.tenants);
   view_ = view;
   return view;
@@ -717,6 +717,16 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   std::mutex stop_mu;
   std::condition_variable stop_cv;
   service.ExpireOnce();
+  // Build the view (inventory, topology, node states) before the first request needs it, so the
+  // first answer after a start is as fast as any other. A store that cannot be read now is
+  // retried by the first request, which then reports it.
+  try {
+    (void)service.CurrentView();
+  } catch (...) {
+  }
+  // Seeding and parsing the inventory left large freed blocks behind (the YAML tree of every
+  // node); hand them back so the resident size is what the view really holds.
+  ::malloc_trim(0);
   std::thread sweeper([&] {
     const auto interval = std::chrono::duration<double>(args.expiry_interval_seconds);
     std::unique_lock lock(stop_mu);

@@ -25,6 +25,7 @@
 #include "api/http/metrics.h"
 #include "api/request_json.h"
 #include "inventory/store.h"
+#include "model/cow_vector.h"
 #include "model/topology.h"
 #include "solver/solver.h"
 
@@ -114,10 +115,11 @@ struct View {
   int64_t version = 0;
   int64_t audit_seq = 0;
   int64_t inventory_version = 0;
+  // The inventory and topology (shared by every view of one inventory version) with the nodes'
+  // live states and generations; a new view copies only the blocks of changed nodes.
   std::shared_ptr<const Snapshot> snapshot;
   std::vector<Tenant> tenants;
-  std::vector<int64_t> generations;  // per node index
-  std::vector<std::string> holders;  // reservation/allocation id per node index
+  CowVector<std::string> holdings;  // per node: the reservation or allocation holding it, or ""
   int TenantIndex(const std::string& name) const;
 };
 

@@ -143,7 +143,7 @@ TEST_P(StoreTest, ReserveCommitReleaseMoveGenerations) {
   auto mid = store_->LoadState();
   EXPECT_EQ(Node(*mid, "r03-n01").state, NodeState::kReserved);
   EXPECT_EQ(Node(*mid, "r03-n01").generation, g0 + 1);
-  EXPECT_EQ(Node(*mid, "r03-n01").holder, r->id);
+  EXPECT_EQ(Node(*mid, "r03-n01").holding, r->id);
   EXPECT_GT(mid->state_version, before->state_version);
 
   auto a = store_->Commit(r->id, "nlp-lab", kAdmin, NowMillis());
@@ -152,7 +152,7 @@ TEST_P(StoreTest, ReserveCommitReleaseMoveGenerations) {
   EXPECT_EQ(a->nodes[0].rule, "test rule");
   auto after = store_->LoadState();
   EXPECT_EQ(Node(*after, "r03-n01").state, NodeState::kAllocated);
-  EXPECT_EQ(Node(*after, "r03-n01").holder, a->id);
+  EXPECT_EQ(Node(*after, "r03-n01").holding, a->id);
   EXPECT_EQ(Node(*after, "r03-n01").generation, g0 + 2);
 
   // Committing twice is refused and changes nothing.
@@ -164,7 +164,7 @@ TEST_P(StoreTest, ReserveCommitReleaseMoveGenerations) {
   ASSERT_TRUE(rel.ok()) << rel.status().ToString();
   auto freed = store_->LoadState();
   EXPECT_EQ(Node(*freed, "r03-n01").state, NodeState::kAvailable);
-  EXPECT_EQ(Node(*freed, "r03-n01").holder, "");
+  EXPECT_EQ(Node(*freed, "r03-n01").holding, "");
   EXPECT_EQ(store_->Release(a->id, "", kAdmin, NowMillis()).status().code(),
             StatusCode::kFailedPrecondition);
 }

@@ -164,10 +164,7 @@ TEST(ReplayProperty, EveryPlacementVerifiesAndSeedsRepeat) {
       for (const TraceEntry& e : trace.entries) {
         for (auto it = held.begin(); it != held.end();) {
           if (it->until <= e.time) {
-            for (int n : it->nodes) {
-              snap->inventory.nodes[n].state = NodeState::kAvailable;
-              snap->inventory.nodes[n].holder.clear();
-            }
+            for (int n : it->nodes) snap->states.Free(n);
             it = held.erase(it);
           } else {
             ++it;
@@ -177,10 +174,7 @@ TEST(ReplayProperty, EveryPlacementVerifiesAndSeedsRepeat) {
         if (next < placements.size() && placements[next].first == e.request.name) {
           const std::vector<int>& nodes = placements[next].second;
           EXPECT_TRUE(VerifyPlacement(state, e.request, nodes).empty()) << e.request.name;
-          for (int n : nodes) {
-            snap->inventory.nodes[n].state = NodeState::kAllocated;
-            snap->inventory.nodes[n].holder = e.request.tenant;
-          }
+          for (int n : nodes) snap->states.Allocate(n, e.request.tenant, std::nullopt);
           held.push_back({e.time + e.duration, nodes});
           ++next;
         }
