@@ -222,6 +222,67 @@ TEST(Repair, RemovedRackMeansReplacementsElsewhere) {
       << "pod-1 has free H100 nodes only in r1 once r2 is gone";
 }
 
+// With every node lost, repairing an allocation is placing its request afresh, so place and repair
+// explain the same conflict: a person reading both must see the same groups, in the same order,
+// with the same labels and the same statement of each rule.
+TEST(Repair, ExplainsTheSameConflictAsPlaceInTheSameOrder) {
+  DataCentreBuilder b;
+  b.Site("us", "US").PowerDomain("pd-a", "us").PowerDomain("pd-b", "us");
+  b.Spine("spine", "vendor-a", "us");
+  // r1 (hipaa) 3x h100x8, r2 (hipaa) 4x a100x8, r3 4x h100x8, r4 (hipaa) 4x h100x8 (the
+  // allocation's, lost), r5 (hipaa) 2x h100x8; one leaf per rack.
+  for (int i = 1; i <= 5; ++i) {
+    const std::string n = std::to_string(i);
+    b.Leaf("leaf-" + n, "vendor-a", {"spine"}, "pod");
+    std::vector<std::string> tags;
+    if (i != 3) tags.emplace_back("hipaa");
+    b.Rack("r" + n, "us", "row", "pod", {"pd-a", "pd-b"}, tags);
+  }
+  b.Nodes("r1", "leaf-1", "h100x8", 3).Nodes("r2", "leaf-2", "a100x8", 4);
+  b.Nodes("r3", "leaf-3", "h100x8", 4).Nodes("r4", "leaf-4", "h100x8", 4);
+  b.Nodes("r5", "leaf-5", "h100x8", 2);
+  const PlacementProblem problem = MakeProblem(b, {fixtures::MakeTenant("lab", {"hipaa"})});
+  const Request job = RequestBuilder("job", "lab")
+                          .Nodes(4)
+                          .Classes({"h100x8"})
+                          .Compliance({"hipaa"})
+                          .Locality(Level::kLeaf)
+                          .Budget(10000);
+  const Scenario before =
+      ScenarioOf(problem, {AllocationFor(job, {"r4-n01", "r4-n02", "r4-n03", "r4-n04"})});
+  const Repaired repaired = RunRepair(before, FailDomain(before, Level::kLeaf, "leaf-4"));
+  const AllocationRepair& a = Find(repaired, "job");
+  ASSERT_FALSE(a.repaired);
+  ASSERT_TRUE(a.kept.empty());
+  ASSERT_TRUE(a.explanation.has_value()) << a.reason;
+
+  auto placed = Solve(repaired.input.problem, {job}, SolveOptions{});
+  ASSERT_TRUE(placed.ok()) << placed.status().message();
+  const PlacementResult& p = placed->front();
+  ASSERT_EQ(p.status, SolveStatus::kInfeasible);
+  ASSERT_TRUE(p.explanation.has_value());
+
+  auto names = [](const Explanation& e) {
+    std::vector<std::string> out;
+    for (const ConflictItem& c : e.conflict) out.push_back(c.constraint);
+    return out;
+  };
+  // hipaa h100x8 nodes under one leaf: at most 3; any two of the three groups fit four nodes. The
+  // budget is no part of it.
+  EXPECT_EQ(names(*p.explanation),
+            (std::vector<std::string>{"compliance", "select", "locality", "count"}));
+  EXPECT_EQ(names(*a.explanation), names(*p.explanation)) << a.explanation->summary;
+  const std::string labels = "hipaa + select + locality(leaf,1) ";
+  EXPECT_TRUE(p.explanation->summary.starts_with(labels)) << p.explanation->summary;
+  EXPECT_TRUE(a.explanation->summary.starts_with(labels)) << a.explanation->summary;
+  for (size_t i = 0; i + 1 < p.explanation->conflict.size(); ++i) {
+    const std::string& placed_detail = p.explanation->conflict[i].detail;
+    const std::string rule = placed_detail.substr(0, placed_detail.find(": "));
+    EXPECT_TRUE(a.explanation->conflict[i].detail.starts_with(rule))
+        << "place: " << placed_detail << "\nrepair: " << a.explanation->conflict[i].detail;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Property tests.
 
