@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "solver/backend.h"
 #include "solver/verifier.h"
 #include "tests/solver/fixtures.h"
 #include "tests/whatif/whatif_fixtures.h"
@@ -281,6 +283,55 @@ TEST(Repair, ExplainsTheSameConflictAsPlaceInTheSameOrder) {
     EXPECT_TRUE(a.explanation->conflict[i].detail.starts_with(rule))
         << "place: " << placed_detail << "\nrepair: " << a.explanation->conflict[i].detail;
   }
+}
+
+// A registered backend that counts the solves it is asked for, then lets `inner` answer.
+class CountingBackend : public Backend {
+ public:
+  CountingBackend(const Backend& inner, int& calls) : inner_(inner), calls_(calls) {}
+  std::string_view name() const override { return inner_.name(); }
+  PlacementResult Solve(const PreparedRequest& p, const SolveOptions& options,
+                        const PlacementResult* warm_start) const override {
+    ++calls_;
+    return inner_.Solve(p, options, warm_start);
+  }
+
+ private:
+  const Backend& inner_;
+  int& calls_;
+};
+
+// A caller that brings its own registry (a service with backends of its own, a test double) gets
+// explanations, repairs and relocations solved by those backends, not by the process-wide ones.
+TEST(Repair, ExplanationsAndRepairsSolveWithTheCallersBackends) {
+  int calls = 0;
+  BackendRegistry registry;
+  for (const std::string& name : BuiltinBackends().Names()) {
+    registry.Register(std::make_unique<CountingBackend>(*BuiltinBackends().Find(name), calls));
+  }
+  const PlacementProblem problem = Reference();
+  const Request hpc =
+      RequestBuilder("hpc", "cv-lab").Nodes(4).Classes({"h100x8"}).Locality(Level::kLeaf);
+
+  SolveOptions solve;
+  solve.backends = &registry;
+  Request huge = hpc;
+  huge.nodes = 40;
+  auto placed = Solve(problem, {huge}, solve);
+  ASSERT_TRUE(placed.ok());
+  ASSERT_TRUE(placed->front().explanation.has_value());
+  EXPECT_GT(calls, 0) << "the explanation solved with the caller's backends";
+
+  calls = 0;
+  const Scenario before =
+      ScenarioOf(problem, {AllocationFor(hpc, {"r2-n01", "r2-n02", "r2-n03", "r2-n04"})});
+  RepairOptions options;
+  options.solve.backends = &registry;
+  const Repaired r = RunRepair(before, FailNodes(before, {"r2-n01"}), options);
+  const AllocationRepair& a = Find(r, "hpc");
+  ASSERT_FALSE(a.repaired);
+  ASSERT_TRUE(a.relocation.has_value());
+  EXPECT_GT(calls, 0) << "the repair and the relocation solved with the caller's backends";
 }
 
 // ---------------------------------------------------------------------------------------------
