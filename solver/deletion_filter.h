@@ -95,6 +95,10 @@ struct Conflict {
   bool proven = true;                   // false when some test came back kUnknown
 };
 
+// What both explanations append to their summary when the conflict is not proven minimal.
+inline constexpr std::string_view kMinimalityNotProven =
+    " (minimality not proven: exact checks timed out or are unavailable)";
+
 // Finds a minimal conflicting set among `used` (kConstraintGroups order). Groups outside `used`
 // stay off in every mask tested. First every group off (availability); then each group alone,
 // since a group that fails on its own is the smallest conflict there is (only a proven kInfeasible

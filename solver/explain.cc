@@ -76,8 +76,7 @@ class Explainer {
 
  private:
   void Finish(Explanation& out) const {
-    if (unproven_)
-      out.summary += " (minimality not proven: exact checks timed out or are unavailable)";
+    if (unproven_) out.summary += kMinimalityNotProven;
   }
 
   // Exact when the relaxations prove infeasibility, the heuristic finds a placement, or the ILP

@@ -534,7 +534,7 @@ std::string Describe(const RequestRepair& repair, const PreparedRequest& p, Cons
     }
     return s.empty() ? std::string("none") : s;
   };
-  const std::string rule = GroupStatement(r, p.tenant, g);
+  std::string rule = GroupStatement(r, p.tenant, g);
   const bool tenant_wide = g == ConstraintGroup::kQuota || g == ConstraintGroup::kTenantBudget;
   if (kept.empty() && !tenant_wide) return rule;  // the rest is the kept nodes' part
   switch (g) {
@@ -619,7 +619,7 @@ Explanation ExplainRepair(const Request& request, const std::vector<int>& kept,
               (kept.empty() ? std::string()
                             : " with the " + Plural(kept_count, "kept node") + " in place") +
               "; " + CountText(request);
-  if (!conflict.proven) e.summary += " (minimality not proven: a check ran out of time)";
+  if (!conflict.proven) e.summary += kMinimalityNotProven;
   for (ConstraintGroup g : conflict.groups) {
     const Attempt a = repair.Solve(AllGroupsBut(g), time_limit_seconds);
     if (Feasible(a.status)) {
