@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <functional>
 #include <optional>
 #include <string>
@@ -12,113 +11,22 @@
 #include <vector>
 
 #include "solver/backend.h"
+#include "solver/deletion_filter.h"
 #include "solver/prepared.h"
 
 namespace topoplace {
 
 namespace {
 
-// The constraint groups a mask can switch, in the order the deletion filter tries to drop them:
-// tenant-wide limits first, per-node filters and locality last, so the conflict names the
-// request's own topology and hardware when those suffice.
-enum class Group {
-  kTenantBudget,
-  kQuota,
-  kBudget,
-  kExclusive,
-  kRoce,
-  kSpread,
-  kCompliance,
-  kSelect,
-  kLocality
-};
-constexpr Group kGroups[] = {Group::kTenantBudget, Group::kQuota,  Group::kBudget,
-                             Group::kExclusive,    Group::kRoce,   Group::kSpread,
-                             Group::kCompliance,   Group::kSelect, Group::kLocality};
-
-bool& Flag(ConstraintMask& m, Group g) {
-  switch (g) {
-    case Group::kTenantBudget: return m.tenant_budget;
-    case Group::kQuota: return m.quota;
-    case Group::kBudget: return m.budget;
-    case Group::kExclusive: return m.exclusive;
-    case Group::kRoce: return m.roce;
-    case Group::kSpread: return m.spread;
-    case Group::kCompliance: return m.compliance;
-    case Group::kSelect: return m.select;
-    case Group::kLocality: return m.locality;
-  }
-  return m.select;
-}
-
-ConstraintMask NoneOn() {
-  ConstraintMask m;
-  for (Group g : kGroups) Flag(m, g) = false;
-  return m;
-}
-
-std::string GroupName(Group g) {
-  switch (g) {
-    case Group::kTenantBudget: return "tenantBudget";
-    case Group::kQuota: return "quota";
-    case Group::kBudget: return "budget";
-    case Group::kExclusive: return "exclusive";
-    case Group::kRoce: return "roce";
-    case Group::kSpread: return "spread";
-    case Group::kCompliance: return "compliance";
-    case Group::kSelect: return "select";
-    case Group::kLocality: return "locality";
-  }
-  return "";
-}
-
-bool HasQuota(const Quota& q) {
-  return q.nodes || q.gpus || q.cpu_cores || q.memory_gib || q.storage_gib;
-}
-
-// 1,573.12 / 1,600: two decimals when there is a fraction, thousands separated.
-std::string Money(double x) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f", std::abs(x));
-  std::string s = buf;
-  std::string frac = s.substr(s.size() - 3);
-  std::string whole = s.substr(0, s.size() - 3);
-  std::string grouped;
-  for (size_t i = 0; i < whole.size(); ++i) {
-    if (i > 0 && (whole.size() - i) % 3 == 0) grouped += ',';
-    grouped += whole[i];
-  }
-  return (x < 0 ? "-" : "") + grouped + (frac == ".00" ? "" : frac);
-}
-
-std::string Plural(int64_t n, const std::string& one) {
-  return std::to_string(n) + " " + one + (n == 1 ? "" : "s");
-}
-
-std::string Join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
-  return out;
-}
-
-std::string DescribeSelect(const NodeSelector& s) {
-  std::vector<std::string> parts;
-  if (!s.classes.empty()) parts.push_back("class " + Join(s.classes, "|"));
-  if (!s.gpu_models.empty()) parts.push_back("gpu model " + Join(s.gpu_models, "|"));
-  if (s.gpu_count) parts.push_back("gpu count " + s.gpu_count->ToString());
-  if (s.memory_gib) parts.push_back("memoryGiB " + s.memory_gib->ToString());
-  if (s.cpu_cores) parts.push_back("cpu cores " + s.cpu_cores->ToString());
-  if (s.storage_gib) parts.push_back("storageGiB " + s.storage_gib->ToString());
-  for (const auto& l : s.labels) parts.push_back("label " + l.key);
-  return Join(parts, ", ");
-}
-
-enum class Verdict { kFeasible, kInfeasible, kUnknown };
+using Group = ConstraintGroup;
 
 struct Outcome {
   Verdict verdict = Verdict::kUnknown;
   std::vector<int> nodes;
+  ObjectiveTerms objective;  // of `nodes`, when feasible
 };
+
+ConstraintMask NoneOn() { return OnlyGroups({}); }
 
 class Explainer {
  public:
@@ -130,56 +38,33 @@ class Explainer {
         current_(current.begin(), current.end()) {
     options_.explain = false;
     options_.time_limit_seconds = std::clamp(options.time_limit_seconds / 4, 0.1, 2.0);
-    const BackendRegistry& registry = BuiltinBackends();
-    heuristic_ = registry.Find("heuristic");
-    ilp_ = registry.Find("ilp");
-    for (const Tenant& t : problem.tenants) {
-      if (t.name == request.tenant) tenant_ = &t;
-    }
+    const FeasibilityBackends backends = FindFeasibilityBackends(options.backends);
+    heuristic_ = backends.quick;
+    ilp_ = backends.exact;
+    tenant_ = FindTenant(problem, request.tenant);
   }
 
   Explanation Run() {
     Explanation out;
-    std::vector<Group> active = ActiveGroups();
-    ConstraintMask mask;  // all on
-    if (Check(request_, mask).verdict == Verdict::kFeasible) {
+    if (Check(request_, ConstraintMask{}).verdict == Verdict::kFeasible) {
       out.summary = "a placement exists with every constraint in force; nothing conflicts";
       return out;
     }
-    // With every group off only the count and the available nodes remain.
-    ConstraintMask none = NoneOn();
-    if (Check(request_, none).verdict != Verdict::kFeasible) {
+    const Conflict found =
+        DeletionFilter(GroupsUsed(request_, tenant_),
+                       [&](const ConstraintMask& mask) { return Check(request_, mask).verdict; });
+    if (found.availability) {
+      // With every group off only the count and the available nodes remain.
       out.conflict.push_back({"availability", AvailabilityDetail()});
       out.conflict.push_back({"count", CountText(request_)});
       out.summary = "the available nodes cannot meet the count: " + AvailabilityDetail();
-      AddCountRelaxation(out, mask);
+      AddCountRelaxation(out, ConstraintMask{});
       Finish(out);
       return out;
     }
-    // A group that fails on its own is the smallest conflict there is.
-    std::vector<Group> conflict;
-    for (Group g : active) {
-      ConstraintMask alone = NoneOn();
-      Flag(alone, g) = true;
-      if (Check(request_, alone).verdict == Verdict::kInfeasible) {
-        conflict = {g};
-        mask = alone;
-        break;
-      }
-    }
-    // Deletion filter: drop every group whose removal keeps the request infeasible.
-    for (Group g : conflict.empty() ? active : std::vector<Group>{}) {
-      ConstraintMask trial = mask;
-      Flag(trial, g) = false;
-      if (Check(request_, trial).verdict != Verdict::kFeasible) {
-        mask = trial;
-      } else {
-        conflict.push_back(g);
-      }
-    }
+    const std::vector<Group>& conflict = found.groups;
     // Numbers are given for the conflict alone: groups outside it are off.
-    ConstraintMask conflict_only = NoneOn();
-    for (Group g : conflict) Flag(conflict_only, g) = true;
+    const ConstraintMask conflict_only = OnlyGroups(conflict);
     for (Group g : conflict) out.conflict.push_back({GroupName(g), Detail(g, conflict_only)});
     out.conflict.push_back({"count", CountText(request_)});
     out.summary = Summary(conflict, conflict_only);
@@ -191,31 +76,7 @@ class Explainer {
 
  private:
   void Finish(Explanation& out) const {
-    if (unproven_)
-      out.summary += " (minimality not proven: exact checks timed out or are unavailable)";
-  }
-
-  std::vector<Group> ActiveGroups() const {
-    std::vector<Group> out;
-    const Request& r = request_;
-    for (Group g : kGroups) {
-      bool on = false;
-      switch (g) {
-        case Group::kTenantBudget: on = tenant_ && tenant_->budget_per_hour; break;
-        case Group::kQuota: on = tenant_ && HasQuota(tenant_->quota); break;
-        case Group::kBudget: on = r.max_cost_per_hour.has_value(); break;
-        case Group::kExclusive: on = r.exclusive.has_value(); break;
-        case Group::kRoce: on = r.roce; break;
-        case Group::kSpread: on = r.spread.has_value(); break;
-        case Group::kCompliance: on = !r.compliance.empty(); break;
-        case Group::kSelect: on = !r.select.empty(); break;
-        case Group::kLocality:
-          on = r.locality && r.locality->mode == LocalityMode::kRequired;
-          break;
-      }
-      if (on) out.push_back(g);
-    }
-    return out;
+    if (unproven_) out.summary += kMinimalityNotProven;
   }
 
   // Exact when the relaxations prove infeasibility, the heuristic finds a placement, or the ILP
@@ -227,13 +88,13 @@ class Explainer {
     if (weights != nullptr) o.weights = *weights;
     const PlacementProblem& prob = problem != nullptr ? *problem : problem_;
     PreparedRequest p = Prepare(prob, r, o, mask, current_);
-    if (ProveInfeasible(p)) return {Verdict::kInfeasible, {}};
+    if (ProveInfeasible(p)) return {Verdict::kInfeasible, {}, {}};
     Outcome found;
     if (heuristic_ != nullptr) {
       PlacementResult h = heuristic_->Solve(p, o, nullptr);
       if ((h.status == SolveStatus::kOptimal || h.status == SolveStatus::kFeasible) &&
           CheckPrepared(p, h.nodes).empty()) {
-        found = {Verdict::kFeasible, h.nodes};
+        found = {Verdict::kFeasible, h.nodes, EvaluateObjective(p, h.nodes)};
         if (!need_optimal || h.status == SolveStatus::kOptimal) return found;
       }
     }
@@ -241,19 +102,19 @@ class Explainer {
       PlacementResult e = ilp_->Solve(p, o, nullptr);
       if ((e.status == SolveStatus::kOptimal || e.status == SolveStatus::kFeasible) &&
           CheckPrepared(p, e.nodes).empty()) {
-        if (found.verdict != Verdict::kFeasible ||
-            EvaluateObjective(p, e.nodes).total < EvaluateObjective(p, found.nodes).total) {
-          found = {Verdict::kFeasible, e.nodes};
+        const ObjectiveTerms terms = EvaluateObjective(p, e.nodes);
+        if (found.verdict != Verdict::kFeasible || terms.total < found.objective.total) {
+          found = {Verdict::kFeasible, e.nodes, terms};
         }
         return found;
       }
       if (e.status == SolveStatus::kInfeasible && found.verdict != Verdict::kFeasible) {
-        return {Verdict::kInfeasible, {}};
+        return {Verdict::kInfeasible, {}, {}};
       }
     }
     if (found.verdict == Verdict::kFeasible) return found;
     unproven_ = true;
-    return {Verdict::kUnknown, {}};
+    return {Verdict::kUnknown, {}, {}};
   }
 
   bool Feasible(const Request& r, const ConstraintMask& mask,
@@ -263,10 +124,6 @@ class Explainer {
 
   std::vector<int> Pool(const ConstraintMask& mask) const {
     return Prepare(problem_, request_, options_, mask, current_).candidates;
-  }
-
-  std::string CountText(const Request& r) const {
-    return r.gpus ? Plural(*r.gpus, "GPU") + " requested" : Plural(*r.nodes, "node") + " requested";
   }
 
   std::string AvailabilityDetail() const {
@@ -289,7 +146,7 @@ class Explainer {
     ConstraintMask m = NoneOn();
     ConstraintMask in_conflict = conflict;
     for (Group g : {Group::kSelect, Group::kCompliance, Group::kExclusive}) {
-      if (Flag(in_conflict, g)) Flag(m, g) = true;
+      if (Enforced(in_conflict, g)) Enforced(m, g) = true;
       if (g == upto) break;
     }
     return static_cast<int>(Pool(m).size());
@@ -311,15 +168,15 @@ class Explainer {
     const int k = r.nodes ? *r.nodes : 0;
     switch (g) {
       case Group::kSelect:
-        return "select (" + DescribeSelect(r.select) +
-               "): " + Plural(FilteredCount(Group::kSelect, conflict), "available node") + " match";
+        return Statement(g) + ": " +
+               Plural(FilteredCount(Group::kSelect, conflict), "available node") + " match";
       case Group::kCompliance:
-        return "compliance " + Join(r.compliance, "+") + ": " +
+        return Statement(g) + ": " +
                Plural(FilteredCount(Group::kCompliance, conflict),
                       std::string(conflict.select ? "matching " : "available ") + "node") +
                " in compliant racks or sites";
       case Group::kExclusive:
-        return "exclusive " + std::string(LevelName(*r.exclusive)) + ": " +
+        return Statement(g) + ": " +
                Plural(FilteredCount(Group::kExclusive, conflict), "candidate node") + " in " +
                std::string(LevelName(*r.exclusive)) + " domains no other tenant uses";
       case Group::kRoce: {
@@ -338,7 +195,7 @@ class Explainer {
         parts.reserve(per_vendor.size());
         for (const auto& [vendor, count] : per_vendor)
           parts.push_back(vendor + " " + std::to_string(count));
-        return "roce: one leaf vendor only; " + such +
+        return Statement(g) + "; " + such +
                "nodes per vendor: " + (parts.empty() ? std::string("none") : Join(parts, ", "));
       }
       case Group::kLocality: {
@@ -352,8 +209,7 @@ class Explainer {
         double best = 0;
         for (int i = 0; i < m && i < static_cast<int>(per.size()); ++i) best += per[i];
         const std::string unit = r.gpus ? "GPUs" : "nodes";
-        return "locality " + std::string(LevelName(l)) + " required, maxDomains " +
-               std::to_string(m) + ": the " +
+        return Statement(g) + ": the " +
                (m == 1 ? "largest " + std::string(LevelName(l)) + " holds "
                        : std::to_string(m) + " largest " + std::string(LevelName(l)) +
                              " domains hold ") +
@@ -366,7 +222,7 @@ class Explainer {
         for (int node : pool) ++per[Topo().DomainOf(node, s.level)];
         const int domains =
             static_cast<int>(std::count_if(per.begin(), per.end(), [](int c) { return c > 0; }));
-        std::string text = "spread over " + std::string(LevelName(s.level)) + ": ";
+        const std::string text = Statement(g) + ": ";
         std::vector<std::string> parts;
         if (k > 0 && s.CapFor(k)) {
           int room = 0;
@@ -392,21 +248,20 @@ class Explainer {
         m.exclusive = conflict.exclusive;
         const PreparedRequest p = Prepare(problem_, request_, options_, m, current_);
         const int need = std::max(0, MinimumNodeCount(p));
-        std::vector<double> costs;
-        for (int node : p.candidates) costs.push_back(Inv().ClassOf(node).cost_per_hour);
-        std::sort(costs.begin(), costs.end());
-        double cheapest = 0;
-        for (int i = 0; i < need && i < static_cast<int>(costs.size()); ++i) cheapest += costs[i];
-        const std::string cheap =
-            "the " + Plural(need, "cheapest " + such + "node") + " cost " + Money(cheapest) + "/h";
-        if (g == Group::kBudget) return "budget " + Money(*r.max_cost_per_hour) + "/h: " + cheap;
+        std::vector<int> cheapest = p.candidates;
+        std::stable_sort(cheapest.begin(), cheapest.end(), [&](int a, int b) {
+          return Inv().ClassOf(a).cost_per_hour < Inv().ClassOf(b).cost_per_hour;
+        });
+        cheapest.resize(std::min(cheapest.size(), static_cast<size_t>(need)));
+        const std::string cheap = "the " + Plural(need, "cheapest " + such + "node") + " cost " +
+                                  Money(EvaluateObjective(p, cheapest).cost_per_hour) + "/h";
+        if (g == Group::kBudget) return Statement(g) + ": " + cheap;
         ConstraintMask tb = NoneOn();
         tb.tenant_budget = true;
         const PreparedRequest pt = Prepare(problem_, request_, options_, tb, current_);
         const double left = pt.headroom.cost_per_hour.value_or(0);
-        return "tenant budget " + Money(*tenant_->budget_per_hour) + "/h with " +
-               Money(*tenant_->budget_per_hour - left) + "/h already spent leaves " + Money(left) +
-               "/h; " + cheap;
+        return Statement(g) + " with " + Money(*tenant_->budget_per_hour - left) +
+               "/h already spent leaves " + Money(left) + "/h; " + cheap;
       }
       case Group::kQuota: {
         ConstraintMask q = NoneOn();
@@ -433,19 +288,8 @@ class Explainer {
     return "";
   }
 
-  std::string Label(Group g) const {
-    const Request& r = request_;
-    switch (g) {
-      case Group::kCompliance: return Join(r.compliance, " + ");
-      case Group::kLocality:
-        return "locality(" + std::string(LevelName(r.locality->level)) + "," +
-               std::to_string(r.locality->max_domains) + ")";
-      case Group::kSpread: return "spread(" + std::string(LevelName(r.spread->level)) + ")";
-      case Group::kExclusive: return "exclusive(" + std::string(LevelName(*r.exclusive)) + ")";
-      case Group::kBudget: return "budget(" + Money(*r.max_cost_per_hour) + "/h)";
-      default: return GroupName(g);
-    }
-  }
+  std::string Label(Group g) const { return GroupLabel(request_, g); }
+  std::string Statement(Group g) const { return GroupStatement(request_, tenant_, g); }
 
   // The largest count (nodes, or GPUs for a gpus request) that `mask` admits below the request's;
   // 0 when none. `proven` tells whether one more is known infeasible.
@@ -525,9 +369,7 @@ class Explainer {
     ObjectiveWeights cost_only{1.0, 0.0, 0.0, 0.0, 0.0};
     Outcome o = Check(request_, mask, nullptr, &cost_only, /*need_optimal=*/true);
     if (o.verdict != Verdict::kFeasible) return std::nullopt;
-    double cost = 0;
-    for (int node : o.nodes) cost += Inv().ClassOf(node).cost_per_hour;
-    return cost;
+    return o.objective.cost_per_hour;
   }
 
   static double CentsUp(double x) { return std::ceil(x * 100 - 1e-6) / 100; }
@@ -578,9 +420,7 @@ class Explainer {
         return;
       }
       case Group::kBudget: {
-        ConstraintMask m;
-        m.budget = false;
-        if (auto cost = CheapestCost(m)) {
+        if (auto cost = CheapestCost(AllGroupsBut(g))) {
           Request relaxed = r;
           relaxed.max_cost_per_hour = CentsUp(*cost);
           if (Feasible(relaxed, all)) {
@@ -591,11 +431,8 @@ class Explainer {
         return;
       }
       case Group::kTenantBudget: {
-        ConstraintMask m;
-        m.tenant_budget = false;
-        if (auto cost = CheapestCost(m)) {
-          ConstraintMask tb = NoneOn();
-          tb.tenant_budget = true;
+        if (auto cost = CheapestCost(AllGroupsBut(g))) {
+          const ConstraintMask tb = OnlyGroups({&g, 1});
           const double left = Prepare(problem_, request_, options_, tb, current_)
                                   .headroom.cost_per_hour.value_or(0);
           const double raise = CentsUp(std::max(0.0, *cost - left));
@@ -610,13 +447,10 @@ class Explainer {
         return;
       }
       case Group::kQuota: {
-        ConstraintMask m;
-        m.quota = false;
         ObjectiveWeights cost_only{1.0, 0.0, 0.0, 0.0, 0.0};
-        Outcome o = Check(r, m, nullptr, &cost_only);
+        Outcome o = Check(r, AllGroupsBut(g), nullptr, &cost_only);
         if (o.verdict != Verdict::kFeasible) return;
-        ConstraintMask q = NoneOn();
-        q.quota = true;
+        const ConstraintMask q = OnlyGroups({&g, 1});
         const Headroom h = Prepare(problem_, request_, options_, q, current_).headroom;
         int64_t nodes = static_cast<int64_t>(o.nodes.size()), gpus = 0, cores = 0;
         double memory = 0, storage = 0;
@@ -663,9 +497,7 @@ class Explainer {
       case Group::kCompliance:
       case Group::kExclusive:
       case Group::kRoce: {
-        ConstraintMask m;
-        Flag(m, g) = false;
-        if (Feasible(r, m)) out.relaxations.push_back("feasible without " + Label(g));
+        if (Feasible(r, AllGroupsBut(g))) out.relaxations.push_back("feasible without " + Label(g));
         return;
       }
     }

@@ -1,13 +1,12 @@
 // Private to solver/: explanations for infeasible requests.
 //
-// Explain() runs a deletion filter over the request's constraint groups (select, locality, spread,
-// compliance, exclusive, roce, budget, quota, tenantBudget; count is always kept): starting from
-// every group the request uses, it turns each group off in turn and drops it for good when the
-// request stays infeasible. What remains is a minimal conflicting set: infeasible together,
-// feasible without any one of them. Feasibility is decided exactly by the "ilp" backend (short time
-// limit); when it is absent or times out the heuristic and the cheap relaxation proofs decide, and
-// the summary says that minimality is not proven. Every relaxation listed has been solved feasible
-// with all other constraints in force.
+// Explain() runs the deletion filter of deletion_filter.h over the request's constraint groups
+// (count is always kept), in the one order that repair's explanations use too: what remains is a
+// minimal conflicting set, infeasible together and feasible without any one of them. Feasibility
+// is decided exactly by the exact backend of options.backends (short time limit); when it is
+// absent or times out the quick backend and the cheap relaxation proofs decide, and the summary
+// says that minimality is not proven. Every relaxation listed has been solved feasible with all
+// other constraints in force.
 //
 // Thread safety: stateless; runs solves of its own.
 #pragma once

@@ -1,7 +1,7 @@
 // Repairs: keep the surviving nodes, replace the lost ones (see repair.h for the contract).
 //
 // The search for one allocation with a request works on the prepared request with `current` = the
-// kept nodes and keep_current set, so CheckPrepared() and the "ilp" backend judge exactly "kept
+// kept nodes and keep_current set, so CheckPrepared() and the exact backend judge exactly "kept
 // nodes plus these replacements". The greedy fill groups interchangeable free candidates and adds
 // replacements one at a time by marginal objective (kept nodes' domains, racks and leaves count as
 // already open, so replacements gather near them), under the spread caps, the locality budget left
@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "solver/backend.h"
+#include "solver/deletion_filter.h"
 #include "solver/prepared.h"
 
 namespace topoplace {
@@ -45,16 +46,6 @@ double MillisSince(Clock::time_point start) {
 bool Feasible(SolveStatus s) { return s == SolveStatus::kOptimal || s == SolveStatus::kFeasible; }
 
 std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
-
-std::string Plural(int64_t n, const std::string& one, const std::string& many = "") {
-  return std::to_string(n) + " " + (n == 1 ? one : (many.empty() ? one + "s" : many));
-}
-
-std::string Money(double x) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f", x);
-  return buf;
-}
 
 std::vector<int> Sorted(std::vector<int> v) {
   std::sort(v.begin(), v.end());
@@ -367,10 +358,16 @@ class RequestRepair {
                 const std::vector<int>& kept, const RepairOptions& options)
       : problem_(problem), request_(request), kept_(kept), options_(options) {}
 
-  Attempt Solve(const ConstraintMask& mask, double time_limit_seconds) const {
-    Attempt out;
+  // The request under `mask` with the kept nodes as its current, fixed placement.
+  PreparedRequest Prepared(const ConstraintMask& mask) const {
     PreparedRequest p = Prepare(problem_, request_, options_.solve, mask, kept_);
     p.keep_current = true;
+    return p;
+  }
+
+  Attempt Solve(const ConstraintMask& mask, double time_limit_seconds) const {
+    const PreparedRequest p = Prepared(mask);
+    Attempt out;
     ReplacementSearch search(p);
     if (!search.missing_kept().empty()) {
       out.status = SolveStatus::kInfeasible;
@@ -418,7 +415,7 @@ class RequestRepair {
       if (!Feasible(out.status)) out.reason = "the greedy search found no repair";
       return out;
     }
-    const Backend* ilp = BuiltinBackends().Find("ilp");
+    const Backend* ilp = FindFeasibilityBackends(options_.solve.backends).exact;
     if (ilp == nullptr) {
       if (!Feasible(out.status)) out.reason = "the greedy search found no repair";
       return out;
@@ -437,7 +434,7 @@ class RequestRepair {
       if (fewer || e.nodes.size() == out.nodes.size()) {
         if (fewer) {
           out.nodes = e.nodes;
-          out.method = "ilp";
+          out.method = std::string(ilp->name());
         }
         // The ILP minimises the count first (two stages for gpus): optimal proves the fewest moves.
         out.status =
@@ -445,7 +442,7 @@ class RequestRepair {
       }
     } else if (e.status == SolveStatus::kInfeasible && !Feasible(out.status)) {
       out.status = SolveStatus::kInfeasible;
-      out.method = "ilp";
+      out.method = std::string(ilp->name());
       out.reason = "no " +
                    std::string(request_.nodes ? "set of " + Plural(lower, "replacement")
                                               : "set of replacements") +
@@ -520,93 +517,14 @@ class RequestRepair {
   const RepairOptions& options_;
 };
 
-// The constraint groups a request uses, in the order the deletion filter visits them.
-enum class Group {
-  kSelect,
-  kLocality,
-  kSpread,
-  kCompliance,
-  kExclusive,
-  kRoce,
-  kBudget,
-  kQuota,
-  kTenantBudget
-};
-constexpr Group kGroups[] = {Group::kSelect,     Group::kLocality,  Group::kSpread,
-                             Group::kCompliance, Group::kExclusive, Group::kRoce,
-                             Group::kBudget,     Group::kQuota,     Group::kTenantBudget};
-
-bool& Flag(ConstraintMask& m, Group g) {
-  switch (g) {
-    case Group::kSelect: return m.select;
-    case Group::kLocality: return m.locality;
-    case Group::kSpread: return m.spread;
-    case Group::kCompliance: return m.compliance;
-    case Group::kExclusive: return m.exclusive;
-    case Group::kRoce: return m.roce;
-    case Group::kBudget: return m.budget;
-    case Group::kQuota: return m.quota;
-    case Group::kTenantBudget: return m.tenant_budget;
-  }
-  return m.select;
-}
-
-std::string GroupName(Group g) {
-  switch (g) {
-    case Group::kSelect: return "select";
-    case Group::kLocality: return "locality";
-    case Group::kSpread: return "spread";
-    case Group::kCompliance: return "compliance";
-    case Group::kExclusive: return "exclusive";
-    case Group::kRoce: return "roce";
-    case Group::kBudget: return "budget";
-    case Group::kQuota: return "quota";
-    case Group::kTenantBudget: return "tenantBudget";
-  }
-  return "select";
-}
-
-ConstraintMask AllOff() {
-  ConstraintMask m;
-  for (Group g : kGroups) Flag(m, g) = false;
-  return m;
-}
-
-const Tenant* FindTenant(const PlacementProblem& problem, const std::string& name) {
-  for (const Tenant& t : problem.tenants) {
-    if (t.name == name) return &t;
-  }
-  return nullptr;
-}
-
-std::vector<Group> GroupsUsed(const PlacementProblem& problem, const Request& r) {
-  std::vector<Group> used;
-  const Tenant* t = FindTenant(problem, r.tenant);
-  const bool quota = t != nullptr && (t->quota.nodes || t->quota.gpus || t->quota.cpu_cores ||
-                                      t->quota.memory_gib || t->quota.storage_gib);
-  for (Group g : kGroups) {
-    bool on = false;
-    switch (g) {
-      case Group::kSelect: on = !r.select.empty(); break;
-      case Group::kLocality: on = r.locality && r.locality->mode == LocalityMode::kRequired; break;
-      case Group::kSpread: on = r.spread.has_value(); break;
-      case Group::kCompliance: on = !r.compliance.empty(); break;
-      case Group::kExclusive: on = r.exclusive.has_value(); break;
-      case Group::kRoce: on = r.roce; break;
-      case Group::kBudget: on = r.max_cost_per_hour.has_value(); break;
-      case Group::kQuota: on = quota; break;
-      case Group::kTenantBudget: on = t != nullptr && t->budget_per_hour.has_value(); break;
-    }
-    if (on) used.push_back(g);
-  }
-  return used;
-}
-
-// A sentence about one constraint group of the request, with the kept nodes' part in it.
-std::string Describe(const PlacementProblem& problem, const Request& r,
-                     const std::vector<int>& kept, Group g) {
-  const Inventory& inv = problem.snapshot->inventory;
-  const Topology& topo = problem.snapshot->topology;
+// A sentence about one constraint group of the request: the rule as the request states it
+// (shared with place's explanations), then the kept nodes' part in it. `p` is repair.Prepared()
+// with every group on.
+std::string Describe(const RequestRepair& repair, const PreparedRequest& p, ConstraintGroup g) {
+  const Request& r = *p.request;
+  const Inventory& inv = p.inventory();
+  const Topology& topo = p.topology();
+  const std::vector<int>& kept = p.current;
   auto domains_of_kept = [&](Level level) {
     std::map<int, int> count;
     for (int node : kept) ++count[topo.DomainOf(node, level)];
@@ -616,115 +534,96 @@ std::string Describe(const PlacementProblem& problem, const Request& r,
     }
     return s.empty() ? std::string("none") : s;
   };
+  std::string rule = GroupStatement(r, p.tenant, g);
+  const bool tenant_wide = g == ConstraintGroup::kQuota || g == ConstraintGroup::kTenantBudget;
+  if (kept.empty() && !tenant_wide) return rule;  // the rest is the kept nodes' part
   switch (g) {
-    case Group::kSelect: {
-      std::string s = "select";
-      if (!r.select.classes.empty()) {
-        s += " class";
-        for (const auto& c : r.select.classes) s += " " + c;
-      } else {
-        s += " (per-node predicates)";
-      }
-      return s;
+    case ConstraintGroup::kSelect:
+    case ConstraintGroup::kCompliance:
+    case ConstraintGroup::kExclusive: {
+      const std::vector<int> pass = repair.Prepared(OnlyGroups({&g, 1})).candidates;
+      const auto fail = std::count_if(kept.begin(), kept.end(), [&](int node) {
+        return !std::binary_search(pass.begin(), pass.end(), node);
+      });
+      return rule + "; " +
+             (fail == 0 ? std::string("every kept node meets it")
+                        : Plural(fail, "kept node") + " of " + std::to_string(kept.size()) +
+                              (fail == 1 ? " no longer meets it" : " no longer meet it"));
     }
-    case Group::kLocality:
-      return std::string(LevelName(r.locality->level)) + " required, at most " +
-             std::to_string(r.locality->max_domains) + "; kept nodes per " +
-             std::string(LevelName(r.locality->level)) + ": " + domains_of_kept(r.locality->level);
-    case Group::kSpread: {
-      std::string s = std::string(LevelName(r.spread->level));
+    case ConstraintGroup::kLocality:
+      return rule + "; kept nodes per " + std::string(LevelName(r.locality->level)) + ": " +
+             domains_of_kept(r.locality->level);
+    case ConstraintGroup::kSpread: {
+      std::vector<std::string> parts;
       const int total = r.nodes.value_or(static_cast<int>(kept.size()));
       if (std::optional<int> cap = r.spread->CapFor(total)) {
-        s += " at most " + std::to_string(*cap) + " per domain";
+        parts.push_back("at most " + std::to_string(*cap) + " per domain");
       }
       if (r.spread->min_domains)
-        s += ", at least " + std::to_string(*r.spread->min_domains) + " domains";
-      return s + "; kept nodes per " + std::string(LevelName(r.spread->level)) + ": " +
-             domains_of_kept(r.spread->level);
+        parts.push_back("at least " + std::to_string(*r.spread->min_domains) + " domains");
+      return rule + ": " + Join(parts, ", ") + "; kept nodes per " +
+             std::string(LevelName(r.spread->level)) + ": " + domains_of_kept(r.spread->level);
     }
-    case Group::kCompliance: {
-      std::string s;
-      for (const auto& c : r.compliance) s += (s.empty() ? "" : " + ") + c;
-      return s + " racks or sites only";
+    case ConstraintGroup::kRoce: {
+      const std::string vendor = kept.empty() ? std::string() : LeafVendor(inv, kept.front());
+      return vendor.empty() ? rule : rule + "; the kept nodes' leaves are " + vendor;
     }
-    case Group::kExclusive:
-      return std::string(LevelName(*r.exclusive)) + "s shared with other tenants are closed";
-    case Group::kRoce: {
-      std::string vendor = kept.empty() ? std::string() : LeafVendor(inv, kept.front());
-      return vendor.empty() ? "leaves of one vendor"
-                            : "leaves of vendor " + vendor + " (the kept nodes')";
-    }
-    case Group::kBudget: {
-      double cost = 0;
-      for (int node : kept) cost += inv.ClassOf(node).cost_per_hour;
-      return "at most " + Money(*r.max_cost_per_hour) + "/h; the kept nodes cost " + Money(cost) +
+    case ConstraintGroup::kBudget:
+      return rule + "; the kept nodes cost " + Money(EvaluateObjective(p, kept).cost_per_hour) +
              "/h";
+    case ConstraintGroup::kQuota: {
+      const TenantUsage u = UsageOf(inv, p.snapshot->states, r.tenant);
+      return rule + "; tenant " + r.tenant + " holds " + Plural(u.nodes, "node") + ", " +
+             Plural(u.gpus, "GPU") + " (kept nodes included)";
     }
-    case Group::kQuota: {
-      const Tenant* t = FindTenant(problem, r.tenant);
-      const TenantUsage u = UsageOf(inv, problem.snapshot->states, r.tenant);
-      std::string s = "tenant " + r.tenant + " holds " + Plural(u.nodes, "node") + ", " +
-                      Plural(u.gpus, "GPU") + " (kept nodes included); quota";
-      if (t->quota.nodes) s += " nodes " + std::to_string(*t->quota.nodes);
-      if (t->quota.gpus) s += " gpus " + std::to_string(*t->quota.gpus);
-      if (t->quota.cpu_cores) s += " cpuCores " + std::to_string(*t->quota.cpu_cores);
-      if (t->quota.memory_gib) s += " memoryGiB " + Money(*t->quota.memory_gib);
-      if (t->quota.storage_gib) s += " storageGiB " + Money(*t->quota.storage_gib);
-      return s;
-    }
-    case Group::kTenantBudget: {
-      const Tenant* t = FindTenant(problem, r.tenant);
-      const TenantUsage u = UsageOf(inv, problem.snapshot->states, r.tenant);
-      return "tenant " + r.tenant + " spends " + Money(u.cost_per_hour) + "/h of its " +
-             Money(*t->budget_per_hour) + "/h budget";
+    case ConstraintGroup::kTenantBudget: {
+      const TenantUsage u = UsageOf(inv, p.snapshot->states, r.tenant);
+      return rule + "; tenant " + r.tenant + " spends " + Money(u.cost_per_hour) +
+             "/h (kept nodes included)";
     }
   }
-  return {};
+  return rule;
 }
 
-// Deletion filter over the request's groups with the repair as the feasibility test.
-Explanation ExplainRepair(const PlacementProblem& problem, const Request& request,
-                          const std::vector<int>& kept, const RequestRepair& repair,
-                          double time_limit_seconds, const Attempt& full) {
+// The shared deletion filter with "repairable with the kept nodes fixed" as the feasibility test.
+Explanation ExplainRepair(const Request& request, const std::vector<int>& kept,
+                          const RequestRepair& repair, double time_limit_seconds,
+                          const Attempt& full) {
   Explanation e;
-  bool proven = true;
-  auto feasible = [&](const ConstraintMask& m) {
-    const Attempt a = repair.Solve(m, time_limit_seconds);
-    if (a.status == SolveStatus::kTimeout) proven = false;
-    return Feasible(a.status);
+  const PreparedRequest all_on = repair.Prepared(ConstraintMask{});
+  Attempt last;
+  auto repairable = [&](const ConstraintMask& m) {
+    last = repair.Solve(m, time_limit_seconds);
+    if (Feasible(last.status)) return Verdict::kFeasible;
+    return last.status == SolveStatus::kInfeasible ? Verdict::kInfeasible : Verdict::kUnknown;
   };
-  const std::vector<Group> used = GroupsUsed(problem, request);
-  const Attempt bare = repair.Solve(AllOff(), time_limit_seconds);
-  if (!Feasible(bare.status)) {
-    e.conflict.push_back({"availability", bare.reason.empty() ? full.reason : bare.reason});
-    e.summary = "not enough free nodes, whatever the constraints: " +
-                (bare.reason.empty() ? full.reason : bare.reason);
+  const Conflict conflict = DeletionFilter(GroupsUsed(request, all_on.tenant), repairable);
+  const int kept_count = static_cast<int>(kept.size());
+  const std::string count = CountText(request) + ", " + Plural(kept_count, "node") + " kept";
+  if (conflict.availability) {
+    // The filter's last test had every group off.
+    const std::string why = last.reason.empty() ? full.reason : last.reason;
+    e.conflict.push_back({"availability", why});
+    e.conflict.push_back({"count", count});
+    e.summary = "not enough free nodes, whatever the constraints: " + why;
     return e;
   }
-  std::vector<Group> conflict = used;
-  for (Group g : used) {
-    ConstraintMask m = AllOff();
-    for (Group keep : conflict) {
-      if (keep != g) Flag(m, keep) = true;
-    }
-    if (!feasible(m)) conflict.erase(std::find(conflict.begin(), conflict.end(), g));
+  std::vector<std::string> labels;
+  for (ConstraintGroup g : conflict.groups) {
+    e.conflict.push_back({GroupName(g), Describe(repair, all_on, g)});
+    labels.push_back(GroupLabel(request, g));
   }
-  std::string names;
-  for (Group g : conflict) {
-    e.conflict.push_back({GroupName(g), Describe(problem, request, kept, g)});
-    names += (names.empty() ? "" : " + ") + GroupName(g);
-  }
-  const int kept_count = static_cast<int>(kept.size());
-  e.summary = (names.empty() ? std::string("the constraints") : names) +
-              (conflict.size() > 1 ? " cannot hold together" : " cannot hold") + " with the " +
-              Plural(kept_count, "kept node") + " in place";
-  if (!proven) e.summary += " (minimality not proven: a check ran out of time)";
-  for (Group g : conflict) {
-    ConstraintMask m;
-    Flag(m, g) = false;
-    const Attempt a = repair.Solve(m, time_limit_seconds);
+  e.conflict.push_back({"count", count});
+  e.summary = (labels.empty() ? std::string("the count") : Join(labels, " + ")) +
+              (labels.size() > 1 ? " cannot hold together" : " cannot hold") +
+              (kept.empty() ? std::string()
+                            : " with the " + Plural(kept_count, "kept node") + " in place") +
+              "; " + CountText(request);
+  if (!conflict.proven) e.summary += kMinimalityNotProven;
+  for (ConstraintGroup g : conflict.groups) {
+    const Attempt a = repair.Solve(AllGroupsBut(g), time_limit_seconds);
     if (Feasible(a.status)) {
-      e.relaxations.push_back("without " + GroupName(g) + ": repairable with " +
+      e.relaxations.push_back("without " + GroupLabel(request, g) + ": repairable with " +
                               Plural(static_cast<int64_t>(a.nodes.size()) - kept_count, "move"));
     }
   }
@@ -736,15 +635,15 @@ std::optional<Relocation> Relocate(const PlacementProblem& problem, const Reques
                                    const std::vector<int>& kept, const RepairOptions& options) {
   if (kept.empty()) return std::nullopt;  // nothing kept: a relocation is the repair itself
   PreparedRequest p = Prepare(problem, request, options.solve, {}, kept);
-  const BackendRegistry& registry = BuiltinBackends();
+  const FeasibilityBackends backends = FindFeasibilityBackends(options.solve.backends);
   PlacementResult best;
   best.status = SolveStatus::kInfeasible;
-  if (const Backend* h = registry.Find("heuristic")) {
+  if (const Backend* h = backends.quick) {
     best = h->Solve(p, options.solve, nullptr);
     if (Feasible(best.status) && !CheckPrepared(p, best.nodes).empty())
       best.status = SolveStatus::kTimeout;
   }
-  if (const Backend* ilp = registry.Find("ilp"); ilp != nullptr && options.use_exact) {
+  if (const Backend* ilp = backends.exact; ilp != nullptr && options.use_exact) {
     PlacementResult e = ilp->Solve(p, options.solve, Feasible(best.status) ? &best : nullptr);
     if (Feasible(e.status) && CheckPrepared(p, e.nodes).empty()) {
       const bool better =
@@ -758,12 +657,9 @@ std::optional<Relocation> Relocate(const PlacementProblem& problem, const Reques
   Relocation out;
   out.nodes = Sorted(best.nodes);
   out.status = best.status;
-  for (int node : out.nodes) {
-    if (!std::binary_search(kept.begin(), kept.end(), node)) ++out.moves;
-  }
-  for (int node : kept) {
-    if (!std::binary_search(out.nodes.begin(), out.nodes.end(), node)) ++out.kept_moved;
-  }
+  // Moves are the objective's: chosen nodes not in `current`, the kept nodes (never empty here).
+  out.moves = EvaluateObjective(p, out.nodes).moves;
+  out.kept_moved = static_cast<int>(kept.size()) - (static_cast<int>(out.nodes.size()) - out.moves);
   return out;
 }
 
@@ -804,7 +700,7 @@ AllocationRepair RepairByRequest(const PlacementProblem& problem, const RepairCa
   }
   out.reason = a.reason;
   if (options.explain) {
-    out.explanation = ExplainRepair(problem, request, out.kept, repair, std::min(limit, 2.0), a);
+    out.explanation = ExplainRepair(request, out.kept, repair, std::min(limit, 2.0), a);
   }
   if (options.relocate) out.relocation = Relocate(problem, request, out.kept, options);
   return out;

@@ -12,10 +12,12 @@
 //   (same leaf, then same rack, same pod, fewest hops, lowest name). The report says so: nothing
 //   else about the original intent is known.
 // A repair is searched greedily (domain by domain, near the kept nodes) and, when that finds
-// nothing or cannot prove the fewest moves, by the exact "ilp" backend with the kept nodes fixed.
-// An allocation that cannot be repaired in place gets the reason, an explanation (the smallest set
-// of its request's constraints that cannot hold together with the kept nodes, found by a deletion
-// filter) and, when one exists, the relocation of the whole allocation with the fewest moves.
+// nothing or cannot prove the fewest moves, by the exact backend of options.solve.backends with the
+// kept nodes fixed. An allocation that cannot be repaired in place gets the reason, an explanation
+// (the smallest set of its request's constraints that cannot hold together with the kept nodes,
+// found by the same deletion filter, group order, names and statements as place's explanations,
+// with "repairable with the kept nodes fixed" as its test) and, when one exists, the relocation of
+// the whole allocation with the fewest moves.
 //
 // Repairs run one after another, by request priority (higher first), then in the given order; each
 // repair's replacements are taken before the next one looks.
@@ -81,10 +83,12 @@ struct AllocationRepair {
 };
 
 struct RepairOptions {
-  SolveOptions solve;     // backend is ignored; time_limit_seconds bounds each exact solve
+  // backend is ignored; backends names the registry to solve with; time_limit_seconds bounds each
+  // exact solve.
+  SolveOptions solve;
   bool explain = true;    // explanations for allocations that cannot be repaired
   bool relocate = true;   // look for a whole-allocation relocation when repair fails
-  bool use_exact = true;  // prove the fewest moves / infeasibility with the "ilp" backend
+  bool use_exact = true;  // prove the fewest moves / infeasibility with the exact backend
 };
 
 // The repair problem for a change: `after` is `before` with the change applied (nodes failed,

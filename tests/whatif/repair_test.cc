@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "solver/backend.h"
 #include "solver/verifier.h"
 #include "tests/solver/fixtures.h"
 #include "tests/whatif/whatif_fixtures.h"
@@ -220,6 +222,116 @@ TEST(Repair, RemovedRackMeansReplacementsElsewhere) {
   ASSERT_EQ(a.replacements.size(), 1u);
   EXPECT_EQ(r.input.problem.snapshot->inventory.nodes[a.replacements[0]].rack, "r1")
       << "pod-1 has free H100 nodes only in r1 once r2 is gone";
+}
+
+// With every node lost, repairing an allocation is placing its request afresh, so place and repair
+// explain the same conflict: a person reading both must see the same groups, in the same order,
+// with the same labels and the same statement of each rule.
+TEST(Repair, ExplainsTheSameConflictAsPlaceInTheSameOrder) {
+  DataCentreBuilder b;
+  b.Site("us", "US").PowerDomain("pd-a", "us").PowerDomain("pd-b", "us");
+  b.Spine("spine", "vendor-a", "us");
+  // r1 (hipaa) 3x h100x8, r2 (hipaa) 4x a100x8, r3 4x h100x8, r4 (hipaa) 4x h100x8 (the
+  // allocation's, lost), r5 (hipaa) 2x h100x8; one leaf per rack.
+  for (int i = 1; i <= 5; ++i) {
+    const std::string n = std::to_string(i);
+    b.Leaf("leaf-" + n, "vendor-a", {"spine"}, "pod");
+    std::vector<std::string> tags;
+    if (i != 3) tags.emplace_back("hipaa");
+    b.Rack("r" + n, "us", "row", "pod", {"pd-a", "pd-b"}, tags);
+  }
+  b.Nodes("r1", "leaf-1", "h100x8", 3).Nodes("r2", "leaf-2", "a100x8", 4);
+  b.Nodes("r3", "leaf-3", "h100x8", 4).Nodes("r4", "leaf-4", "h100x8", 4);
+  b.Nodes("r5", "leaf-5", "h100x8", 2);
+  const PlacementProblem problem = MakeProblem(b, {fixtures::MakeTenant("lab", {"hipaa"})});
+  const Request job = RequestBuilder("job", "lab")
+                          .Nodes(4)
+                          .Classes({"h100x8"})
+                          .Compliance({"hipaa"})
+                          .Locality(Level::kLeaf)
+                          .Budget(10000);
+  const Scenario before =
+      ScenarioOf(problem, {AllocationFor(job, {"r4-n01", "r4-n02", "r4-n03", "r4-n04"})});
+  const Repaired repaired = RunRepair(before, FailDomain(before, Level::kLeaf, "leaf-4"));
+  const AllocationRepair& a = Find(repaired, "job");
+  ASSERT_FALSE(a.repaired);
+  ASSERT_TRUE(a.kept.empty());
+  ASSERT_TRUE(a.explanation.has_value()) << a.reason;
+
+  auto placed = Solve(repaired.input.problem, {job}, SolveOptions{});
+  ASSERT_TRUE(placed.ok()) << placed.status().message();
+  const PlacementResult& p = placed->front();
+  ASSERT_EQ(p.status, SolveStatus::kInfeasible);
+  ASSERT_TRUE(p.explanation.has_value());
+
+  auto names = [](const Explanation& e) {
+    std::vector<std::string> out;
+    for (const ConflictItem& c : e.conflict) out.push_back(c.constraint);
+    return out;
+  };
+  // hipaa h100x8 nodes under one leaf: at most 3; any two of the three groups fit four nodes. The
+  // budget is no part of it.
+  EXPECT_EQ(names(*p.explanation),
+            (std::vector<std::string>{"compliance", "select", "locality", "count"}));
+  EXPECT_EQ(names(*a.explanation), names(*p.explanation)) << a.explanation->summary;
+  const std::string labels = "hipaa + select + locality(leaf,1) ";
+  EXPECT_TRUE(p.explanation->summary.starts_with(labels)) << p.explanation->summary;
+  EXPECT_TRUE(a.explanation->summary.starts_with(labels)) << a.explanation->summary;
+  for (size_t i = 0; i + 1 < p.explanation->conflict.size(); ++i) {
+    const std::string& placed_detail = p.explanation->conflict[i].detail;
+    const std::string rule = placed_detail.substr(0, placed_detail.find(": "));
+    EXPECT_TRUE(a.explanation->conflict[i].detail.starts_with(rule))
+        << "place: " << placed_detail << "\nrepair: " << a.explanation->conflict[i].detail;
+  }
+}
+
+// A registered backend that counts the solves it is asked for, then lets `inner` answer.
+class CountingBackend : public Backend {
+ public:
+  CountingBackend(const Backend& inner, int& calls) : inner_(inner), calls_(calls) {}
+  std::string_view name() const override { return inner_.name(); }
+  PlacementResult Solve(const PreparedRequest& p, const SolveOptions& options,
+                        const PlacementResult* warm_start) const override {
+    ++calls_;
+    return inner_.Solve(p, options, warm_start);
+  }
+
+ private:
+  const Backend& inner_;
+  int& calls_;
+};
+
+// A caller that brings its own registry (a service with backends of its own, a test double) gets
+// explanations, repairs and relocations solved by those backends, not by the process-wide ones.
+TEST(Repair, ExplanationsAndRepairsSolveWithTheCallersBackends) {
+  int calls = 0;
+  BackendRegistry registry;
+  for (const std::string& name : BuiltinBackends().Names()) {
+    registry.Register(std::make_unique<CountingBackend>(*BuiltinBackends().Find(name), calls));
+  }
+  const PlacementProblem problem = Reference();
+  const Request hpc =
+      RequestBuilder("hpc", "cv-lab").Nodes(4).Classes({"h100x8"}).Locality(Level::kLeaf);
+
+  SolveOptions solve;
+  solve.backends = &registry;
+  Request huge = hpc;
+  huge.nodes = 40;
+  auto placed = Solve(problem, {huge}, solve);
+  ASSERT_TRUE(placed.ok());
+  ASSERT_TRUE(placed->front().explanation.has_value());
+  EXPECT_GT(calls, 0) << "the explanation solved with the caller's backends";
+
+  calls = 0;
+  const Scenario before =
+      ScenarioOf(problem, {AllocationFor(hpc, {"r2-n01", "r2-n02", "r2-n03", "r2-n04"})});
+  RepairOptions options;
+  options.solve.backends = &registry;
+  const Repaired r = RunRepair(before, FailNodes(before, {"r2-n01"}), options);
+  const AllocationRepair& a = Find(r, "hpc");
+  ASSERT_FALSE(a.repaired);
+  ASSERT_TRUE(a.relocation.has_value());
+  EXPECT_GT(calls, 0) << "the repair and the relocation solved with the caller's backends";
 }
 
 // ---------------------------------------------------------------------------------------------
