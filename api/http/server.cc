@@ -228,6 +228,29 @@ void ApplyNodes(const std::vector<NodeRecord>& nodes, const Inventory& inventory
   }
 }
 
+// Parses the stored inventory document into its snapshot. Parsing builds a YAML tree many times
+// the size of the inventory; if it shared the heap with what the server keeps, the holes it leaves
+// between long-lived blocks could never be handed back. So the document is parsed on a thread of
+// its own (a heap arena of its own), only the finished inventory is copied into the server's heap,
+// and everything the parse touched is freed and returned in one piece.
+Result<std::shared_ptr<const Snapshot>> SnapshotOfDocument(const std::string& yaml) {
+  Result<Inventory> parsed = InternalError("not parsed");
+  std::thread parser([&] {
+    Result<Scenario> doc = LoadScenarioString(yaml, "store inventory");
+    if (doc.ok()) {
+      parsed = std::move(doc->inventory);
+    } else {
+      parsed = doc.status();
+    }
+  });
+  parser.join();
+  if (!parsed.ok()) return parsed.status();
+  Inventory kept = *parsed;  // allocated here, by this thread
+  parsed = InternalError("released");
+  ::malloc_trim(0);
+  return MakeSnapshot(std::move(kept));
+}
+
 }  // namespace
 
 std::shared_ptr<const View> Service::CurrentView() {
@@ -267,9 +290,7 @@ std::shared_ptr<const View> Service::CurrentView() {
     int64_t inventory_version = 0;
     Result<std::string> yaml = store_->InventoryYaml(inventory_version);
     if (!yaml.ok()) throw ProblemFromStatus(yaml.status());
-    Result<Scenario> doc = LoadScenarioString(*yaml, "store inventory");
-    if (!doc.ok()) throw ProblemFromStatus(doc.status());
-    auto snap = MakeSnapshot(std::move(doc->inventory));
+    auto snap = SnapshotOfDocument(*yaml);
     if (!snap.ok()) throw ProblemFromStatus(snap.status());
     base_ = *snap;
     base_version_ = inventory_version;
