@@ -304,7 +304,8 @@ class NameTable {
 
 class ScenarioLoader {
  public:
-  explicit ScenarioLoader(std::string source) : diag_(std::move(source)) {}
+  explicit ScenarioLoader(std::string source, bool stored = false)
+      : diag_(std::move(source)), stored_(stored) {}
 
   Result<Scenario> Load(std::string_view yaml);
   // One request map (a shape file): name and tenant optional; references are not checked.
@@ -364,6 +365,7 @@ class ScenarioLoader {
                  const NameTable& table);
 
   Diagnostics diag_;
+  bool stored_ = false;  // a store's own document (LoadStoredScenario)
   Scenario s_;
   std::vector<SiteSrc> sites_;
   std::vector<PowerDomainSrc> power_domains_;
@@ -1338,7 +1340,7 @@ Result<Request> ScenarioLoader::LoadRequest(std::string_view yaml) {
 Result<Scenario> ScenarioLoader::Load(std::string_view yaml) {
   try {
     const std::string text(yaml);
-    if (!yaml_reader::CheckYamlText(diag_, text))
+    if (!stored_ && !yaml_reader::CheckYamlText(diag_, text))
       return Status(StatusCode::kInvalidArgument, diag_.Sorted());
     if (std::optional<SourcePos> second = SecondDocumentStart(text)) {
       diag_.Error(*second, "", "a second YAML document", "one scenario per file");
@@ -1382,6 +1384,19 @@ Result<Scenario> ScenarioLoader::Load(std::string_view yaml) {
 }
 
 }  // namespace
+
+Result<Scenario> LoadStoredScenario(std::string_view yaml) {
+  try {
+    ScenarioLoader loader{"store inventory", /*stored=*/true};
+    return loader.Load(yaml);
+  } catch (const std::bad_alloc&) {
+    return WithReason(StatusCode::kInternal, "out_of_memory",
+                      "store inventory: out of memory while loading");
+  } catch (const std::exception& e) {
+    return InternalError(std::string("store inventory: unexpected error while loading: ") +
+                         e.what());
+  }
+}
 
 Result<Scenario> LoadScenarioString(std::string_view yaml, std::string_view source_name) {
   try {

@@ -23,6 +23,12 @@ namespace topoplace {
 Result<Scenario> LoadScenarioFile(const std::string& path);
 // Parses YAML text; `source_name` plays the role of the file name in messages.
 Result<Scenario> LoadScenarioString(std::string_view yaml, std::string_view source_name);
+// Parses the inventory document a store wrote (DumpScenario of an imported scenario). It is checked
+// as fully as any scenario, but without the pre-pass that bounds the YAML values of a file before
+// parsing it: that bound is for input from outside, and a store's own document of a scenario
+// within kMaxScenarioNodes nodes may hold more values than a file may (the pre-pass also doubles
+// the time a start takes at 100,000 nodes).
+Result<Scenario> LoadStoredScenario(std::string_view yaml);
 
 // Reads one request written as a YAML map, as in a scenario's `requests:` list (a shape file);
 // name and tenant may be left out. Errors carry FILE:LINE:COLUMN like the scenario loader's;

@@ -1130,7 +1130,7 @@ Result<Scenario> Store::Export() {
   int64_t version = 0;
   Result<std::string> yaml = InventoryYaml(version);
   if (!yaml.ok()) return yaml.status();
-  Result<Scenario> doc = LoadScenarioString(*yaml, "store inventory");
+  Result<Scenario> doc = LoadStoredScenario(*yaml);
   if (!doc.ok()) return doc.status();
   Result<StoreState> state = LoadState();
   if (!state.ok()) return state.status();

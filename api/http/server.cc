@@ -236,7 +236,7 @@ void ApplyNodes(const std::vector<NodeRecord>& nodes, const Inventory& inventory
 Result<std::shared_ptr<const Snapshot>> SnapshotOfDocument(const std::string& yaml) {
   Result<Inventory> parsed = InternalError("not parsed");
   std::thread parser([&] {
-    Result<Scenario> doc = LoadScenarioString(yaml, "store inventory");
+    Result<Scenario> doc = LoadStoredScenario(yaml);
     if (doc.ok()) {
       parsed = std::move(doc->inventory);
     } else {
