@@ -78,21 +78,21 @@ void PrintRepair(std::ostream& out, const Snapshot& snap, const AllocationRepair
   std::string lost;
   for (const LostNode& l : r.lost) {
     changed += l.changed;
-    lost += (lost.empty() ? "" : ", ") + l.name;
+    lost += (lost.empty() ? "" : ", ") + TerminalText(l.name);
   }
-  out << "  " << r.allocation << " (tenant " << r.tenant << "): lost " << r.lost.size() << " of "
-      << r.lost.size() + r.kept.size() << " nodes: " << lost;
+  out << "  " << TerminalText(r.allocation) << " (tenant " << TerminalText(r.tenant) << "): lost "
+      << r.lost.size() << " of " << r.lost.size() + r.kept.size() << " nodes: " << lost;
   if (changed < static_cast<int>(r.lost.size())) {
     out << " (" << r.lost.size() - changed << " already failed before)";
   }
   out << "\n";
   if (r.repaired) {
     out << "    repaired: " << r.moves << " move" << (r.moves == 1 ? "" : "s") << " ("
-        << StatusText(r) << ", " << r.method << "); " << Basis(r) << "\n";
+        << StatusText(r) << ", " << TerminalText(r.method) << "); " << Basis(r) << "\n";
     out << "    replacements: " << NodeListText(snap, r.replacements) << "\n";
     return;
   }
-  out << "    NOT REPAIRED (" << StatusText(r) << "): " << r.reason << "\n";
+  out << "    NOT REPAIRED (" << StatusText(r) << "): " << TerminalText(r.reason) << "\n";
   if (!r.by_request) out << "    (" << Basis(r) << ")\n";
   if (r.explanation) PrintExplanation(out, *r.explanation, "    ");
   if (r.relocation) {
@@ -294,9 +294,10 @@ void PrintWhatIfReport(std::ostream& out, const WhatIfReport& report, const std:
   const Snapshot& after_snap = *report.after;
   const CapacitySummary& cap_before = report.capacity_before;
   const CapacitySummary& cap_after = report.capacity_after;
-  out << "what if, on " << source << ":\n";
+  out << "what if, on " << TerminalText(source) << ":\n";
   for (const AppliedChange& a : report.changes) {
-    out << "  " << ChangeFlag(a.change.kind) << " " << a.change.text << ": " << a.summary << "\n";
+    out << "  " << ChangeFlag(a.change.kind) << " " << TerminalText(a.change.text) << ": "
+        << TerminalText(a.summary) << "\n";
   }
   out << "\naffected allocations: " << report.repairs.size() << " of " << report.allocations
       << "\n";
@@ -314,10 +315,10 @@ void PrintWhatIfReport(std::ostream& out, const WhatIfReport& report, const std:
   std::map<std::string, int> after_by_class(cap_after.free_by_class.begin(),
                                             cap_after.free_by_class.end());
   for (const auto& [cls, n] : cap_before.free_by_class) {
-    row("  " + cls, std::to_string(n), std::to_string(after_by_class[cls]));
+    row("  " + TerminalText(cls), std::to_string(n), std::to_string(after_by_class[cls]));
     after_by_class.erase(cls);
   }
-  for (const auto& [cls, n] : after_by_class) row("  " + cls, "0", std::to_string(n));
+  for (const auto& [cls, n] : after_by_class) row("  " + TerminalText(cls), "0", std::to_string(n));
   row("free nodes in fully free leaves", PercentText(cap_before.free_in_free_leaves),
       PercentText(cap_after.free_in_free_leaves));
   row("free nodes in fully free racks", PercentText(cap_before.free_in_free_racks),
@@ -332,8 +333,8 @@ void PrintWhatIfReport(std::ostream& out, const WhatIfReport& report, const std:
     row("copies of shape " + std::to_string(i + 1), text(s.before), text(s.after));
   }
   for (size_t i = 0; i < report.shapes.size(); ++i) {
-    out << "  shape " << i + 1 << ": " << ShortRequestText(report.shapes[i].shape) << " (tenant "
-        << report.shapes[i].shape.tenant << ")\n";
+    out << "  shape " << i + 1 << ": " << TerminalText(ShortRequestText(report.shapes[i].shape))
+        << " (tenant " << TerminalText(report.shapes[i].shape.tenant) << ")\n";
   }
 
   const auto& pending_before = report.pending_before;
@@ -344,8 +345,9 @@ void PrintWhatIfReport(std::ostream& out, const WhatIfReport& report, const std:
         << PlacedCount(pending_after) << " after\n";
     for (size_t i = 0; i < pending_before.size(); ++i) {
       const bool b = Placed(pending_before[i]), a = Placed(pending_after[i]);
-      out << "  " << pending_before[i].request << ": " << (b ? "placed" : "not placed") << " -> "
-          << (a ? "placed" : "not placed") << (b != a ? "   <- changed" : "") << "\n";
+      out << "  " << TerminalText(pending_before[i].request) << ": "
+          << (b ? "placed" : "not placed") << " -> " << (a ? "placed" : "not placed")
+          << (b != a ? "   <- changed" : "") << "\n";
     }
   }
   out << "\n"
@@ -445,16 +447,17 @@ Json CapacityReportJson(const CapacityReport& report, const std::string& source)
 void PrintCapacityReport(std::ostream& out, const CapacityReport& report, const std::string& source,
                          const std::string& history_source) {
   const FragmentationReport& frag = report.fragmentation;
-  out << "capacity of " << source << "\n";
+  out << "capacity of " << TerminalText(source) << "\n";
   if (report.shape) {
     const CapacityResult& count = *report.count;
-    out << "\nshape: " << ShortRequestText(*report.shape) << " (tenant " << report.shape->tenant
-        << ")\n";
+    out << "\nshape: " << TerminalText(ShortRequestText(*report.shape)) << " (tenant "
+        << TerminalText(report.shape->tenant) << ")\n";
     out << "  " << count.copies << " more cop" << (count.copies == 1 ? "y" : "ies") << " fit";
     if (count.exact) {
-      out << " (exact: no more than " << count.upper_bound << " by " << count.proof << ")\n";
+      out << " (exact: no more than " << count.upper_bound << " by " << TerminalText(count.proof)
+          << ")\n";
     } else {
-      out << " (at least; " << count.proof << ")\n";
+      out << " (at least; " << TerminalText(count.proof) << ")\n";
     }
     for (const char* level : {"pod", "rack", "leaf", "powerDomain"}) {
       auto it = count.domains.find(level);
@@ -466,7 +469,7 @@ void PrintCapacityReport(std::ostream& out, const CapacityReport& report, const 
       std::sort(top.begin(), top.end());
       out << " (";
       for (size_t i = 0; i < top.size() && i < 6; ++i)
-        out << (i ? ", " : "") << top[i].second << " " << -top[i].first;
+        out << (i ? ", " : "") << TerminalText(top[i].second) << " " << -top[i].first;
       out << (top.size() > 6 ? ", ..." : "") << ")\n";
     }
     if (count.why_no_more) {
@@ -481,13 +484,14 @@ void PrintCapacityReport(std::ostream& out, const CapacityReport& report, const 
   }
   out << "\ntenant headroom (quota left; unlimited when no quota)\n";
   for (const TenantHeadroom& h : report.headroom) {
-    out << "  " << h.tenant << ": nodes " << Limit(h.nodes) << ", gpus " << Limit(h.gpus)
-        << ", cpuCores " << Limit(h.cpu_cores) << ", memoryGiB " << Limit(h.memory_gib)
-        << ", budget/h " << Limit(h.cost_per_hour);
+    out << "  " << TerminalText(h.tenant) << ": nodes " << Limit(h.nodes) << ", gpus "
+        << Limit(h.gpus) << ", cpuCores " << Limit(h.cpu_cores) << ", memoryGiB "
+        << Limit(h.memory_gib) << ", budget/h " << Limit(h.cost_per_hour);
     if (report.shape) {
       out << "; copies of the shape its quota allows: "
-          << (h.shape_copies ? std::to_string(*h.shape_copies) + " (by " + h.limiting + ")"
-                             : std::string("unlimited"));
+          << (h.shape_copies
+                  ? std::to_string(*h.shape_copies) + " (by " + TerminalText(h.limiting) + ")"
+                  : std::string("unlimited"));
     }
     out << "\n";
   }
@@ -504,7 +508,7 @@ void PrintCapacityReport(std::ostream& out, const CapacityReport& report, const 
         out << " ... (" << domains.size() << " in all)";
         break;
       }
-      out << " " << d.name << " " << d.free << "/" << d.total;
+      out << " " << TerminalText(d.name) << " " << d.free << "/" << d.total;
       ++shown;
     }
     out << "\n";
@@ -516,16 +520,16 @@ void PrintCapacityReport(std::ostream& out, const CapacityReport& report, const 
   std::map<std::string, std::vector<const LargestFit*>> by_class;
   for (const LargestFit& l : frag.largest) by_class[l.node_class].push_back(&l);
   for (const auto& [cls, fits] : by_class) {
-    out << "    " << cls << ":";
+    out << "    " << TerminalText(cls) << ":";
     for (const LargestFit* l : fits) {
       out << " " << l->scope << " " << l->nodes;
-      if (!l->where.empty()) out << " (" << l->where << ")";
+      if (!l->where.empty()) out << " (" << TerminalText(l->where) << ")";
       out << (l == fits.back() ? "" : ",");
     }
     out << "\n";
   }
   if (report.has_history) {
-    out << "\nforecasts from the demand in " << history_source
+    out << "\nforecasts from the demand in " << TerminalText(history_source)
         << " (hours; linear trend over the recent half)\n";
     PrintForecasts(out, report.forecasts, "h");
   }

@@ -94,6 +94,9 @@ Result<WhatIfReport> PlanWhatIf(const Scenario& before, const WhatIfInput& input
 
 // `source` names what the report is about (a file name) and is written as "file".
 Json WhatIfReportJson(const WhatIfReport& report, const std::string& source);
+// Human text for a terminal: every name it prints (and every message that quotes one, and
+// `source`) goes through TerminalText, so a name holding a newline, ESC or a bidi control is shown
+// escaped, never acted on. The same holds for PrintCapacityReport.
 void PrintWhatIfReport(std::ostream& out, const WhatIfReport& report, const std::string& source);
 
 // --- capacity ----------------------------------------------------------------------------------

@@ -6,6 +6,8 @@
 #include <ostream>
 #include <set>
 
+#include "model/text.h"
+
 namespace topoplace {
 
 std::vector<std::string> NodeNames(const Snapshot& snapshot, const std::vector<int>& nodes) {
@@ -19,14 +21,14 @@ std::string NodeListText(const Snapshot& snapshot, const std::vector<int>& nodes
                          size_t max_names) {
   std::string out;
   for (size_t i = 0; i < nodes.size() && i < max_names; ++i) {
-    out += (i ? ", " : "") + snapshot.inventory.nodes[nodes[i]].name;
+    out += (i ? ", " : "") + TerminalText(snapshot.inventory.nodes[nodes[i]].name);
   }
   if (nodes.size() > max_names) out += ", ... (" + std::to_string(nodes.size()) + " in all)";
   std::set<std::string> leaves;
   for (int n : nodes) leaves.insert(snapshot.inventory.nodes[n].leaf);
   if (!leaves.empty() && leaves.size() <= 4) {
     std::string l;
-    for (const auto& name : leaves) l += (l.empty() ? "" : ", ") + name;
+    for (const auto& name : leaves) l += (l.empty() ? "" : ", ") + TerminalText(name);
     out += " (" + l + ")";
   } else if (!leaves.empty()) {
     out += " (" + std::to_string(leaves.size()) + " leaves)";
@@ -50,10 +52,10 @@ Json ExplanationJson(const Explanation& e) {
 }
 
 void PrintExplanation(std::ostream& out, const Explanation& e, const std::string& indent) {
-  out << indent << "why: " << e.summary << "\n";
+  out << indent << "why: " << TerminalText(e.summary) << "\n";
   for (const auto& c : e.conflict)
-    out << indent << "  - " << c.constraint << ": " << c.detail << "\n";
-  for (const auto& r : e.relaxations) out << indent << "would succeed: " << r << "\n";
+    out << indent << "  - " << c.constraint << ": " << TerminalText(c.detail) << "\n";
+  for (const auto& r : e.relaxations) out << indent << "would succeed: " << TerminalText(r) << "\n";
 }
 
 CapacitySummary SummariseCapacity(const Snapshot& snapshot) {
@@ -176,7 +178,8 @@ void PrintForecasts(std::ostream& out, const std::vector<Forecast>& forecasts,
     return;
   }
   for (const Forecast& f : forecasts) {
-    out << "  " << f.subject << ": " << FixedText(f.current, 0) << " of " << FixedText(f.limit, 0);
+    out << "  " << TerminalText(f.subject) << ": " << FixedText(f.current, 0) << " of "
+        << FixedText(f.limit, 0);
     switch (f.outlook) {
       case Forecast::Outlook::kReached: out << ", already at the limit"; break;
       case Forecast::Outlook::kTooLittleHistory: out << ", too little history for a trend"; break;

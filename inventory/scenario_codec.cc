@@ -1314,6 +1314,10 @@ Result<Request> ScenarioLoader::LoadRequest(std::string_view yaml) {
   Request r;
   try {
     const std::string text(yaml);
+    // As for a scenario: bytes that are not UTF-8 and more YAML values than a parse may build are
+    // refused before the parse (a request string may come from a store or a client, not a file).
+    if (!yaml_reader::CheckYamlText(diag_, text))
+      return Status(StatusCode::kInvalidArgument, diag_.Sorted());
     if (std::optional<SourcePos> second = SecondDocumentStart(text)) {
       diag_.Error(*second, "", "a second YAML document", "one request per file");
     }
@@ -1414,17 +1418,16 @@ Result<Scenario> LoadScenarioString(std::string_view yaml, std::string_view sour
 Result<Request> LoadRequestFile(const std::string& path) {
   Result<std::string> text = yaml_reader::ReadBoundedFile(path, "request");
   if (!text.ok()) return text.status();
-  // Bytes that are not UTF-8 and more YAML values than a parse may build, before the parse.
-  yaml_reader::Diagnostics diag(path);
-  if (!yaml_reader::CheckYamlText(diag, *text))
-    return Status(StatusCode::kInvalidArgument, diag.Sorted());
-  return LoadRequestString(*text, path);
+  return LoadRequestString(*text, path);  // which checks the text before it parses it
 }
 
 Result<Request> LoadRequestString(std::string_view yaml, std::string_view source_name) {
   try {
     ScenarioLoader loader{std::string(source_name)};
     return loader.LoadRequest(yaml);
+  } catch (const std::bad_alloc&) {  // not the input's fault: an internal error, exit 1
+    return WithReason(StatusCode::kInternal, "out_of_memory",
+                      std::string(source_name) + ": out of memory while loading");
   } catch (const std::exception& e) {
     return InternalError(std::string(source_name) +
                          ": unexpected error while loading: " + e.what());

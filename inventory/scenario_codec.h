@@ -34,7 +34,9 @@ Result<Scenario> LoadStoredScenario(std::string_view yaml);
 // name and tenant may be left out. Errors carry FILE:LINE:COLUMN like the scenario loader's;
 // references (tenant, classes) are the caller's to check (ValidateRequest).
 Result<Request> LoadRequestFile(const std::string& path);
-// The same from text; `source_name` plays the role of the file name in messages.
+// The same from text; `source_name` plays the role of the file name in messages. Text that is not
+// UTF-8 or holds more than yaml_reader's limit of YAML values is refused before it is parsed, with
+// the scenario loader's message.
 Result<Request> LoadRequestString(std::string_view yaml, std::string_view source_name);
 
 // Serialises a scenario (inventory, tenants, allocations, requests) to scenario YAML.

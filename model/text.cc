@@ -93,6 +93,24 @@ std::string PrintableText(std::string_view s, size_t max_chars) {
   return out;
 }
 
+std::string TerminalText(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const size_t len = Utf8SequenceLength(s, i);
+    const size_t take = len == 0 ? 1 : len;
+    const std::string_view seq = s.substr(i, take);
+    const unsigned char c = static_cast<unsigned char>(seq.front());
+    if (take == 1 && c >= 0x20 && c < 0x7f) {
+      out += seq;  // printable ASCII, quotes and backslashes included
+    } else {
+      out += PrintableText(seq);  // escapes what must be; visible characters come back as is
+    }
+    i += take;
+  }
+  return out;
+}
+
 std::string QuotedText(std::string_view s, size_t max_chars) {
   std::string q = "\"";
   q += PrintableText(s, max_chars);

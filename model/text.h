@@ -22,6 +22,10 @@ bool IsValidUtf8(std::string_view s);
 // control and broken byte written as an escape (\n, \t, \x1b, \u202e), cut after `max_chars`
 // characters with "..." appended. The result is valid, printable UTF-8.
 std::string PrintableText(std::string_view s, size_t max_chars = std::string_view::npos);
+// `s` safe to print on a terminal: control characters (newlines included), bidi controls and
+// broken bytes escaped as PrintableText escapes them, everything else (quotes and backslashes
+// too) as it is. For names and messages in human text output.
+std::string TerminalText(std::string_view s);
 // PrintableText in double quotes, cut after 80 characters: "name".
 std::string QuotedText(std::string_view s, size_t max_chars = 80);
 // Levenshtein distance (insertions, deletions, substitutions of bytes), for "did you mean" hints.

@@ -3,7 +3,6 @@
 // history, forecasts of when quotas and classes run out. The planning is api/whatif.h's; this
 // command reads the flags and files and prints.
 #include <ostream>
-#include <sstream>
 
 #include "api/cli/commands.h"
 #include "api/cli/whatif_cli.h"
@@ -63,14 +62,7 @@ int RunCapacity(const CapacityArgs& args, std::ostream& out, std::ostream& err) 
   if (args.json) {
     out << JsonText(CapacityReportJson(*report, args.file)) << "\n";
   } else {
-    std::ostringstream text;
-    PrintCapacityReport(text, *report, args.file, args.history);
-    std::vector<std::string> inputs = {args.file, args.history, args.shape, args.tenant};
-    if (query.shape) {
-      inputs.push_back(query.shape->name);
-      inputs.push_back(query.shape->tenant);
-    }
-    WriteReportText(out, text.str(), scenario, inputs);
+    PrintCapacityReport(out, *report, args.file, args.history);
   }
   return kExitOk;
 }

@@ -24,16 +24,6 @@ namespace topoplace {
 
 namespace {
 
-// One UTF-8 sequence (or a single byte that is not one) as a terminal may show it.
-void AppendTerminalSequence(std::string& out, std::string_view seq) {
-  const unsigned char c = static_cast<unsigned char>(seq.front());
-  if (seq.size() == 1 && c >= 0x20 && c < 0x7f) {
-    out += seq;  // printable ASCII, quotes and backslashes included
-    return;
-  }
-  out += PrintableText(seq);  // escapes what must be; valid, visible characters come back as is
-}
-
 // A stream buffer that passes text on to another, escaping on the way what a terminal would act
 // on: control characters other than newline and tab, bidi controls, broken UTF-8. A sequence split
 // across writes is held until it is complete. The last resort behind TerminalText.
@@ -65,11 +55,7 @@ class TerminalSafeBuf : public std::streambuf {
     return 0;
   }
   void Write(std::string_view s) { to_->sputn(s.data(), static_cast<std::streamsize>(s.size())); }
-  void WriteEscaped(std::string_view seq) {
-    std::string text;
-    AppendTerminalSequence(text, seq);
-    Write(text);
-  }
+  void WriteEscaped(std::string_view seq) { Write(TerminalText(seq)); }
   void FlushPendingAsBroken() {
     for (char b : pending_) WriteEscaped(std::string_view(&b, 1));
     pending_.clear();
@@ -267,18 +253,6 @@ int RunParsed(int argc, char** argv, std::ostream& out, std::ostream& err, std::
 }
 
 }  // namespace
-
-std::string TerminalText(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size();) {
-    const size_t len = Utf8SequenceLength(s, i);
-    const size_t take = len == 0 ? 1 : len;
-    AppendTerminalSequence(out, s.substr(i, take));
-    i += take;
-  }
-  return out;
-}
 
 void PrintErrors(std::ostream& err, const std::vector<std::string>& messages,
                  std::string_view prefix) {

@@ -19,16 +19,13 @@
 #include "api/json_codec.h"
 #include "model/scenario.h"
 #include "model/status.h"
+#include "model/text.h"  // TerminalText
 #include "solver/solver.h"
 
 namespace topoplace {
 
 // Errors printed for one input before the rest are only counted.
 inline constexpr size_t kMaxPrintedErrors = 100;
-
-// `s` safe to print on a terminal: control characters (newlines included), bidi controls and
-// broken bytes escaped as in model/text.h, everything else (quotes too) as it is.
-std::string TerminalText(std::string_view s);
 
 // Each message on its own line (after `prefix`), at most kMaxPrintedErrors of them, then
 // "... and N more errors".

@@ -64,13 +64,6 @@ struct WhatIfCommands {
 void AddWhatIfCommands(CLI::App& app, WhatIfCommands& cmds);
 int RunWhatIfCommand(const WhatIfCommands& cmds, std::ostream& out, std::ostream& err);
 
-// The report printers (api/whatif.h) write names as they are. Writes `report` to `out` with every
-// occurrence of a name of `scenario`, or of one of `inputs` (file paths, flag values), that a
-// terminal would act on (a newline, ESC, a bidi control...) shown as TerminalText shows it; text
-// for names that need no escaping is written unchanged.
-void WriteReportText(std::ostream& out, const std::string& report, const Scenario& scenario,
-                     const std::vector<std::string>& inputs);
-
 // A command's own input errors (bad flags, nothing asked) as one InvalidArgument status: the
 // messages of `failures` in order, with the first failure's reason, else `reason`.
 Status InputErrors(const std::vector<Status>& failures, std::string reason);

@@ -2,7 +2,6 @@
 // scenario, repair what is affected, and compare capacity and the pending requests before and
 // after. The planning is api/whatif.h's; this command reads the flags and the file and prints.
 #include <ostream>
-#include <sstream>
 
 #include "api/cli/commands.h"
 #include "api/cli/whatif_cli.h"
@@ -18,10 +17,8 @@ int RunWhatIf(const WhatIfArgs& args, std::ostream& out, std::ostream& err) {
   // Changes first: bad flags are reported before any file is read.
   std::vector<Change> changes;
   std::vector<Status> failures;
-  std::vector<std::string> inputs = {args.file};  // argv text the report may echo
   auto parse = [&](ChangeKind kind, const std::vector<std::string>& texts) {
     for (const std::string& t : texts) {
-      inputs.push_back(t);
       Result<Change> c = ParseChange(kind, t);
       if (c.ok()) {
         changes.push_back(*c);
@@ -37,7 +34,6 @@ int RunWhatIf(const WhatIfArgs& args, std::ostream& out, std::ostream& err) {
   parse(ChangeKind::kTenantQuota, args.tenant_quota);
   std::vector<Request> shapes;
   for (const std::string& s : args.shapes) {
-    inputs.push_back(s);
     Result<Request> r = ParseShortRequest(s, "--shape");
     if (r.ok()) {
       shapes.push_back(*r);
@@ -77,9 +73,7 @@ int RunWhatIf(const WhatIfArgs& args, std::ostream& out, std::ostream& err) {
   if (args.json) {
     out << JsonText(WhatIfReportJson(*report, args.file)) << "\n";
   } else {
-    std::ostringstream text;
-    PrintWhatIfReport(text, *report, args.file);
-    WriteReportText(out, text.str(), before, inputs);
+    PrintWhatIfReport(out, *report, args.file);
   }
   return code;
 }

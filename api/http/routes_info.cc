@@ -15,29 +15,21 @@ const std::vector<Role> kReaders = {Role::kProviderAdmin, Role::kTenantAdmin, Ro
                                     Role::kAuditor};
 const std::vector<Role> kOversight = {Role::kProviderAdmin, Role::kAuditor};
 
-template <typename T>
-T Unwrap(Result<T> r) {
-  if (!r.ok()) throw ProblemFromStatus(r.status());
-  return std::move(r).value();
-}
-
-void NoQuery(const Call& c, std::initializer_list<std::string_view> allowed = {}) {
+// The first query parameter not in `allowed`, as the error to answer with.
+std::optional<RouteError> NoQuery(const Call& c,
+                                  std::initializer_list<std::string_view> allowed = {}) {
   for (const auto& [k, v] : c.query) {
     if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
-      Problem p;
-      p.status = HttpStatusFor(StatusCode::kInvalidArgument);
-      p.code = "bad_parameter";
-      p.parameter = k;
-      p.detail = k + ": unknown query parameter";
-      throw p;
+      return BadParameter(k, "unknown query parameter");
     }
   }
+  return std::nullopt;
 }
 
 // The position after which a page of an in-memory list starts: the index of the last item of the
 // page before (-1 for the first page).
-int64_t IndexAfter(const PageRequest& page, std::string_view list) {
-  if (page.page_token.empty()) return -1;
+RouteResultOf<int64_t> IndexAfter(const PageRequest& page, std::string_view list) {
+  if (page.page_token.empty()) return int64_t{-1};
   Result<std::string> key = DecodePageToken(list, page.page_token);
   int64_t v = -1;
   if (key.ok()) {
@@ -46,12 +38,7 @@ int64_t IndexAfter(const PageRequest& page, std::string_view list) {
     auto [end, ec] = std::from_chars(b, e, v);
     if (ec == std::errc() && end == e && v >= 0) return v;
   }
-  Problem p;
-  p.status = HttpStatusFor(StatusCode::kInvalidArgument);
-  p.code = "bad_parameter";
-  p.parameter = "pageToken";
-  p.detail = "pageToken: not a token this list gave out; start again without it";
-  throw p;
+  return BadParameter("pageToken", "not a token this list gave out; start again without it");
 }
 
 // Adds `items`, `total` and `nextPageToken` (when more follow `last_index`) to a list answer.
@@ -63,27 +50,31 @@ void AddPage(Json& body, const Json& items, int64_t total, bool more, std::strin
 }
 
 // Alive: answers while the process runs, without touching the store (answered on the event loop).
-Reply Healthz(Service& s, const Call& c) {
-  NoQuery(c);
+RouteResult Healthz(Service& s, const Call& c) {
+  if (auto e = NoQuery(c)) return *std::move(e);
   return {kHttpOk, Json{{"status", "ok"}, {"store", s.store().kind()}}};
 }
 
 // Ready: the store answers. The problem never names the database's address or credentials.
-Reply Readyz(Service& s, const Call& c) {
-  NoQuery(c);
+RouteResult Readyz(Service& s, const Call& c) {
+  if (auto e = NoQuery(c)) return *std::move(e);
   if (!s.store().Ping().ok()) {
-    ThrowProblem(HttpStatusFor(StatusCode::kUnavailable), "store_unavailable",
-                 "the " + s.store().kind() + " store cannot be reached");
+    RouteError e = WithReason(StatusCode::kUnavailable, "store_unavailable",
+                              "the " + s.store().kind() + " store cannot be reached");
+    e.message_is_public = true;
+    return e;
   }
   return {kHttpOk, Json{{"status", "ready"},
                         {"store", s.store().kind()},
                         {"schemaVersion", s.store().schema_version()}}};
 }
 
-Reply MetricsRoute(Service& s, const Call& c) {
-  NoQuery(c);
+RouteResult MetricsRoute(Service& s, const Call& c) {
+  if (auto e = NoQuery(c)) return *std::move(e);
   std::string extra;
-  auto view = s.CurrentView();
+  Result<std::shared_ptr<const View>> current = s.CurrentView();
+  if (!current.ok()) return current.status();
+  const View* view = current->get();
   const Inventory& inv = view->snapshot->inventory;
   const NodeStates& states = view->snapshot->states;
   const Topology& topo = view->snapshot->topology;
@@ -137,16 +128,20 @@ Reply MetricsRoute(Service& s, const Call& c) {
   return r;
 }
 
-Reply OpenApi(Service&, const Call& c) {
-  NoQuery(c);
+RouteResult OpenApi(Service&, const Call& c) {
+  if (auto e = NoQuery(c)) return *std::move(e);
   return {kHttpOk, OpenApiDocument(AllRoutes())};
 }
 
-Reply Nodes(Service& s, const Call& c) {
-  NoQuery(c, {"state", "class", "pod", "limit", "pageToken"});
-  const PageRequest page = PageParams(c, "nodes");
-  const int64_t after = IndexAfter(page, "nodes");
-  auto view = s.CurrentView();
+RouteResult Nodes(Service& s, const Call& c) {
+  if (auto e = NoQuery(c, {"state", "class", "pod", "limit", "pageToken"})) return *std::move(e);
+  RouteResultOf<PageRequest> page = PageParams(c, "nodes");
+  if (!page.ok()) return std::move(page).error();
+  RouteResultOf<int64_t> after = IndexAfter(*page, "nodes");
+  if (!after.ok()) return std::move(after).error();
+  Result<std::shared_ptr<const View>> current = s.CurrentView();
+  if (!current.ok()) return current.status();
+  const View* view = current->get();
   const Inventory& inv = view->snapshot->inventory;
   const NodeStates& states = view->snapshot->states;
   const Topology& topo = view->snapshot->topology;
@@ -171,8 +166,8 @@ Reply Nodes(Service& s, const Call& c) {
     if (states.free(idx)) ++free[{n.node_class, node_pod}];
     if (!who.sees_all() && !own) continue;  // tenants see their own nodes, and free capacity only
     ++total;
-    if (static_cast<int64_t>(i) <= after) continue;
-    if (static_cast<int64_t>(nodes.size()) >= page.limit) {
+    if (static_cast<int64_t>(i) <= *after) continue;
+    if (static_cast<int64_t>(nodes.size()) >= page->limit) {
       more = true;
       continue;
     }
@@ -206,9 +201,11 @@ Reply Nodes(Service& s, const Call& c) {
   return {kHttpOk, body};
 }
 
-Reply TopologyRoute(Service& s, const Call& c) {
-  NoQuery(c);
-  auto view = s.CurrentView();
+RouteResult TopologyRoute(Service& s, const Call& c) {
+  if (auto e = NoQuery(c)) return *std::move(e);
+  Result<std::shared_ptr<const View>> current = s.CurrentView();
+  if (!current.ok()) return current.status();
+  const View* view = current->get();
   const Inventory& inv = view->snapshot->inventory;
   const Topology& topo = view->snapshot->topology;
   Json levels = Json::object();
@@ -296,27 +293,31 @@ Json UsageJson(const Tenant& t, const StoredUsage& u) {
               {"allocations", u.allocations}};
 }
 
-Reply TenantUsageRoute(Service& s, const Call& c) {
-  NoQuery(c);
+RouteResult TenantUsageRoute(Service& s, const Call& c) {
+  if (auto e = NoQuery(c)) return *std::move(e);
   const std::string& tenant = c.params[0];
   const Principal& who = c.principal();
-  if (!who.sees_all() && tenant != who.tenant) {
-    ThrowProblem(HttpStatusFor(StatusCode::kNotFound), "tenant_not_found",
-                 "no tenant \"" + tenant + "\"");
-  }
-  auto view = s.CurrentView();
-  const int t = view->TenantIndex(tenant);
-  if (t < 0)
-    ThrowProblem(HttpStatusFor(StatusCode::kNotFound), "tenant_not_found",
-                 "no tenant \"" + tenant + "\"");
-  return {kHttpOk, UsageJson(view->tenants[t], Unwrap(s.store().UsageOf(tenant)))};
+  const Status not_found =
+      WithReason(StatusCode::kNotFound, "tenant_not_found", "no tenant \"" + tenant + "\"");
+  if (!who.sees_all() && tenant != who.tenant) return not_found;
+  Result<std::shared_ptr<const View>> view = s.CurrentView();
+  if (!view.ok()) return view.status();
+  const int t = (*view)->TenantIndex(tenant);
+  if (t < 0) return not_found;
+  Result<StoredUsage> usage = s.store().UsageOf(tenant);
+  if (!usage.ok()) return usage.status();
+  return {kHttpOk, UsageJson((*view)->tenants[t], *usage)};
 }
 
-Reply TenantsRoute(Service& s, const Call& c) {
-  NoQuery(c, {"limit", "pageToken"});
-  const PageRequest page = PageParams(c, "tenants");
-  const int64_t after = IndexAfter(page, "tenants");
-  auto view = s.CurrentView();
+RouteResult TenantsRoute(Service& s, const Call& c) {
+  if (auto e = NoQuery(c, {"limit", "pageToken"})) return *std::move(e);
+  RouteResultOf<PageRequest> page = PageParams(c, "tenants");
+  if (!page.ok()) return std::move(page).error();
+  RouteResultOf<int64_t> after = IndexAfter(*page, "tenants");
+  if (!after.ok()) return std::move(after).error();
+  Result<std::shared_ptr<const View>> current = s.CurrentView();
+  if (!current.ok()) return current.status();
+  const View* view = current->get();
   Json list = Json::array();
   int64_t total = 0, last = -1;
   bool more = false;
@@ -324,8 +325,8 @@ Reply TenantsRoute(Service& s, const Call& c) {
     const Tenant& t = view->tenants[i];
     if (!c.principal().sees_all() && t.name != c.principal().tenant) continue;
     ++total;
-    if (static_cast<int64_t>(i) <= after) continue;
-    if (static_cast<int64_t>(list.size()) >= page.limit) {
+    if (static_cast<int64_t>(i) <= *after) continue;
+    if (static_cast<int64_t>(list.size()) >= page->limit) {
       more = true;
       continue;
     }
@@ -340,10 +341,10 @@ Reply TenantsRoute(Service& s, const Call& c) {
   return {kHttpOk, body};
 }
 
-Reply AuditRoute(Service& s, const Call& c) {
-  NoQuery(c, {"after", "limit", "tenant", "pageToken"});
+RouteResult AuditRoute(Service& s, const Call& c) {
+  if (auto e = NoQuery(c, {"after", "limit", "tenant", "pageToken"})) return *std::move(e);
   AuditQuery q;
-  auto num = [&](const char* key, int64_t def, int64_t min, int64_t max) -> int64_t {
+  auto num = [&](const char* key, int64_t def, int64_t min, int64_t max) -> RouteResultOf<int64_t> {
     auto it = c.query.find(key);
     if (it == c.query.end()) return def;
     const std::string& text = it->second;
@@ -353,23 +354,27 @@ Reply AuditRoute(Service& s, const Call& c) {
         v <= max) {
       return v;
     }
-    Problem p;
-    p.status = HttpStatusFor(StatusCode::kInvalidArgument);
-    p.code = "bad_parameter";
-    p.parameter = key;
-    p.detail = std::string(key) + ": expected an integer from " + std::to_string(min) + " to " +
-               std::to_string(max);
-    throw p;
+    return BadParameter(
+        key, "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
   };
-  q.after_seq = num("after", 0, 0, INT64_MAX / 2);
-  const PageRequest page = PageParams(c, "audit");
+  RouteResultOf<int64_t> after = num("after", 0, 0, INT64_MAX / 2);
+  if (!after.ok()) return std::move(after).error();
+  q.after_seq = *after;
+  RouteResultOf<PageRequest> page = PageParams(c, "audit");
+  if (!page.ok()) return std::move(page).error();
   // The page token carries the last sequence number seen (as `after` does, which stays).
-  if (!page.page_token.empty()) q.after_seq = std::max(q.after_seq, IndexAfter(page, "audit"));
-  q.limit = page.limit + 1;  // one more tells whether another page follows
+  if (!page->page_token.empty()) {
+    RouteResultOf<int64_t> seen = IndexAfter(*page, "audit");
+    if (!seen.ok()) return std::move(seen).error();
+    q.after_seq = std::max(q.after_seq, *seen);
+  }
+  q.limit = page->limit + 1;  // one more tells whether another page follows
   if (auto it = c.query.find("tenant"); it != c.query.end()) q.tenant = it->second;
-  std::vector<AuditEntry> entries = Unwrap(s.store().ListAudit(q));
-  const bool more = static_cast<int64_t>(entries.size()) > page.limit;
-  if (more) entries.resize(static_cast<size_t>(page.limit));
+  Result<std::vector<AuditEntry>> listed = s.store().ListAudit(q);
+  if (!listed.ok()) return listed.status();
+  std::vector<AuditEntry>& entries = *listed;
+  const bool more = static_cast<int64_t>(entries.size()) > page->limit;
+  if (more) entries.resize(static_cast<size_t>(page->limit));
   Json list = Json::array();
   int64_t last = q.after_seq;
   for (const AuditEntry& e : entries) {
@@ -386,7 +391,9 @@ Reply AuditRoute(Service& s, const Call& c) {
     last = e.seq;
   }
   Json body{{"entries", list}, {"next", last}};
-  AddPage(body, list, Unwrap(s.store().CountAudit(q.tenant)), more, "audit", last);
+  Result<int64_t> count = s.store().CountAudit(q.tenant);
+  if (!count.ok()) return count.status();
+  AddPage(body, list, *count, more, "audit", last);
   return {kHttpOk, body};
 }
 

@@ -34,15 +34,6 @@ struct SolveCall {
   nlohmann::json body;
 };
 
-[[noreturn]] void BadParameter(const std::string& name, const std::string& detail) {
-  Problem p;
-  p.status = HttpStatusFor(StatusCode::kInvalidArgument);
-  p.code = "bad_parameter";
-  p.parameter = name;
-  p.detail = name + ": " + detail;
-  throw p;
-}
-
 std::string FormatNumber(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", v);
@@ -50,7 +41,8 @@ std::string FormatNumber(double v) {
 }
 
 // A query parameter that must be a finite number within [min, max]; `def` when absent.
-double NumberParam(const Call& c, const std::string& name, double def, double min, double max) {
+RouteResultOf<double> NumberParam(const Call& c, const std::string& name, double def, double min,
+                                  double max) {
   auto it = c.query.find(name);
   if (it == c.query.end()) return def;
   const std::string& text = it->second;
@@ -58,43 +50,59 @@ double NumberParam(const Call& c, const std::string& name, double def, double mi
   const char* end = text.data() + text.size();
   const auto [used, ec] = std::from_chars(text.data(), end, v);
   if (text.empty() || ec != std::errc() || used != end || !std::isfinite(v) || v < min || v > max) {
-    BadParameter(name, QuotedText(text, 40) + " is not a number from " + FormatNumber(min) +
-                           " to " + FormatNumber(max));
+    return BadParameter(name, QuotedText(text, 40) + " is not a number from " + FormatNumber(min) +
+                                  " to " + FormatNumber(max));
   }
   return v;
 }
 
-void CheckQuery(const Call& c, std::initializer_list<std::string_view> allowed) {
+// The first query parameter not in `allowed`, as the error to answer with.
+std::optional<RouteError> CheckQuery(const Call& c,
+                                     std::initializer_list<std::string_view> allowed) {
   for (const auto& [k, v] : c.query) {
     if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
-      BadParameter(k, "unknown query parameter");
+      return BadParameter(k, "unknown query parameter");
     }
   }
+  return std::nullopt;
+}
+
+RouteError TenantNotFound(const std::string& tenant) {
+  RouteError e =
+      WithReason(StatusCode::kNotFound, "tenant_not_found", "no tenant \"" + tenant + "\"");
+  e.pointer = "/tenant";
+  return e;
 }
 
 // Decodes the body and query of a solve/reservation/cluster call, scoped to the caller.
-SolveCall ParseSolveCall(Service& s, const Call& c, bool holds) {
-  if (holds) {
-    CheckQuery(c, {"backend", "timeLimitSeconds", "ttlSeconds"});
-  } else {
-    CheckQuery(c, {"backend", "timeLimitSeconds"});
-  }
+RouteResultOf<SolveCall> ParseSolveCall(Service& s, const Call& c, bool holds) {
+  const std::optional<RouteError> unknown =
+      holds ? CheckQuery(c, {"backend", "timeLimitSeconds", "ttlSeconds"})
+            : CheckQuery(c, {"backend", "timeLimitSeconds"});
+  if (unknown) return *unknown;
   SolveCall out;
   out.options.backend = s.args().solver;
   out.options.time_limit_seconds = s.args().time_limit_seconds;
   if (auto it = c.query.find("backend"); it != c.query.end()) {
     if (it->second != "heuristic" && it->second != "ilp" && it->second != "auto") {
-      BadParameter("backend",
-                   "\"" + it->second.substr(0, 40) + "\"; expected heuristic, ilp or auto");
+      return BadParameter("backend",
+                          "\"" + it->second.substr(0, 40) + "\"; expected heuristic, ilp or auto");
     }
     out.options.backend = it->second;
   }
-  out.options.time_limit_seconds =
+  RouteResultOf<double> time_limit =
       NumberParam(c, "timeLimitSeconds", out.options.time_limit_seconds, 0.001, 60);
-  EnforceSolveLimits(s, c, out.options, c.query.count("timeLimitSeconds") > 0);
+  if (!time_limit.ok()) return std::move(time_limit).error();
+  out.options.time_limit_seconds = *time_limit;
+  RouteResultOf<SolveOptions> limited =
+      EnforceSolveLimits(s, c, out.options, c.query.count("timeLimitSeconds") > 0);
+  if (!limited.ok()) return std::move(limited).error();
+  out.options = *limited;
   if (holds) {
-    out.ttl_ms = static_cast<int64_t>(
-        1000 * NumberParam(c, "ttlSeconds", kDefaultTtlMs / 1000.0, 1, kMaxTtlSeconds));
+    RouteResultOf<double> ttl =
+        NumberParam(c, "ttlSeconds", kDefaultTtlMs / 1000.0, 1, kMaxTtlSeconds);
+    if (!ttl.ok()) return std::move(ttl).error();
+    out.ttl_ms = static_cast<int64_t>(1000 * *ttl);
   }
   std::vector<BodyError> errors;
   if (c.body.empty()) {
@@ -113,42 +121,32 @@ SolveCall ParseSolveCall(Service& s, const Call& c, bool holds) {
           out.request.tenant = who.tenant;
         } else if (out.request.tenant != who.tenant) {
           // Another tenant is indistinguishable from one that does not exist.
-          ThrowProblem(HttpStatusFor(StatusCode::kNotFound), "tenant_not_found",
-                       "no tenant \"" + out.request.tenant + "\"", "/tenant");
+          return TenantNotFound(out.request.tenant);
         }
       } else if (!d.has_tenant) {
-        ThrowProblem(HttpStatusFor(StatusCode::kInvalidArgument), "missing_field",
-                     "a provider must name the tenant the request is for", "/tenant");
+        RouteError e = WithReason(StatusCode::kInvalidArgument, "missing_field",
+                                  "a provider must name the tenant the request is for");
+        e.pointer = "/tenant";
+        return e;
       }
       if (!d.has_name) out.request.name = "request";
       out.options.requests_validated = true;  // fields here, the rest by ValidateAgainst
     }
   }
-  if (!errors.empty()) {
-    Problem p;
-    p.status = HttpStatusFor(StatusCode::kInvalidArgument);
-    p.code = errors.front().code;
-    p.pointer = errors.front().pointer;
-    p.detail = (p.pointer.empty() ? "" : p.pointer + ": ") + errors.front().detail;
-    p.errors = std::move(errors);
-    throw p;
-  }
+  if (!errors.empty()) return BodyErrors(errors);
   return out;
 }
 
 // Checks the request against the current state (the tenant, node classes, compliance the tenant
 // may ask for), with pointers into the body. Its fields were checked when it was decoded, so this
 // and the decoding are the request's one validation; the solver does not repeat it.
-void ValidateAgainst(const View& view, const SolveCall& call) {
+std::optional<RouteError> ValidateAgainst(const View& view, const SolveCall& call) {
   const Request& r = call.request;
-  if (view.TenantIndex(r.tenant) < 0)
-    ThrowProblem(HttpStatusFor(StatusCode::kNotFound), "tenant_not_found",
-                 "no tenant \"" + r.tenant + "\"", "/tenant");
+  if (view.TenantIndex(r.tenant) < 0) return TenantNotFound(r.tenant);
   PlacementProblem problem{view.snapshot, view.tenants};
   const Status st = ValidateRequestAgainst(problem, r);
-  if (st.ok()) return;
-  Problem p;
-  p.status = HttpStatusFor(StatusCode::kInvalidArgument);
+  if (st.ok()) return std::nullopt;
+  std::vector<BodyError> errors;
   for (const ErrorDetail& d : st.details()) {
     std::string pointer = KeyPathToPointer(d.path);
     // "class": "h100x8" written as one name: point at it, not at an item of a list.
@@ -157,50 +155,51 @@ void ValidateAgainst(const View& view, const SolveCall& call) {
       const nlohmann::json::json_pointer parent(pointer.substr(0, slash));
       if (!call.body.contains(parent) || !call.body[parent].is_array()) pointer.resize(slash);
     }
-    p.errors.push_back({d.code, pointer, d.message});
+    errors.push_back({d.code, pointer, d.message});
   }
-  p.code = p.errors.front().code;
-  p.pointer = p.errors.front().pointer;
-  p.detail = p.pointer + ": " + p.errors.front().detail;
-  throw p;
+  if (errors.empty()) return RouteError(st);
+  return BodyErrors(errors);
 }
 
 bool Placed(const PlacementResult& r) {
   return r.status == SolveStatus::kOptimal || r.status == SolveStatus::kFeasible;
 }
 
-PlacementResult SolveWith(Service& s, const View& view, const SolveCall& call) {
+RouteResultOf<PlacementResult> SolveWith(Service& s, const View& view, const SolveCall& call) {
   PlacementProblem problem{view.snapshot, view.tenants};
   auto results = Solve(problem, {call.request}, call.options);
-  if (!results.ok()) throw ProblemFromStatus(results.status());
+  if (!results.ok()) return results.status();
   PlacementResult r = std::move((*results)[0]);
   s.metrics().ObserveSolve(r.backend, r.solve_ms / 1000.0);
   if (Placed(r)) {
     // Defence in depth: nothing leaves the service that the independent verifier rejects.
     auto violations = VerifyPlacement(problem, call.request, r.nodes);
     if (!violations.empty()) {
-      ThrowProblem(HttpStatusFor(StatusCode::kInternal), "placement_failed_verification",
-                   violations.front().constraint + ": " + violations.front().detail);
+      RouteError e = WithReason(StatusCode::kInternal, "placement_failed_verification",
+                                violations.front().constraint + ": " + violations.front().detail);
+      e.message_is_public = true;  // the verifier's words about our own placement
+      return e;
     }
   }
   return r;
 }
 
-[[noreturn]] void Unplaceable(const View& view, const PlacementResult& r) {
-  Problem p;
-  p.status = HttpStatusFor(StatusCode::kFailedPrecondition);
-  p.code = "infeasible";
+// A request with no placement: 422, why in words, and the solver's answer with its explanation.
+RouteError Unplaceable(const View& view, const PlacementResult& r) {
+  std::string code = "infeasible";
+  std::string detail;
   if (r.explanation) {
     for (const auto& c : r.explanation->conflict) {
-      if (c.constraint == "quota") p.code = "quota_exceeded";
-      if (c.constraint == "tenantBudget" && p.code == "infeasible") p.code = "budget_exceeded";
+      if (c.constraint == "quota") code = "quota_exceeded";
+      if (c.constraint == "tenantBudget" && code == "infeasible") code = "budget_exceeded";
     }
-    p.detail = r.explanation->summary;
+    detail = r.explanation->summary;
   } else {
-    p.detail = "no placement found (" + std::string(SolveStatusName(r.status)) + ")";
+    detail = "no placement found (" + std::string(SolveStatusName(r.status)) + ")";
   }
-  p.extra["placement"] = PlacementResultToJson(*view.snapshot, r);
-  throw p;
+  RouteError e = WithReason(StatusCode::kFailedPrecondition, code, detail);
+  e.extra["placement"] = PlacementResultToJson(*view.snapshot, r);
+  return e;
 }
 
 // Why each node was admitted, in words an auditor can check against the inventory.
@@ -312,12 +311,6 @@ Json ClusterToJson(const ClusterRecord& k) {
               {"updatedAt", IsoTime(k.updated_ms)}};
 }
 
-template <typename T>
-T Unwrap(Result<T> r) {
-  if (!r.ok()) throw ProblemFromStatus(r.status());
-  return std::move(r).value();
-}
-
 // Solves and holds, re-solving once by itself when a concurrent holder won the race.
 // A view whose snapshot shows the nodes other requests of this process are holding as taken.
 std::shared_ptr<const View> WithClaims(const std::shared_ptr<const View>& view,
@@ -335,8 +328,8 @@ std::shared_ptr<const View> WithClaims(const std::shared_ptr<const View>& view,
 }
 
 template <typename HoldFn>
-Reply SolveAndHold(Service& s, const Call& c, const SolveCall& call, const char* what,
-                   HoldFn hold) {
+RouteResult SolveAndHold(Service& s, const Call& c, const SolveCall& call, const char* what,
+                         HoldFn hold) {
   Service::Claims& claims = s.claims();
   for (int attempt = 0;; ++attempt) {
     std::shared_ptr<const View> view;
@@ -344,10 +337,14 @@ Reply SolveAndHold(Service& s, const Call& c, const SolveCall& call, const char*
     std::vector<std::string> claimed;
     {
       std::lock_guard lock(claims.mu);
-      view = WithClaims(s.CurrentView(), claims);
-      ValidateAgainst(*view, call);
-      r = SolveWith(s, *view, call);
-      if (!Placed(r)) Unplaceable(*view, r);
+      Result<std::shared_ptr<const View>> current = s.CurrentView();
+      if (!current.ok()) return current.status();
+      view = WithClaims(*current, claims);
+      if (auto e = ValidateAgainst(*view, call)) return *std::move(e);
+      RouteResultOf<PlacementResult> solved = SolveWith(s, *view, call);
+      if (!solved.ok()) return std::move(solved).error();
+      r = std::move(solved).value();
+      if (!Placed(r)) return Unplaceable(*view, r);
       for (int n : r.nodes) {
         claimed.push_back(view->snapshot->inventory.nodes[n].name);
         ++claims.nodes[claimed.back()];
@@ -376,23 +373,25 @@ Reply SolveAndHold(Service& s, const Call& c, const SolveCall& call, const char*
       return reply;
     }
     if (held.status().code() == StatusCode::kAborted) s.metrics().CountConflict(what);
-    if (held.status().code() != StatusCode::kAborted || attempt >= 1) {
-      throw ProblemFromStatus(held.status());
-    }
+    if (held.status().code() != StatusCode::kAborted || attempt >= 1) return held.status();
   }
 }
 
-Reply SolveRoute(Service& s, const Call& c) {
-  SolveCall call = ParseSolveCall(s, c, false);
-  std::shared_ptr<const View> view = s.CurrentView();
-  ValidateAgainst(*view, call);
-  PlacementResult r = SolveWith(s, *view, call);
-  return {kHttpOk, SolveReply(*view, call, r)};
+RouteResult SolveRoute(Service& s, const Call& c) {
+  RouteResultOf<SolveCall> call = ParseSolveCall(s, c, false);
+  if (!call.ok()) return std::move(call).error();
+  Result<std::shared_ptr<const View>> view = s.CurrentView();
+  if (!view.ok()) return view.status();
+  if (auto e = ValidateAgainst(**view, *call)) return *std::move(e);
+  RouteResultOf<PlacementResult> r = SolveWith(s, **view, *call);
+  if (!r.ok()) return std::move(r).error();
+  return {kHttpOk, SolveReply(**view, *call, *r)};
 }
 
-Reply CreateReservation(Service& s, const Call& c) {
-  SolveCall call = ParseSolveCall(s, c, true);
-  return SolveAndHold(s, c, call, "reserve",
+RouteResult CreateReservation(Service& s, const Call& c) {
+  RouteResultOf<SolveCall> call = ParseSolveCall(s, c, true);
+  if (!call.ok()) return std::move(call).error();
+  return SolveAndHold(s, c, *call, "reserve",
                       [&](const HoldRequest& h, const Actor& a) -> Result<Json> {
                         auto r = s.store().Reserve(h, a);
                         if (!r.ok()) return r.status();
@@ -403,66 +402,84 @@ Reply CreateReservation(Service& s, const Call& c) {
 // Commits a held reservation. When its deadline passed or its nodes moved (409) and the caller
 // allows it with ?resolve=true, the service solves the reservation's request once more and holds
 // and commits the new placement in its place.
-Reply CommitReservation(Service& s, const Call& c) {
-  CheckQuery(c, {"resolve"});
+RouteResult CommitReservation(Service& s, const Call& c) {
+  if (auto e = CheckQuery(c, {"resolve"})) return *std::move(e);
   bool resolve = false;
   if (auto it = c.query.find("resolve"); it != c.query.end()) {
     if (it->second != "true" && it->second != "false")
-      BadParameter("resolve", "expected true or false");
+      return BadParameter("resolve", "expected true or false");
     resolve = it->second == "true";
   }
   const std::string& id = c.params[0];
   auto a = s.store().Commit(id, c.principal().scope(), c.principal().actor(), NowMillis());
-  if (a.ok() || a.status().code() != StatusCode::kAborted)
-    return {kHttpOk, AllocationToJson(Unwrap(std::move(a)))};
+  if (a.ok()) return {kHttpOk, AllocationToJson(*a)};
+  if (a.status().code() != StatusCode::kAborted) return a.status();
   s.metrics().CountConflict("commit");
-  if (!resolve) throw ProblemFromStatus(a.status());
-  ReservationRecord old = Unwrap(s.store().GetReservation(id, c.principal().scope()));
+  if (!resolve) return a.status();
+  Result<ReservationRecord> reservation = s.store().GetReservation(id, c.principal().scope());
+  if (!reservation.ok()) return reservation.status();
+  const ReservationRecord& old = *reservation;
   SolveCall call;
   call.options.backend = s.args().solver;
   call.options.time_limit_seconds = s.args().time_limit_seconds;
   call.ttl_ms = 60'000;
   call.body = nlohmann::json::parse(old.request, nullptr, false);
   DecodedRequest d = DecodeRequestJson(call.body);
-  if (!d.errors.empty()) throw ProblemFromStatus(a.status());
+  if (!d.errors.empty()) return a.status();
   call.request = std::move(d.request);
-  std::shared_ptr<const View> view = s.CurrentView();
-  PlacementResult r = SolveWith(s, *view, call);
-  if (!Placed(r)) Unplaceable(*view, r);
+  Result<std::shared_ptr<const View>> current = s.CurrentView();
+  if (!current.ok()) return current.status();
+  const View& view = **current;
+  RouteResultOf<PlacementResult> solved = SolveWith(s, view, call);
+  if (!solved.ok()) return std::move(solved).error();
+  const PlacementResult& r = *solved;
+  if (!Placed(r)) return Unplaceable(view, r);
   if (old.status == "held")
     s.store().Cancel(id, c.principal().scope(), c.principal().actor(), NowMillis());
-  ReservationRecord fresh =
-      Unwrap(s.store().Reserve(MakeHold(*view, call, r), c.principal().actor()));
-  Json j = AllocationToJson(Unwrap(
-      s.store().Commit(fresh.id, c.principal().scope(), c.principal().actor(), NowMillis())));
+  Result<ReservationRecord> fresh =
+      s.store().Reserve(MakeHold(view, call, r), c.principal().actor());
+  if (!fresh.ok()) return fresh.status();
+  Result<AllocationRecord> committed =
+      s.store().Commit(fresh->id, c.principal().scope(), c.principal().actor(), NowMillis());
+  if (!committed.ok()) return committed.status();
+  Json j = AllocationToJson(*committed);
   j["resolvedAfterConflict"] = true;
   j["replaces"] = id;
   return {kHttpOk, j};
 }
 
-Reply CancelReservation(Service& s, const Call& c) {
-  CheckQuery(c, {});
-  return {kHttpOk, ReservationToJson(Unwrap(s.store().Cancel(c.params[0], c.principal().scope(),
-                                                             c.principal().actor(), NowMillis())))};
+// A store record as a 200 answer.
+template <typename T, typename ToJson>
+RouteResult RecordReply(const Result<T>& record, ToJson to_json) {
+  if (!record.ok()) return record.status();
+  return {kHttpOk, to_json(*record)};
 }
 
-bool AllParam(const Call& c) {
-  CheckQuery(c, {"all", "limit", "pageToken"});
+RouteResult CancelReservation(Service& s, const Call& c) {
+  if (auto e = CheckQuery(c, {})) return *std::move(e);
+  return RecordReply(
+      s.store().Cancel(c.params[0], c.principal().scope(), c.principal().actor(), NowMillis()),
+      ReservationToJson);
+}
+
+RouteResultOf<bool> AllParam(const Call& c) {
+  if (auto e = CheckQuery(c, {"all", "limit", "pageToken"})) return *std::move(e);
   auto it = c.query.find("all");
   if (it == c.query.end()) return false;
   if (it->second == "true") return true;
   if (it->second == "false") return false;
-  BadParameter("all", "expected true or false");
+  return BadParameter("all", "expected true or false");
 }
 
 // A list answer: `items`, the list's own key (older clients read it; the same page), the token of
 // the next page (absent on the last) and the count over all pages.
 template <typename T, typename ToJson>
-Reply PageReply(Result<Page<T>> result, const char* key, ToJson to_json) {
+RouteResult PageReply(const Result<Page<T>>& result, const char* key, ToJson to_json) {
   if (!result.ok() && result.status().reason() == "bad_page_token") {
-    BadParameter("pageToken", "not a token this list gave out; start again without it");
+    return BadParameter("pageToken", "not a token this list gave out; start again without it");
   }
-  const Page<T> page = Unwrap(std::move(result));
+  if (!result.ok()) return result.status();
+  const Page<T>& page = *result;
   Json list = Json::array();
   for (const T& x : page.items) list.push_back(to_json(x));
   Json body{{"items", list}, {key, list}, {"total", page.total}};
@@ -470,40 +487,46 @@ Reply PageReply(Result<Page<T>> result, const char* key, ToJson to_json) {
   return {kHttpOk, body};
 }
 
-Reply ListReservations(Service& s, const Call& c) {
-  const bool all = AllParam(c);
-  return PageReply(
-      s.store().ListReservationsPage(c.principal().scope(), all, PageParams(c, "reservations")),
-      "reservations", ReservationToJson);
+RouteResult ListReservations(Service& s, const Call& c) {
+  RouteResultOf<bool> all = AllParam(c);
+  if (!all.ok()) return std::move(all).error();
+  RouteResultOf<PageRequest> page = PageParams(c, "reservations");
+  if (!page.ok()) return std::move(page).error();
+  return PageReply(s.store().ListReservationsPage(c.principal().scope(), *all, *page),
+                   "reservations", ReservationToJson);
 }
 
-Reply GetReservation(Service& s, const Call& c) {
-  CheckQuery(c, {});
-  return {kHttpOk,
-          ReservationToJson(Unwrap(s.store().GetReservation(c.params[0], c.principal().scope())))};
+RouteResult GetReservation(Service& s, const Call& c) {
+  if (auto e = CheckQuery(c, {})) return *std::move(e);
+  return RecordReply(s.store().GetReservation(c.params[0], c.principal().scope()),
+                     ReservationToJson);
 }
 
-Reply ListAllocations(Service& s, const Call& c) {
-  const bool all = AllParam(c);
-  return PageReply(
-      s.store().ListAllocationsPage(c.principal().scope(), all, PageParams(c, "allocations")),
-      "allocations", AllocationToJson);
+RouteResult ListAllocations(Service& s, const Call& c) {
+  RouteResultOf<bool> all = AllParam(c);
+  if (!all.ok()) return std::move(all).error();
+  RouteResultOf<PageRequest> page = PageParams(c, "allocations");
+  if (!page.ok()) return std::move(page).error();
+  return PageReply(s.store().ListAllocationsPage(c.principal().scope(), *all, *page), "allocations",
+                   AllocationToJson);
 }
 
-Reply GetAllocation(Service& s, const Call& c) {
-  CheckQuery(c, {});
-  return {kHttpOk,
-          AllocationToJson(Unwrap(s.store().GetAllocation(c.params[0], c.principal().scope())))};
+RouteResult GetAllocation(Service& s, const Call& c) {
+  if (auto e = CheckQuery(c, {})) return *std::move(e);
+  return RecordReply(s.store().GetAllocation(c.params[0], c.principal().scope()), AllocationToJson);
 }
 
-Reply ReleaseAllocation(Service& s, const Call& c) {
-  CheckQuery(c, {});
-  return {kHttpOk, AllocationToJson(Unwrap(s.store().Release(c.params[0], c.principal().scope(),
-                                                             c.principal().actor(), NowMillis())))};
+RouteResult ReleaseAllocation(Service& s, const Call& c) {
+  if (auto e = CheckQuery(c, {})) return *std::move(e);
+  return RecordReply(
+      s.store().Release(c.params[0], c.principal().scope(), c.principal().actor(), NowMillis()),
+      AllocationToJson);
 }
 
-Reply CreateCluster(Service& s, const Call& c) {
-  SolveCall call = ParseSolveCall(s, c, false);
+RouteResult CreateCluster(Service& s, const Call& c) {
+  RouteResultOf<SolveCall> parsed = ParseSolveCall(s, c, false);
+  if (!parsed.ok()) return std::move(parsed).error();
+  const SolveCall& call = *parsed;
   const std::string purpose(PurposeName(call.request.purpose));
   return SolveAndHold(
       s, c, call, "cluster", [&](const HoldRequest& h, const Actor& a) -> Result<Json> {
@@ -527,34 +550,40 @@ Reply CreateCluster(Service& s, const Call& c) {
       });
 }
 
-Reply GetCluster(Service& s, const Call& c) {
-  CheckQuery(c, {});
-  ClusterRecord k = Unwrap(s.store().GetCluster(c.params[0], c.principal().scope()));
+RouteResult GetCluster(Service& s, const Call& c) {
+  if (auto e = CheckQuery(c, {})) return *std::move(e);
+  Result<ClusterRecord> cluster = s.store().GetCluster(c.params[0], c.principal().scope());
+  if (!cluster.ok()) return cluster.status();
+  const ClusterRecord& k = *cluster;
   Json j = ClusterToJson(k);
   auto alloc = s.store().GetAllocation(k.allocation_id, "");
   if (alloc.ok()) j["nodes"] = NodesJson(alloc->nodes, false);
   return {kHttpOk, j};
 }
 
-Reply ListClusters(Service& s, const Call& c) {
-  CheckQuery(c, {"limit", "pageToken"});
-  return PageReply(s.store().ListClustersPage(c.principal().scope(), PageParams(c, "clusters")),
-                   "clusters", ClusterToJson);
+RouteResult ListClusters(Service& s, const Call& c) {
+  if (auto e = CheckQuery(c, {"limit", "pageToken"})) return *std::move(e);
+  RouteResultOf<PageRequest> page = PageParams(c, "clusters");
+  if (!page.ok()) return std::move(page).error();
+  return PageReply(s.store().ListClustersPage(c.principal().scope(), *page), "clusters",
+                   ClusterToJson);
 }
 
 }  // namespace
 
-PageRequest PageParams(const Call& c, std::string_view list) {
+RouteResultOf<PageRequest> PageParams(const Call& c, std::string_view list) {
   PageRequest page;
-  const double limit = NumberParam(c, "limit", 100, 1, kMaxPageLimit);
-  page.limit = static_cast<int>(limit);
-  if (page.limit != limit) {
-    BadParameter("limit", "expected a whole number from 1 to " + std::to_string(kMaxPageLimit));
+  RouteResultOf<double> limit = NumberParam(c, "limit", 100, 1, kMaxPageLimit);
+  if (!limit.ok()) return std::move(limit).error();
+  page.limit = static_cast<int>(*limit);
+  if (page.limit != *limit) {
+    return BadParameter("limit",
+                        "expected a whole number from 1 to " + std::to_string(kMaxPageLimit));
   }
   if (auto it = c.query.find("pageToken"); it != c.query.end()) {
     // Checked before any query: a forged, garbled or another list's token is the client's mistake.
     if (!DecodePageToken(list, it->second).ok()) {
-      BadParameter("pageToken", "not a token this list gave out; start again without it");
+      return BadParameter("pageToken", "not a token this list gave out; start again without it");
     }
     page.page_token = it->second;
   }

@@ -26,60 +26,32 @@ const std::vector<Role> kReaders = {Role::kProviderAdmin, Role::kTenantAdmin, Ro
 
 constexpr int kStateReadAttempts = 5;
 
-// The Problem for a Status from api/whatif.h: its reason as the code and, for input errors, the
-// pointer of the first bad item and every one in `errors`.
-[[noreturn]] void ThrowStatus(const Status& st) {
-  Problem p = ProblemFromStatus(st);
-  if (!st.reason().empty()) p.code = st.reason();
-  if (!st.details().empty()) {
-    const ErrorDetail& first = st.details().front();
-    p.code = first.code;
-    p.pointer = first.path;
-    p.detail = (first.path.empty() ? "" : first.path + ": ") + first.message;
-    for (const ErrorDetail& d : st.details()) p.errors.push_back({d.code, d.path, d.message});
-  }
-  throw p;
+RouteError TenantNotFound(const std::string& tenant, const std::string& pointer) {
+  RouteError e =
+      WithReason(StatusCode::kNotFound, "tenant_not_found", "no tenant " + QuotedText(tenant));
+  e.pointer = pointer;
+  return e;
 }
 
-[[noreturn]] void ThrowBodyErrors(std::vector<BodyError> errors) {
-  Problem p;
-  p.status = HttpStatusFor(StatusCode::kInvalidArgument);
-  p.code = errors.front().code;
-  p.pointer = errors.front().pointer;
-  p.detail = (p.pointer.empty() ? "" : p.pointer + ": ") + errors.front().detail;
-  p.errors = std::move(errors);
-  throw p;
-}
-
-[[noreturn]] void TenantNotFound(const std::string& tenant, const std::string& pointer) {
-  Problem p;
-  p.status = HttpStatusFor(StatusCode::kNotFound);
-  p.code = "tenant_not_found";
-  p.detail = "no tenant " + QuotedText(tenant);
-  p.pointer = pointer;
-  throw p;
-}
-
-void NoQuery(const Call& c) {
-  for (const auto& [k, v] : c.query) {
-    Problem p;
-    p.status = HttpStatusFor(StatusCode::kInvalidArgument);
-    p.code = "bad_parameter";
-    p.parameter = k;
-    p.detail = QuotedText(k, 64) + ": unknown query parameter; this endpoint takes none";
-    throw p;
-  }
+std::optional<RouteError> NoQuery(const Call& c) {
+  if (c.query.empty()) return std::nullopt;
+  const std::string& k = c.query.begin()->first;
+  RouteError e =
+      WithReason(StatusCode::kInvalidArgument, "bad_parameter",
+                 QuotedText(k, 64) + ": unknown query parameter; this endpoint takes none");
+  e.parameter = k;
+  return e;
 }
 
 // The body as JSON; an empty body is `{}` when `empty_ok`.
-nlohmann::json Body(const Call& c, bool empty_ok) {
+RouteResultOf<nlohmann::json> Body(const Call& c, bool empty_ok) {
   std::vector<BodyError> errors;
   if (c.body.empty()) {
     if (empty_ok) return nlohmann::json::object();
-    ThrowBodyErrors({{"empty_body", "", "the body must be a JSON object"}});
+    return BodyErrors({{"empty_body", "", "the body must be a JSON object"}});
   }
   nlohmann::json body = ParseJsonBody(c.body, errors);
-  if (!errors.empty()) ThrowBodyErrors(std::move(errors));
+  if (!errors.empty()) return BodyErrors(errors);
   return body;
 }
 
@@ -90,42 +62,48 @@ struct StateScenario {
 
 // The service's state as a scenario: the current view and the active allocations, read as of one
 // state version (read again when a write slipped in between).
-StateScenario CurrentScenario(Service& s) {
+Result<StateScenario> CurrentScenario(Service& s) {
   for (int attempt = 0; attempt < kStateReadAttempts; ++attempt) {
-    std::shared_ptr<const View> view = s.CurrentView();
+    Result<std::shared_ptr<const View>> view = s.CurrentView();
+    if (!view.ok()) return view.status();
     Result<std::vector<AllocationRecord>> allocations = s.store().ListAllocations("", false);
-    if (!allocations.ok()) ThrowStatus(allocations.status());
+    if (!allocations.ok()) return allocations.status();
     Result<int64_t> version = s.store().StateVersion();
-    if (!version.ok()) ThrowStatus(version.status());
-    if (*version != view->version) continue;
+    if (!version.ok()) return version.status();
+    if (*version != (*view)->version) continue;
     Result<Scenario> scenario =
-        ScenarioOfState(*view->snapshot, view->tenants, view->holdings, *allocations);
-    if (!scenario.ok()) ThrowStatus(scenario.status());
-    return {std::move(scenario).value(), view->version};
+        ScenarioOfState(*(*view)->snapshot, (*view)->tenants, (*view)->holdings, *allocations);
+    if (!scenario.ok()) return scenario.status();
+    return StateScenario{std::move(scenario).value(), (*view)->version};
   }
-  ThrowStatus(WithReason(StatusCode::kUnavailable, "state_moving",
-                         "the state kept changing while it was read; try again"));
+  return WithReason(StatusCode::kUnavailable, "state_moving",
+                    "the state kept changing while it was read; try again");
 }
 
-Reply WhatIfRoute(Service& s, const Call& c) {
-  NoQuery(c);
-  DecodedWhatIf d = DecodeWhatIfJson(Body(c, false));
-  if (!d.errors.empty()) ThrowBodyErrors(std::move(d.errors));
-  StateScenario state = CurrentScenario(s);
+RouteResult WhatIfRoute(Service& s, const Call& c) {
+  if (auto e = NoQuery(c)) return *std::move(e);
+  RouteResultOf<nlohmann::json> body = Body(c, false);
+  if (!body.ok()) return std::move(body).error();
+  DecodedWhatIf d = DecodeWhatIfJson(*body);
+  if (!d.errors.empty()) return BodyErrors(d.errors);
+  Result<StateScenario> state = CurrentScenario(s);
+  if (!state.ok()) return state.status();
   WhatIfOptions options;
   options.backend = s.args().solver;
   options.time_limit_seconds = s.args().time_limit_seconds;
-  Result<WhatIfReport> report = PlanWhatIf(state.scenario, d.input, options);
-  if (!report.ok()) ThrowStatus(report.status());
+  Result<WhatIfReport> report = PlanWhatIf(state->scenario, d.input, options);
+  if (!report.ok()) return report.status();
   Json j = WhatIfReportJson(*report, "store");
-  j["stateVersion"] = state.version;
+  j["stateVersion"] = state->version;
   return {kHttpOk, j};
 }
 
-Reply CapacityRoute(Service& s, const Call& c) {
-  NoQuery(c);
-  DecodedCapacity d = DecodeCapacityJson(Body(c, true));
-  if (!d.errors.empty()) ThrowBodyErrors(std::move(d.errors));
+RouteResult CapacityRoute(Service& s, const Call& c) {
+  if (auto e = NoQuery(c)) return *std::move(e);
+  RouteResultOf<nlohmann::json> body = Body(c, true);
+  if (!body.ok()) return std::move(body).error();
+  DecodedCapacity d = DecodeCapacityJson(*body);
+  if (!d.errors.empty()) return BodyErrors(d.errors);
   CapacityQuery query;
   query.tenant_label = "/tenant";
   query.shape_label = "/shape";
@@ -135,25 +113,27 @@ Reply CapacityRoute(Service& s, const Call& c) {
   const Principal& who = c.principal();
   if (!who.sees_all()) {
     // Another tenant is indistinguishable from one that does not exist.
-    if (d.tenant && *d.tenant != who.tenant) TenantNotFound(*d.tenant, "/tenant");
+    if (d.tenant && *d.tenant != who.tenant) return TenantNotFound(*d.tenant, "/tenant");
     if (d.shape && d.shape->has_tenant && d.shape->request.tenant != who.tenant) {
-      TenantNotFound(d.shape->request.tenant, d.shape->tenant_pointer);
+      return TenantNotFound(d.shape->request.tenant, d.shape->tenant_pointer);
     }
     query.tenant = who.tenant;  // the shape's tenant, and the only headroom shown
   }
-  std::shared_ptr<const View> view = s.CurrentView();
-  if (!query.tenant.empty() && view->TenantIndex(query.tenant) < 0) {
-    TenantNotFound(query.tenant, d.tenant ? "/tenant" : "");
+  Result<std::shared_ptr<const View>> current = s.CurrentView();
+  if (!current.ok()) return current.status();
+  const View& view = **current;
+  if (!query.tenant.empty() && view.TenantIndex(query.tenant) < 0) {
+    return TenantNotFound(query.tenant, d.tenant ? "/tenant" : "");
   }
   if (query.tenant.empty() && d.shape && d.shape->has_tenant &&
-      view->TenantIndex(d.shape->request.tenant) < 0) {
-    TenantNotFound(d.shape->request.tenant, d.shape->tenant_pointer);
+      view.TenantIndex(d.shape->request.tenant) < 0) {
+    return TenantNotFound(d.shape->request.tenant, d.shape->tenant_pointer);
   }
   Result<CapacityReport> report =
-      PlanCapacity(PlacementProblem{view->snapshot, view->tenants}, std::move(query));
-  if (!report.ok()) ThrowStatus(report.status());
+      PlanCapacity(PlacementProblem{view.snapshot, view.tenants}, std::move(query));
+  if (!report.ok()) return report.status();
   Json j = CapacityReportJson(*report, "store");
-  j["stateVersion"] = view->version;
+  j["stateVersion"] = view.version;
   return {kHttpOk, j};
 }
 

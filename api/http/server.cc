@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <variant>
 
 #include "api/exit_codes.h"
 #include "api/http/http_server.h"
@@ -109,18 +110,18 @@ std::string UrlDecode(std::string_view s) {
   return out;
 }
 
-[[noreturn]] void BadQuery(const std::string& name, std::string detail) {
+Problem BadQuery(const std::string& name, std::string detail) {
   Problem p;
   p.status = kHttpBadRequest;
   p.code = "bad_parameter";
   p.parameter = PrintableText(name, 64);
   p.detail = std::move(detail);
-  throw p;
+  return p;
 }
 
-// The query parameters of the request target. Names and values must be UTF-8 once decoded: the
-// handlers quote them in their answers.
-std::map<std::string, std::string> QueryOf(std::string_view query) {
+// The query parameters of the request target, or the problem with one. Names and values must be
+// UTF-8 once decoded: the handlers quote them in their answers.
+std::variant<std::map<std::string, std::string>, Problem> QueryOf(std::string_view query) {
   std::map<std::string, std::string> out;
   std::string_view rest = query;
   while (!rest.empty()) {
@@ -132,10 +133,11 @@ std::map<std::string, std::string> QueryOf(std::string_view query) {
     std::string name = UrlDecode(pair.substr(0, eq));
     std::string value = eq == std::string_view::npos ? "" : UrlDecode(pair.substr(eq + 1));
     if (!IsValidUtf8(name) || name.find('\0') != std::string::npos) {
-      BadQuery(name, "the query parameter name " + QuotedText(name) + " is not UTF-8 text");
+      return BadQuery(name, "the query parameter name " + QuotedText(name) + " is not UTF-8 text");
     }
     if (!IsValidUtf8(value) || value.find('\0') != std::string::npos) {
-      BadQuery(name, "the value of query parameter " + QuotedText(name) + " is not UTF-8 text");
+      return BadQuery(name,
+                      "the value of query parameter " + QuotedText(name) + " is not UTF-8 text");
     }
     out[std::move(name)] = std::move(value);
   }
@@ -178,13 +180,40 @@ Problem ProblemFromStatus(const Status& status) {
   return p;
 }
 
-void ThrowProblem(int status, std::string code, std::string detail, std::string pointer) {
-  Problem p;
-  p.status = status;
-  p.code = std::move(code);
-  p.detail = std::move(detail);
-  p.pointer = std::move(pointer);
-  throw p;
+// The problem for a handler's error: ProblemFromStatus, then the status's details as `pointer`
+// and `errors` (never those of an unavailable or internal status, which may quote a driver) and
+// the members the error carries beside its status.
+Problem ProblemFromRouteError(const RouteError& error) {
+  const Status& st = error.status;
+  Problem p = ProblemFromStatus(st);
+  const bool hidden = st.code() == StatusCode::kUnavailable || st.code() == StatusCode::kInternal;
+  if (hidden && error.message_is_public) p.detail = st.message();
+  if (!st.details().empty() && !hidden) {
+    const ErrorDetail& first = st.details().front();
+    p.code = first.code;
+    p.pointer = first.path;
+    p.detail = (first.path.empty() ? "" : first.path + ": ") + first.message;
+    for (const ErrorDetail& d : st.details()) p.errors.push_back({d.code, d.path, d.message});
+  } else {
+    p.pointer = error.pointer;
+  }
+  p.parameter = error.parameter;
+  p.extra = error.extra;
+  return p;
+}
+
+RouteError BadParameter(const std::string& name, const std::string& detail) {
+  RouteError e = WithReason(StatusCode::kInvalidArgument, "bad_parameter", name + ": " + detail);
+  e.parameter = name;
+  return e;
+}
+
+RouteError BodyErrors(const std::vector<BodyError>& errors) {
+  Status st(StatusCode::kInvalidArgument,
+            errors.empty() ? std::string("the body is not valid") : errors.front().detail);
+  st.SetReason(errors.empty() ? "bad_body" : errors.front().code);
+  for (const BodyError& e : errors) st.AddDetail({e.pointer, e.code, e.detail});
+  return st;
 }
 
 std::string IsoTime(int64_t ms) {
@@ -253,22 +282,22 @@ Result<std::shared_ptr<const Snapshot>> SnapshotOfDocument(const std::string& ya
 
 }  // namespace
 
-std::shared_ptr<const View> Service::CurrentView() {
+Result<std::shared_ptr<const View>> Service::CurrentView() {
   Result<int64_t> version = store_->StateVersion();
-  if (!version.ok()) throw ProblemFromStatus(version.status());
+  if (!version.ok()) return version.status();
   {
     std::lock_guard lock(view_mu_);
-    if (view_ && view_->version == *version) return view_;
+    if (view_ && view_->version == *version) return std::shared_ptr<const View>(view_);
   }
   std::lock_guard lock(view_mu_);
-  if (view_ && view_->version == *version) return view_;
+  if (view_ && view_->version == *version) return std::shared_ptr<const View>(view_);
   // Usually only a few nodes changed: fetch those and patch a copy of the current view, which
   // shares the inventory, the topology and every block of node state that did not change.
   StoreState state;
   if (view_ && base_) {
     Result<Store::Changes> changes =
         store_->ChangesSince(view_->audit_seq, view_->inventory_version);
-    if (!changes.ok()) throw ProblemFromStatus(changes.status());
+    if (!changes.ok()) return changes.status();
     if (!changes->full) {
       auto view = std::make_shared<View>(*view_);
       NodeStates states = view_->snapshot->states;
@@ -278,20 +307,20 @@ std::shared_ptr<const View> Service::CurrentView() {
       view->snapshot = view_->snapshot->WithStates(std::move(states));
       view->tenants = std::move(changes->state.tenants);
       view_ = view;
-      return view;
+      return std::shared_ptr<const View>(view);
     }
     state = std::move(changes->state);
   } else {
     Result<StoreState> loaded = store_->LoadState();
-    if (!loaded.ok()) throw ProblemFromStatus(loaded.status());
+    if (!loaded.ok()) return loaded.status();
     state = std::move(loaded).value();
   }
   if (state.inventory_version != base_version_ || !base_) {
     int64_t inventory_version = 0;
     Result<std::string> yaml = store_->InventoryYaml(inventory_version);
-    if (!yaml.ok()) throw ProblemFromStatus(yaml.status());
+    if (!yaml.ok()) return yaml.status();
     auto snap = SnapshotOfDocument(*yaml);
-    if (!snap.ok()) throw ProblemFromStatus(snap.status());
+    if (!snap.ok()) return snap.status();
     base_ = *snap;
     base_version_ = inventory_version;
   }
@@ -306,13 +335,15 @@ std::shared_ptr<const View> Service::CurrentView() {
   view->snapshot = base_->WithStates(std::move(states));
   view->tenants = std::move(state.tenants);
   view_ = view;
-  return view;
+  return std::shared_ptr<const View>(view);
 }
 
-Principal Service::Authenticate(const std::string& header) {
+Result<Principal> Service::Authenticate(const std::string& header) {
+  auto unauthenticated = [](std::string message) {
+    return WithReason(StatusCode::kUnauthenticated, "unauthenticated", std::move(message));
+  };
   if (header.empty()) {
-    ThrowProblem(kHttpUnauthorized, "unauthenticated",
-                 "this endpoint needs an API token: Authorization: Bearer TOKEN");
+    return unauthenticated("this endpoint needs an API token: Authorization: Bearer TOKEN");
   }
   // The scheme is case-insensitive (RFC 9110 11.1); one or more spaces separate it from the token.
   constexpr std::string_view kScheme = "bearer";
@@ -324,8 +355,7 @@ Principal Service::Authenticate(const std::string& header) {
   const size_t begin = bearer ? header.find_first_not_of(" \t", kScheme.size()) : 0;
   const size_t last = header.find_last_not_of(" \t");
   if (!bearer || begin == std::string::npos || last < begin) {
-    ThrowProblem(kHttpUnauthorized, "unauthenticated",
-                 "the Authorization header is not \"Bearer TOKEN\"");
+    return unauthenticated("the Authorization header is not \"Bearer TOKEN\"");
   }
   const std::string secret = header.substr(begin, last + 1 - begin);
   const std::string key = Sha256Hex(secret);  // never keep secrets in memory longer than needed
@@ -338,9 +368,9 @@ Principal Service::Authenticate(const std::string& header) {
   Result<TokenRecord> rec = store_->LookupToken(secret);
   if (!rec.ok()) {
     if (rec.status().code() == StatusCode::kNotFound) {
-      ThrowProblem(kHttpUnauthorized, "unauthenticated", "unknown or revoked API token");
+      return unauthenticated("unknown or revoked API token");
     }
-    throw ProblemFromStatus(rec.status());
+    return rec.status();
   }
   Principal p;
   p.token_id = rec->id;
@@ -396,24 +426,25 @@ void Service::EndSolve() {
   solve_cv_.notify_one();
 }
 
-void EnforceSolveLimits(const Service& service, const Call& call, SolveOptions& options,
-                        bool time_limit_given) {
-  if (!call.who || call.who->role != Role::kTenantMember || options.backend == "heuristic") return;
+RouteResultOf<SolveOptions> EnforceSolveLimits(const Service& service, const Call& call,
+                                               SolveOptions options, bool time_limit_given) {
+  if (!call.who || call.who->role != Role::kTenantMember || options.backend == "heuristic") {
+    return options;
+  }
   const double cap = service.args().member_max_time_limit_seconds;
-  if (options.time_limit_seconds <= cap) return;
+  if (options.time_limit_seconds <= cap) return options;
   if (!time_limit_given) {  // the server's default is above what a member may ask: use the cap
     options.time_limit_seconds = cap;
-    return;
+    return options;
   }
-  Problem p;
-  p.status = kHttpForbidden;
-  p.code = "parameter_not_allowed";
-  p.parameter = "timeLimitSeconds";
   char cap_text[32];
   std::snprintf(cap_text, sizeof cap_text, "%g", cap);
-  p.detail = std::string("timeLimitSeconds: role tenant-member may give the ") + options.backend +
-             " backend at most " + cap_text + " seconds; ask for less or use backend=heuristic";
-  throw p;
+  RouteError e = WithReason(StatusCode::kPermissionDenied, "parameter_not_allowed",
+                            std::string("timeLimitSeconds: role tenant-member may give the ") +
+                                options.backend + " backend at most " + cap_text +
+                                " seconds; ask for less or use backend=heuristic");
+  e.parameter = "timeLimitSeconds";
+  return e;
 }
 
 std::vector<Route> AllRoutes() {
@@ -468,34 +499,24 @@ class ServiceApp : public HttpApplication {
   Admission Admit(const HttpHead& head) override {
     Admission out;
     try {
+      std::optional<topoplace::Problem> refused;
       size_t index = 0;
-      Call call = Prepare(head, index);
-      const Route* route = &routes_[index];
-      if (!route->roles.empty()) {
-        call.who = service_.Authenticate(head.Field("Authorization"));
-        bool allowed = false;
-        for (Role r : route->roles) allowed = allowed || r == call.who->role;
-        if (!allowed) {
-          ThrowProblem(kHttpForbidden, "forbidden",
-                       "role " + std::string(RoleName(call.who->role)) +
-                           " may not do this: " + route->summary);
-        }
+      std::variant<Call, topoplace::Problem> prepared = Prepare(head, index);
+      if (auto* p = std::get_if<topoplace::Problem>(&prepared)) {
+        refused = std::move(*p);
+      } else {
+        refused = Refusal(routes_[index], head, std::get<Call>(prepared));
       }
-      if (head.has_body) {
-        const std::string type = head.Field("Content-Type");
-        if (!type.empty() && LowerAscii(type).rfind("application/json", 0) != 0) {
-          ThrowProblem(kHttpUnsupportedMediaType, "unsupported_media_type",
-                       "the body must be application/json, not " + QuotedText(type));
-        }
+      if (refused) {
+        out.answer = ProblemAnswer(*refused);
+        out.answer->route = RouteLabel(head);
+        return out;
       }
-      out.handle = [this, route, call = std::move(call),
+      out.handle = [this, route = &routes_[index], call = std::get<Call>(std::move(prepared)),
                     rid = head.request_id](std::string body) mutable {
         call.body = std::move(body);
         return Run(*route, call, rid);
       };
-    } catch (const topoplace::Problem& p) {
-      out.answer = ProblemAnswer(p);
-      out.answer->route = RouteLabel(head);
     } catch (const std::exception& e) {
       out.answer = Internal(e.what(), head.request_id);
     } catch (...) {
@@ -508,15 +529,14 @@ class ServiceApp : public HttpApplication {
     if (head.method != "GET" && head.method != "HEAD") return std::nullopt;
     for (size_t i = 0; i < routes_.size(); ++i) {
       if (!routes_[i].on_event_loop || !std::regex_match(head.path, patterns_[i])) continue;
-      try {
-        size_t index = 0;
-        Call call = Prepare(head, index);
-        return Run(routes_[index], call, head.request_id);
-      } catch (const topoplace::Problem& p) {
-        HttpAnswer a = ProblemAnswer(p);
+      size_t index = 0;
+      std::variant<Call, topoplace::Problem> prepared = Prepare(head, index);
+      if (auto* p = std::get_if<topoplace::Problem>(&prepared)) {
+        HttpAnswer a = ProblemAnswer(*p);
         a.route = routes_[i].path;
         return a;
       }
+      return Run(routes_[index], std::get<Call>(prepared), head.request_id);
     }
     return std::nullopt;
   }
@@ -538,8 +558,36 @@ class ServiceApp : public HttpApplication {
   }
 
  private:
-  // Matches the route (HEAD as GET) and decodes the query; throws a 404/405/400 Problem.
-  Call Prepare(const HttpHead& head, size_t& index) {
+  // Authenticates the caller (setting call.who) and checks its role and the body's media type:
+  // the problem to answer with, or nullopt to go on.
+  std::optional<topoplace::Problem> Refusal(const Route& route, const HttpHead& head, Call& call) {
+    if (!route.roles.empty()) {
+      Result<Principal> who = service_.Authenticate(head.Field("Authorization"));
+      if (!who.ok()) return ProblemFromStatus(who.status());
+      call.who = std::move(who).value();
+      bool allowed = false;
+      for (Role r : route.roles) allowed = allowed || r == call.who->role;
+      if (!allowed) {
+        return ProblemFromStatus(WithReason(StatusCode::kPermissionDenied, "forbidden",
+                                            "role " + std::string(RoleName(call.who->role)) +
+                                                " may not do this: " + route.summary));
+      }
+    }
+    if (head.has_body) {
+      const std::string type = head.Field("Content-Type");
+      if (!type.empty() && LowerAscii(type).rfind("application/json", 0) != 0) {
+        topoplace::Problem p;
+        p.status = kHttpUnsupportedMediaType;
+        p.code = "unsupported_media_type";
+        p.detail = "the body must be application/json, not " + QuotedText(type);
+        return p;
+      }
+    }
+    return std::nullopt;
+  }
+
+  // Matches the route (HEAD as GET) and decodes the query: the call, or a 404/405/400 problem.
+  std::variant<Call, topoplace::Problem> Prepare(const HttpHead& head, size_t& index) {
     const std::string method = head.method == "HEAD" ? "GET" : head.method;
     std::set<std::string> methods;  // the methods this path does take, for the Allow header
     std::smatch match;
@@ -568,12 +616,14 @@ class ServiceApp : public HttpApplication {
         p.detail = "no such endpoint: " + PrintableText(head.method, 32) + " " +
                    PrintableText(head.path, 200) + " (see /v1/openapi.json)";
       }
-      throw p;
+      return p;
     }
     Call call;
     call.method = method;
     call.path = head.path;
-    call.query = QueryOf(head.query);
+    auto query = QueryOf(head.query);
+    if (auto* p = std::get_if<topoplace::Problem>(&query)) return std::move(*p);
+    call.query = std::get<std::map<std::string, std::string>>(std::move(query));
     for (size_t m = 1; m < match.size(); ++m) call.params.push_back(match[m]);
     return call;
   }
@@ -589,36 +639,45 @@ class ServiceApp : public HttpApplication {
   }
 
   HttpAnswer Run(const Route& route, const Call& call, const std::string& request_id) {
+    HttpAnswer answer = Answer(route, call, request_id);
+    answer.route = route.path;
+    if (call.who) answer.token_id = call.who->token_id;
+    return answer;
+  }
+
+  // The handler's answer (in a solve slot for the routes that solve), its error rendered as a
+  // problem. Handlers do not throw; an exception that escapes one is a bug, answered 500.
+  HttpAnswer Answer(const Route& route, const Call& call, const std::string& request_id) {
+    if (route.solves && !service_.BeginSolve()) {
+      topoplace::Problem p;
+      p.status = kHttpServiceUnavailable;
+      p.code = "too_busy";
+      p.detail = "the server is running as many solves as it may; try again shortly";
+      return ProblemAnswer(p);
+    }
     HttpAnswer answer;
-    bool solving = false;
     try {
-      if (route.solves) {
-        if (!service_.BeginSolve()) {
-          ThrowProblem(kHttpServiceUnavailable, "too_busy",
-                       "the server is running as many solves as it may; try again shortly");
+      RouteResult result = route.handler(service_, call);
+      if (result.ok()) {
+        Reply& reply = result.value();
+        answer.status = reply.status;
+        for (const auto& [k, v] : reply.headers) answer.headers.emplace_back(k, v);
+        if (reply.content_type.empty()) {
+          answer.content_type = "application/json";
+          answer.body = DumpJson(reply.body);
+        } else {
+          answer.content_type = reply.content_type;
+          answer.body = std::move(reply.text);
         }
-        solving = true;
-      }
-      Reply reply = route.handler(service_, call);
-      answer.status = reply.status;
-      for (const auto& [k, v] : reply.headers) answer.headers.emplace_back(k, v);
-      if (reply.content_type.empty()) {
-        answer.content_type = "application/json";
-        answer.body = DumpJson(reply.body);
       } else {
-        answer.content_type = reply.content_type;
-        answer.body = std::move(reply.text);
+        answer = ProblemAnswer(ProblemFromRouteError(result.error()));
       }
-    } catch (const topoplace::Problem& p) {
-      answer = ProblemAnswer(p);
     } catch (const std::exception& e) {
       answer = Internal(e.what(), request_id);
     } catch (...) {
       answer = Internal("unknown exception", request_id);
     }
-    if (solving) service_.EndSolve();
-    answer.route = route.path;
-    if (call.who) answer.token_id = call.who->token_id;
+    if (route.solves) service_.EndSolve();
     return answer;
   }
 
@@ -741,10 +800,7 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   // Build the view (inventory, topology, node states) before the first request needs it, so the
   // first answer after a start is as fast as any other. A store that cannot be read now is
   // retried by the first request, which then reports it.
-  try {
-    (void)service.CurrentView();
-  } catch (...) {
-  }
+  (void)service.CurrentView();
   // Seeding and parsing the inventory left large freed blocks behind (the YAML tree of every
   // node); hand them back so the resident size is what the view really holds.
   ::malloc_trim(0);

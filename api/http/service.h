@@ -3,8 +3,10 @@
 // A Service owns the store, the current view of it (a solver snapshot with the nodes' states and
 // generations, rebuilt only when the store's state version moves, so several replicas on one
 // database stay in step), the metrics and the token cache. Handlers (routes_*.cc) are plain
-// functions from a Call (the HTTP request and the authenticated principal) to a Reply; a failure is
-// thrown as a Problem and written as application/problem+json with a stable `code`.
+// functions from a Call (the HTTP request and the authenticated principal) to a RouteResult: the
+// Reply, or a RouteError (a Status and the few problem members a Status cannot say). They do not
+// throw; the server renders an error as application/problem+json with a stable `code`, its HTTP
+// status from the one table in api/exit_codes.h.
 //
 // Thread safety: every method may be called from the server's worker threads at once.
 #pragma once
@@ -19,7 +21,9 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "api/http/metrics.h"
@@ -57,8 +61,44 @@ struct Problem {
   Json extra = Json::object();  // more members (explanation, ...)
 };
 Problem ProblemFromStatus(const Status& status);
-[[noreturn]] void ThrowProblem(int status, std::string code, std::string detail,
-                               std::string pointer = "");
+
+// A handler's failure. The Status decides the answer: its code the HTTP status (api/exit_codes.h),
+// its reason the problem's `code`, its message the `detail`, its details (one per input error) the
+// `pointer` and `errors`. The members here are what a problem may carry beyond that.
+struct RouteError {
+  RouteError(Status s) : status(std::move(s)) {}  // NOLINT: implicit, a Status is an error
+  Status status;
+  std::string pointer;          // the one field a detail-less status is about ("/tenant")
+  std::string parameter;        // the bad query parameter
+  Json extra = Json::object();  // more members (the placement of an infeasible request, ...)
+  // The message was written by the service itself and names no driver internals: shown to the
+  // client even for an unavailable or internal status (whose messages otherwise go to the log).
+  bool message_is_public = false;
+};
+Problem ProblemFromRouteError(const RouteError& error);
+
+// A value a handler (or a step of one) produced, or the RouteError it is answered with.
+template <typename T>
+class RouteResultOf {
+ public:
+  RouteResultOf(T value) : v_(std::move(value)) {}                     // NOLINT
+  RouteResultOf(RouteError error) : v_(std::move(error)) {}            // NOLINT
+  RouteResultOf(Status status) : v_(RouteError(std::move(status))) {}  // NOLINT: non-OK
+  template <typename U = T>
+  requires std::is_constructible_v<U, int, Json> RouteResultOf(int status, Json body)
+      : v_(T(status, std::move(body))) {}
+
+  bool ok() const { return std::holds_alternative<T>(v_); }
+  const RouteError& error() const& { return std::get<RouteError>(v_); }
+  RouteError&& error() && { return std::get<RouteError>(std::move(v_)); }
+  T& value() & { return std::get<T>(v_); }
+  T&& value() && { return std::get<T>(std::move(v_)); }
+  T& operator*() & { return value(); }
+  T* operator->() { return &value(); }
+
+ private:
+  std::variant<T, RouteError> v_;
+};
 
 struct Reply {
   Reply() = default;
@@ -69,6 +109,8 @@ struct Reply {
   std::string content_type;  // empty = application/json
   std::map<std::string, std::string> headers;
 };
+
+using RouteResult = RouteResultOf<Reply>;
 
 struct Call {
   std::string method;
@@ -132,9 +174,9 @@ class Service {
   const ServeArgs& args() const { return args_; }
 
   // The current view; rebuilt when the store moved since the last call.
-  std::shared_ptr<const View> CurrentView();
-  // Authenticates a bearer token (cached for a few seconds). Throws a 401 Problem.
-  Principal Authenticate(const std::string& authorization_header);
+  Result<std::shared_ptr<const View>> CurrentView();
+  // Authenticates a bearer token (cached for a few seconds); kUnauthenticated when it does not.
+  Result<Principal> Authenticate(const std::string& authorization_header);
   // Releases expired reservations once; the server calls it every second.
   void ExpireOnce();
 
@@ -176,12 +218,12 @@ class Service {
 
 // The per-role limits on a solve's options (server.cc): a tenant-member may give the ilp and auto
 // backends at most ServeArgs::member_max_time_limit_seconds. A default above the cap is lowered to
-// it; a time limit the member asked for above it is a 403 Problem naming timeLimitSeconds.
-void EnforceSolveLimits(const Service& service, const Call& call, SolveOptions& options,
-                        bool time_limit_given);
+// it; a time limit the member asked for above it is a 403 problem naming timeLimitSeconds.
+RouteResultOf<SolveOptions> EnforceSolveLimits(const Service& service, const Call& call,
+                                               SolveOptions options, bool time_limit_given);
 
 // --- routes ------------------------------------------------------------------------------------
-using Handler = std::function<Reply(Service&, const Call&)>;
+using Handler = std::function<RouteResult(Service&, const Call&)>;
 
 struct Route {
   Route(std::string m, std::string pat, std::string p, std::string sum, std::vector<Role> r,
@@ -215,7 +257,11 @@ std::string IsoTime(int64_t ms);
 // The `limit` (1-1000, default 100) and `pageToken` query parameters of a list route; a bad one
 // is 400 bad_parameter naming it; `list` is the list the token must belong to.
 // (routes_placement.cc)
-PageRequest PageParams(const Call& c, std::string_view list);
+RouteResultOf<PageRequest> PageParams(const Call& c, std::string_view list);
+// 400 bad_parameter naming the query parameter `name`: "NAME: DETAIL".
+RouteError BadParameter(const std::string& name, const std::string& detail);
+// The error for a body's decoding errors: 400, the first one's code and pointer, every one listed.
+RouteError BodyErrors(const std::vector<BodyError>& errors);
 Json ReservationToJson(const ReservationRecord& r);
 Json AllocationToJson(const AllocationRecord& a);
 

@@ -132,6 +132,28 @@ TEST(InputLimitsTest, TooManyYamlValuesAreReportedWhereTheLimitIsPassed) {
                                "describe large data centres in a few lines)"});
 }
 
+// A request string (from a store or a client, not a file) is held to the scenario's limit on YAML
+// values too: refused with the limit's message before any of it is parsed (the unknown key below
+// would otherwise be reported).
+TEST(InputLimitsTest, ARequestStringWithTooManyYamlValuesIsRefusedBeforeItIsParsed) {
+  std::string text = "nodes: 2\nunknownKey: [0";
+  text.reserve(text.size() + 2 * yaml_reader::kMaxYamlNodes + 4);
+  for (size_t i = 0; i < yaml_reader::kMaxYamlNodes; ++i) text += ",0";
+  text += "]\n";
+  Result<Request> r = LoadRequestString(text, "big.yaml");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  ASSERT_EQ(r.status().messages().size(), 1u) << r.status().message();
+  EXPECT_THAT(r.status().messages()[0], ::testing::StartsWith("big.yaml:2:"));
+  EXPECT_THAT(r.status().messages()[0],
+              ::testing::HasSubstr(": more than " + std::to_string(yaml_reader::kMaxYamlNodes) +
+                                   " YAML values (maps, lists, scalars) in one file"));
+  // Within the limit the same shape of text is parsed, and its unknown key reported.
+  Result<Request> small = LoadRequestString("nodes: 2\nunknownKey: [0, 0]\n", "small.yaml");
+  ASSERT_FALSE(small.ok());
+  EXPECT_THAT(small.status().message(), ::testing::HasSubstr("unknownKey"));
+}
+
 TEST(InputLimitsTest, FilesAreReadUpToTheLimitOnly) {
   const std::string path = ::testing::TempDir() + "/topoplace-limit.yaml";
   { std::ofstream(path, std::ios::binary) << std::string(4097, 'x'); }
