@@ -519,13 +519,41 @@ constexpr std::string_view kReservationCols =
     "id, tenant, name, request, status, created_ms, expires_ms, updated_ms, allocation_id, "
     "cost_per_hour, created_by";
 
+constexpr std::string_view kReservationStatusNames[] = {"held", "committed", "cancelled",
+                                                         "expired"};
+constexpr std::string_view kAllocationStatusNames[] = {"active", "released"};
+
+}  // namespace
+
+std::string_view ReservationStatusName(ReservationStatus s) {
+  return kReservationStatusNames[static_cast<int>(s)];
+}
+std::optional<ReservationStatus> ParseReservationStatus(std::string_view s) {
+  for (int i = 0; i < 4; ++i) {
+    if (kReservationStatusNames[i] == s) return static_cast<ReservationStatus>(i);
+  }
+  return std::nullopt;
+}
+std::string_view AllocationStatusName(AllocationStatus s) {
+  return kAllocationStatusNames[static_cast<int>(s)];
+}
+std::optional<AllocationStatus> ParseAllocationStatus(std::string_view s) {
+  for (int i = 0; i < 2; ++i) {
+    if (kAllocationStatusNames[i] == s) return static_cast<AllocationStatus>(i);
+  }
+  return std::nullopt;
+}
+
+namespace {
+
 ReservationRecord ReservationFromRow(const Row& r) {
   ReservationRecord x;
   x.id = Str(r[0]);
   x.tenant = Str(r[1]);
   x.name = Str(r[2]);
   x.request = Str(r[3]);
-  x.status = Str(r[4]);
+  // A status the store did not write reads as the end of the road, never as held or active.
+  x.status = ParseReservationStatus(Str(r[4])).value_or(ReservationStatus::kExpired);
   x.created_ms = I64(r[5]);
   x.expires_ms = I64(r[6]);
   x.updated_ms = I64(r[7]);
@@ -556,7 +584,7 @@ AllocationRecord AllocationFromRow(const Row& r) {
   x.tenant = Str(r[1]);
   x.name = Str(r[2]);
   x.request = Str(r[3]);
-  x.status = Str(r[4]);
+  x.status = ParseAllocationStatus(Str(r[4])).value_or(AllocationStatus::kReleased);
   x.created_ms = I64(r[5]);
   x.released_ms = I64(r[6]);
   x.reservation_id = Str(r[7]);
@@ -625,7 +653,7 @@ int64_t FreeNodes(SqlConn& c, Dialect d, const std::string& holder) {
 }
 
 ReservationRecord InsertReservation(SqlConn& c, Dialect d, const HoldRequest& hold,
-                                    const Actor& actor, const std::string& status) {
+                                    const Actor& actor, ReservationStatus status) {
   const Tenant tenant = LockTenant(c, d, hold.tenant);
   ReservationRecord r;
   r.id = NewId("rsv-");
@@ -640,7 +668,8 @@ ReservationRecord InsertReservation(SqlConn& c, Dialect d, const HoldRequest& ho
   r.nodes = HoldNodes(c, d, tenant, hold.nodes, hold.neighbours, r.id, "reserved", hold.exclusive);
   c.Exec("INSERT INTO reservations (" + std::string(kReservationCols) +
              ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-         {r.id, r.tenant, r.name, r.request, r.status, Num(r.created_ms), Num(r.expires_ms),
+         {r.id, r.tenant, r.name, r.request, std::string(ReservationStatusName(r.status)),
+          Num(r.created_ms), Num(r.expires_ms),
           Num(r.updated_ms), r.allocation_id, Num(r.cost_per_hour), r.created_by});
   for (const HeldNode& n : r.nodes) {
     c.Exec(
@@ -682,7 +711,7 @@ AllocationRecord CommitLocked(SqlConn& c, Dialect d, ReservationRecord& r, const
   a.tenant = r.tenant;
   a.name = r.name;
   a.request = r.request;
-  a.status = "active";
+  a.status = AllocationStatus::kActive;
   a.created_ms = now_ms;
   a.reservation_id = r.id;
   a.cost_per_hour = r.cost_per_hour;
@@ -690,7 +719,8 @@ AllocationRecord CommitLocked(SqlConn& c, Dialect d, ReservationRecord& r, const
   a.nodes = nodes;
   c.Exec("INSERT INTO allocations (" + std::string(kAllocationCols) +
              ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-         {a.id, a.tenant, a.name, a.request, a.status, Num(a.created_ms), Num(a.released_ms),
+         {a.id, a.tenant, a.name, a.request, std::string(AllocationStatusName(a.status)),
+          Num(a.created_ms), Num(a.released_ms),
           a.reservation_id, Num(a.cost_per_hour), a.created_by});
   for (const HeldNode& n : nodes) {
     c.Exec("INSERT INTO allocation_nodes (allocation_id, node, rule) VALUES ($1, $2, $3)",
@@ -700,7 +730,7 @@ AllocationRecord CommitLocked(SqlConn& c, Dialect d, ReservationRecord& r, const
       "UPDATE reservations SET status = 'committed', allocation_id = $1, updated_ms = $2 WHERE id "
       "= $3",
       {a.id, Num(now_ms), r.id});
-  r.status = "committed";
+  r.status = ReservationStatus::kCommitted;
   r.allocation_id = a.id;
   return a;
 }
@@ -1158,7 +1188,7 @@ Result<Scenario> Store::Export() {
 Result<ReservationRecord> Store::Reserve(const HoldRequest& hold, const Actor& actor) {
   const Dialect d = pool_->dialect();
   return InTxn(*pool_, true, [&](SqlConn& c) {
-    ReservationRecord r = InsertReservation(c, d, hold, actor, "held");
+    ReservationRecord r = InsertReservation(c, d, hold, actor, ReservationStatus::kHeld);
     AppendAudit(c, d, audit_, actor, "reservation.create", r.tenant, r.id,
                 {{"name", r.name},
                  {"nodes", NodesDetail(r.nodes)},
@@ -1175,13 +1205,14 @@ Result<AllocationRecord> Store::Commit(const std::string& id, const std::string&
   return InTxn(*pool_, true, [&](SqlConn& c) {
     std::optional<ReservationRecord> r = LockReservation(c, d, id, scope);
     if (!r) NoReservation(id);
-    if (r->status == "expired") {
+    if (r->status == ReservationStatus::kExpired) {
       Fail(StatusCode::kAborted, "reservation_expired",
            "reservation " + id + " expired and its nodes were released; solve and reserve again");
     }
-    if (r->status != "held") {
+    if (r->status != ReservationStatus::kHeld) {
       Fail(StatusCode::kFailedPrecondition, "reservation_not_held",
-           "reservation " + id + " is " + r->status + ", not held");
+           "reservation " + id + " is " + std::string(ReservationStatusName(r->status)) +
+               ", not held");
     }
     if (r->expires_ms <= now_ms) {
       Fail(StatusCode::kAborted, "reservation_expired",
@@ -1204,15 +1235,16 @@ Result<ReservationRecord> Store::Cancel(const std::string& id, const std::string
   return InTxn(*pool_, true, [&](SqlConn& c) {
     std::optional<ReservationRecord> r = LockReservation(c, d, id, scope);
     if (!r) NoReservation(id);
-    if (r->status != "held") {
+    if (r->status != ReservationStatus::kHeld) {
       Fail(StatusCode::kFailedPrecondition, "reservation_not_held",
-           "reservation " + id + " is " + r->status + ", not held");
+           "reservation " + id + " is " + std::string(ReservationStatusName(r->status)) +
+               ", not held");
     }
     r->nodes = ReservationNodes(c, id);
     FreeNodes(c, d, id);
     c.Exec("UPDATE reservations SET status = 'cancelled', updated_ms = $1 WHERE id = $2",
            {Num(now_ms), id});
-    r->status = "cancelled";
+    r->status = ReservationStatus::kCancelled;
     r->updated_ms = now_ms;
     AppendAudit(c, d, audit_, actor, "reservation.cancel", r->tenant, id,
                 {{"nodes", NodesDetail(r->nodes)}}, now_ms, r->nodes);
@@ -1231,9 +1263,9 @@ Result<AllocationRecord> Store::Release(const std::string& id, const std::string
       Fail(StatusCode::kNotFound, "allocation_not_found", "no allocation \"" + id + "\"");
     }
     AllocationRecord a = AllocationFromRow(rows[0]);
-    if (a.status != "active") {
+    if (a.status != AllocationStatus::kActive) {
       Fail(StatusCode::kFailedPrecondition, "allocation_not_active",
-           "allocation " + id + " is " + a.status);
+           "allocation " + id + " is " + std::string(AllocationStatusName(a.status)));
     }
     a.nodes = AllocationNodes(c, id);
     FreeNodes(c, d, id);
@@ -1241,7 +1273,7 @@ Result<AllocationRecord> Store::Release(const std::string& id, const std::string
            {Num(now_ms), id});
     c.Exec("UPDATE clusters SET status = 'released', updated_ms = $1 WHERE allocation_id = $2",
            {Num(now_ms), id});
-    a.status = "released";
+    a.status = AllocationStatus::kReleased;
     a.released_ms = now_ms;
     AppendAudit(c, d, audit_, actor, "allocation.release", a.tenant, id,
                 {{"nodes", NodesDetail(a.nodes)}}, now_ms, a.nodes);
@@ -1255,7 +1287,7 @@ Result<ClusterRecord> Store::CreateCluster(const HoldRequest& hold, const std::s
   return InTxn(*pool_, true, [&](SqlConn& c) {
     HoldRequest h = hold;
     h.ttl_ms = std::max<int64_t>(h.ttl_ms, 60'000);
-    ReservationRecord r = InsertReservation(c, d, h, actor, "held");
+    ReservationRecord r = InsertReservation(c, d, h, actor, ReservationStatus::kHeld);
     AllocationRecord a = CommitLocked(c, d, r, actor, hold.now_ms);
     ClusterRecord k;
     k.id = NewId("cls-");

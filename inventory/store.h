@@ -85,12 +85,22 @@ struct HeldNode {
   std::string rule;
 };
 
+// What became of a reservation; the store keeps the names below.
+enum class ReservationStatus { kHeld, kCommitted, kCancelled, kExpired };
+std::string_view ReservationStatusName(ReservationStatus s);  // "held", "committed", ...
+std::optional<ReservationStatus> ParseReservationStatus(std::string_view s);
+
+// An allocation holds its nodes until it is released.
+enum class AllocationStatus { kActive, kReleased };
+std::string_view AllocationStatusName(AllocationStatus s);  // "active", "released"
+std::optional<AllocationStatus> ParseAllocationStatus(std::string_view s);
+
 struct ReservationRecord {
   std::string id;
   std::string tenant;
   std::string name;
   std::string request;  // the request as the service received it (JSON text), for re-solves
-  std::string status;   // held | committed | cancelled | expired
+  ReservationStatus status = ReservationStatus::kHeld;
   int64_t created_ms = 0;
   int64_t expires_ms = 0;
   int64_t updated_ms = 0;
@@ -105,7 +115,7 @@ struct AllocationRecord {
   std::string tenant;
   std::string name;
   std::string request;
-  std::string status;  // active | released
+  AllocationStatus status = AllocationStatus::kActive;
   int64_t created_ms = 0;
   int64_t released_ms = 0;
   std::string reservation_id;

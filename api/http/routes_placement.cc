@@ -434,7 +434,7 @@ RouteResult CommitReservation(Service& s, const Call& c) {
   if (!solved.ok()) return std::move(solved).error();
   const PlacementResult& r = *solved;
   if (!Placed(r)) return Unplaceable(view, r);
-  if (old.status == "held")
+  if (old.status == ReservationStatus::kHeld)
     s.store().Cancel(id, c.principal().scope(), c.principal().actor(), NowMillis());
   Result<ReservationRecord> fresh =
       s.store().Reserve(MakeHold(view, call, r), c.principal().actor());
@@ -594,7 +594,7 @@ Json ReservationToJson(const ReservationRecord& r) {
   Json j{{"id", r.id},
          {"tenant", r.tenant},
          {"name", r.name},
-         {"status", r.status},
+         {"status", ReservationStatusName(r.status)},
          {"createdAt", IsoTime(r.created_ms)},
          {"expiresAt", IsoTime(r.expires_ms)},
          {"costPerHour", r.cost_per_hour},
@@ -609,7 +609,7 @@ Json AllocationToJson(const AllocationRecord& a) {
   return Json{{"id", a.id},
               {"tenant", a.tenant},
               {"name", a.name},
-              {"status", a.status},
+              {"status", AllocationStatusName(a.status)},
               {"createdAt", IsoTime(a.created_ms)},
               {"releasedAt", a.released_ms ? Json(IsoTime(a.released_ms)) : Json(nullptr)},
               {"reservation", a.reservation_id.empty() ? Json(nullptr) : Json(a.reservation_id)},

@@ -139,7 +139,7 @@ TEST_P(StoreTest, ReserveCommitReleaseMoveGenerations) {
   const int64_t g0 = Node(*before, "r03-n01").generation;
   auto r = store_->Reserve(Hold("nlp-lab", {"r03-n01", "r03-n02"}), kAdmin);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->status, "held");
+  EXPECT_EQ(r->status, ReservationStatus::kHeld);
   auto mid = store_->LoadState();
   EXPECT_EQ(Node(*mid, "r03-n01").state, NodeState::kReserved);
   EXPECT_EQ(Node(*mid, "r03-n01").generation, g0 + 1);
@@ -259,7 +259,7 @@ TEST_P(StoreTest, ExpiredReservationsReleaseTheirNodes) {
   EXPECT_EQ(Node(*state, "r04-n01").state, NodeState::kAvailable);
   auto got = (*reopened)->GetReservation(r->id, "");
   ASSERT_TRUE(got.ok());
-  EXPECT_EQ(got->status, "expired");
+  EXPECT_EQ(got->status, ReservationStatus::kExpired);
   EXPECT_EQ((*reopened)->Commit(r->id, "", kAdmin, NowMillis()).status().reason(),
             "reservation_expired");
 }
