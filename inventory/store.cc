@@ -523,25 +523,28 @@ constexpr std::string_view kReservationStatusNames[] = {"held", "committed", "ca
                                                          "expired"};
 constexpr std::string_view kAllocationStatusNames[] = {"active", "released"};
 
+// The enumerator of `E` whose name in `names` (indexed by the enumerator) is `s`.
+template <typename E, size_t N>
+std::optional<E> EnumByName(const std::string_view (&names)[N], std::string_view s) {
+  for (size_t i = 0; i < N; ++i) {
+    if (names[i] == s) return static_cast<E>(i);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string_view ReservationStatusName(ReservationStatus s) {
   return kReservationStatusNames[static_cast<int>(s)];
 }
 std::optional<ReservationStatus> ParseReservationStatus(std::string_view s) {
-  for (int i = 0; i < 4; ++i) {
-    if (kReservationStatusNames[i] == s) return static_cast<ReservationStatus>(i);
-  }
-  return std::nullopt;
+  return EnumByName<ReservationStatus>(kReservationStatusNames, s);
 }
 std::string_view AllocationStatusName(AllocationStatus s) {
   return kAllocationStatusNames[static_cast<int>(s)];
 }
 std::optional<AllocationStatus> ParseAllocationStatus(std::string_view s) {
-  for (int i = 0; i < 2; ++i) {
-    if (kAllocationStatusNames[i] == s) return static_cast<AllocationStatus>(i);
-  }
-  return std::nullopt;
+  return EnumByName<AllocationStatus>(kAllocationStatusNames, s);
 }
 
 namespace {
