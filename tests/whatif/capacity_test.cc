@@ -30,7 +30,7 @@ std::optional<int> MostCopiesExhaustive(const PlacementProblem& problem, const R
                                         int max_sets = 400) {
   auto snap = std::make_shared<Snapshot>(*problem.snapshot);
   PlacementProblem state{snap, problem.tenants};
-  Inventory& inv = snap->inventory;
+  const Inventory& inv = snap->inventory;
   std::vector<int> pool;
   for (int i = 0; i < static_cast<int>(inv.nodes.size()); ++i) {
     bool ok = true;
@@ -72,16 +72,14 @@ std::optional<int> MostCopiesExhaustive(const PlacementProblem& problem, const R
       if (!VerifyPlacement(state, shape, nodes).empty()) continue;  // joint quota and budget
       for (int n : nodes) {
         used[n] = 1;
-        inv.nodes[n].state = NodeState::kAllocated;
-        inv.nodes[n].holder = shape.tenant;
+        snap->states.Allocate(n, shape.tenant, std::nullopt);
       }
       free_left -= k;
       dfs(s + 1, depth + 1);
       free_left += k;
       for (int n : nodes) {
         used[n] = 0;
-        inv.nodes[n].state = NodeState::kAvailable;
-        inv.nodes[n].holder.clear();
+        snap->states.Free(n);
       }
     }
   };
