@@ -11,6 +11,7 @@
 #include "inventory/scenario_codec.h"
 #include "model/request_schema.h"
 #include "model/text.h"
+#include "solver/backend.h"
 #include "solver/verifier.h"
 
 namespace topoplace {
@@ -83,9 +84,11 @@ SolveCall ParseSolveCall(Service& s, const Call& c, bool holds) {
   out.options.backend = s.args().solver;
   out.options.time_limit_seconds = s.args().time_limit_seconds;
   if (auto it = c.query.find("backend"); it != c.query.end()) {
-    if (it->second != "heuristic" && it->second != "ilp" && it->second != "auto") {
-      BadParameter("backend",
-                   "\"" + it->second.substr(0, 40) + "\"; expected heuristic, ilp or auto");
+    if (!out.options.backends->Accepts(it->second)) {
+      std::string expected;
+      for (const std::string& name : out.options.backends->Choices())
+        expected += (expected.empty() ? "" : ", ") + name;
+      BadParameter("backend", "\"" + it->second.substr(0, 40) + "\"; expected one of " + expected);
     }
     out.options.backend = it->second;
   }
@@ -165,9 +168,7 @@ void ValidateAgainst(const View& view, const SolveCall& call) {
   throw p;
 }
 
-bool Placed(const PlacementResult& r) {
-  return r.status == SolveStatus::kOptimal || r.status == SolveStatus::kFeasible;
-}
+bool Placed(const PlacementResult& r) { return HasPlacement(r.status); }
 
 PlacementResult SolveWith(Service& s, const View& view, const SolveCall& call) {
   PlacementProblem problem{view.snapshot, view.tenants};
@@ -189,7 +190,9 @@ PlacementResult SolveWith(Service& s, const View& view, const SolveCall& call) {
 [[noreturn]] void Unplaceable(const View& view, const PlacementResult& r) {
   Problem p;
   p.status = HttpStatusFor(StatusCode::kFailedPrecondition);
-  p.code = "infeasible";
+  // "infeasible" only with a proof; otherwise the solver's own word for what it could not decide.
+  p.code =
+      r.status == SolveStatus::kInfeasible ? "infeasible" : std::string(SolveStatusName(r.status));
   if (r.explanation) {
     for (const auto& c : r.explanation->conflict) {
       if (c.constraint == "quota") p.code = "quota_exceeded";
