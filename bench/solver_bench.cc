@@ -14,7 +14,8 @@
 // how often the heuristic missed a placement that exists). The second table lists median times per
 // shape and count. Explanations are off (they are not part of solving).
 //
-// Run: solver_bench [--quick]   (--quick: one seed per size, no 100k; for a smoke run)
+// Run: solver_bench [--quick] [--size 1k|10k|100k]   (--quick: one seed per size, no 100k; for a
+// smoke run; --size: only that size)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -139,7 +140,7 @@ std::string CpuModel() {
   return "unknown cpu";
 }
 
-int Run(bool quick) {
+int Run(bool quick, const std::string& only_size) {
   std::vector<SizeSpec> sizes = {
       {"1k", 2, 16, 32, 5, true, 10},
       {"10k", 8, 40, 32, 2, true, 3},
@@ -148,6 +149,9 @@ int Run(bool quick) {
   if (quick) {
     sizes.pop_back();
     for (auto& s : sizes) s.seeds = 1;
+  }
+  if (!only_size.empty()) {
+    std::erase_if(sizes, [&](const SizeSpec& s) { return s.label != only_size; });
   }
   const std::vector<std::string> shapes = {"leaf-pref", "rack-spread", "hipaa-roce"};
   const std::vector<int> counts = {8, 64, 256};
@@ -305,8 +309,10 @@ int Run(bool quick) {
 
 int main(int argc, char** argv) {
   bool quick = false;
+  std::string only_size;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) quick = true;
+    if (std::strcmp(argv[i], "--size") == 0 && i + 1 < argc) only_size = argv[++i];
   }
-  return topoplace::Run(quick);
+  return topoplace::Run(quick, only_size);
 }

@@ -27,6 +27,7 @@ int MillisecondsLeft(Clock::time_point deadline) {
 struct CallbackState {
   const std::vector<double>* warm = nullptr;
   bool warm_offered = false;
+  std::optional<double> stop_at;
   std::optional<double> bound;
 };
 
@@ -40,6 +41,11 @@ void Callback(glp_tree* tree, void* info) {
   if (best != 0) {
     const double b = glp_ios_node_bound(tree, best);
     if (!state->bound || b > *state->bound) state->bound = b;
+  }
+  if (state->stop_at) {
+    glp_prob* prob = glp_ios_get_prob(tree);
+    const double at = *state->stop_at + 1e-9 * std::max(1.0, std::abs(*state->stop_at));
+    if (glp_mip_status(prob) == GLP_FEAS && glp_mip_obj_val(prob) <= at) glp_ios_terminate(tree);
   }
 }
 
@@ -143,6 +149,7 @@ MipOutcome GlpkModel::Solve(const MipParams& params) {
   glp_term_out(GLP_OFF);
   CallbackState state;
   state.warm = params.warm;
+  state.stop_at = params.stop_at;
 
   glp_iocp parm;
   glp_init_iocp(&parm);
@@ -187,7 +194,8 @@ MipOutcome GlpkModel::Solve(const MipParams& params) {
   out.values.assign(n + 1, 0.0);
   for (int j = 1; j <= n; ++j) out.values[j] = glp_mip_col_val(prob, j);
   out.objective = glp_mip_obj_val(prob);
-  // GLP_OPT with a gap allowed is optimal only within that gap: then the bound is the tree's.
+  // GLP_OPT with a gap allowed is optimal only within that gap, and a search stopped at
+  // params.stop_at proves nothing itself: then the bound is the tree's.
   const bool proven = rc == 0 && status == GLP_OPT && params.relative_gap == 0;
   out.kind = proven ? MipOutcome::Kind::kOptimal : MipOutcome::Kind::kFeasible;
   out.bound = proven ? out.objective : state.bound;

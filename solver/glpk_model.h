@@ -40,6 +40,9 @@ struct MipParams {
   // checked it against the rows (Satisfies()), since GLPK does not.
   const std::vector<double>* warm = nullptr;
   double relative_gap = 0.0;  // stop once the incumbent is proven within this of the optimum
+  // A lower bound on the optimum proven elsewhere: the search stops as soon as an incumbent
+  // reaches it, since nothing better exists (the outcome is then kFeasible; the caller knows why).
+  std::optional<double> stop_at;
 };
 
 class GlpkModel {

@@ -21,7 +21,10 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -31,14 +34,21 @@
 #include <vector>
 
 #include "solver/backends.h"
+#include "solver/domain_relaxation.h"
 #include "solver/glpk_model.h"
 #include "solver/node_groups.h"
+#include "solver/prepared.h"
 
 namespace topoplace {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// A `nodes` request over more groups than this is solved domain set by domain set
+// (SolveByDomains()), starting with this many of the most promising first-level domains.
+constexpr size_t kSplitGroups = 400;
+constexpr size_t kFirstSplitDomains = 32;
 
 // Knapsack right-hand sides get this slack so money sums that are equal up to rounding stay
 // feasible; the verifier allows 1e-6.
@@ -142,18 +152,7 @@ class Model {
 
   // The placement objective's coefficient of the indicator of domain `d` at `level`.
   double IndicatorCost(Level level, int d) const {
-    if (stage_.fewest_nodes) return 0;
-    const PreparedRequest& p = *in_.p;
-    const ObjectiveWeights& w = p.weights;
-    double c = 0;
-    if (p.request->locality) {
-      const Level loc = p.request->locality->level;
-      if (level == loc) c += w.domains;
-      for (Level above : LevelsAbove(loc)) c += level == above ? w.domains_above : 0;
-    }
-    if (level == Level::kRack && p.free_rack[d]) c += w.fragmentation;
-    if (level == Level::kLeaf && p.free_leaf[d]) c += w.fragmentation;
-    return c;
+    return stage_.fewest_nodes ? 0 : DomainOpeningCost(*in_.p, level, d);
   }
 
   void Build() {
@@ -385,10 +384,11 @@ struct MipResult {
 };
 
 MipResult RunMip(const Instance& in, const Model& model, Clock::time_point deadline,
-                 const std::vector<double>* warm) {
+                 const std::vector<double>* warm, std::optional<double> stop_at = std::nullopt) {
   MipParams params;
   params.deadline = deadline;
   params.warm = warm;
+  params.stop_at = stop_at;
   MipOutcome outcome = model.glpk().Solve(params);
   MipResult out;
   out.kind = outcome.kind;
@@ -458,8 +458,110 @@ class IlpBackend final : public Backend {
     return r;
   }
 
+  // Large `nodes` requests: the integer program over a few promising first-level domains, and the
+  // domain-split relaxation (domain_relaxation.h) for every placement that leaves them. The set
+  // grows until the two bounds meet (proven optimal) or the time is up (the better bound stands).
+  static PlacementResult SolveByDomains(const PreparedRequest& p, const Instance& in, int k,
+                                        Clock::time_point deadline,
+                                        const PlacementResult* warm_start, bool warm_usable) {
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    const NodeGroups& ng = in.groups;
+    const Topology& topo = p.topology();
+    const Level first = ng.first_level();
+    const int domains = topo.DomainCount(first);
+    // Rank: the cost per node of a domain that supplies as many of the k nodes as it can alone.
+    std::vector<std::vector<std::pair<double, int>>> by_domain(domains);
+    for (const NodeGroup& g : ng.groups())
+      by_domain[ng.Domain(g, 0)].emplace_back(g.base, g.Size());
+    std::vector<std::pair<double, int>> ranked;
+    for (int d = 0; d < domains; ++d) {
+      if (by_domain[d].empty()) continue;
+      std::sort(by_domain[d].begin(), by_domain[d].end());
+      double cost = DomainOpeningCost(p, first, d);
+      int taken = 0;
+      for (const auto& [base, size] : by_domain[d]) {
+        const int take = std::min(size, k - taken);
+        cost += take * base;
+        taken += take;
+        if (taken == k) break;
+      }
+      ranked.emplace_back(cost / taken, d);
+    }
+    std::sort(ranked.begin(), ranked.end());
+
+    std::vector<uint8_t> inside(domains, 0);
+    PlacementResult best;
+    best.status = SolveStatus::kNoSolutionFound;
+    size_t wanted = kFirstSplitDomains;
+    if (warm_usable) {
+      best = Answer(p, SolveStatus::kFeasible, warm_start->nodes, std::nullopt);
+      size_t used = 0;
+      for (int node : best.nodes) {
+        uint8_t& in_set = inside[topo.DomainOf(node, first)];
+        used += in_set == 0 ? 1 : 0;
+        in_set = 1;
+      }
+      wanted = std::max(wanted, 4 * used);
+    }
+    double bound = -kInf;
+    auto proven = [&] {
+      return HasPlacement(best.status) &&
+             bound >= best.objective.total - 1e-9 * std::max(1.0, std::abs(best.objective.total));
+    };
+    for (;;) {
+      for (size_t i = 0; i < ranked.size() && i < wanted; ++i) inside[ranked[i].second] = 1;
+      // The relaxation first: it often proves the starting placement optimal on its own, and its
+      // own optimum, when it keeps every constraint, is a placement as good as any.
+      const bool first_round = bound == -kInf;
+      const DomainSplitBound split = BoundByDomains(p, ng, k, inside, first_round);
+      bound = std::max(bound, split.all);
+      if (proven()) break;
+      if (!split.placement.empty()) {
+        std::vector<int> nodes = ng.Take(split.placement);
+        if (static_cast<int>(nodes.size()) == k && CheckPrepared(p, nodes).empty()) {
+          PlacementResult relaxed =
+              Answer(p, SolveStatus::kFeasible, std::move(nodes), std::nullopt);
+          if (!HasPlacement(best.status) || relaxed.objective.total < best.objective.total - 1e-9)
+            best = std::move(relaxed);
+          if (proven()) break;
+          for (int node : best.nodes) inside[topo.DomainOf(node, first)] = 1;
+        }
+      }
+      PreparedRequest within = p;
+      std::erase_if(within.candidates,
+                    [&](int node) { return !inside[topo.DomainOf(node, first)]; });
+      const bool placed = HasPlacement(best.status);
+      // The search inside stops once it meets the relaxation's bound: nothing anywhere is better.
+      const PlacementResult found =
+          SolveWithin(within, deadline, placed ? &best : nullptr, /*split=*/false, split.all);
+      double found_bound = -kInf;  // over the placements inside the set
+      if (found.status == SolveStatus::kOptimal) found_bound = found.objective.total;
+      if (found.status == SolveStatus::kInfeasible) found_bound = kInf;
+      if (found.status == SolveStatus::kFeasible && found.bound) found_bound = *found.bound;
+      if (HasPlacement(found.status) &&
+          (!placed || found.objective.total < best.objective.total - 1e-9)) {
+        best = found;
+      }
+      bound = std::max(bound, std::min(found_bound, split.outside.value_or(kInf)));
+      if (proven() || !split.outside || Clock::now() >= deadline) break;
+      wanted *= 4;
+    }
+    if (proven()) return Answer(p, SolveStatus::kOptimal, best.nodes, best.objective.total);
+    if (HasPlacement(best.status)) {
+      return Answer(p, SolveStatus::kFeasible, best.nodes,
+                    bound > -kInf ? std::optional<double>(bound) : std::nullopt);
+    }
+    if (bound == kInf) return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
+    return Answer(p,
+                  Clock::now() >= deadline ? SolveStatus::kTimeout : SolveStatus::kNoSolutionFound,
+                  {}, std::nullopt);
+  }
+
+  // `split`: large `nodes` requests go to SolveByDomains(); `stop_at`: a proven lower bound on the
+  // optimum, at which the search may stop.
   static PlacementResult SolveWithin(const PreparedRequest& p, Clock::time_point deadline,
-                                     const PlacementResult* warm_start) {
+                                     const PlacementResult* warm_start, bool split = true,
+                                     std::optional<double> stop_at = std::nullopt) {
     const Instance in(p);
     const Request& r = *p.request;
     const bool warm_usable = warm_start != nullptr && !warm_start->nodes.empty() &&
@@ -474,6 +576,9 @@ class IlpBackend final : public Backend {
       stage.k_lo = stage.k_hi = *r.nodes;
       if (*r.nodes <= 0 || *r.nodes > total)
         return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
+      if (split && !p.keep_current && in.all().size() > kSplitGroups) {
+        return SolveByDomains(p, in, *r.nodes, deadline, warm_start, warm_usable);
+      }
     } else {
       // The fewest nodes first: bracket the count, then minimise it.
       const int target = r.gpus.value_or(0);
@@ -518,7 +623,7 @@ class IlpBackend final : public Backend {
       return OptimiseCount(p, in, stage, deadline, warm_start, warm_usable,
                            NodesOf(in, first.counts));
     }
-    return OptimiseCount(p, in, stage, deadline, warm_start, warm_usable, {});
+    return OptimiseCount(p, in, stage, deadline, warm_start, warm_usable, {}, stop_at);
   }
 
   // Minimises the objective with the count fixed. `known` is a feasible point of this count
@@ -526,7 +631,8 @@ class IlpBackend final : public Backend {
   static PlacementResult OptimiseCount(const PreparedRequest& p, const Instance& in,
                                        const Stage& stage, Clock::time_point deadline,
                                        const PlacementResult* warm_start, bool warm_usable,
-                                       const std::vector<int>& known) {
+                                       const std::vector<int>& known,
+                                       std::optional<double> stop_at = std::nullopt) {
     const Model model(in, stage);
     // The better of the warm start and the first stage's point becomes GLPK's first incumbent.
     std::vector<int> incumbent;
@@ -544,7 +650,7 @@ class IlpBackend final : public Backend {
     };
     if (warm_usable) consider(warm_start->nodes);
     consider(known);
-    const MipResult out = RunMip(in, model, deadline, warm ? &*warm : nullptr);
+    const MipResult out = RunMip(in, model, deadline, warm ? &*warm : nullptr, stop_at);
     switch (out.kind) {
       case MipOutcome::Kind::kInfeasible:
         return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);

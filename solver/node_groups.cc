@@ -20,6 +20,19 @@ void AddLevel(std::vector<Level>& levels, Level level) {
 
 }  // namespace
 
+double DomainOpeningCost(const PreparedRequest& p, Level level, int d) {
+  const ObjectiveWeights& w = p.weights;
+  double c = 0;
+  if (p.request->locality) {
+    const Level loc = p.request->locality->level;
+    if (level == loc) c += w.domains;
+    for (Level above : LevelsAbove(loc)) c += level == above ? w.domains_above : 0;
+  }
+  if (level == Level::kRack && p.free_rack[d]) c += w.fragmentation;
+  if (level == Level::kLeaf && p.free_leaf[d]) c += w.fragmentation;
+  return c;
+}
+
 std::vector<Level> GroupLevels(const PreparedRequest& p) {
   const Request& r = *p.request;
   std::vector<Level> levels;

@@ -40,6 +40,11 @@ struct NodeGroup {
   int Size() const { return end - begin; }
 };
 
+// What opening domain `d` of `level` adds to the objective (EvaluateObjective(), prepared.h): the
+// domains weight at the request's locality level, domains_above at each level above it, and the
+// fragmentation weight for a free rack or a free leaf.
+double DomainOpeningCost(const PreparedRequest& p, Level level, int d);
+
 // The levels whose domains are part of the key (see above), without repeats.
 std::vector<Level> GroupLevels(const PreparedRequest& p);
 
