@@ -21,8 +21,6 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <map>
@@ -44,11 +42,6 @@ namespace topoplace {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A `nodes` request over more groups than this is solved domain set by domain set
-// (SolveByDomains()), starting with this many of the most promising first-level domains.
-constexpr size_t kSplitGroups = 400;
-constexpr size_t kFirstSplitDomains = 32;
 
 // Knapsack right-hand sides get this slack so money sums that are equal up to rounding stay
 // feasible; the verifier allows 1e-6.
@@ -413,8 +406,12 @@ std::vector<int> NodesOf(const Instance& in, const std::vector<int>& counts) {
   return in.groups.Take(counts);
 }
 
+constexpr size_t kNeverSplit = std::numeric_limits<size_t>::max();
+
 class IlpBackend final : public Backend {
  public:
+  explicit IlpBackend(const IlpTuning& tuning) : tuning_(tuning) {}
+
   std::string_view name() const override { return "ilp"; }
   BackendCapabilities capabilities() const override {
     return {.exact = true,
@@ -429,7 +426,7 @@ class IlpBackend final : public Backend {
     // Clamped so that an absurd limit cannot overflow the clock arithmetic.
     const double seconds = std::clamp(options.time_limit_seconds, 0.0, 1e6);
     const auto deadline = start + std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6));
-    PlacementResult result = SolveWithin(p, deadline, warm_start);
+    PlacementResult result = SolveWithin(p, deadline, warm_start, tuning_.split_groups);
     result.request = p.request->name;
     result.backend = std::string(name());
     result.solve_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -461,9 +458,9 @@ class IlpBackend final : public Backend {
   // Large `nodes` requests: the integer program over a few promising first-level domains, and the
   // domain-split relaxation (domain_relaxation.h) for every placement that leaves them. The set
   // grows until the two bounds meet (proven optimal) or the time is up (the better bound stands).
-  static PlacementResult SolveByDomains(const PreparedRequest& p, const Instance& in, int k,
-                                        Clock::time_point deadline,
-                                        const PlacementResult* warm_start, bool warm_usable) {
+  PlacementResult SolveByDomains(const PreparedRequest& p, const Instance& in, int k,
+                                 Clock::time_point deadline, const PlacementResult* warm_start,
+                                 bool warm_usable, size_t first_domains) const {
     constexpr double kInf = std::numeric_limits<double>::infinity();
     const NodeGroups& ng = in.groups;
     const Topology& topo = p.topology();
@@ -492,7 +489,7 @@ class IlpBackend final : public Backend {
     std::vector<uint8_t> inside(domains, 0);
     PlacementResult best;
     best.status = SolveStatus::kNoSolutionFound;
-    size_t wanted = kFirstSplitDomains;
+    size_t wanted = std::max<size_t>(1, first_domains);
     if (warm_usable) {
       best = Answer(p, SolveStatus::kFeasible, warm_start->nodes, std::nullopt);
       size_t used = 0;
@@ -533,7 +530,7 @@ class IlpBackend final : public Backend {
       const bool placed = HasPlacement(best.status);
       // The search inside stops once it meets the relaxation's bound: nothing anywhere is better.
       const PlacementResult found =
-          SolveWithin(within, deadline, placed ? &best : nullptr, /*split=*/false, split.all);
+          SolveWithin(within, deadline, placed ? &best : nullptr, kNeverSplit, split.all);
       double found_bound = -kInf;  // over the placements inside the set
       if (found.status == SolveStatus::kOptimal) found_bound = found.objective.total;
       if (found.status == SolveStatus::kInfeasible) found_bound = kInf;
@@ -557,11 +554,11 @@ class IlpBackend final : public Backend {
                   {}, std::nullopt);
   }
 
-  // `split`: large `nodes` requests go to SolveByDomains(); `stop_at`: a proven lower bound on the
-  // optimum, at which the search may stop.
-  static PlacementResult SolveWithin(const PreparedRequest& p, Clock::time_point deadline,
-                                     const PlacementResult* warm_start, bool split = true,
-                                     std::optional<double> stop_at = std::nullopt) {
+  // `nodes` requests over more than `split_groups` groups go to SolveByDomains(); `stop_at`: a
+  // proven lower bound on the optimum, at which the search may stop.
+  PlacementResult SolveWithin(const PreparedRequest& p, Clock::time_point deadline,
+                              const PlacementResult* warm_start, size_t split_groups,
+                              std::optional<double> stop_at = std::nullopt) const {
     const Instance in(p);
     const Request& r = *p.request;
     const bool warm_usable = warm_start != nullptr && !warm_start->nodes.empty() &&
@@ -576,8 +573,9 @@ class IlpBackend final : public Backend {
       stage.k_lo = stage.k_hi = *r.nodes;
       if (*r.nodes <= 0 || *r.nodes > total)
         return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
-      if (split && !p.keep_current && in.all().size() > kSplitGroups) {
-        return SolveByDomains(p, in, *r.nodes, deadline, warm_start, warm_usable);
+      if (!p.keep_current && in.all().size() > split_groups) {
+        return SolveByDomains(p, in, *r.nodes, deadline, warm_start, warm_usable,
+                              tuning_.first_domains);
       }
     } else {
       // The fewest nodes first: bracket the count, then minimise it.
@@ -666,10 +664,14 @@ class IlpBackend final : public Backend {
     }
     return Answer(p, SolveStatus::kTimeout, {}, std::nullopt);
   }
+
+  IlpTuning tuning_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> MakeIlpBackend() { return std::make_unique<IlpBackend>(); }
+std::unique_ptr<Backend> MakeIlpBackend(const IlpTuning& tuning) {
+  return std::make_unique<IlpBackend>(tuning);
+}
 
 }  // namespace topoplace
