@@ -13,6 +13,11 @@
 // count), then the objective with the count fixed. Non-redundancy ("no chosen node can be left
 // out") is sum_gpus <= gpus - 1 + q for every GPU size q in use, switched by a binary per size.
 //
+// Large `nodes` requests (more groups than IlpTuning::split_groups) are split by domain: the model
+// above over a set of promising first-level domains, and a relaxation (domain_relaxation.h) that
+// bounds every placement leaving the set; the set grows until the two bounds meet. The answer is
+// optimal only when they do.
+//
 // The model goes to GLPK through GlpkModel (glpk_model.h), which checks every array and bound
 // before GLPK sees it.
 
@@ -573,7 +578,10 @@ class IlpBackend final : public Backend {
       stage.k_lo = stage.k_hi = *r.nodes;
       if (*r.nodes <= 0 || *r.nodes > total)
         return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
-      if (!p.keep_current && in.all().size() > split_groups) {
+      // The relaxation's dynamic program takes time and memory in proportion to k * groups.
+      constexpr double kMaxSplitWork = 1e7;
+      if (!p.keep_current && in.all().size() > split_groups &&
+          static_cast<double>(*r.nodes) * static_cast<double>(in.all().size()) <= kMaxSplitWork) {
         return SolveByDomains(p, in, *r.nodes, deadline, warm_start, warm_usable,
                               tuning_.first_domains);
       }
