@@ -69,9 +69,10 @@ class Chain {
 
   const std::vector<SuperLevel>& levels() const { return chain_; }
   double constant() const { return constant_; }
-  double OpenCost(const SuperLevel& s, int d) const {
+  // Opening the domain of `g` at every level of `s` (each level numbers its domains its own way).
+  double OpenCost(const SuperLevel& s, const NodeGroup& g) const {
     double c = 0;
-    for (int slot : s) c += DomainOpeningCost(p_, ng_.levels()[slot], d);
+    for (int slot : s) c += DomainOpeningCost(p_, ng_.levels()[slot], ng_.Domain(g, slot));
     return c;
   }
 
@@ -212,7 +213,7 @@ std::array<double, 2> Solve(const Chain& chain, const NodeGroups& ng, const std:
         trace->from_inside.resize(trace->from_inside.size() + (k + 1), 0);
         from_inside = trace->from_inside.data() + trace->steps.back().table;
       }
-      double cost = chain.OpenCost(s, d);
+      double cost = chain.OpenCost(s, g);
       if (walk[i] == first_super) {
         cost += penalty;
         if (!inside[d]) {

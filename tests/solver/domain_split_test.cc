@@ -73,12 +73,27 @@ TEST(DomainSplitTest, AgreesWithTheWholeModelOnRandomDataCentres) {
   EXPECT_GE(tally.infeasible, 3);
 }
 
-TEST(DomainSplitTest, AgreesWithTheWholeModelOnAGeneratedDataCentre) {
+// Racks with their own leaf (two levels, one partition, whose opening costs add up), some of them
+// free (the fragmentation term), most of them partly held.
+class DomainSplitGeneratedTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(DomainSplitGeneratedTest, AgreesWithTheWholeModel) {
   fixtures::GeneratedOptions o;
   o.pods = 2;
   o.racks_per_pod = 24;
   o.nodes_per_rack = 16;
+  o.held_percent = GetParam();
   const PlacementProblem problem = fixtures::GeneratedDataCentre(o);
+  int free_racks = 0;
+  for (int rack = 0; rack < problem.snapshot->topology.DomainCount(Level::kRack); ++rack) {
+    bool held = false;
+    for (int node : problem.snapshot->topology.NodesIn(Level::kRack, rack))
+      held = held || !problem.snapshot->inventory.nodes[node].holder.empty();
+    free_racks += held ? 0 : 1;
+  }
+  if (GetParam() <= 30) {
+    EXPECT_GT(free_racks, 0) << "the fragmentation term takes part";
+  }
   Tally tally;
   for (int nodes : {4, 12, 30}) {
     const Request leaf = fixtures::RequestBuilder("leaf-" + std::to_string(nodes), "big-lab")
@@ -95,6 +110,8 @@ TEST(DomainSplitTest, AgreesWithTheWholeModelOnAGeneratedDataCentre) {
   }
   EXPECT_EQ(tally.optimal, 6);
 }
+
+INSTANTIATE_TEST_SUITE_P(HeldPercent, DomainSplitGeneratedTest, ::testing::Values(20, 60));
 
 }  // namespace
 }  // namespace topoplace
