@@ -14,7 +14,7 @@ std::unique_ptr<Backend> MakeHeuristicBackend();
 // `first_domains` most promising first-level domains. Tests set split_groups to 0 (always) and
 // to SIZE_MAX (never) to hold both paths to the same answers.
 struct IlpTuning {
-  size_t split_groups = 200;
+  size_t split_groups = 16;
   size_t first_domains = 32;
 };
 std::unique_ptr<Backend> MakeIlpBackend(const IlpTuning& tuning = {});
