@@ -190,9 +190,10 @@ PlacementResult SolveWith(Service& s, const View& view, const SolveCall& call) {
 [[noreturn]] void Unplaceable(const View& view, const PlacementResult& r) {
   Problem p;
   p.status = HttpStatusFor(StatusCode::kFailedPrecondition);
-  // "infeasible" only with a proof; otherwise the solver's own word for what it could not decide.
-  p.code =
-      r.status == SolveStatus::kInfeasible ? "infeasible" : std::string(SolveStatusName(r.status));
+  // "infeasible" only with a proof; a solve that decided nothing says which way it stopped.
+  p.code = r.status == SolveStatus::kInfeasible ? "infeasible"
+           : r.status == SolveStatus::kTimeout  ? "timeout"
+                                                : "no_solution_found";
   if (r.explanation) {
     for (const auto& c : r.explanation->conflict) {
       if (c.constraint == "quota") p.code = "quota_exceeded";
