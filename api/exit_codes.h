@@ -1,9 +1,11 @@
 // The one table that maps status codes to CLI exit codes (and, with the service, HTTP statuses).
 //
 // CLI exit codes: 0 ok, 1 internal error, 2 bad input (flags, files, YAML, requests), 3 a valid
-// request that cannot be satisfied (infeasible placement, failed precondition), 4 something the
-// command needs is unavailable (a database server that cannot be reached, a store file that
-// cannot be opened, a port that cannot be listened on): worth retrying once that is fixed.
+// request that cannot be satisfied (proven infeasible placement, failed precondition), 4 something
+// the command needs is unavailable (a database server that cannot be reached, a store file that
+// cannot be opened, a port that cannot be listened on): worth retrying once that is fixed, 5 a
+// solve left undecided (no placement found and none proven impossible: SolveStatus
+// noSolutionFound or timeout): worth retrying with more time or an exact backend.
 #pragma once
 
 #include <string_view>
@@ -17,6 +19,7 @@ inline constexpr int kExitInternal = 1;
 inline constexpr int kExitBadInput = 2;
 inline constexpr int kExitUnsatisfied = 3;
 inline constexpr int kExitUnavailable = 4;
+inline constexpr int kExitUndecided = 5;
 
 struct StatusMapping {
   StatusCode code;

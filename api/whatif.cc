@@ -14,9 +14,7 @@ namespace topoplace {
 
 namespace {
 
-bool Placed(const PlacementResult& r) {
-  return r.status == SolveStatus::kOptimal || r.status == SolveStatus::kFeasible;
-}
+bool Placed(const PlacementResult& r) { return HasPlacement(r.status); }
 
 // --- whatif: the report's pieces ----------------------------------------------------------------
 
@@ -25,6 +23,7 @@ std::string StatusText(const AllocationRepair& r) {
     case SolveStatus::kOptimal: return "fewest moves proven";
     case SolveStatus::kFeasible: return "fewest moves not proven";
     case SolveStatus::kInfeasible: return "proven impossible in place";
+    case SolveStatus::kNoSolutionFound: return "nothing found, nothing proven impossible";
     case SolveStatus::kTimeout: return "nothing found within the time limit";
   }
   return "";

@@ -7,18 +7,22 @@
 //   0.5; hipaa-roce  compliance hipaa, roce, budget 60/h per node.
 // Each (size, shape, count) runs on several generated data centres (seeds). The first table gives,
 // per size and backend: median and p95 solve time (milliseconds, including candidate filtering),
-// how many answers were feasible, the share of feasible answers proven optimal, and the heuristic's
+// how many answers were feasible, the share of feasible answers proven optimal, the share of all
+// solves settled within one second (`settled1s`: proven optimal or infeasible, or placed with a
+// proven gap of at most 0.5%), and the heuristic's
 // gap to the proven optimum where the ILP or auto proved one (mean and max of (h - opt) / opt, and
 // how often the heuristic missed a placement that exists). The second table lists median times per
 // shape and count. Explanations are off (they are not part of solving).
 //
-// Run: solver_bench [--quick]   (--quick: one seed per size, no 100k; for a smoke run)
+// Run: solver_bench [--quick] [--size 1k|10k|100k]   (--quick: one seed per size, no 100k; for a
+// smoke run; --size: only that size)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <string>
@@ -52,6 +56,7 @@ struct Sample {
   double ms = 0;
   SolveStatus status = SolveStatus::kInfeasible;
   double objective = 0;
+  std::optional<double> gap;
 };
 
 constexpr char kTenant[] = "bench-lab";
@@ -113,6 +118,16 @@ double Percentile(std::vector<double> v, double q) {
 
 bool Placed(SolveStatus s) { return s == SolveStatus::kOptimal || s == SolveStatus::kFeasible; }
 
+// Settled within a second: proven optimal or infeasible, or placed with a proven gap of at most
+// 0.5%.
+constexpr double kSettledMs = 1000;
+constexpr double kSettledGap = 0.005;
+bool SettledInASecond(const Sample& s) {
+  if (s.ms > kSettledMs) return false;
+  if (s.status == SolveStatus::kOptimal || s.status == SolveStatus::kInfeasible) return true;
+  return s.status == SolveStatus::kFeasible && s.gap && *s.gap <= kSettledGap;
+}
+
 std::string CpuModel() {
   std::ifstream in("/proc/cpuinfo");
   std::string line;
@@ -125,7 +140,7 @@ std::string CpuModel() {
   return "unknown cpu";
 }
 
-int Run(bool quick) {
+int Run(bool quick, const std::string& only_size) {
   std::vector<SizeSpec> sizes = {
       {"1k", 2, 16, 32, 5, true, 10},
       {"10k", 8, 40, 32, 2, true, 3},
@@ -134,6 +149,9 @@ int Run(bool quick) {
   if (quick) {
     sizes.pop_back();
     for (auto& s : sizes) s.seeds = 1;
+  }
+  if (!only_size.empty()) {
+    std::erase_if(sizes, [&](const SizeSpec& s) { return s.label != only_size; });
   }
   const std::vector<std::string> shapes = {"leaf-pref", "rack-spread", "hipaa-roce"};
   const std::vector<int> counts = {8, 64, 256};
@@ -176,16 +194,17 @@ int Run(bool quick) {
               return 1;
             }
             const PlacementResult& r = results->front();
-            samples.push_back(
-                {size.label, backend, shape, n, seed, r.solve_ms, r.status, r.objective.total});
+            samples.push_back({size.label, backend, shape, n, seed, r.solve_ms, r.status,
+                               r.objective.total, r.gap});
           }
         }
       }
     }
   }
 
-  std::printf("\n%-5s %-9s %7s %10s %10s %9s %8s %10s %10s %7s\n", "size", "backend", "solves",
-              "median_ms", "p95_ms", "feasible", "optimal", "h_gap_mean", "h_gap_max", "h_miss");
+  std::printf("\n%-5s %-9s %7s %10s %10s %9s %8s %9s %10s %10s %7s\n", "size", "backend", "solves",
+              "median_ms", "p95_ms", "feasible", "optimal", "settled1s", "h_gap_mean", "h_gap_max",
+              "h_miss");
   for (const SizeSpec& size : sizes) {
     // The proven optimum per instance, from whichever backend proved it.
     std::map<std::tuple<std::string, int, uint64_t>, double> optimum;
@@ -198,10 +217,11 @@ int Run(bool quick) {
     }
     for (const std::string backend : {"heuristic", "ilp", "auto"}) {
       std::vector<double> ms;
-      int feasible = 0, optimal = 0;
+      int feasible = 0, optimal = 0, settled = 0;
       for (const Sample& s : samples) {
         if (s.size != size.label || s.backend != backend) continue;
         ms.push_back(s.ms);
+        settled += SettledInASecond(s) ? 1 : 0;
         feasible += Placed(s.status) ? 1 : 0;
         optimal += s.status == SolveStatus::kOptimal ? 1 : 0;
       }
@@ -237,14 +257,18 @@ int Run(bool quick) {
       char optimal_share[32];
       std::snprintf(optimal_share, sizeof optimal_share, "%.0f%%",
                     feasible > 0 ? 100.0 * optimal / feasible : 0.0);
-      std::printf("%-5s %-9s %7zu %10.2f %10.2f %5d/%-3zu %8s %10s %10s %7s\n", size.label.c_str(),
-                  backend.c_str(), ms.size(), Percentile(ms, 0.5), Percentile(ms, 0.95), feasible,
-                  ms.size(), optimal_share, gap_mean.c_str(), gap_max.c_str(), miss.c_str());
+      char settled_share[32];
+      std::snprintf(settled_share, sizeof settled_share, "%.0f%%", 100.0 * settled / ms.size());
+      std::printf("%-5s %-9s %7zu %10.2f %10.2f %5d/%-3zu %8s %9s %10s %10s %7s\n",
+                  size.label.c_str(), backend.c_str(), ms.size(), Percentile(ms, 0.5),
+                  Percentile(ms, 0.95), feasible, ms.size(), optimal_share, settled_share,
+                  gap_mean.c_str(), gap_max.c_str(), miss.c_str());
     }
   }
 
   std::printf(
-      "\nmedian ms per shape (status counts: o optimal, f feasible, i infeasible, t timeout)\n");
+      "\nmedian ms per shape (status counts: o optimal, f feasible, i infeasible, n no solution "
+      "found, t timeout)\n");
   std::printf("%-5s %-12s %5s  %-22s %-22s %-22s\n", "size", "shape", "n", "heuristic", "ilp",
               "auto");
   for (const SizeSpec& size : sizes) {
@@ -253,7 +277,7 @@ int Run(bool quick) {
         std::printf("%-5s %-12s %5d", size.label.c_str(), shape.c_str(), n);
         for (const std::string backend : {"heuristic", "ilp", "auto"}) {
           std::vector<double> ms;
-          int counts_by_status[4] = {0, 0, 0, 0};
+          int counts_by_status[std::size(kAllSolveStatuses)] = {};
           for (const Sample& s : samples) {
             if (s.size != size.label || s.backend != backend || s.shape != shape || s.nodes != n)
               continue;
@@ -263,8 +287,9 @@ int Run(bool quick) {
           char cell[64] = "-";
           if (!ms.empty()) {
             std::string status;
-            const char letters[4] = {'o', 'f', 'i', 't'};
-            for (int k = 0; k < 4; ++k) {
+            const char letters[] = {'o', 'f', 'i', 'n', 't'};
+            static_assert(std::size(letters) == std::size(kAllSolveStatuses));
+            for (size_t k = 0; k < std::size(letters); ++k) {
               if (counts_by_status[k] > 0)
                 status += std::to_string(counts_by_status[k]) + letters[k];
             }
@@ -284,8 +309,10 @@ int Run(bool quick) {
 
 int main(int argc, char** argv) {
   bool quick = false;
+  std::string only_size;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) quick = true;
+    if (std::strcmp(argv[i], "--size") == 0 && i + 1 < argc) only_size = argv[++i];
   }
-  return topoplace::Run(quick);
+  return topoplace::Run(quick, only_size);
 }

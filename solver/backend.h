@@ -62,8 +62,8 @@ struct PreparedRequest {
   std::vector<uint8_t> free_rack, free_leaf;
   std::vector<int> current;  // the request's current nodes (re-solve/repair), sorted; else empty
   // Repair: every node of `current` must stay chosen, so only replacements are picked. Honoured by
-  // CheckPrepared() and the "ilp" backend; the "heuristic" backend does not search under it and
-  // answers kTimeout (unknown). solver/repair.cc has its own search for this case.
+  // CheckPrepared() and the backends whose capabilities say so (the "ilp"); the "heuristic" does
+  // not search under it and answers kNoSolutionFound. solver/repair.cc has its own search for it.
   bool keep_current = false;
   ObjectiveWeights weights;
 
@@ -79,7 +79,8 @@ PreparedRequest Prepare(const PlacementProblem& problem, const Request& request,
 // The objective of a node set (which need not be feasible), per the weights in `p`:
 //   cost_per_hour     = sum of the chosen nodes' class costPerHour;
 //   locality_domains  = distinct domains at request->locality->level (0 without locality); counted
-//                       whenever the request names a locality, in either mode and whatever the mask;
+//                       whenever the request names a locality, in either mode and whatever the
+//                       mask;
 //   domains_above     = sum over LevelsAbove(locality level) of the distinct domains used there;
 //   broken_free_domains = distinct chosen racks with free_rack == 1 plus distinct chosen leaves
 //                       with free_leaf == 1;
@@ -89,22 +90,51 @@ PreparedRequest Prepare(const PlacementProblem& problem, const Request& request,
 //                       weights.fragmentation * broken_free_domains + weights.moves * moves.
 ObjectiveTerms EvaluateObjective(const PreparedRequest& p, std::span<const int> nodes);
 
+// What a backend can establish and honour. The "auto" composition and the what-if solvers choose
+// backends by these, never by name, so a registry may hold other backends than the built-in ones.
+struct BackendCapabilities {
+  // Searches the whole space when given the time: its kOptimal and kInfeasible are proofs, and
+  // running out of time is kTimeout. A backend without it is a quick search that may miss
+  // (kNoSolutionFound) and proves only what a cheap bound shows.
+  bool exact = false;
+  // Searches under PreparedRequest::keep_current (repairs); without it the backend answers
+  // kNoSolutionFound for such a request.
+  bool honours_keep_current = false;
+  // Starts from `warm_start` and never returns worse than it.
+  bool uses_warm_start = false;
+  // Stops at SolveOptions::time_limit_seconds; without it the backend takes the time its search
+  // takes (milliseconds for the built-in heuristic).
+  bool honours_time_limit = false;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string_view name() const = 0;
+  virtual BackendCapabilities capabilities() const = 0;
   // `warm_start` (may be null) is a feasible placement of the same prepared request to improve on.
   virtual PlacementResult Solve(const PreparedRequest& p, const SolveOptions& options,
                                 const PlacementResult* warm_start) const = 0;
 };
 
+// The name that selects the composition of the registry's backends (solver.cc), accepted wherever
+// a backend name is.
+inline constexpr std::string_view kAutoBackend = "auto";
+
 // Backends by name; RegisterBuiltinBackends() adds "heuristic" and "ilp" ("auto" is solver.cc's
-// composition of the two, not a backend).
+// composition of a quick and an exact backend, not a backend).
 class BackendRegistry {
  public:
   void Register(std::unique_ptr<Backend> backend);
   const Backend* Find(std::string_view name) const;  // null when absent
   std::vector<std::string> Names() const;
+  // What a caller may name: Names() and then "auto".
+  std::vector<std::string> Choices() const;
+  bool Accepts(std::string_view name) const {
+    return name == kAutoBackend || Find(name) != nullptr;
+  }
+  // Every backend, in registration order (callers pick by capabilities()).
+  std::vector<const Backend*> All() const;
 
  private:
   std::vector<std::unique_ptr<Backend>> backends_;

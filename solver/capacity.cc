@@ -2,8 +2,6 @@
 // fragmentation. See capacity.h.
 #include "solver/capacity.h"
 
-#include <glpk.h>
-
 #include <algorithm>
 #include <chrono>
 #include <climits>
@@ -19,6 +17,7 @@
 
 #include "solver/backend.h"
 #include "solver/explain.h"
+#include "solver/glpk_model.h"
 #include "solver/prepared.h"
 #include "solver/verifier.h"
 
@@ -182,10 +181,6 @@ Bound UpperBound(const PreparedRequest& p) {
 // ---------------------------------------------------------------------------------------------
 // The joint integer program: can `t` copies of a nodes shape be placed at once?
 
-struct ProblemDeleter {
-  void operator()(glp_prob* p) const { glp_delete_prob(p); }
-};
-
 enum class Joint { kFits, kDoesNotFit, kUnknown };
 
 struct JointAnswer {
@@ -229,32 +224,18 @@ JointAnswer JointFits(const PreparedRequest& p, int t, double seconds) {
   const int g_count = static_cast<int>(groups.size());
   if (static_cast<int64_t>(g_count) * t > 60000) return out;  // too large to decide here
 
-  std::unique_ptr<glp_prob, ProblemDeleter> prob(glp_create_prob());
-  glp_set_obj_dir(prob.get(), GLP_MIN);
-  std::vector<int> ia = {0}, ja = {0};
-  std::vector<double> ar = {0};
-  std::vector<std::pair<int, std::pair<double, double>>> row_bounds;  // type, lo, hi
-  auto add_row = [&](const std::vector<std::pair<int, double>>& entries, int type, double lo,
-                     double hi) {
-    const int row = static_cast<int>(row_bounds.size()) + 1;
-    for (const auto& [col, coef] : entries) {
-      ia.push_back(row);
-      ja.push_back(col);
-      ar.push_back(coef);
-    }
-    row_bounds.push_back({type, {lo, hi}});
-  };
-  auto add_col = [&](int kind, double lo, double hi) {
-    const int j = glp_add_cols(prob.get(), 1);
-    glp_set_col_kind(prob.get(), j, kind);
-    if (kind != GLP_BV) glp_set_col_bnds(prob.get(), j, lo == hi ? GLP_FX : GLP_DB, lo, hi);
-    return j;
+  GlpkModel model;
+  auto add_row = [&](const std::vector<std::pair<int, double>>& entries, std::optional<double> lo,
+                     std::optional<double> hi) { model.AddRow(entries, lo, hi); };
+  auto add_col = [&](ColumnKind kind, double lo, double hi) {
+    return model.AddColumn(kind, lo, hi);
   };
   // x[c][g]
   std::vector<std::vector<int>> x(t, std::vector<int>(g_count));
   for (int c = 0; c < t; ++c) {
     for (int g = 0; g < g_count; ++g) {
-      x[c][g] = add_col(GLP_IV, 0, std::min<int>(static_cast<int>(groups[g].nodes.size()), k));
+      x[c][g] = add_col(ColumnKind::kInteger, 0,
+                        std::min<int>(static_cast<int>(groups[g].nodes.size()), k));
     }
   }
   // Each node at most once over the copies.
@@ -262,7 +243,7 @@ JointAnswer JointFits(const PreparedRequest& p, int t, double seconds) {
     std::vector<std::pair<int, double>> row;
     row.reserve(t);
     for (int c = 0; c < t; ++c) row.emplace_back(x[c][g], 1.0);
-    add_row(row, GLP_UP, 0, static_cast<double>(groups[g].nodes.size()));
+    add_row(row, std::nullopt, static_cast<double>(groups[g].nodes.size()));
   }
   const Headroom& h = p.headroom;
   std::map<std::string, std::vector<std::pair<int, double>>> joint_rows;
@@ -272,26 +253,27 @@ JointAnswer JointFits(const PreparedRequest& p, int t, double seconds) {
       count.emplace_back(x[c][g], 1.0);
       cost.emplace_back(x[c][g], groups[g].c->cost_per_hour);
     }
-    add_row(count, GLP_FX, k, k);
-    if (p.mask.budget && r.max_cost_per_hour) add_row(cost, GLP_UP, 0, *r.max_cost_per_hour + 1e-7);
+    add_row(count, k, k);
+    if (p.mask.budget && r.max_cost_per_hour)
+      add_row(cost, std::nullopt, *r.max_cost_per_hour + 1e-7);
     auto indicator_set = [&](auto domain_of, int limit_lo, int limit_hi, bool at_least) {
       std::map<int, std::vector<int>> members;
       for (int g = 0; g < g_count; ++g) members[domain_of(groups[g])].push_back(g);
       std::vector<std::pair<int, double>> used;
       for (const auto& [d, gs] : members) {
-        const int u = add_col(GLP_BV, 0, 1);
+        const int u = add_col(ColumnKind::kBinary, 0, 1);
         used.emplace_back(u, 1.0);
         std::vector<std::pair<int, double>> down = {{u, 1.0}};
         for (int g : gs) {
-          add_row({{x[c][g], 1.0}, {u, -static_cast<double>(k)}}, GLP_UP, 0, 0);
+          add_row({{x[c][g], 1.0}, {u, -static_cast<double>(k)}}, std::nullopt, 0);
           down.emplace_back(x[c][g], -1.0);
         }
-        if (at_least) add_row(down, GLP_UP, 0, 0);  // u only when the domain is used
+        if (at_least) add_row(down, std::nullopt, 0);  // u only when the domain is used
       }
       if (at_least) {
-        add_row(used, GLP_LO, limit_lo, 0);
+        add_row(used, limit_lo, std::nullopt);
       } else {
-        add_row(used, GLP_UP, 0, limit_hi);
+        add_row(used, std::nullopt, limit_hi);
       }
     };
     if (locality) {
@@ -301,7 +283,7 @@ JointAnswer JointFits(const PreparedRequest& p, int t, double seconds) {
       std::map<int, std::vector<std::pair<int, double>>> per;
       for (int g = 0; g < g_count; ++g) per[groups[g].spread].emplace_back(x[c][g], 1.0);
       if (cap) {
-        for (auto& [s, row] : per) add_row(row, GLP_UP, 0, *cap);
+        for (auto& [s, row] : per) add_row(row, std::nullopt, *cap);
       }
       if (min_domains > 0)
         indicator_set([](const Group& g) { return g.spread; }, min_domains, 0, true);
@@ -320,7 +302,7 @@ JointAnswer JointFits(const PreparedRequest& p, int t, double seconds) {
     }
   }
   auto joint = [&](const char* key, auto limit) {
-    if (limit) add_row(joint_rows[key], GLP_UP, 0, static_cast<double>(*limit) + 1e-7);
+    if (limit) add_row(joint_rows[key], std::nullopt, static_cast<double>(*limit) + 1e-7);
   };
   joint("nodes", h.nodes);
   joint("gpus", h.gpus);
@@ -332,32 +314,22 @@ JointAnswer JointFits(const PreparedRequest& p, int t, double seconds) {
     std::optional<double> l = left;
     joint("cost", l);
   }
-  const int m = static_cast<int>(row_bounds.size());
-  glp_add_rows(prob.get(), m);
-  for (int i = 0; i < m; ++i) {
-    const auto& [type, bounds] = row_bounds[i];
-    glp_set_row_bnds(prob.get(), i + 1, type, bounds.first, bounds.second);
-  }
-  glp_load_matrix(prob.get(), static_cast<int>(ia.size()) - 1, ia.data(), ja.data(), ar.data());
-  glp_term_out(GLP_OFF);
-  glp_iocp parm;
-  glp_init_iocp(&parm);
-  parm.msg_lev = GLP_MSG_OFF;
-  parm.presolve = GLP_ON;
-  parm.tm_lim = static_cast<int>(std::clamp(seconds * 1000.0, 1.0, 1e9));
-  const int rc = glp_intopt(prob.get(), &parm);
-  const int status = glp_mip_status(prob.get());
-  if (rc == GLP_ENOPFS || (rc == 0 && status == GLP_NOFEAS)) {
+  MipParams params;
+  params.deadline = Clock::now() + std::chrono::microseconds(
+                                       static_cast<int64_t>(std::clamp(seconds, 0.001, 1e6) * 1e6));
+  const MipOutcome solved = model.Solve(params);
+  if (solved.kind == MipOutcome::Kind::kInfeasible) {
     out.outcome = Joint::kDoesNotFit;
     return out;
   }
-  if (status != GLP_OPT && status != GLP_FEAS) return out;
+  if (solved.kind != MipOutcome::Kind::kOptimal && solved.kind != MipOutcome::Kind::kFeasible)
+    return out;
   out.outcome = Joint::kFits;
   std::vector<int> used(g_count, 0);
   for (int c = 0; c < t; ++c) {
     std::vector<int> nodes;
     for (int g = 0; g < g_count; ++g) {
-      const int take = static_cast<int>(std::lround(glp_mip_col_val(prob.get(), x[c][g])));
+      const int take = static_cast<int>(std::lround(solved.values[x[c][g]]));
       for (int i = 0; i < take && used[g] < static_cast<int>(groups[g].nodes.size()); ++i)
         nodes.push_back(groups[g].nodes[used[g]++]);
     }

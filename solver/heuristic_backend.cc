@@ -1,7 +1,6 @@
 // The graph heuristic: domain best-fit over the topology.
 //
-// Candidates that share leaf, rack, power domain, class (and NVLink domain when a constraint names
-// that level) are interchangeable, so they form one group; the search works on groups. For each
+// The search works on groups of interchangeable candidates (solver/node_groups.h). For each
 // pool (all candidates, or one leaf vendor's under roce) and node count k it tries, in order:
 //   1. single locality domains, best first by a cheap lower bound, smallest sufficient domain on
 //      ties (big holes stay whole for big jobs);
@@ -10,11 +9,10 @@
 //      that completes the need, so multi-domain picks stay under one pod/spine/site;
 //   3. one greedy pass over the whole pool, with at most maxDomains domains when locality is
 //      required.
-// Each domain set is filled greedily by marginal objective (a node's cost and moves, plus the
-// domain, free-rack and free-leaf terms it would open), with spread caps and minDomains honoured on
-// the way; a cost-first fill backs it up when the budget is missed. A gpus request tries k from
-// the fewest nodes that could reach the target upward, and fills per mix of GPU sizes that reaches
-// the target with no node to spare. Every answer passes CheckPrepared() before it is returned; the
+// Each domain set is filled by the one greedy fill (GreedyFill, node_groups.h: marginal objective,
+// spread caps and minDomains honoured on the way); a cost-first fill backs it up when the budget
+// is missed. A gpus request tries k from the fewest nodes that could reach the target upward, and
+// fills per mix of GPU sizes that reaches the target with no node to spare. Every answer passes CheckPrepared() before it is returned; the
 // result is "optimal" only when it meets ObjectiveLowerBound().
 #include <algorithm>
 #include <array>
@@ -30,6 +28,7 @@
 #include <vector>
 
 #include "solver/backends.h"
+#include "solver/node_groups.h"
 #include "solver/prepared.h"
 
 namespace topoplace {
@@ -42,56 +41,6 @@ constexpr int kMaxGpuMixes = 256;           // GPU-size mixes enumerated per (se
 constexpr int kMaxGpuMixesFilled = 6;       // of which the cheapest-looking are filled
 constexpr double kEps = 1e-9;
 
-struct Group {
-  int begin = 0, end = 0;  // range in Search::nodes_
-  int loc = 0;             // domain at the search level
-  int spread = -1;         // domain at the spread level, -1 without spread
-  int rack = 0, leaf = 0;
-  int vendor = 0;
-  int above_at = 0;  // its domains at the levels above the search level: Search::above_dom_
-  int gpus = 0;
-  int gpu_size = 0;  // index into Search::gpu_sizes_
-  double cost = 0;   // class cost per hour
-  double base = 0;   // weighted cost plus the move term: what one more node always adds
-  bool free_rack = false, free_leaf = false;
-  int Size() const { return end - begin; }
-};
-
-enum class FillOrder { kObjective, kCostFirst };
-
-// Lists group ids per domain of one level (CSR), over all groups.
-struct GroupIndex {
-  std::vector<int> offsets, members;
-  void Build(int domains, const std::vector<Group>& groups, auto&& domain_of) {
-    offsets.assign(domains + 1, 0);
-    for (const Group& g : groups) ++offsets[domain_of(g) + 1];
-    for (int d = 0; d < domains; ++d) offsets[d + 1] += offsets[d];
-    members.assign(groups.size(), 0);
-    std::vector<int> fill(offsets.begin(), offsets.end() - 1);
-    for (int i = 0; i < static_cast<int>(groups.size()); ++i)
-      members[fill[domain_of(groups[i])]++] = i;
-  }
-  std::span<const int> Of(int d) const {
-    return {members.data() + offsets[d], static_cast<size_t>(offsets[d + 1] - offsets[d])};
-  }
-};
-
-// A flag/counter array that resets only the entries it touched.
-struct Marks {
-  std::vector<int> value;
-  std::vector<int> touched;
-  void Init(size_t n) { value.assign(n, 0); }
-  int Get(int i) const { return value[i]; }
-  void Add(int i, int delta = 1) {
-    if (value[i] == 0) touched.push_back(i);
-    value[i] += delta;
-  }
-  void Reset() {
-    for (int i : touched) value[i] = 0;
-    touched.clear();
-  }
-};
-
 struct Candidate {
   std::vector<int> nodes;
   ObjectiveTerms objective;
@@ -100,7 +49,7 @@ struct Candidate {
 class Search {
  public:
   explicit Search(const PreparedRequest& p)
-      : p_(p), r_(*p.request), inv_(p.inventory()), topo_(p.topology()) {
+      : p_(p), r_(*p.request), topo_(p.topology()), ng_(p), fill_(p, ng_), groups_(ng_.groups()) {
     has_locality_ = r_.locality.has_value();
     level_ = has_locality_ ? r_.locality->level : Level::kLeaf;
     if (has_locality_) {
@@ -110,14 +59,14 @@ class Search {
     max_domains_ = required_ ? r_.locality->max_domains : std::numeric_limits<int>::max();
     spread_ = p.mask.spread && r_.spread.has_value();
     roce_ = p.mask.roce && r_.roce;
-    BuildGroups();
+    if (spread_) spread_slot_ = ng_.Slot(r_.spread->level);
   }
 
   std::optional<Candidate> Run() {
     // Pools: one per leaf vendor under roce, else all groups.
     std::vector<std::vector<int>> pools;
     if (roce_) {
-      pools.resize(vendors_.size());
+      pools.resize(ng_.vendors().size());
       for (int g = 0; g < static_cast<int>(groups_.size()); ++g)
         pools[groups_[g].vendor].push_back(g);
     } else {
@@ -147,82 +96,6 @@ class Search {
   }
 
  private:
-  void BuildGroups() {
-    const bool nvlink_key =
-        level_ == Level::kNvlink || (spread_ && r_.spread->level == Level::kNvlink);
-    struct Keyed {
-      std::array<int, 7> key;
-      int node;
-    };
-    std::vector<Keyed> keyed;
-    keyed.reserve(p_.candidates.size());
-    for (int node : p_.candidates) {
-      const bool current = std::binary_search(p_.current.begin(), p_.current.end(), node);
-      keyed.push_back(
-          {{topo_.DomainOf(node, level_), topo_.DomainOf(node, Level::kRack),
-            topo_.DomainOf(node, Level::kLeaf), topo_.DomainOf(node, Level::kPowerDomain),
-            nvlink_key ? topo_.DomainOf(node, Level::kNvlink) : 0, inv_.NodeClassOf(node),
-            current ? 0 : 1},
-           node});
-    }
-    std::sort(keyed.begin(), keyed.end(), [](const Keyed& a, const Keyed& b) {
-      return a.key != b.key ? a.key < b.key : a.node < b.node;
-    });
-    nodes_.resize(keyed.size());
-    const ObjectiveWeights& w = p_.weights;
-    for (size_t i = 0; i < keyed.size(); ++i) {
-      nodes_[i] = keyed[i].node;
-      if (i > 0 && keyed[i].key == keyed[i - 1].key) {
-        groups_.back().end = static_cast<int>(i) + 1;
-        continue;
-      }
-      const int node = keyed[i].node;
-      Group g;
-      g.begin = static_cast<int>(i);
-      g.end = g.begin + 1;
-      g.loc = keyed[i].key[0];
-      g.rack = keyed[i].key[1];
-      g.leaf = keyed[i].key[2];
-      g.spread = spread_ ? topo_.DomainOf(node, r_.spread->level) : -1;
-      g.above_at = static_cast<int>(above_dom_.size());
-      for (Level above : above_) above_dom_.push_back(topo_.DomainOf(node, above));
-      const NodeClass& c = inv_.ClassOf(node);
-      g.gpus = c.gpu.count;
-      g.cost = c.cost_per_hour;
-      g.base = w.cost * c.cost_per_hour + (keyed[i].key[6] ? w.moves : 0.0);
-      g.free_rack = p_.free_rack[g.rack] != 0;
-      g.free_leaf = p_.free_leaf[g.leaf] != 0;
-      const std::string& vendor = LeafVendor(inv_, node);
-      auto it = std::find(vendors_.begin(), vendors_.end(), vendor);
-      g.vendor = static_cast<int>(it - vendors_.begin());
-      if (it == vendors_.end()) vendors_.push_back(vendor);
-      groups_.push_back(g);
-    }
-    for (const Group& g : groups_) gpu_sizes_.push_back(g.gpus);
-    std::sort(gpu_sizes_.begin(), gpu_sizes_.end(), std::greater<>());
-    gpu_sizes_.erase(std::unique(gpu_sizes_.begin(), gpu_sizes_.end()), gpu_sizes_.end());
-    for (Group& g : groups_) {
-      g.gpu_size = static_cast<int>(std::find(gpu_sizes_.begin(), gpu_sizes_.end(), g.gpus) -
-                                    gpu_sizes_.begin());
-    }
-    by_loc_.Build(topo_.DomainCount(level_), groups_, [](const Group& g) { return g.loc; });
-    by_rack_.Build(topo_.DomainCount(Level::kRack), groups_, [](const Group& g) { return g.rack; });
-    by_leaf_.Build(topo_.DomainCount(Level::kLeaf), groups_, [](const Group& g) { return g.leaf; });
-    by_above_.resize(above_.size());
-    for (size_t a = 0; a < above_.size(); ++a) {
-      by_above_[a].Build(topo_.DomainCount(above_[a]), groups_,
-                         [this, a](const Group& g) { return Above(g, a); });
-    }
-    loc_open_.Init(topo_.DomainCount(level_));
-    rack_open_.Init(topo_.DomainCount(Level::kRack));
-    leaf_open_.Init(topo_.DomainCount(Level::kLeaf));
-    above_open_.resize(above_.size());
-    for (size_t a = 0; a < above_.size(); ++a) above_open_[a].Init(topo_.DomainCount(above_[a]));
-    if (spread_) spread_count_.Init(topo_.DomainCount(r_.spread->level));
-    taken_.Init(groups_.size());
-    in_set_.Init(groups_.size());
-  }
-
   // The fewest nodes of `pool` that can meet the count (see MinimumNodeCount()).
   int MinCount(const std::vector<int>& pool) const {
     if (r_.nodes) return *r_.nodes;
@@ -242,135 +115,6 @@ class Search {
     return -1;
   }
 
-  double Marginal(const Group& g) const {
-    const ObjectiveWeights& w = p_.weights;
-    double m = g.base;
-    if (has_locality_) {
-      if (loc_open_.Get(g.loc) == 0) m += w.domains;
-      for (size_t a = 0; a < above_.size(); ++a) {
-        if (above_open_[a].Get(Above(g, a)) == 0) m += w.domains_above;
-      }
-    }
-    if (g.free_rack && rack_open_.Get(g.rack) == 0) m += w.fragmentation;
-    if (g.free_leaf && leaf_open_.Get(g.leaf) == 0) m += w.fragmentation;
-    return m;
-  }
-
-  double Primary(const Group& g, FillOrder order) const {
-    switch (order) {
-      case FillOrder::kObjective: return 0;
-      case FillOrder::kCostFirst: return g.cost;
-    }
-    return 0;
-  }
-
-  // Greedily picks k nodes from the groups `set` by marginal objective; null when the spread,
-  // locality or availability limits stop it first.
-  // `per_size` (may be null): how many nodes of each GPU size (gpu_sizes_ order) to take.
-  std::optional<std::vector<int>> Fill(std::span<const int> set, int k, FillOrder order,
-                                       int max_loc_domains, const std::vector<int>* per_size) {
-    std::vector<int> size_left = per_size != nullptr ? *per_size : std::vector<int>{};
-    struct Entry {
-      double primary, marginal;
-      int group;
-      bool operator>(const Entry& o) const {
-        if (primary != o.primary) return primary > o.primary;
-        if (marginal != o.marginal) return marginal > o.marginal;
-        return group > o.group;
-      }
-    };
-    std::vector<Entry> heap_storage;
-    heap_storage.reserve(set.size());
-    for (int g : set) {
-      in_set_.Add(g);
-      heap_storage.push_back({Primary(groups_[g], order), Marginal(groups_[g]), g});
-    }
-    std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap(std::greater<>(),
-                                                                        std::move(heap_storage));
-    auto push = [&](int g) {
-      if (in_set_.Get(g) && taken_.Get(g) < groups_[g].Size()) {
-        heap.push({Primary(groups_[g], order), Marginal(groups_[g]), g});
-      }
-    };
-    // Re-queues the groups of one newly opened domain: the smaller of the set and the domain list.
-    auto push_domain = [&](std::span<const int> members, auto&& in_domain) {
-      if (set.size() < members.size()) {
-        for (int g : set) {
-          if (in_domain(groups_[g])) push(g);
-        }
-      } else {
-        for (int g : members) push(g);
-      }
-    };
-
-    const std::optional<int> cap = spread_ ? r_.spread->CapFor(k) : std::nullopt;
-    const int min_domains = spread_ && r_.spread->min_domains ? *r_.spread->min_domains : 0;
-    int need = k, spread_used = 0, loc_used = 0;
-    std::vector<int> chosen;
-    chosen.reserve(k);
-    while (need > 0 && !heap.empty()) {
-      const Entry e = heap.top();
-      heap.pop();
-      const Group& g = groups_[e.group];
-      if (taken_.Get(e.group) >= g.Size()) continue;
-      if (Marginal(g) < e.marginal - kEps) continue;  // stale: a cheaper entry is queued
-      if (spread_) {
-        const int in_domain = spread_count_.Get(g.spread);
-        if (cap && in_domain >= *cap) continue;
-        if (in_domain > 0 && need <= min_domains - spread_used) continue;
-      }
-      const bool new_loc = loc_open_.Get(g.loc) == 0;
-      if (new_loc && loc_used >= max_loc_domains) continue;
-      if (per_size != nullptr && size_left[g.gpu_size] == 0) continue;
-      if (per_size != nullptr) --size_left[g.gpu_size];
-
-      chosen.push_back(nodes_[g.begin + taken_.Get(e.group)]);
-      taken_.Add(e.group);
-      --need;
-      if (spread_) {
-        if (spread_count_.Get(g.spread) == 0) ++spread_used;
-        spread_count_.Add(g.spread);
-      }
-      if (new_loc) {
-        ++loc_used;
-        loc_open_.Add(g.loc);
-        if (has_locality_)
-          push_domain(by_loc_.Of(g.loc), [&](const Group& o) { return o.loc == g.loc; });
-      }
-      for (size_t a = 0; a < above_.size(); ++a) {
-        const int d = Above(g, a);
-        if (above_open_[a].Get(d) != 0) continue;
-        above_open_[a].Add(d);
-        push_domain(by_above_[a].Of(d), [&](const Group& o) { return Above(o, a) == d; });
-      }
-      if (rack_open_.Get(g.rack) == 0) {
-        rack_open_.Add(g.rack);
-        if (g.free_rack)
-          push_domain(by_rack_.Of(g.rack), [&](const Group& o) { return o.rack == g.rack; });
-      }
-      if (leaf_open_.Get(g.leaf) == 0) {
-        leaf_open_.Add(g.leaf);
-        if (g.free_leaf)
-          push_domain(by_leaf_.Of(g.leaf), [&](const Group& o) { return o.leaf == g.leaf; });
-      }
-      push(e.group);
-    }
-    ResetFill();
-    if (need > 0) return std::nullopt;
-    if (spread_used < min_domains) return std::nullopt;
-    return chosen;
-  }
-
-  void ResetFill() {
-    loc_open_.Reset();
-    rack_open_.Reset();
-    leaf_open_.Reset();
-    for (auto& m : above_open_) m.Reset();
-    spread_count_.Reset();
-    taken_.Reset();
-    in_set_.Reset();
-  }
-
   // Fills `set` in each order until one answer passes the checks; keeps the best in `best`.
   void Try(std::span<const int> set, int k, int max_loc_domains, std::optional<Candidate>& best) {
     if (r_.gpus) {
@@ -378,7 +122,7 @@ class Search {
       return;
     }
     for (FillOrder order : {FillOrder::kObjective, FillOrder::kCostFirst}) {
-      if (Keep(Fill(set, k, order, max_loc_domains, nullptr), best)) return;
+      if (Keep(fill_.Fill(set, k, order, max_loc_domains, nullptr), best)) return;
     }
   }
 
@@ -395,20 +139,21 @@ class Search {
   // per mix of sizes: every mix the set can supply within that band, cheapest-looking first.
   void TryGpuMixes(std::span<const int> set, int k, int max_loc_domains,
                    std::optional<Candidate>& best) {
-    const int sizes = static_cast<int>(gpu_sizes_.size());
+    const std::vector<int>& gpu_sizes = fill_.gpu_sizes();
+    const int sizes = static_cast<int>(gpu_sizes.size());
     std::vector<int> available(sizes, 0);
     std::vector<double> cheapest(sizes, std::numeric_limits<double>::max());
     for (int g : set) {
-      const Group& group = groups_[g];
-      available[group.gpu_size] += group.Size();
-      cheapest[group.gpu_size] = std::min(cheapest[group.gpu_size], group.base);
+      const int size = fill_.GpuSize(g);
+      available[size] += groups_[g].Size();
+      cheapest[size] = std::min(cheapest[size], groups_[g].base);
     }
     // Largest GPU total reachable with `n` nodes from sizes i.. (sizes are in descending order).
     auto reach = [&](int i, int n) {
       int64_t total = 0;
       for (int j = i; j < sizes && n > 0; ++j) {
         const int take = std::min(n, available[j]);
-        total += static_cast<int64_t>(take) * gpu_sizes_[j];
+        total += static_cast<int64_t>(take) * gpu_sizes[j];
         n -= take;
       }
       return n > 0 ? int64_t{-1} : total;
@@ -422,7 +167,7 @@ class Search {
       if (left == 0) {
         int smallest = 0;
         for (int j = 0; j < sizes; ++j) {
-          if (mix[j] > 0) smallest = gpu_sizes_[j];
+          if (mix[j] > 0) smallest = gpu_sizes[j];
         }
         if (sum < target || sum - smallest >= target || smallest == 0) return;
         double estimate = 0;
@@ -435,7 +180,7 @@ class Search {
       if (most < 0 || sum + most < target) return;
       for (int c = std::min(left, available[i]); c >= 0; --c) {
         mix[i] = c;
-        self(self, i + 1, left - c, sum + static_cast<int64_t>(c) * gpu_sizes_[i]);
+        self(self, i + 1, left - c, sum + static_cast<int64_t>(c) * gpu_sizes[i]);
       }
       mix[i] = 0;
     };
@@ -446,7 +191,7 @@ class Search {
     for (const auto& [estimate, counts] : mixes) {
       if (++filled > kMaxGpuMixesFilled) break;
       for (FillOrder order : {FillOrder::kObjective, FillOrder::kCostFirst}) {
-        if (Keep(Fill(set, k, order, max_loc_domains, &counts), best)) break;
+        if (Keep(fill_.Fill(set, k, order, max_loc_domains, &counts), best)) break;
       }
     }
   }
@@ -470,11 +215,11 @@ class Search {
     // Groups are sorted by locality domain first, so a pool (sorted ids) runs domain by domain.
     for (size_t i = 0; i < pool.size();) {
       DomainInfo d;
-      d.loc = groups_[pool[i]].loc;
+      d.loc = Loc(pool[i]);
       d.min_base = std::numeric_limits<double>::max();
       size_t j = i;
-      while (j < pool.size() && groups_[pool[j]].loc == d.loc) {
-        const Group& g = groups_[pool[j]];
+      while (j < pool.size() && Loc(pool[j]) == d.loc) {
+        const NodeGroup& g = groups_[pool[j]];
         d.groups.push_back(pool[j]);
         d.gpus += static_cast<int64_t>(g.gpus) * g.Size();
         d.min_base = std::min(d.min_base, g.base);
@@ -484,7 +229,8 @@ class Search {
       }
       if (cap) {
         std::vector<std::pair<int, int>> per;  // (spread domain, nodes)
-        for (int g : d.groups) per.emplace_back(groups_[g].spread, groups_[g].Size());
+        for (int g : d.groups)
+          per.emplace_back(ng_.Domain(groups_[g], spread_slot_), groups_[g].Size());
         std::sort(per.begin(), per.end());
         for (size_t a = 0; a < per.size();) {
           size_t b = a;
@@ -545,10 +291,10 @@ class Search {
         const bool whole_pool = level_i == parents.size();
         std::vector<std::pair<int, int>> by_parent;  // (parent domain, domain index)
         for (int i = 0; i < static_cast<int>(domains.size()); ++i) {
-          const int parent =
-              whole_pool
-                  ? 0
-                  : topo_.DomainOf(nodes_[groups_[domains[i].groups[0]].begin], parents[level_i]);
+          const int parent = whole_pool
+                                 ? 0
+                                 : topo_.DomainOf(ng_.nodes()[groups_[domains[i].groups[0]].begin],
+                                                  parents[level_i]);
           by_parent.emplace_back(parent, i);
         }
         std::sort(by_parent.begin(), by_parent.end());
@@ -684,30 +430,28 @@ class Search {
     }
   }
 
+  // The group's domain at the search level (the key's first level).
+  int Loc(int g) const { return ng_.Domain(groups_[g], 0); }
+
   const PreparedRequest& p_;
   const Request& r_;
-  const Inventory& inv_;
   const Topology& topo_;
+  const NodeGroups ng_;
+  GreedyFill fill_;
+  const std::vector<NodeGroup>& groups_;
+  int spread_slot_ = -1;
   bool has_locality_ = false, required_ = false, spread_ = false, roce_ = false;
   Level level_ = Level::kLeaf;
   int max_domains_ = 1;
   std::vector<Level> above_;  // LevelsAbove(level_), as many as the topology has
-  // Domains of each group at each level of above_, group by group (Group::above_at).
-  std::vector<int> above_dom_;
-  int Above(const Group& g, size_t a) const { return above_dom_[g.above_at + a]; }
-  std::vector<int> nodes_;
-  std::vector<Group> groups_;
-  std::vector<std::string> vendors_;
-  std::vector<int> gpu_sizes_;  // distinct GPU counts per node among the candidates, descending
-  GroupIndex by_loc_, by_rack_, by_leaf_;
-  std::vector<GroupIndex> by_above_;
-  Marks loc_open_, rack_open_, leaf_open_, spread_count_, taken_, in_set_;
-  std::vector<Marks> above_open_;
 };
 
 class HeuristicBackend final : public Backend {
  public:
   std::string_view name() const override { return "heuristic"; }
+  // A quick search: it may miss, proves only what ObjectiveLowerBound() and ProveInfeasible()
+  // show, and ignores the time limit (it takes milliseconds).
+  BackendCapabilities capabilities() const override { return {.uses_warm_start = true}; }
 
   PlacementResult Solve(const PreparedRequest& p, const SolveOptions& /*options*/,
                         const PlacementResult* warm_start) const override {
@@ -718,10 +462,11 @@ class HeuristicBackend final : public Backend {
     std::optional<Candidate> best;
     if (p.keep_current) {
       // Repairs keep every current node; this search does not model that (see backend.h).
-      result.status = SolveStatus::kTimeout;
+      result.status = SolveStatus::kNoSolutionFound;
       return result;
     }
-    if (!ProveInfeasible(p)) {
+    const bool proven_infeasible = ProveInfeasible(p).has_value();
+    if (!proven_infeasible) {
       best = Search(p).Run();
       // A feasible warm start that beats the search is kept: never return worse than given.
       if (warm_start != nullptr && !warm_start->nodes.empty() &&
@@ -748,7 +493,8 @@ class HeuristicBackend final : public Backend {
                                                                        : SolveStatus::kFeasible;
       if (result.status == SolveStatus::kOptimal) result.gap = 0.0;
     } else {
-      result.status = SolveStatus::kInfeasible;
+      // A miss proves nothing: only the relaxation argument makes it infeasible.
+      result.status = proven_infeasible ? SolveStatus::kInfeasible : SolveStatus::kNoSolutionFound;
     }
     result.solve_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

@@ -1,11 +1,11 @@
 // The exact backend: an integer program over aggregated candidates, solved by GLPK.
 //
-// Model. Candidates that agree on everything the constraints and the objective can see (class,
-// whether they are in the current placement, and their domain at every level the request or the
-// objective looks at) are interchangeable, so one integer x_g in [0, |g|] per such group replaces
-// one binary per node. Binary indicators u(level, d) say "domain d is used"; they are tied to the
-// groups both ways (x_g <= m_g u and u <= sum x_g), so in every feasible solution they are exactly
-// the used domains and the integer objective equals EvaluateObjective() of the chosen nodes:
+// Model. Candidates that agree on everything the constraints and the objective can see are
+// interchangeable (the grouping of solver/node_groups.h), so one integer x_g in [0, |g|] per such
+// group replaces one binary per node. Binary indicators u(level, d) say "domain d is used"; they
+// are tied to the groups both ways (x_g <= m_g u and u <= sum x_g), so in every feasible solution
+// they are exactly the used domains and the integer objective equals EvaluateObjective() of the
+// chosen nodes:
 //   sum_g (cost_g * wc + [g not current] * wm) x_g + sum_(level,d) weight(level, d) u(level, d)
 // Hard constraints: count, locality (sum u <= maxDomains), spread (per-domain caps; minDomains as
 // sum u >= n), RoCE (one vendor binary), quota/budget knapsacks. A `gpus` request is solved in two
@@ -13,9 +13,13 @@
 // count), then the objective with the count fixed. Non-redundancy ("no chosen node can be left
 // out") is sum_gpus <= gpus - 1 + q for every GPU size q in use, switched by a binary per size.
 //
-// GLPK aborts the process on misuse, so every call below receives arrays and bounds built and
-// checked here first; no glp_* call sees user input directly.
-#include <glpk.h>
+// Large `nodes` requests (more groups than IlpTuning::split_groups) are split by domain: the model
+// above over a set of promising first-level domains, and a relaxation (domain_relaxation.h) that
+// bounds every placement leaving the set; the set grows until the two bounds meet. The answer is
+// optimal only when they do.
+//
+// The model goes to GLPK through GlpkModel (glpk_model.h), which checks every array and bound
+// before GLPK sees it.
 
 #include <algorithm>
 #include <chrono>
@@ -23,6 +27,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,6 +37,10 @@
 #include <vector>
 
 #include "solver/backends.h"
+#include "solver/domain_relaxation.h"
+#include "solver/glpk_model.h"
+#include "solver/node_groups.h"
+#include "solver/prepared.h"
 
 namespace topoplace {
 
@@ -43,93 +52,26 @@ using Clock = std::chrono::steady_clock;
 // feasible; the verifier allows 1e-6.
 constexpr double kMoneySlack = 1e-7;
 
-struct ProblemDeleter {
-  void operator()(glp_prob* p) const { glp_delete_prob(p); }
-};
-using ProblemPtr = std::unique_ptr<glp_prob, ProblemDeleter>;
-
-// A set of interchangeable candidates.
-struct Group {
-  std::vector<int> nodes;  // sorted; the solution takes a prefix
-  bool current = false;
-  int gpus = 0;
-  const NodeClass* node_class = nullptr;
-  int vendor = -1;           // index into Instance::vendors when RoCE matters
-  std::vector<int> domains;  // per Instance::levels entry
-};
-
-// What the model needs from a prepared request, computed once for all stages.
+// What the model needs from a prepared request, computed once for all stages: the groups of
+// interchangeable candidates (solver/node_groups.h), one integer count each.
 struct Instance {
+  explicit Instance(const PreparedRequest& prepared)
+      : p(&prepared),
+        groups(prepared),
+        roce(prepared.request->roce && prepared.mask.roce),
+        gpu_request(prepared.request->gpus.has_value()) {}
+
   const PreparedRequest* p = nullptr;
-  std::vector<Level> levels;  // the levels whose domains groups keep apart
-  std::vector<Group> groups;
-  std::vector<int> group_of;  // node -> group, -1 when not a candidate
-  std::vector<std::string> vendors;
+  NodeGroups groups;
   bool roce = false;
   bool gpu_request = false;
 
-  int LevelSlot(Level level) const {
-    for (size_t i = 0; i < levels.size(); ++i) {
-      if (levels[i] == level) return static_cast<int>(i);
-    }
-    return -1;
+  const std::vector<NodeGroup>& all() const { return groups.groups(); }
+  const NodeGroup& group(int g) const { return groups.groups()[g]; }
+  const NodeClass& ClassOf(const NodeGroup& g) const {
+    return p->inventory().node_classes[g.node_class];
   }
 };
-
-void AddLevel(std::vector<Level>& levels, Level level) {
-  if (std::find(levels.begin(), levels.end(), level) == levels.end()) levels.push_back(level);
-}
-
-Instance BuildInstance(const PreparedRequest& p) {
-  Instance in;
-  in.p = &p;
-  const Request& r = *p.request;
-  const Inventory& inv = p.inventory();
-  const Topology& topo = p.topology();
-  in.gpu_request = r.gpus.has_value();
-  if (r.locality) {
-    AddLevel(in.levels, r.locality->level);
-    for (Level above : LevelsAbove(r.locality->level)) AddLevel(in.levels, above);
-  }
-  if (r.spread && p.mask.spread) AddLevel(in.levels, r.spread->level);
-  if (p.weights.fragmentation != 0) {
-    AddLevel(in.levels, Level::kRack);
-    AddLevel(in.levels, Level::kLeaf);
-  }
-  in.roce = r.roce && p.mask.roce;
-
-  std::map<std::string, int> vendor_index;
-  std::map<std::vector<int>, int> group_index;
-  in.group_of.assign(inv.nodes.size(), -1);
-  for (int node : p.candidates) {
-    const NodeClass& c = inv.ClassOf(node);
-    // A node without GPUs is always redundant in a `gpus` request.
-    if (in.gpu_request && c.gpu.count <= 0) continue;
-    const bool current = std::binary_search(p.current.begin(), p.current.end(), node);
-    int vendor = -1;
-    if (in.roce) {
-      const std::string& v = inv.switches[inv.LeafOf(node)].vendor;
-      auto [it, inserted] = vendor_index.emplace(v, static_cast<int>(in.vendors.size()));
-      if (inserted) in.vendors.push_back(v);
-      vendor = it->second;
-    }
-    std::vector<int> key = {inv.NodeClassOf(node), current ? 1 : 0, vendor};
-    for (Level level : in.levels) key.push_back(topo.DomainOf(node, level));
-    auto [it, inserted] = group_index.emplace(key, static_cast<int>(in.groups.size()));
-    if (inserted) {
-      Group g;
-      g.current = current;
-      g.gpus = c.gpu.count;
-      g.node_class = &c;
-      g.vendor = vendor;
-      g.domains.assign(key.begin() + 3, key.end());
-      in.groups.push_back(std::move(g));
-    }
-    in.groups[it->second].nodes.push_back(node);
-    in.group_of[node] = it->second;
-  }
-  return in;
-}
 
 // Required locality: the maxDomains largest domains must hold the count (or the GPUs). A cheap
 // proof of infeasibility that skips building a model, which matters at the nvlink level, where
@@ -138,11 +80,11 @@ bool LocalityCannotHold(const Instance& in) {
   const PreparedRequest& p = *in.p;
   const Request& r = *p.request;
   if (!r.locality || !p.mask.locality || r.locality->mode != LocalityMode::kRequired) return false;
-  const int slot = in.LevelSlot(r.locality->level);
+  const int slot = in.groups.Slot(r.locality->level);
   std::map<int, int64_t> held;  // domain -> nodes, or GPUs
-  for (const Group& g : in.groups) {
-    held[g.domains[slot]] +=
-        static_cast<int64_t>(r.gpus ? g.gpus : 1) * static_cast<int64_t>(g.nodes.size());
+  for (const NodeGroup& g : in.all()) {
+    held[in.groups.Domain(g, slot)] +=
+        static_cast<int64_t>(r.gpus ? g.gpus : 1) * static_cast<int64_t>(g.Size());
   }
   std::vector<int64_t> sizes;
   sizes.reserve(held.size());
@@ -166,22 +108,18 @@ class Model {
  public:
   Model(const Instance& in, const Stage& stage) : in_(in), stage_(stage) { Build(); }
 
-  glp_prob* problem() const { return prob_.get(); }
+  GlpkModel& glpk() const { return glpk_; }
   int GroupColumn(int g) const { return 1 + g; }
-  // True when a row's bounds already contradict each other (no need to run GLPK).
-  bool TriviallyInfeasible() const { return infeasible_; }
 
   // Column values (1-based, GLPK's layout) of a concrete node set, or nullopt when the set is not
   // a feasible point of this model (a node outside the groups, a row out of bounds). GLPK accepts
   // a heuristic point without checking rows, so this check is what keeps the incumbent honest.
   std::optional<std::vector<double>> PointFor(std::span<const int> nodes) const {
-    const int n = glp_get_num_cols(prob_.get());
-    std::vector<double> x(n + 1, 0.0);
+    std::vector<double> x(glpk_.columns() + 1, 0.0);
     for (int node : nodes) {
-      if (node < 0 || node >= static_cast<int>(in_.group_of.size()) || in_.group_of[node] < 0) {
-        return std::nullopt;
-      }
-      x[GroupColumn(in_.group_of[node])] += 1;
+      const int g = in_.groups.GroupOf(node);
+      if (g < 0) return std::nullopt;
+      x[GroupColumn(g)] += 1;
     }
     for (const Indicator& ind : indicators_) {
       bool used = false;
@@ -190,21 +128,9 @@ class Model {
     }
     const int k = static_cast<int>(nodes.size());
     for (const auto& [size, column] : size_columns_) x[column] = size == k ? 1 : 0;
-    // Rows: recompute activities from the stored matrix.
-    std::vector<double> activity(rows_.size(), 0.0);
-    for (size_t e = 1; e < ia_.size(); ++e) activity[ia_[e] - 1] += ar_[e] * x[ja_[e]];
     // Absolute tolerance: with the knapsack slack it stays inside the verifier's 1e-6 on money.
     constexpr double kTolerance = 5e-7;
-    for (size_t i = 0; i < rows_.size(); ++i) {
-      if (rows_[i].has_lo && activity[i] < rows_[i].lo - kTolerance) return std::nullopt;
-      if (rows_[i].has_hi && activity[i] > rows_[i].hi + kTolerance) return std::nullopt;
-    }
-    for (int j = 1; j <= n; ++j) {
-      if (x[j] < glp_get_col_lb(prob_.get(), j) - 1e-9 ||
-          x[j] > glp_get_col_ub(prob_.get(), j) + 1e-9) {
-        return std::nullopt;
-      }
-    }
+    if (!glpk_.Satisfies(x, kTolerance)) return std::nullopt;
     return x;
   }
 
@@ -213,97 +139,62 @@ class Model {
     int column = 0;
     std::vector<int> groups;
   };
-  struct RowBounds {
-    bool has_lo = false, has_hi = false;
-    double lo = 0, hi = 0;
-  };
 
-  int AddColumn(int kind, double lo, double hi, double objective) {
-    const int j = glp_add_cols(prob_.get(), 1);
-    glp_set_col_kind(prob_.get(), j, kind);
-    if (kind != GLP_BV) glp_set_col_bnds(prob_.get(), j, lo == hi ? GLP_FX : GLP_DB, lo, hi);
-    glp_set_obj_coef(prob_.get(), j, objective);
-    return j;
+  int AddColumn(ColumnKind kind, double lo, double hi, double objective) {
+    return glpk_.AddColumn(kind, lo, hi, objective);
   }
-  // Rows are collected here and loaded at once; bounds are applied in Build().
   void AddRow(const std::vector<std::pair<int, double>>& entries, std::optional<double> lo,
               std::optional<double> hi) {
-    const int row = static_cast<int>(rows_.size()) + 1;
-    for (const auto& [column, coefficient] : entries) {
-      if (coefficient == 0) continue;
-      ia_.push_back(row);
-      ja_.push_back(column);
-      ar_.push_back(coefficient);
-    }
-    rows_.push_back({lo.has_value(), hi.has_value(), lo.value_or(0), hi.value_or(0)});
+    glpk_.AddRow(entries, lo, hi);
   }
 
   // The placement objective's coefficient of the indicator of domain `d` at `level`.
   double IndicatorCost(Level level, int d) const {
-    if (stage_.fewest_nodes) return 0;
-    const PreparedRequest& p = *in_.p;
-    const ObjectiveWeights& w = p.weights;
-    double c = 0;
-    if (p.request->locality) {
-      const Level loc = p.request->locality->level;
-      if (level == loc) c += w.domains;
-      for (Level above : LevelsAbove(loc)) c += level == above ? w.domains_above : 0;
-    }
-    if (level == Level::kRack && p.free_rack[d]) c += w.fragmentation;
-    if (level == Level::kLeaf && p.free_leaf[d]) c += w.fragmentation;
-    return c;
+    return stage_.fewest_nodes ? 0 : DomainOpeningCost(*in_.p, level, d);
   }
 
   void Build() {
-    prob_.reset(glp_create_prob());
-    glp_set_obj_dir(prob_.get(), GLP_MIN);
-    ia_.assign(1, 0);
-    ja_.assign(1, 0);
-    ar_.assign(1, 0.0);
     const PreparedRequest& p = *in_.p;
     const Request& r = *p.request;
     const ObjectiveWeights& w = p.weights;
-    const int groups = static_cast<int>(in_.groups.size());
+    const int groups = static_cast<int>(in_.all().size());
     const int k_hi = stage_.k_hi;
     auto link_size = [&](int g) {
-      return static_cast<double>(std::min<int>(static_cast<int>(in_.groups[g].nodes.size()), k_hi));
+      return static_cast<double>(std::min<int>(in_.group(g).Size(), k_hi));
     };
 
     // x_g. Under keep_current (repair) a group of current nodes is taken whole.
     for (int g = 0; g < groups; ++g) {
-      const Group& group = in_.groups[g];
-      const double objective = stage_.fewest_nodes ? 1.0
-                                                   : w.cost * group.node_class->cost_per_hour +
-                                                         (group.current ? 0 : w.moves);
+      const NodeGroup& group = in_.group(g);
+      const double objective = stage_.fewest_nodes ? 1.0 : group.base;
       double lo = 0;
       if (p.keep_current && group.current) {
-        lo = static_cast<double>(group.nodes.size());
-        if (lo > link_size(g)) {  // more nodes to keep than the count allows
-          infeasible_ = true;
-          lo = link_size(g);
-        }
+        lo = static_cast<double>(group.Size());
       }
-      AddColumn(GLP_IV, lo, link_size(g), objective);
+      // More nodes to keep than the count allows makes the column contradictory: no solution.
+      AddColumn(ColumnKind::kInteger, lo, link_size(g), objective);
     }
 
     // Domain indicators, tied both ways to the groups inside.
     std::map<Level, std::vector<int>> columns_by_level;  // indicator columns per level
     const bool fragmentation = w.fragmentation != 0 && !stage_.fewest_nodes;
-    for (size_t slot = 0; slot < in_.levels.size(); ++slot) {
-      const Level level = in_.levels[slot];
+    const std::vector<Level>& levels = in_.groups.levels();
+    for (size_t slot = 0; slot < levels.size(); ++slot) {
+      const Level level = levels[slot];
       const bool structural =
           (r.locality && (level == r.locality->level ||
                           std::ranges::count(LevelsAbove(r.locality->level), level))) ||
           (r.spread && p.mask.spread && level == r.spread->level);
       std::map<int, std::vector<int>> members;
-      for (int g = 0; g < groups; ++g) members[in_.groups[g].domains[slot]].push_back(g);
+      for (int g = 0; g < groups; ++g)
+        members[in_.groups.Domain(in_.group(g), static_cast<int>(slot))].push_back(g);
       std::vector<int> capacities;
       for (auto& [d, gs] : members) {
         const bool free_domain =
             (level == Level::kRack && p.free_rack[d]) || (level == Level::kLeaf && p.free_leaf[d]);
         if (!structural && !(fragmentation && free_domain)) continue;
         Indicator ind;
-        ind.column = AddColumn(GLP_BV, 0, 1, IndicatorCost(level, d));
+        ind.column = AddColumn(ColumnKind::kBinary, 0, 1, IndicatorCost(level, d));
         ind.groups = gs;
         std::vector<std::pair<int, double>> down = {{ind.column, 1.0}};
         std::vector<std::pair<int, double>> up;
@@ -312,7 +203,7 @@ class Model {
           AddRow({{GroupColumn(g), 1.0}, {ind.column, -link_size(g)}}, std::nullopt, 0.0);
           down.emplace_back(GroupColumn(g), -1.0);
           up.emplace_back(GroupColumn(g), 1.0);
-          size += static_cast<int>(in_.groups[g].nodes.size());
+          size += in_.group(g).Size();
         }
         AddRow(down, std::nullopt, 0.0);
         // The domain as a whole holds at most min(size, k): implied for integers, but it lifts
@@ -355,7 +246,7 @@ class Model {
     if (caps_vary) {
       std::vector<std::pair<int, double>> count = all_x, one;
       for (int k = stage_.k_lo; k <= stage_.k_hi; ++k) {
-        const int column = AddColumn(GLP_BV, 0, 1, 0);
+        const int column = AddColumn(ColumnKind::kBinary, 0, 1, 0);
         size_columns_.emplace_back(k, column);
         count.emplace_back(column, -static_cast<double>(k));
         one.emplace_back(column, 1.0);
@@ -375,12 +266,12 @@ class Model {
 
     // Spread: caps per domain and the minimum number of domains.
     if (spread) {
-      const int slot = in_.LevelSlot(spread->level);
+      const int slot = in_.groups.Slot(spread->level);
       std::map<int, std::vector<int>> members;
-      for (int g = 0; g < groups; ++g) members[in_.groups[g].domains[slot]].push_back(g);
+      for (int g = 0; g < groups; ++g) members[in_.groups.Domain(in_.group(g), slot)].push_back(g);
       for (const auto& [d, gs] : members) {
         int size = 0;
-        for (int g : gs) size += static_cast<int>(in_.groups[g].nodes.size());
+        for (int g : gs) size += in_.group(g).Size();
         std::vector<std::pair<int, double>> row;
         for (int g : gs) row.emplace_back(GroupColumn(g), 1.0);
         if (caps_vary) {
@@ -404,22 +295,22 @@ class Model {
     }
 
     // RoCE: one vendor.
-    if (in_.roce && in_.vendors.size() > 1) {
+    if (in_.roce && in_.groups.vendors().size() > 1) {
       std::vector<std::pair<int, double>> one;
       std::vector<int> vendor_column;
-      for (size_t v = 0; v < in_.vendors.size(); ++v) {
-        vendor_column.push_back(AddColumn(GLP_BV, 0, 1, 0));
+      for (size_t v = 0; v < in_.groups.vendors().size(); ++v) {
+        vendor_column.push_back(AddColumn(ColumnKind::kBinary, 0, 1, 0));
         one.emplace_back(vendor_column.back(), 1.0);
         Indicator ind;
         ind.column = vendor_column.back();
         for (int g = 0; g < groups; ++g) {
-          if (in_.groups[g].vendor == static_cast<int>(v)) ind.groups.push_back(g);
+          if (in_.group(g).vendor == static_cast<int>(v)) ind.groups.push_back(g);
         }
         indicators_.push_back(std::move(ind));
       }
       AddRow(one, std::nullopt, 1.0);
       for (int g = 0; g < groups; ++g) {
-        AddRow({{GroupColumn(g), 1.0}, {vendor_column[in_.groups[g].vendor], -link_size(g)}},
+        AddRow({{GroupColumn(g), 1.0}, {vendor_column[in_.group(g).vendor], -link_size(g)}},
                std::nullopt, 0.0);
       }
     }
@@ -430,20 +321,21 @@ class Model {
       if (!limit) return;
       std::vector<std::pair<int, double>> row;
       row.reserve(groups);
-      for (int g = 0; g < groups; ++g) row.emplace_back(GroupColumn(g), per_group(in_.groups[g]));
+      for (int g = 0; g < groups; ++g)
+        row.emplace_back(GroupColumn(g), per_group(in_.ClassOf(in_.group(g))));
       AddRow(row, std::nullopt, *limit + slack);
     };
     auto as_double = [](const auto& v) -> std::optional<double> {
       return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
     };
-    knapsack([](const Group&) { return 1.0; }, as_double(h.nodes), 0);
-    knapsack([](const Group& g) { return static_cast<double>(g.gpus); }, as_double(h.gpus), 0);
-    knapsack([](const Group& g) { return static_cast<double>(g.node_class->cpu.cores); },
+    knapsack([](const NodeClass&) { return 1.0; }, as_double(h.nodes), 0);
+    knapsack([](const NodeClass& c) { return static_cast<double>(c.gpu.count); }, as_double(h.gpus),
+             0);
+    knapsack([](const NodeClass& c) { return static_cast<double>(c.cpu.cores); },
              as_double(h.cpu_cores), 0);
-    knapsack([](const Group& g) { return g.node_class->memory_gib; }, h.memory_gib, kMoneySlack);
-    knapsack([](const Group& g) { return g.node_class->storage_gib; }, h.storage_gib, kMoneySlack);
-    knapsack([](const Group& g) { return g.node_class->cost_per_hour; }, h.cost_per_hour,
-             kMoneySlack);
+    knapsack([](const NodeClass& c) { return c.memory_gib; }, h.memory_gib, kMoneySlack);
+    knapsack([](const NodeClass& c) { return c.storage_gib; }, h.storage_gib, kMoneySlack);
+    knapsack([](const NodeClass& c) { return c.cost_per_hour; }, h.cost_per_hour, kMoneySlack);
 
     // GPU count: reach the total, and leave no node redundant.
     if (in_.gpu_request) {
@@ -452,9 +344,9 @@ class Model {
       std::map<int, std::vector<int>> by_size;
       double max_sum = 0;
       for (int g = 0; g < groups; ++g) {
-        sum.emplace_back(GroupColumn(g), static_cast<double>(in_.groups[g].gpus));
-        by_size[in_.groups[g].gpus].push_back(g);
-        max_sum += in_.groups[g].gpus * link_size(g);
+        sum.emplace_back(GroupColumn(g), static_cast<double>(in_.group(g).gpus));
+        by_size[in_.group(g).gpus].push_back(g);
+        max_sum += in_.group(g).gpus * link_size(g);
       }
       AddRow(sum, target, std::nullopt);
       for (const auto& [q, gs] : by_size) {
@@ -462,7 +354,7 @@ class Model {
         const double big = max_sum - limit;
         if (big <= 0) continue;  // never binding
         Indicator ind;
-        ind.column = AddColumn(GLP_BV, 0, 1, 0);
+        ind.column = AddColumn(ColumnKind::kBinary, 0, 1, 0);
         ind.groups = gs;
         for (int g : gs) {
           AddRow({{GroupColumn(g), 1.0}, {ind.column, -link_size(g)}}, std::nullopt, 0.0);
@@ -473,142 +365,65 @@ class Model {
         indicators_.push_back(std::move(ind));
       }
     }
-
-    // Load rows.
-    const int m = static_cast<int>(rows_.size());
-    if (m > 0) glp_add_rows(prob_.get(), m);
-    for (int i = 0; i < m; ++i) {
-      const RowBounds& b = rows_[i];
-      int type = GLP_FR;
-      if (b.has_lo && b.has_hi) {
-        type = b.lo == b.hi ? GLP_FX : GLP_DB;
-      } else if (b.has_lo) {
-        type = GLP_LO;
-      } else if (b.has_hi) {
-        type = GLP_UP;
-      }
-      // A double-bounded row with crossed bounds is infeasible; GLPK would reject the call.
-      const double hi = (type == GLP_DB && b.hi < b.lo) ? b.lo : b.hi;
-      if (type == GLP_DB && b.hi < b.lo) infeasible_ = true;
-      glp_set_row_bnds(prob_.get(), i + 1, type, b.lo, hi);
-    }
-    const int nonzeros = static_cast<int>(ia_.size()) - 1;
-    if (nonzeros > 0) glp_load_matrix(prob_.get(), nonzeros, ia_.data(), ja_.data(), ar_.data());
   }
 
   const Instance& in_;
   Stage stage_;
-  ProblemPtr prob_;
+  mutable GlpkModel glpk_;
   std::vector<Indicator> indicators_;
   std::vector<std::pair<int, int>> size_columns_;  // (count, column)
-  std::vector<int> ia_, ja_;
-  std::vector<double> ar_;
-  std::vector<RowBounds> rows_;
-  bool infeasible_ = false;
 };
 
-// What a branch-and-bound run found.
-struct MipOutcome {
-  enum class Kind { kOptimal, kFeasible, kInfeasible, kNoSolution } kind = Kind::kNoSolution;
+// What a branch-and-bound run found, in groups.
+struct MipResult {
+  MipOutcome::Kind kind = MipOutcome::Kind::kNoSolution;
   std::vector<int> counts;  // per group
   std::optional<double> bound;
 };
 
-struct CallbackState {
-  const std::vector<double>* warm = nullptr;
-  bool warm_offered = false;
-  std::optional<double> bound;
-};
-
-void Callback(glp_tree* tree, void* info) {
-  auto* state = static_cast<CallbackState*>(info);
-  if (glp_ios_reason(tree) == GLP_IHEUR && state->warm != nullptr && !state->warm_offered) {
-    state->warm_offered = true;
-    glp_ios_heur_sol(tree, state->warm->data());
-  }
-  const int best = glp_ios_best_node(tree);
-  if (best != 0) {
-    const double b = glp_ios_node_bound(tree, best);
-    if (!state->bound || b > *state->bound) state->bound = b;
-  }
-}
-
-int MillisecondsLeft(Clock::time_point deadline) {
-  const auto left =
-      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return static_cast<int>(std::clamp<int64_t>(left, 1, INT_MAX / 2));
-}
-
-MipOutcome RunMip(const Instance& in, const Model& model, Clock::time_point deadline,
-                  const std::vector<double>* warm) {
-  MipOutcome out;
-  if (model.TriviallyInfeasible()) {
-    out.kind = MipOutcome::Kind::kInfeasible;
-    return out;
-  }
-  glp_prob* prob = model.problem();
-  glp_term_out(GLP_OFF);
-  CallbackState state;
-  state.warm = warm;
-
-  glp_iocp parm;
-  glp_init_iocp(&parm);
-  parm.msg_lev = GLP_MSG_OFF;
-  parm.mip_gap = 0.0;
-  parm.cb_func = Callback;
-  parm.cb_info = &state;
-  parm.tm_lim = MillisecondsLeft(deadline);
-  if (warm == nullptr) {
-    // The presolver transforms the problem the callback would see, so it is used only when no
-    // heuristic point has to be handed over in the original columns.
-    parm.presolve = GLP_ON;
-  } else {
-    glp_smcp lp;
-    glp_init_smcp(&lp);
-    lp.msg_lev = GLP_MSG_OFF;
-    lp.tm_lim = MillisecondsLeft(deadline);
-    const int rc = glp_simplex(prob, &lp);
-    if (rc == 0 && glp_get_status(prob) == GLP_NOFEAS) {
-      out.kind = MipOutcome::Kind::kInfeasible;
-      return out;
+MipResult RunMip(const Instance& in, const Model& model, Clock::time_point deadline,
+                 const std::vector<double>* warm, std::optional<double> stop_at = std::nullopt) {
+  MipParams params;
+  params.deadline = deadline;
+  params.warm = warm;
+  params.stop_at = stop_at;
+  MipOutcome outcome = model.glpk().Solve(params);
+  MipResult out;
+  out.kind = outcome.kind;
+  out.bound = outcome.bound;
+  if (outcome.kind == MipOutcome::Kind::kOptimal || outcome.kind == MipOutcome::Kind::kFeasible) {
+    out.counts.resize(in.all().size());
+    for (size_t g = 0; g < in.all().size(); ++g) {
+      out.counts[g] =
+          static_cast<int>(std::lround(outcome.values[model.GroupColumn(static_cast<int>(g))]));
     }
-    if (rc != 0 || glp_get_status(prob) != GLP_OPT) return out;
-    state.bound = glp_get_obj_val(prob);  // the LP relaxation bounds the integer optimum
-    parm.tm_lim = MillisecondsLeft(deadline);
   }
-  const int rc = glp_intopt(prob, &parm);
-  const int status = glp_mip_status(prob);
-  if (rc == GLP_ENOPFS || (rc == 0 && status == GLP_NOFEAS)) {
-    out.kind = MipOutcome::Kind::kInfeasible;
-    return out;
-  }
-  if (status != GLP_OPT && status != GLP_FEAS) return out;
-  out.kind =
-      (rc == 0 && status == GLP_OPT) ? MipOutcome::Kind::kOptimal : MipOutcome::Kind::kFeasible;
-  out.counts.resize(in.groups.size());
-  for (size_t g = 0; g < in.groups.size(); ++g) {
-    out.counts[g] = static_cast<int>(
-        std::lround(glp_mip_col_val(prob, model.GroupColumn(static_cast<int>(g)))));
-  }
-  out.bound = out.kind == MipOutcome::Kind::kOptimal ? std::optional<double>(glp_mip_obj_val(prob))
-                                                     : state.bound;
   return out;
 }
 
-std::vector<int> NodesOf(const Instance& in, const std::vector<int>& counts) {
-  std::vector<int> nodes;
-  for (size_t g = 0; g < in.groups.size(); ++g) {
-    const auto& members = in.groups[g].nodes;
-    const int take = std::clamp(counts[g], 0, static_cast<int>(members.size()));
-    nodes.insert(nodes.end(), members.begin(), members.begin() + take);
-  }
-  std::sort(nodes.begin(), nodes.end());
-  return nodes;
+// The status of a search that stopped without a placement: out of time, or nothing proven.
+SolveStatus StoppedStatus(MipOutcome::Kind kind) {
+  return kind == MipOutcome::Kind::kTimeLimit ? SolveStatus::kTimeout
+                                              : SolveStatus::kNoSolutionFound;
 }
+
+std::vector<int> NodesOf(const Instance& in, const std::vector<int>& counts) {
+  return in.groups.Take(counts);
+}
+
+constexpr size_t kNeverSplit = std::numeric_limits<size_t>::max();
 
 class IlpBackend final : public Backend {
  public:
+  explicit IlpBackend(const IlpTuning& tuning) : tuning_(tuning) {}
+
   std::string_view name() const override { return "ilp"; }
+  BackendCapabilities capabilities() const override {
+    return {.exact = true,
+            .honours_keep_current = true,
+            .uses_warm_start = true,
+            .honours_time_limit = true};
+  }
 
   PlacementResult Solve(const PreparedRequest& p, const SolveOptions& options,
                         const PlacementResult* warm_start) const override {
@@ -616,7 +431,7 @@ class IlpBackend final : public Backend {
     // Clamped so that an absurd limit cannot overflow the clock arithmetic.
     const double seconds = std::clamp(options.time_limit_seconds, 0.0, 1e6);
     const auto deadline = start + std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6));
-    PlacementResult result = SolveWithin(p, deadline, warm_start);
+    PlacementResult result = SolveWithin(p, deadline, warm_start, tuning_.split_groups);
     result.request = p.request->name;
     result.backend = std::string(name());
     result.solve_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -645,15 +460,117 @@ class IlpBackend final : public Backend {
     return r;
   }
 
-  static PlacementResult SolveWithin(const PreparedRequest& p, Clock::time_point deadline,
-                                     const PlacementResult* warm_start) {
-    const Instance in = BuildInstance(p);
+  // Large `nodes` requests: the integer program over a few promising first-level domains, and the
+  // domain-split relaxation (domain_relaxation.h) for every placement that leaves them. The set
+  // grows until the two bounds meet (proven optimal) or the time is up (the better bound stands).
+  PlacementResult SolveByDomains(const PreparedRequest& p, const Instance& in, int k,
+                                 Clock::time_point deadline, const PlacementResult* warm_start,
+                                 bool warm_usable, size_t first_domains) const {
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    const NodeGroups& ng = in.groups;
+    const Topology& topo = p.topology();
+    const Level first = ng.first_level();
+    const int domains = topo.DomainCount(first);
+    // Rank: the cost per node of a domain that supplies as many of the k nodes as it can alone.
+    std::vector<std::vector<std::pair<double, int>>> by_domain(domains);
+    for (const NodeGroup& g : ng.groups())
+      by_domain[ng.Domain(g, 0)].emplace_back(g.base, g.Size());
+    std::vector<std::pair<double, int>> ranked;
+    for (int d = 0; d < domains; ++d) {
+      if (by_domain[d].empty()) continue;
+      std::sort(by_domain[d].begin(), by_domain[d].end());
+      double cost = DomainOpeningCost(p, first, d);
+      int taken = 0;
+      for (const auto& [base, size] : by_domain[d]) {
+        const int take = std::min(size, k - taken);
+        cost += take * base;
+        taken += take;
+        if (taken == k) break;
+      }
+      ranked.emplace_back(cost / taken, d);
+    }
+    std::sort(ranked.begin(), ranked.end());
+
+    std::vector<uint8_t> inside(domains, 0);
+    PlacementResult best;
+    best.status = SolveStatus::kNoSolutionFound;
+    size_t wanted = std::max<size_t>(1, first_domains);
+    if (warm_usable) {
+      best = Answer(p, SolveStatus::kFeasible, warm_start->nodes, std::nullopt);
+      size_t used = 0;
+      for (int node : best.nodes) {
+        uint8_t& in_set = inside[topo.DomainOf(node, first)];
+        used += in_set == 0 ? 1 : 0;
+        in_set = 1;
+      }
+      wanted = std::max(wanted, 4 * used);
+    }
+    double bound = -kInf;
+    auto proven = [&] {
+      return HasPlacement(best.status) &&
+             bound >= best.objective.total - 1e-9 * std::max(1.0, std::abs(best.objective.total));
+    };
+    for (;;) {
+      for (size_t i = 0; i < ranked.size() && i < wanted; ++i) inside[ranked[i].second] = 1;
+      // The relaxation first: it often proves the starting placement optimal on its own, and its
+      // own optimum, when it keeps every constraint, is a placement as good as any.
+      const bool first_round = bound == -kInf;
+      const DomainSplitBound split = BoundByDomains(p, ng, k, inside, first_round);
+      bound = std::max(bound, split.all);
+      if (proven()) break;
+      if (!split.placement.empty()) {
+        std::vector<int> nodes = ng.Take(split.placement);
+        if (static_cast<int>(nodes.size()) == k && CheckPrepared(p, nodes).empty()) {
+          PlacementResult relaxed =
+              Answer(p, SolveStatus::kFeasible, std::move(nodes), std::nullopt);
+          if (!HasPlacement(best.status) || relaxed.objective.total < best.objective.total - 1e-9)
+            best = std::move(relaxed);
+          if (proven()) break;
+          for (int node : best.nodes) inside[topo.DomainOf(node, first)] = 1;
+        }
+      }
+      PreparedRequest within = p;
+      std::erase_if(within.candidates,
+                    [&](int node) { return !inside[topo.DomainOf(node, first)]; });
+      const bool placed = HasPlacement(best.status);
+      // The search inside stops once it meets the relaxation's bound: nothing anywhere is better.
+      const PlacementResult found =
+          SolveWithin(within, deadline, placed ? &best : nullptr, kNeverSplit, split.all);
+      double found_bound = -kInf;  // over the placements inside the set
+      if (found.status == SolveStatus::kOptimal) found_bound = found.objective.total;
+      if (found.status == SolveStatus::kInfeasible) found_bound = kInf;
+      if (found.status == SolveStatus::kFeasible && found.bound) found_bound = *found.bound;
+      if (HasPlacement(found.status) &&
+          (!placed || found.objective.total < best.objective.total - 1e-9)) {
+        best = found;
+      }
+      bound = std::max(bound, std::min(found_bound, split.outside.value_or(kInf)));
+      if (proven() || !split.outside || Clock::now() >= deadline) break;
+      wanted *= 4;
+    }
+    if (proven()) return Answer(p, SolveStatus::kOptimal, best.nodes, best.objective.total);
+    if (HasPlacement(best.status)) {
+      return Answer(p, SolveStatus::kFeasible, best.nodes,
+                    bound > -kInf ? std::optional<double>(bound) : std::nullopt);
+    }
+    if (bound == kInf) return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
+    return Answer(p,
+                  Clock::now() >= deadline ? SolveStatus::kTimeout : SolveStatus::kNoSolutionFound,
+                  {}, std::nullopt);
+  }
+
+  // `nodes` requests over more than `split_groups` groups go to SolveByDomains(); `stop_at`: a
+  // proven lower bound on the optimum, at which the search may stop.
+  PlacementResult SolveWithin(const PreparedRequest& p, Clock::time_point deadline,
+                              const PlacementResult* warm_start, size_t split_groups,
+                              std::optional<double> stop_at = std::nullopt) const {
+    const Instance in(p);
     const Request& r = *p.request;
     const bool warm_usable = warm_start != nullptr && !warm_start->nodes.empty() &&
                              (warm_start->status == SolveStatus::kOptimal ||
                               warm_start->status == SolveStatus::kFeasible);
     int total = 0;
-    for (const Group& g : in.groups) total += static_cast<int>(g.nodes.size());
+    for (const NodeGroup& g : in.all()) total += g.Size();
     if (LocalityCannotHold(in)) return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
 
     Stage stage;
@@ -661,17 +578,24 @@ class IlpBackend final : public Backend {
       stage.k_lo = stage.k_hi = *r.nodes;
       if (*r.nodes <= 0 || *r.nodes > total)
         return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
+      // The relaxation's dynamic program takes time and memory in proportion to k * groups.
+      constexpr double kMaxSplitWork = 1e7;
+      if (!p.keep_current && in.all().size() > split_groups &&
+          static_cast<double>(*r.nodes) * static_cast<double>(in.all().size()) <= kMaxSplitWork) {
+        return SolveByDomains(p, in, *r.nodes, deadline, warm_start, warm_usable,
+                              tuning_.first_domains);
+      }
     } else {
       // The fewest nodes first: bracket the count, then minimise it.
       const int target = r.gpus.value_or(0);
       int q_min = INT_MAX, q_max = 0;
       int64_t gpus_available = 0;
-      for (const Group& g : in.groups) {
+      for (const NodeGroup& g : in.all()) {
         q_min = std::min(q_min, g.gpus);
         q_max = std::max(q_max, g.gpus);
-        gpus_available += static_cast<int64_t>(g.gpus) * static_cast<int64_t>(g.nodes.size());
+        gpus_available += static_cast<int64_t>(g.gpus) * static_cast<int64_t>(g.Size());
       }
-      if (target <= 0 || in.groups.empty() || gpus_available < target) {
+      if (target <= 0 || in.all().empty() || gpus_available < target) {
         return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
       }
       const int k_lo = (target + q_max - 1) / q_max;
@@ -681,13 +605,14 @@ class IlpBackend final : public Backend {
       const Model model(in, fewest);
       std::optional<std::vector<double>> warm;
       if (warm_usable) warm = model.PointFor(warm_start->nodes);
-      const MipOutcome first = RunMip(in, model, deadline, warm ? &*warm : nullptr);
+      const MipResult first = RunMip(in, model, deadline, warm ? &*warm : nullptr);
       if (first.kind == MipOutcome::Kind::kInfeasible)
         return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
-      if (first.kind == MipOutcome::Kind::kNoSolution) {
-        // Out of time: the warm start, when it is a point of the model, is still an answer.
+      if (first.kind == MipOutcome::Kind::kTimeLimit ||
+          first.kind == MipOutcome::Kind::kNoSolution) {
+        // Stopped: the warm start, when it is a point of the model, is still an answer.
         if (warm) return Answer(p, SolveStatus::kFeasible, warm_start->nodes, std::nullopt);
-        return Answer(p, SolveStatus::kTimeout, {}, std::nullopt);
+        return Answer(p, StoppedStatus(first.kind), {}, std::nullopt);
       }
       int k = 0;
       for (int c : first.counts) k += c;
@@ -704,7 +629,7 @@ class IlpBackend final : public Backend {
       return OptimiseCount(p, in, stage, deadline, warm_start, warm_usable,
                            NodesOf(in, first.counts));
     }
-    return OptimiseCount(p, in, stage, deadline, warm_start, warm_usable, {});
+    return OptimiseCount(p, in, stage, deadline, warm_start, warm_usable, {}, stop_at);
   }
 
   // Minimises the objective with the count fixed. `known` is a feasible point of this count
@@ -712,7 +637,8 @@ class IlpBackend final : public Backend {
   static PlacementResult OptimiseCount(const PreparedRequest& p, const Instance& in,
                                        const Stage& stage, Clock::time_point deadline,
                                        const PlacementResult* warm_start, bool warm_usable,
-                                       const std::vector<int>& known) {
+                                       const std::vector<int>& known,
+                                       std::optional<double> stop_at = std::nullopt) {
     const Model model(in, stage);
     // The better of the warm start and the first stage's point becomes GLPK's first incumbent.
     std::vector<int> incumbent;
@@ -730,14 +656,15 @@ class IlpBackend final : public Backend {
     };
     if (warm_usable) consider(warm_start->nodes);
     consider(known);
-    const MipOutcome out = RunMip(in, model, deadline, warm ? &*warm : nullptr);
+    const MipResult out = RunMip(in, model, deadline, warm ? &*warm : nullptr, stop_at);
     switch (out.kind) {
       case MipOutcome::Kind::kInfeasible:
         return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
+      case MipOutcome::Kind::kTimeLimit:
       case MipOutcome::Kind::kNoSolution:
-        // Out of time: the incumbent we handed over (checked against the model) still stands.
+        // Stopped: the incumbent we handed over (checked against the model) still stands.
         if (!incumbent.empty()) return Answer(p, SolveStatus::kFeasible, incumbent, out.bound);
-        return Answer(p, SolveStatus::kTimeout, {}, std::nullopt);
+        return Answer(p, StoppedStatus(out.kind), {}, std::nullopt);
       case MipOutcome::Kind::kOptimal:
         return Answer(p, SolveStatus::kOptimal, NodesOf(in, out.counts), out.bound);
       case MipOutcome::Kind::kFeasible:
@@ -745,10 +672,14 @@ class IlpBackend final : public Backend {
     }
     return Answer(p, SolveStatus::kTimeout, {}, std::nullopt);
   }
+
+  IlpTuning tuning_;
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> MakeIlpBackend() { return std::make_unique<IlpBackend>(); }
+std::unique_ptr<Backend> MakeIlpBackend(const IlpTuning& tuning) {
+  return std::make_unique<IlpBackend>(tuning);
+}
 
 }  // namespace topoplace

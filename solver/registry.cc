@@ -32,6 +32,19 @@ std::vector<std::string> BackendRegistry::Names() const {
   return names;
 }
 
+std::vector<std::string> BackendRegistry::Choices() const {
+  std::vector<std::string> choices = Names();
+  choices.emplace_back(kAutoBackend);
+  return choices;
+}
+
+std::vector<const Backend*> BackendRegistry::All() const {
+  std::vector<const Backend*> all;
+  all.reserve(backends_.size());
+  for (const auto& backend : backends_) all.push_back(backend.get());
+  return all;
+}
+
 void RegisterBuiltinBackends(BackendRegistry& registry) {
   // A factory returns null while its backend is not built in; Register() skips it.
   registry.Register(MakeHeuristicBackend());

@@ -1,5 +1,6 @@
-// The public entry: validation once, then the named backend or the "auto" composition (heuristic,
-// then the ILP warm-started from it), explanations for infeasible requests, and batch solves.
+// The public entry: validation once, then the named backend or the "auto" composition (a quick
+// backend, then an exact one warm-started from it, chosen from options.backends by capabilities),
+// explanations for proven infeasible requests, and batch solves.
 #include "solver/solver.h"
 
 #include <algorithm>
@@ -35,9 +36,7 @@ const Tenant* FindTenant(const PlacementProblem& problem, std::string_view name)
   return nullptr;
 }
 
-bool Feasible(const PlacementResult& r) {
-  return r.status == SolveStatus::kOptimal || r.status == SolveStatus::kFeasible;
-}
+bool Feasible(const PlacementResult& r) { return HasPlacement(r.status); }
 
 // Sorted nodes, objective, cost and gap recomputed from the prepared request, so every backend's
 // answer reports the same function.
@@ -70,53 +69,88 @@ bool Better(const PreparedRequest& p, const PlacementResult& a, const PlacementR
   return a.objective.total < b.objective.total - 1e-9;
 }
 
-// Heuristic first; the ILP, warm-started from it, proves or improves within the time budget.
+// The backends "auto" composes, chosen by capabilities: a quick search first, then an exact one
+// warm-started from it. Either may be absent from the registry; under keep_current only backends
+// that honour it take part.
+struct AutoPlan {
+  const Backend* quick = nullptr;
+  const Backend* exact = nullptr;
+};
+
+AutoPlan PlanAuto(const BackendRegistry& registry, const PreparedRequest& p) {
+  AutoPlan plan;
+  for (const Backend* b : registry.All()) {
+    const BackendCapabilities c = b->capabilities();
+    if (p.keep_current && !c.honours_keep_current) continue;
+    if (c.exact) {
+      // An exact backend that improves a warm start is preferred over one that starts afresh.
+      if (plan.exact == nullptr ||
+          (c.uses_warm_start && !plan.exact->capabilities().uses_warm_start)) {
+        plan.exact = b;
+      }
+    } else if (plan.quick == nullptr) {
+      plan.quick = b;
+    }
+  }
+  return plan;
+}
+
+std::string AutoName(const Backend* first, const Backend* second) {
+  std::string name = "auto(";
+  if (first != nullptr) name += first->name();
+  if (first != nullptr && second != nullptr) name += "+";
+  if (second != nullptr) name += second->name();
+  return name + ")";
+}
+
+// Quick search first; the exact backend, warm-started from it, proves or improves within the time
+// budget. Nothing is claimed beyond what one of them, or ProveInfeasible(), proved.
 PlacementResult SolveAuto(const PreparedRequest& p, const SolveOptions& options) {
   const auto start = Clock::now();
-  const BackendRegistry& registry = BuiltinBackends();
-  const Backend* heuristic = registry.Find("heuristic");
-  const Backend* ilp = registry.Find("ilp");
+  const AutoPlan plan = PlanAuto(*options.backends, p);
   PlacementResult h;
-  if (heuristic != nullptr) {
-    h = heuristic->Solve(p, options, nullptr);
+  if (plan.quick != nullptr) {
+    h = plan.quick->Solve(p, options, nullptr);
+    // An answer that breaks the prepared constraints is a backend bug; never pass it on.
+    if (Feasible(h) && !CheckPrepared(p, h.nodes).empty()) h.status = SolveStatus::kNoSolutionFound;
     Normalize(p, h);
   } else {
-    h.status = SolveStatus::kTimeout;
+    h.status = SolveStatus::kNoSolutionFound;
   }
-  h.backend = "auto(heuristic)";
-  // Settled without the ILP: proven optimal, or proven infeasible by a cheap relaxation.
+  h.backend = AutoName(plan.quick, nullptr);
+  // Settled without the exact search: proven optimal, or proven infeasible by a cheap relaxation.
   if (h.status == SolveStatus::kOptimal) return h;
   if (!Feasible(h) && ProveInfeasible(p)) {
     h.status = SolveStatus::kInfeasible;
     return h;
   }
-  if (ilp == nullptr) {
-    if (!Feasible(h)) h.status = SolveStatus::kTimeout;  // unknown: nothing proves infeasibility
-    if (Feasible(h)) h.status = SolveStatus::kFeasible;
+  if (plan.exact == nullptr) {
+    // Nothing can prove more: a placement stays feasible, a miss stays undecided.
+    h.status = Feasible(h) ? SolveStatus::kFeasible : SolveStatus::kNoSolutionFound;
     return h;
   }
 
-  SolveOptions ilp_options = options;
-  ilp_options.time_limit_seconds =
+  SolveOptions exact_options = options;
+  exact_options.time_limit_seconds =
       std::max(0.05, options.time_limit_seconds - MillisSince(start) / 1000);
-  PlacementResult e = ilp->Solve(p, ilp_options, Feasible(h) ? &h : nullptr);
-  // An answer that breaks the prepared constraints is a backend bug; never pass it on.
-  if (Feasible(e) && !CheckPrepared(p, e.nodes).empty()) e.status = SolveStatus::kTimeout;
+  PlacementResult e = plan.exact->Solve(p, exact_options, Feasible(h) ? &h : nullptr);
+  if (Feasible(e) && !CheckPrepared(p, e.nodes).empty()) e.status = SolveStatus::kNoSolutionFound;
   Normalize(p, e);
 
   PlacementResult out;
   switch (e.status) {
     case SolveStatus::kOptimal:
-      out = Better(p, h, e) ? h : e;  // equal objectives: the ILP's proof covers both
+      out = Better(p, h, e) ? h : e;  // equal objectives: the exact proof covers both
       out.status = SolveStatus::kOptimal;
       out.bound = e.bound;
       break;
     case SolveStatus::kInfeasible:
-      // The heuristic's answer passed the prepared checks, so a claimed infeasibility cannot stand.
+      // The quick answer passed the prepared checks, so a claimed infeasibility cannot stand.
       out = Feasible(h) ? h : e;
       if (Feasible(h)) out.status = SolveStatus::kFeasible;
       break;
     case SolveStatus::kFeasible:
+    case SolveStatus::kNoSolutionFound:
     case SolveStatus::kTimeout:
       out = Better(p, e, h) ? e : h;
       if (Feasible(out)) {
@@ -124,12 +158,14 @@ PlacementResult SolveAuto(const PreparedRequest& p, const SolveOptions& options)
         if (h.bound || e.bound)
           out.bound = std::max(h.bound.value_or(-1e300), e.bound.value_or(-1e300));
       } else {
-        out.status = SolveStatus::kTimeout;
+        // Undecided either way; the exact backend says whether its clock ran out.
+        out.status = e.status == SolveStatus::kTimeout ? SolveStatus::kTimeout
+                                                       : SolveStatus::kNoSolutionFound;
       }
       break;
   }
   Normalize(p, out);
-  out.backend = "auto(heuristic+ilp)";
+  out.backend = AutoName(plan.quick, plan.exact);
   return out;
 }
 
@@ -153,19 +189,18 @@ PlacementResult SolveOne(const PlacementProblem& problem, const Request& request
   return r;
 }
 
-// Resolves options.backend: null for "auto", else the registered backend.
+// Resolves options.backend against options.backends: null for "auto", else the registered backend.
 Result<const Backend*> ResolveBackend(const SolveOptions& options) {
-  if (options.backend == "auto") return static_cast<const Backend*>(nullptr);
-  if (options.backend == "heuristic" || options.backend == "ilp") {
-    const Backend* b = BuiltinBackends().Find(options.backend);
-    if (b == nullptr) {
-      return InvalidArgumentError("backend " + Quoted(options.backend) +
-                                  " is not built into this solver");
-    }
-    return b;
-  }
-  return InvalidArgumentError("unknown backend " + Quoted(options.backend) +
-                              "; expected one of heuristic, ilp, auto");
+  if (options.backends == nullptr) return InvalidArgumentError("no backend registry to solve with");
+  if (options.backend == kAutoBackend) return static_cast<const Backend*>(nullptr);
+  if (const Backend* b = options.backends->Find(options.backend)) return b;
+  std::string expected;
+  for (const std::string& name : options.backends->Choices())
+    expected += (expected.empty() ? "" : ", ") + name;
+  Status st = InvalidArgumentError("unknown backend " + Quoted(options.backend) +
+                                   "; expected one of " + expected);
+  st.SetReason("unknown_backend");
+  return st;
 }
 
 Status CheckCall(const PlacementProblem& problem, const std::vector<Request>& requests,
@@ -206,6 +241,7 @@ std::string_view SolveStatusName(SolveStatus s) {
     case SolveStatus::kOptimal: return "optimal";
     case SolveStatus::kFeasible: return "feasible";
     case SolveStatus::kInfeasible: return "infeasible";
+    case SolveStatus::kNoSolutionFound: return "noSolutionFound";
     case SolveStatus::kTimeout: return "timeout";
   }
   return "infeasible";

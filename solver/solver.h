@@ -1,11 +1,11 @@
 // The placement solver: the one public entry of solver/.
 //
 // Given an immutable snapshot (inventory + topology), the tenants, and requests, it returns for
-// each request a PlacementResult: a status for what the request turned out to be (optimal,
-// feasible, infeasible, timeout; infeasible is an answer, not an error), the chosen nodes, the cost
-// and the objective with its terms, a proven lower bound and the gap, and for an infeasible request
-// an explanation a person can act on. A Status that is not OK means the call itself failed (bad
-// input, unknown backend), never that no placement exists.
+// each request a PlacementResult: a status for what the request turned out to be (SolveStatus
+// below; infeasible is an answer, not an error), the chosen nodes, the cost and the objective with
+// its terms, a proven lower bound and the gap, and for a proven infeasible request an explanation a
+// person can act on. A Status that is not OK means the call itself failed (bad input, unknown
+// backend), never that no placement exists.
 //
 // Backends ("heuristic", "ilp", "auto") implement one interface (solver/backend.h) and are
 // registered by name. Validation of requests against the snapshot happens once, here or at the
@@ -27,8 +27,31 @@
 
 namespace topoplace {
 
-enum class SolveStatus { kOptimal, kFeasible, kInfeasible, kTimeout };
-std::string_view SolveStatusName(SolveStatus s);  // "optimal", "feasible", "infeasible", "timeout"
+// What a solve established about one request. A status never claims more than was proven:
+// - kOptimal: a placement, proven to have the least objective (bound == objective);
+// - kFeasible: a placement that passes every constraint, not proven optimal (bound and gap say
+//   how far it may be from the optimum when a bound is known);
+// - kInfeasible: proven that no placement exists, by an exact backend or a relaxation argument
+//   (counts, capacities, cost cap); only this status gets an explanation;
+// - kNoSolutionFound: a search that ran to its end found no placement and proved nothing (a
+//   heuristic's miss, or a backend that cannot search a request of this kind); a placement may
+//   exist, and a backend that can prove infeasibility (or more time) may settle it;
+// - kTimeout: the time limit ended an exact search before it found a placement or a proof.
+// kNoSolutionFound and kTimeout are the two "undecided" answers: nothing placed, nothing proven.
+enum class SolveStatus { kOptimal, kFeasible, kInfeasible, kNoSolutionFound, kTimeout };
+// "optimal", "feasible", "infeasible", "noSolutionFound", "timeout"
+std::string_view SolveStatusName(SolveStatus s);
+inline constexpr SolveStatus kAllSolveStatuses[] = {
+    SolveStatus::kOptimal, SolveStatus::kFeasible, SolveStatus::kInfeasible,
+    SolveStatus::kNoSolutionFound, SolveStatus::kTimeout};
+// kOptimal or kFeasible: the result carries a placement.
+inline bool HasPlacement(SolveStatus s) {
+  return s == SolveStatus::kOptimal || s == SolveStatus::kFeasible;
+}
+// kNoSolutionFound or kTimeout: nothing placed and nothing proven.
+inline bool Undecided(SolveStatus s) {
+  return s == SolveStatus::kNoSolutionFound || s == SolveStatus::kTimeout;
+}
 
 // Provider policy: the weights of the objective terms (all >= 0). The objective is
 //   cost * costPerHour + domains * D + domains_above * A + fragmentation * B + moves * M
@@ -45,7 +68,7 @@ struct ObjectiveWeights {
   double moves = 1000.0;
 };
 
-class BackendRegistry;                      // solver/backend.h
+class BackendRegistry;                     // solver/backend.h
 const BackendRegistry& BuiltinBackends();  // the built-in backends (solver/registry.cc)
 
 struct SolveOptions {
@@ -56,7 +79,7 @@ struct SolveOptions {
   std::string backend = "auto";  // a registered backend's name, or "auto"
   double time_limit_seconds = 10.0;
   ObjectiveWeights weights;
-  bool explain = true;  // build explanations for infeasible requests
+  bool explain = true;  // build explanations for proven infeasible requests
   // Set by a caller that has already run ValidateRequest() on every request against this problem
   // (the service at its entry, capacity and replay before their loops): Solve() then trusts the
   // requests instead of checking them again. A request that is not valid is undefined behaviour.

@@ -179,7 +179,7 @@ int RunParsed(int argc, char** argv, std::ostream& out, std::ostream& err, std::
   CLI::App app{
       "topoplace: topology-aware placement for multi-tenant GPU clouds.\n"
       "Exit codes: 0 ok, 1 internal error, 2 bad input, 3 infeasible or unsatisfied, 4 a store "
-      "or port unavailable.",
+      "or port unavailable, 5 a placement left undecided (nothing found, nothing proven).",
       "topoplace"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "topoplace 0.1.0");
@@ -205,7 +205,7 @@ int RunParsed(int argc, char** argv, std::ostream& out, std::ostream& err, std::
   auto* p = app.add_subcommand("place", "Solve the placement of the scenario's requests");
   p->add_option("file", place.file, "Scenario YAML file")->required();
   p->add_option("--request", place.requests, "Only this request (repeatable)");
-  AddSolverOption(p, place.solver, "Backend: heuristic, ilp or auto");
+  AddSolverOption(p, place.solver, "Backend");
   AddTimeLimitOption(p, place.time_limit_seconds, "Seconds per request for the exact solver");
   p->add_flag("--independent", place.independent,
               "Solve each request against the current state instead of jointly by priority");

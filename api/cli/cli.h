@@ -1,7 +1,8 @@
 // The topoplace command line: validate, show, place (and later whatif, capacity, serve...).
 //
 // RunCli() parses argv, runs one command and returns the process exit code from the one table in
-// exit_codes.h: 0 ok, 1 internal error, 2 bad input, 3 infeasible/unsatisfied.
+// exit_codes.h: 0 ok, 1 internal error, 2 bad input, 3 infeasible/unsatisfied, 4 unavailable,
+// 5 undecided.
 #pragma once
 
 #include <iosfwd>

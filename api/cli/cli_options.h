@@ -10,11 +10,15 @@
 
 namespace topoplace {
 
-// --solver: a registered backend, or "auto" (the heuristic, then the exact solver).
-inline CLI::Option* AddSolverOption(CLI::App* command, std::string& solver,
-                                    const std::string& help) {
-  std::vector<std::string> names = BuiltinBackends().Names();
-  names.push_back("auto");
+// --solver: a backend of `backends`, or "auto" (a quick backend, then an exact one). The help is
+// `what` followed by the accepted names: "Backend: heuristic, ilp or auto".
+inline CLI::Option* AddSolverOption(CLI::App* command, std::string& solver, const std::string& what,
+                                    const BackendRegistry& backends = BuiltinBackends()) {
+  const std::vector<std::string> names = backends.Choices();
+  std::string help = what + ":";
+  for (size_t i = 0; i < names.size(); ++i) {
+    help += (i == 0 ? " " : i + 1 == names.size() ? " or " : ", ") + names[i];
+  }
   return command->add_option("--solver", solver, help)->check(CLI::IsMember(names));
 }
 

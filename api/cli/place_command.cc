@@ -28,7 +28,7 @@ void PrintResult(std::ostream& out, const Snapshot& snap, const Request& request
   const Topology& topo = snap.topology;
   out << "request " << T(r.request) << " (tenant " << T(request.tenant)
       << "): " << SolveStatusName(r.status);
-  if (r.status == SolveStatus::kOptimal || r.status == SolveStatus::kFeasible) {
+  if (HasPlacement(r.status)) {
     out << ", " << r.nodes.size() << " nodes, " << Money(r.cost_per_hour) << "/h\n";
     // Nodes grouped by pod, then leaf and rack.
     std::map<std::string, std::map<std::string, std::vector<std::string>>> groups;
@@ -116,11 +116,16 @@ int RunPlace(const PlaceArgs& args, std::ostream& out, std::ostream& err) {
   if (!results.ok())
     return ReportFailure(results.status(), args.json, out, err, T(args.file) + ": ");
 
-  int placed = 0;
+  // 3 only when a request is proven unsatisfiable; an undecided one (noSolutionFound, timeout)
+  // is 5: the request may fit, given more time or an exact backend.
+  int placed = 0, infeasible = 0;
   for (const auto& r : *results) {
-    placed += r.status == SolveStatus::kOptimal || r.status == SolveStatus::kFeasible;
+    placed += HasPlacement(r.status) ? 1 : 0;
+    infeasible += r.status == SolveStatus::kInfeasible ? 1 : 0;
   }
-  const int code = placed == static_cast<int>(results->size()) ? kExitOk : kExitUnsatisfied;
+  const int code = placed == static_cast<int>(results->size()) ? kExitOk
+                   : infeasible > 0                            ? kExitUnsatisfied
+                                                               : kExitUndecided;
   if (args.json) {
     Json list = Json::array();
     for (const auto& r : *results) list.push_back(PlacementResultToJson(**snap, r));

@@ -310,7 +310,7 @@ void AddServiceCommands(CLI::App& app, ServiceCommands& c) {
   s->add_option("--listen", c.serve.listen, "HOST:PORT to listen on (port 0 picks a free one)");
   s->add_option("--scenario", c.serve.scenario,
                 "Scenario to seed an empty store with (default: the built-in moc-small)");
-  AddSolverOption(s, c.serve.solver, "Default backend: heuristic, ilp or auto");
+  AddSolverOption(s, c.serve.solver, "Default backend");
   AddTimeLimitOption(s, c.serve.time_limit_seconds, "Default seconds per solve", 60.0);
   s->add_option("--max-body-bytes,--max-body", c.serve.max_body_bytes,
                 "Largest request body in bytes (Content-Length or chunked); 413 beyond")

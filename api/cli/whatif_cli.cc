@@ -30,7 +30,7 @@ void AddWhatIfCommands(CLI::App& app, WhatIfCommands& cmds) {
   wi->add_option("--shape", w.shapes,
                  "Also count copies of this request shape before and after (repeatable), e.g. "
                  "nodes=16,class=h100x8,locality=leaf:required,tenant=nlp-lab");
-  AddSolverOption(wi, w.solver, "Backend for the pending requests: heuristic, ilp or auto");
+  AddSolverOption(wi, w.solver, "Backend for the pending requests");
   AddTimeLimitOption(wi, w.time_limit_seconds, "Seconds per exact solve");
   wi->add_flag("--no-relocate", w.no_relocate,
                "Do not look for whole-allocation relocations when a repair is impossible");
@@ -53,7 +53,7 @@ void AddWhatIfCommands(CLI::App& app, WhatIfCommands& cmds) {
                  "The tenant the shape is for (default: the shape's, else "
                  "the first tenant); without a shape, only this tenant's "
                  "headroom");
-  AddSolverOption(ca, c.solver, "Backend per copy: heuristic (default), ilp or auto");
+  AddSolverOption(ca, c.solver, "Backend per copy (default heuristic)");
   AddTimeLimitOption(ca, c.time_limit_seconds, "Seconds per solve and for the joint proof");
   ca->add_option("--history", c.history,
                  "A trace CSV (as for replay) read as demand history: forecasts of when tenants "

@@ -6,6 +6,7 @@
 #include "api/http/service.h"
 #include "api/whatif.h"
 #include "model/request_schema.h"
+#include "solver/backend.h"
 
 namespace topoplace {
 namespace {
@@ -125,6 +126,19 @@ Json ObjectSchema(const std::string& description) {
   return Json{{"type", "object"}, {"description", description}};
 }
 
+// A solver result. Its status is one of the solver's (solver/solver.h): "infeasible" only with a
+// proof, "noSolutionFound" and "timeout" when nothing was placed and nothing proven.
+Json PlacementSchema() {
+  Json statuses = Json::array();
+  for (SolveStatus s : kAllSolveStatuses) statuses.push_back(std::string(SolveStatusName(s)));
+  Json j = ObjectSchema(
+      "a solver result: status, nodes, costPerHour, objective, bound, gap, backend, explanation "
+      "(for a proven infeasible request)");
+  j["required"] = Json::array({"status"});
+  j["properties"] = {{"status", {{"type", "string"}, {"enum", statuses}}}};
+  return j;
+}
+
 std::string OperationId(const Route& r) {
   std::string id = r.method == "GET" ? "get" : r.method == "POST" ? "post" : "delete";
   bool upper = true;
@@ -152,7 +166,7 @@ std::string ResponseSchema(const Route& r) {
 
 }  // namespace
 
-Json OpenApiDocument(const std::vector<Route>& routes) {
+Json OpenApiDocument(const std::vector<Route>& routes, const BackendRegistry& backends) {
   Json paths = Json::object();
   for (const Route& r : routes) {
     Json op{{"summary", r.summary}, {"operationId", OperationId(r)}};
@@ -177,7 +191,7 @@ Json OpenApiDocument(const std::vector<Route>& routes) {
     if (solves) {
       params.push_back({{"name", "backend"},
                         {"in", "query"},
-                        {"schema", {{"enum", {"heuristic", "ilp", "auto"}}}}});
+                        {"schema", {{"type", "string"}, {"enum", backends.Choices()}}}});
       params.push_back({{"name", "timeLimitSeconds"},
                         {"in", "query"},
                         {"schema", {{"type", "number"}, {"minimum", 0.001}, {"maximum", 60}}}});
@@ -269,8 +283,7 @@ Json OpenApiDocument(const std::vector<Route>& routes) {
         {"schemas",
          {{"Request", RequestSchema()},
           {"Problem", ProblemSchema()},
-          {"Placement", ObjectSchema("a solver result: status, nodes, costPerHour, objective, "
-                                     "bound, gap, backend, explanation")},
+          {"Placement", PlacementSchema()},
           {"Reservation", ObjectSchema("nodes held for a tenant until expiresAt, each with its "
                                        "generation and the rule that admitted it")},
           {"Allocation", ObjectSchema("nodes allocated to a tenant")},

@@ -11,6 +11,7 @@
 #include "inventory/scenario_codec.h"
 #include "model/request_schema.h"
 #include "model/text.h"
+#include "solver/backend.h"
 #include "solver/verifier.h"
 
 namespace topoplace {
@@ -84,9 +85,12 @@ RouteResultOf<SolveCall> ParseSolveCall(Service& s, const Call& c, bool holds) {
   out.options.backend = s.args().solver;
   out.options.time_limit_seconds = s.args().time_limit_seconds;
   if (auto it = c.query.find("backend"); it != c.query.end()) {
-    if (it->second != "heuristic" && it->second != "ilp" && it->second != "auto") {
+    if (!out.options.backends->Accepts(it->second)) {
+      std::string expected;
+      for (const std::string& name : out.options.backends->Choices())
+        expected += (expected.empty() ? "" : ", ") + name;
       return BadParameter("backend",
-                          "\"" + it->second.substr(0, 40) + "\"; expected heuristic, ilp or auto");
+                          "\"" + it->second.substr(0, 40) + "\"; expected one of " + expected);
     }
     out.options.backend = it->second;
   }
@@ -161,9 +165,7 @@ std::optional<RouteError> ValidateAgainst(const View& view, const SolveCall& cal
   return BodyErrors(errors);
 }
 
-bool Placed(const PlacementResult& r) {
-  return r.status == SolveStatus::kOptimal || r.status == SolveStatus::kFeasible;
-}
+bool Placed(const PlacementResult& r) { return HasPlacement(r.status); }
 
 RouteResultOf<PlacementResult> SolveWith(Service& s, const View& view, const SolveCall& call) {
   PlacementProblem problem{view.snapshot, view.tenants};
@@ -186,7 +188,10 @@ RouteResultOf<PlacementResult> SolveWith(Service& s, const View& view, const Sol
 
 // A request with no placement: 422, why in words, and the solver's answer with its explanation.
 RouteError Unplaceable(const View& view, const PlacementResult& r) {
-  std::string code = "infeasible";
+  // "infeasible" only with a proof; a solve that decided nothing says which way it stopped.
+  std::string code = r.status == SolveStatus::kInfeasible ? "infeasible"
+                     : r.status == SolveStatus::kTimeout  ? "timeout"
+                                                          : "no_solution_found";
   std::string detail;
   if (r.explanation) {
     for (const auto& c : r.explanation->conflict) {

@@ -250,7 +250,9 @@ std::vector<Route> PlacementRoutes();  // routes_placement.cc
 std::vector<Route> InfoRoutes();       // routes_info.cc
 std::vector<Route> WhatIfRoutes();     // routes_whatif.cc
 std::vector<Route> AllRoutes();
-Json OpenApiDocument(const std::vector<Route>& routes);  // openapi.cc
+// The backend parameter's enum lists `backends`' names and "auto".
+Json OpenApiDocument(const std::vector<Route>& routes,
+                     const BackendRegistry& backends = BuiltinBackends());  // openapi.cc
 
 // Shared helpers for the handlers.
 std::string IsoTime(int64_t ms);

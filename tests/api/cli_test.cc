@@ -156,6 +156,25 @@ TEST(CliTest, PlaceDefaultScenarioVerifiesAndExplains) {
   EXPECT_EQ(infeasible, 1);
 }
 
+TEST(CliTest, AHeuristicMissIsUndecidedNotInfeasible) {
+  // The request fits (the exact solver places it), but the heuristic's search does not reach it:
+  // it must say it found nothing, and exit 5 (undecided), never 3 (cannot be satisfied).
+  const std::string file = "tests/golden/place/heuristic-miss.yaml";
+  auto heuristic = RunTopoplace("place " + file + " --solver heuristic --json");
+  EXPECT_EQ(heuristic.exit_code, 5) << heuristic.out << heuristic.err;
+  Json j = Json::parse(heuristic.out);
+  ASSERT_EQ(j["results"].size(), 1u);
+  EXPECT_EQ(j["results"][0]["status"], "noSolutionFound");
+  EXPECT_TRUE(j["results"][0]["explanation"].is_null())
+      << "only a proven infeasibility is explained";
+  auto text = RunTopoplace("place " + file + " --solver heuristic");
+  EXPECT_EQ(text.exit_code, 5);
+  EXPECT_NE(text.out.find("noSolutionFound"), std::string::npos) << text.out;
+  auto exact = RunTopoplace("place " + file + " --solver auto --json");
+  EXPECT_EQ(exact.exit_code, 0) << exact.out << exact.err;
+  EXPECT_EQ(Json::parse(exact.out)["results"][0]["status"], "optimal");
+}
+
 TEST(CliTest, PlaceOneRequestHumanOutput) {
   auto loaded = LoadScenarioFile(testing::SourceDir() + "/scenarios/moc-small.yaml");
   ASSERT_TRUE(loaded.ok());
