@@ -66,10 +66,13 @@ NodeGroups::NodeGroups(const PreparedRequest& p) : levels_(GroupLevels(p)) {
   std::vector<int> order(count);
   for (size_t i = 0; i < count; ++i) order[i] = static_cast<int>(i);
   auto row = [&](int i) { return rows.begin() + static_cast<ptrdiff_t>(i * stride); };
-  std::sort(order.begin(), order.end(), [&](int a, int b) {
+  auto less = [&](int a, int b) {
     return std::lexicographical_compare(row(a), row(a) + static_cast<ptrdiff_t>(stride), row(b),
                                         row(b) + static_cast<ptrdiff_t>(stride));
-  });
+  };
+  // Inventories are usually written rack by rack, so candidates in node order are often already in
+  // key order (domain ids follow the nodes): one linear check saves the sort at 100,000 nodes.
+  if (!std::is_sorted(order.begin(), order.end(), less)) std::sort(order.begin(), order.end(), less);
 
   group_of_.assign(inv.nodes.size(), -1);
   nodes_.reserve(count);
