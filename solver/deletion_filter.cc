@@ -182,7 +182,19 @@ Conflict DeletionFilter(std::span<const ConstraintGroup> used, const Feasibility
 
 FeasibilityBackends FindFeasibilityBackends(const BackendRegistry* registry) {
   if (registry == nullptr) return {};
-  return {registry->Find("heuristic"), registry->Find("ilp")};
+  // By what the backends can do, not by their names: the first quick search, and the first exact
+  // one (preferring one that honours kept nodes, which repair's tests need).
+  FeasibilityBackends out;
+  for (const Backend* b : registry->All()) {
+    const BackendCapabilities c = b->capabilities();
+    if (!c.exact) {
+      if (out.quick == nullptr) out.quick = b;
+    } else if (out.exact == nullptr ||
+               (c.honours_keep_current && !out.exact->capabilities().honours_keep_current)) {
+      out.exact = b;
+    }
+  }
+  return out;
 }
 
 std::string Money(double x) {

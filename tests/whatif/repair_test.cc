@@ -290,6 +290,7 @@ class CountingBackend : public Backend {
  public:
   CountingBackend(const Backend& inner, int& calls) : inner_(inner), calls_(calls) {}
   std::string_view name() const override { return inner_.name(); }
+  BackendCapabilities capabilities() const override { return inner_.capabilities(); }
   PlacementResult Solve(const PreparedRequest& p, const SolveOptions& options,
                         const PlacementResult* warm_start) const override {
     ++calls_;
