@@ -93,13 +93,21 @@ class ServerProcess {
     static int counter = 0;
     dir_ = std::filesystem::temp_directory_path() /
            ("topoplace-serve-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    // Process ids come back: a directory left by an earlier test process with this id would hold
+    // an old "listening on" line, read before the new server truncates its output, and the test
+    // would go on against a server that is not this one (or not up yet). Start from nothing.
+    std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     std::vector<std::string> args = {TopoplaceBin(), "serve",      "--db", db_,
                                      "--listen",     "127.0.0.1:0"};
     args.insert(args.end(), extra.begin(), extra.end());
     Start(args);
   }
-  ~ServerProcess() { Stop(SIGTERM); }
+  ~ServerProcess() {
+    Stop(SIGTERM);
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+  }
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
