@@ -1,8 +1,26 @@
 #include "api/json_codec.h"
 
+#include <cstdio>
+#include <ctime>
 #include <set>
 
 namespace topoplace {
+
+std::string IsoTime(int64_t ms, bool millis) {
+  if (ms <= 0) return "";
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  if (millis) {
+    std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
+  } else {
+    std::snprintf(out, sizeof out, "%sZ", buf);
+  }
+  return out;
+}
 
 std::string JsonText(const Json& j, int indent) {
   return j.dump(indent, ' ', false, Json::error_handler_t::replace);

@@ -18,6 +18,10 @@ using Json = nlohmann::ordered_json;
 // check) become U+FFFD instead of making the dump throw. `indent` < 0 gives one line.
 std::string JsonText(const Json& j, int indent = 2);
 
+// A time in milliseconds since the epoch as ISO 8601 UTC ("2026-11-27T15:23:06Z", or with
+// ".123" before the Z when `millis`); empty for 0 or less (never set).
+std::string IsoTime(int64_t ms, bool millis = true);
+
 Json PlacementResultToJson(const Snapshot& snapshot, const PlacementResult& result);
 
 // Distinct domains used by `nodes` at each level, e.g. {"leaf": 2, "rack": 2, ...}.

@@ -41,17 +41,7 @@ Result<std::unique_ptr<Store>> OpenStore(const ServiceCommands& c, OpenMode mode
   return Store::Open(c.db, options);
 }
 
-std::string IsoTimeOrEmpty(int64_t ms) {
-  if (ms <= 0) return "";
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-Json TimeJson(int64_t ms) { return ms > 0 ? Json(IsoTimeOrEmpty(ms)) : Json(nullptr); }
+Json TimeJson(int64_t ms) { return ms > 0 ? Json(IsoTime(ms, false)) : Json(nullptr); }
 
 // "30d", "12h", "45m", "90s", "2w" -> milliseconds.
 Result<int64_t> ParseDuration(const std::string& text) {
@@ -186,7 +176,7 @@ int RunTokenCreate(const ServiceCommands& c, std::ostream& out, std::ostream& er
   out << *secret << "\n";
   err << "topoplace token create: a " << c.token_role << " token"
       << (c.token_tenant.empty() ? "" : " for tenant " + c.token_tenant)
-      << (expires_ms ? ", expiring " + IsoTimeOrEmpty(expires_ms) : std::string())
+      << (expires_ms ? ", expiring " + IsoTime(expires_ms, false) : std::string())
       << "; it is shown only this once (the store keeps its hash)\n";
   return kExitOk;
 }
@@ -213,9 +203,9 @@ int RunTokenList(const ServiceCommands& c, std::ostream& out, std::ostream& err)
                                                                     : "live";
     std::snprintf(line, sizeof line, "%-13s %-15s %-15s %-21s %-21s %-21s %s\n", t.id.c_str(),
                   t.role.c_str(), t.tenant.empty() ? "-" : t.tenant.c_str(),
-                  IsoTimeOrEmpty(t.created_ms).c_str(),
-                  t.expires_ms ? IsoTimeOrEmpty(t.expires_ms).c_str() : "never",
-                  t.last_used_ms ? IsoTimeOrEmpty(t.last_used_ms).c_str() : "never", state.c_str());
+                  IsoTime(t.created_ms, false).c_str(),
+                  t.expires_ms ? IsoTime(t.expires_ms, false).c_str() : "never",
+                  t.last_used_ms ? IsoTime(t.last_used_ms, false).c_str() : "never", state.c_str());
     out << line;
   }
   return kExitOk;

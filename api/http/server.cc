@@ -216,18 +216,6 @@ RouteError BodyErrors(const std::vector<BodyError>& errors) {
   return st;
 }
 
-std::string IsoTime(int64_t ms) {
-  if (ms <= 0) return "";
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms % 1000));
-  return out;
-}
-
 int View::TenantIndex(const std::string& name) const {
   for (size_t i = 0; i < tenants.size(); ++i) {
     if (tenants[i].name == name) return static_cast<int>(i);

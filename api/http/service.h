@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "api/http/metrics.h"
+#include "api/json_codec.h"
 #include "api/request_json.h"
 #include "inventory/store.h"
 #include "model/cow_vector.h"
@@ -255,7 +256,6 @@ Json OpenApiDocument(const std::vector<Route>& routes,
                      const BackendRegistry& backends = BuiltinBackends());  // openapi.cc
 
 // Shared helpers for the handlers.
-std::string IsoTime(int64_t ms);
 // The `limit` (1-1000, default 100) and `pageToken` query parameters of a list route; a bad one
 // is 400 bad_parameter naming it; `list` is the list the token must belong to.
 // (routes_placement.cc)
