@@ -51,6 +51,13 @@ enum class SwitchRole { kLeaf, kSpine };
 std::string_view SwitchRoleName(SwitchRole role);
 std::optional<SwitchRole> ParseSwitchRole(std::string_view s);
 
+// How the L2 driver reaches a switch: the driver's name and its settings for this switch.
+struct SwitchManagement {
+  std::string driver;  // "ovs", ...
+  std::string bridge;  // ovs: the bridge the switch's ports are on
+  bool operator==(const SwitchManagement&) const = default;
+};
+
 struct Switch {
   std::string name;
   SwitchRole role = SwitchRole::kLeaf;
@@ -58,6 +65,7 @@ struct Switch {
   std::string site;                  // optional for leaves: inherited from their racks
   std::string pod;                   // optional
   std::vector<std::string> uplinks;  // names of switches one tier up
+  std::optional<SwitchManagement> management;
   bool operator==(const Switch&) const = default;
 };
 
@@ -99,10 +107,23 @@ enum class NodeState { kAvailable, kAllocated, kReserved, kMaintenance, kFailed 
 std::string_view NodeStateName(NodeState state);
 std::optional<NodeState> ParseNodeState(std::string_view s);
 
+// How the executors reach a node's baseboard management controller. `credentials` names a set in
+// the deployment's executor settings (model/executor_settings.h); secrets never live here.
 struct BmcSpec {
-  std::string protocol;  // "ipmi" | "redfish"
-  std::string address;   // host:port
+  std::string protocol;     // "ipmi" | "redfish"
+  std::string address;      // host:port (redfish: host:port or a base URL)
+  std::string credentials;  // name of a credential set, empty = none
+  std::string system;       // redfish: the Systems/{id} member; empty = the only system
   bool operator==(const BmcSpec&) const = default;
+};
+
+// One NIC of a node and the leaf switch port it is cabled to (DESIGN.md section 6).
+struct NodePort {
+  std::string name;         // "eth0"
+  std::string mac;          // "02:00:00:00:01:01"
+  std::string switch_name;  // a leaf switch: the node's own leaf
+  std::string port;         // the switch's port name
+  bool operator==(const NodePort&) const = default;
 };
 
 struct Node {
@@ -114,6 +135,7 @@ struct Node {
   std::map<std::string, std::string> labels;
   std::optional<BmcSpec> bmc;
   std::string mac;
+  std::vector<NodePort> ports;  // NIC -> leaf port; the executors move these between VLANs
   NodeState state = NodeState::kAvailable;
   std::string holder;  // tenant holding the node (allocated/reserved), else empty
   // Set when the holder asked for its domain at this level to itself (a request's `exclusive`):
@@ -143,6 +165,17 @@ struct Tenant {
 // Allocation (who holds which nodes, and optionally the request they were placed for) lives in
 // model/scenario.h, beside Request.
 
+// The provider's network policy (scenario key `networks:`): where unused ports sit, the VLANs and
+// subnets tenant networks are cut from. Absent = the inventory cannot be carried out on L2/L3.
+struct NetworkPolicy {
+  int quarantine_vlan = 0;        // 1..4094
+  int tenant_vlan_from = 0;       // inclusive, 1..4094; must not contain the quarantine VLAN
+  int tenant_vlan_to = 0;         // inclusive
+  std::string tenant_subnet_pool;  // IPv4 CIDR, "10.128.0.0/16"
+  int tenant_prefix_length = 24;  // each tenant network's subnet, longer than the pool's
+  bool operator==(const NetworkPolicy&) const = default;
+};
+
 // Pods are optional: a node's pod is its rack's pod, else its leaf's pod, else its rack's site.
 inline const std::string& PodOfRack(const Rack& rack, const Switch* leaf) {
   if (!rack.pod.empty()) return rack.pod;
@@ -159,6 +192,7 @@ class Inventory {
   std::vector<Rack> racks;
   std::vector<NodeClass> node_classes;
   std::vector<Node> nodes;
+  std::optional<NetworkPolicy> networks;
 
   // Resolves every name reference into indices. Returns InvalidArgument listing every dangling or
   // duplicate reference (the YAML loader reports these with positions first; this is the backstop
@@ -187,7 +221,8 @@ class Inventory {
   // Equal entities in equal order (the indices are derived and not compared).
   bool operator==(const Inventory& o) const {
     return sites == o.sites && power_domains == o.power_domains && switches == o.switches &&
-           racks == o.racks && node_classes == o.node_classes && nodes == o.nodes;
+           racks == o.racks && node_classes == o.node_classes && nodes == o.nodes &&
+           networks == o.networks;
   }
 
  private:
