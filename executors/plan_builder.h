@@ -1,0 +1,61 @@
+// Turns a committed allocation into a plan (DESIGN.md section 6): per node, its switch ports onto
+// the tenant VLAN, a DHCP reservation, a one-time PXE boot, power on and a wait for the node's lease
+// on the tenant network; before them, the tenant network itself (VLAN and subnet from IPAM, its
+// DHCP server). Teardown steps undo each effect: power off, DHCP entry released, ports back to the
+// quarantine VLAN, the network freed when its last node has left.
+//
+// Step ids are "<node>/<action>" and "network/<action>"; a teardown step's id carries a "~" before
+// its action ("r1-n01/~power-off") so deploy and teardown of one node never share an id. Building
+// checks that the inventory can carry the plan out: every node has a BMC and at least one port on
+// a switch with management, and the inventory has a network policy; otherwise kFailedPrecondition
+// naming every node and what it lacks. Thread safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/entities.h"
+#include "model/plan.h"
+#include "model/status.h"
+
+namespace topoplace {
+
+// The actions, in the order a node goes through them.
+inline constexpr std::string_view kActNetworkAllocate = "network-allocate";
+inline constexpr std::string_view kActDhcpServe = "dhcp-serve";
+inline constexpr std::string_view kActPortTenantVlan = "port-tenant-vlan";
+inline constexpr std::string_view kActDhcpReserve = "dhcp-reserve";
+inline constexpr std::string_view kActBootPxe = "boot-pxe";
+inline constexpr std::string_view kActPowerOn = "power-on";
+inline constexpr std::string_view kActWaitLease = "wait-lease";
+inline constexpr std::string_view kActPowerOff = "power-off";
+inline constexpr std::string_view kActDhcpRelease = "dhcp-release";
+inline constexpr std::string_view kActPortQuarantine = "port-quarantine";
+inline constexpr std::string_view kActNetworkFree = "network-free";
+
+// Which driver of a layer carries the steps out.
+struct DriverChoice {
+  std::string l3 = "dnsmasq";  // the deployment's L3 driver
+};
+
+// Checks the inventory can carry `nodes` out; kFailedPrecondition listing each node's lack.
+Status CheckExecutable(const Inventory& inventory, const std::vector<std::string>& nodes);
+
+// A new deploy plan for an allocation (no id yet; the store gives one).
+Result<Plan> BuildDeployPlan(const Inventory& inventory, const std::string& allocation,
+                             const std::string& tenant, const std::string& purpose,
+                             const std::vector<std::string>& nodes, const DriverChoice& drivers);
+
+// The deploy steps of one node (used again when a node is replaced). Needs the network steps.
+std::vector<PlanStep> NodeDeploySteps(const Inventory& inventory, const std::string& node);
+
+// The teardown steps of the given nodes plus, after them all, the network's release.
+std::vector<PlanStep> TeardownSteps(const Inventory& inventory,
+                                    const std::vector<std::string>& nodes,
+                                    const DriverChoice& drivers, bool free_network);
+
+// The nodes a plan is (or was) carrying out, in the order their first step appears.
+std::vector<std::string> PlanNodes(const Plan& plan);
+
+}  // namespace topoplace
