@@ -61,20 +61,16 @@ struct HostPort {
   std::string port;
 };
 
-// "host:port", "host" (port 623) or "[v6]:port".
+// "host:port", "host" (port 623), "[v6]:port" or a bare IPv6 address (port 623).
 Result<HostPort> SplitAddress(const BmcTarget& t) {
   const std::string& a = t.bmc.address;
   HostPort hp{a, "623"};
   if (!a.empty() && a.front() == '[') {
-    size_t close = a.find(']');
-    if (close == std::string::npos)
-      hp.host.clear();
-    else {
-      hp.host = a.substr(1, close - 1);
-      if (close + 1 < a.size()) {
-        if (a[close + 1] != ':') hp.host.clear();
-        hp.port = a.substr(close + 2);
-      }
+    const size_t close = a.find(']');
+    hp.host = close == std::string::npos ? "" : a.substr(1, close - 1);
+    if (close != std::string::npos && close + 1 < a.size()) {
+      if (a[close + 1] != ':') hp.host.clear();
+      hp.port = a.substr(close + 2);
     }
   } else if (size_t colon = a.rfind(':'); colon != std::string::npos && a.find(':') == colon) {
     hp.host = a.substr(0, colon);
@@ -118,6 +114,13 @@ std::string PeerWords(const ProcessResult& r) {
   return best;
 }
 
+// The first line ipmitool wrote to stdout (its answer), else its words on stderr.
+std::string AnswerWords(const ProcessResult& r) {
+  ProcessResult out_only{r.exit_code, r.out, ""};
+  return r.out.find_first_not_of(" \t\r\n") == std::string::npos ? PeerWords(r)
+                                                                 : FirstLine(out_only);
+}
+
 class IpmiDriver final : public BmcDriver {
  public:
   explicit IpmiDriver(IpmiOptions o) : o_(std::move(o)) {}
@@ -131,7 +134,7 @@ class IpmiDriver final : public BmcDriver {
     if (Contains(r->out, "Chassis Power is on")) return true;
     if (Contains(r->out, "Chassis Power is off")) return false;
     return InternalError("node " + t.node + ": BMC at " + t.bmc.address +
-                         " gave an unexpected power status: " + FirstLine(*r));
+                         " gave an unexpected power status: " + AnswerWords(*r));
   }
 
   Status SetOneTimePxeBoot(const BmcTarget& t) override {
@@ -140,7 +143,7 @@ class IpmiDriver final : public BmcDriver {
     if (!r.ok()) return r.status();
     if (!Contains(r->out, "Set Boot Device to pxe")) {
       return InternalError("node " + t.node + ": BMC at " + t.bmc.address +
-                           " did not confirm the PXE boot: " + FirstLine(*r));
+                           " did not confirm the PXE boot: " + AnswerWords(*r));
     }
     return Status::Ok();
   }
@@ -152,7 +155,7 @@ class IpmiDriver final : public BmcDriver {
     size_t at = r->out.find(key);
     if (at == std::string::npos) {
       return InternalError("node " + t.node + ": BMC at " + t.bmc.address +
-                           " gave no boot device selector: " + FirstLine(*r));
+                           " gave no boot device selector: " + AnswerWords(*r));
     }
     size_t b = r->out.find_first_not_of(' ', at + key.size());
     size_t e = r->out.find('\n', b);
@@ -179,7 +182,7 @@ class IpmiDriver final : public BmcDriver {
     if (!r.ok()) return r.status();
     if (!Contains(r->out, on ? "Up/On" : "Down/Off")) {
       return InternalError("node " + t.node + ": BMC at " + t.bmc.address + " did not confirm " +
-                           (on ? "power on: " : "power off: ") + FirstLine(*r));
+                           (on ? "power on: " : "power off: ") + AnswerWords(*r));
     }
     return Status::Ok();
   }

@@ -3,6 +3,7 @@
 // checks what a person would: the machine's own state files and the peer's own client agree with
 // what the driver says it did.
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -422,6 +423,83 @@ TEST(RedfishDriver, SeveralSystemsNeedANameAndAnUnknownOneIsInvalid) {
       << unknown.message();
   EXPECT_EQ(peer.State("1", "power"), "Off");
   EXPECT_EQ(peer.State("2", "power"), "Off");
+}
+
+// HTTPS: a certificate the driver cannot verify is refused (and nothing happens to the machine);
+// trusting its CA (caFile) or turning verification off lets the call through.
+TEST(RedfishDriver, HttpsVerifiesTheBmcsCertificate) {
+  TempDir tls("topoplace-redfish-tls");
+  const std::string cert = (tls.path() / "cert.pem").string(),
+                    key = (tls.path() / "key.pem").string();
+  auto made = RunProcess(
+      {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+       "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert},
+      WithTimeout(60));
+  ASSERT_TRUE(made.ok() && made->exit_code == 0)
+      << (made.ok() ? made->err : made.status().ToString());
+  RedfishEmulatorPeer peer(1, {}, cert, key);
+  BmcTarget t{"node-1",
+              {"redfish", "https://" + peer.Address(), "lab-bmc", ""},
+              {peer.user(), peer.password()}};
+
+  auto strict = MakeRedfishDriver({{"timeoutSeconds", "5"}});
+  ASSERT_TRUE(strict.ok());
+  Status refused = (*strict)->PowerOn(t);
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition) << refused.ToString();
+  EXPECT_NE(refused.message().find("node-1"), std::string::npos) << refused.message();
+  EXPECT_EQ(peer.State("1", "power"), "Off");
+
+  auto trusting = MakeRedfishDriver({{"caFile", cert}, {"timeoutSeconds", "5"}});
+  ASSERT_TRUE(trusting.ok());
+  Status on = (*trusting)->PowerOn(t);
+  ASSERT_TRUE(on.ok()) << on.ToString();
+  EXPECT_EQ(peer.State("1", "power"), "On");
+
+  auto unverified = MakeRedfishDriver({{"verifyTls", "false"}, {"timeoutSeconds", "5"}});
+  ASSERT_TRUE(unverified.ok());
+  Status off = (*unverified)->PowerOff(t);
+  ASSERT_TRUE(off.ok()) << off.ToString();
+  EXPECT_EQ(peer.State("1", "power"), "Off");
+}
+
+// A BMC that answers with an error or with far too much: kInternal, its own words, bounded.
+TEST(RedfishDriver, PeerErrorsAndOversizedAnswersAreInternal) {
+  httplib::Server bmc;
+  bmc.Get("/redfish/v1/Systems/1", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 500;
+    res.set_content(
+        R"({"error": {"code": "Base.1.8.InternalError", "message": "general",)"
+        R"( "@Message.ExtendedInfo": [{"Message": "The fan controller is on fire."}]}})",
+        "application/json");
+  });
+  bmc.Get("/redfish/v1/Systems/2", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("{\"Name\": \"" + std::string(3 << 20, 'x') + "\"}", "application/json");
+  });
+  bmc.Get("/redfish/v1/Systems/3", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("<html>not json</html>", "text/html");
+  });
+  const int port = bmc.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread serving([&] { bmc.listen_after_bind(); });
+  auto d = MakeRedfishDriver({{"timeoutSeconds", "5"}});
+  ASSERT_TRUE(d.ok());
+  BmcTarget t{
+      "node-1", {"redfish", "127.0.0.1:" + std::to_string(port), "lab-bmc", "1"}, {"admin", "pw"}};
+  Status fire = (*d)->PowerOn(t);
+  EXPECT_EQ(fire.code(), StatusCode::kInternal) << fire.ToString();
+  EXPECT_NE(fire.message().find("The fan controller is on fire."), std::string::npos)
+      << fire.message();
+  EXPECT_NE(fire.message().find("HTTP 500"), std::string::npos) << fire.message();
+  t.bmc.system = "2";
+  Status big = (*d)->PowerOn(t);
+  EXPECT_EQ(big.code(), StatusCode::kInternal) << big.ToString();
+  EXPECT_NE(big.message().find("larger than 1 MiB"), std::string::npos) << big.message();
+  EXPECT_LT(big.message().size(), 400u);
+  t.bmc.system = "3";
+  Status html = (*d)->PowerOn(t);
+  EXPECT_EQ(html.code(), StatusCode::kInternal) << html.ToString();
+  bmc.stop();
+  serving.join();
 }
 
 TEST(RedfishDriver, TlsToAPlainHttpPeerIsUnavailableNotAHang) {

@@ -243,7 +243,8 @@ void IpmiSimPeer::Kill(int i) {
 
 // ---- the Redfish emulator ----------------------------------------------------------------------
 
-RedfishEmulatorPeer::RedfishEmulatorPeer(int systems, const PeerMachineOptions& options)
+RedfishEmulatorPeer::RedfishEmulatorPeer(int systems, const PeerMachineOptions& options,
+                                         const std::string& tls_cert, const std::string& tls_key)
     : dir_("topoplace-redfish") {
   RequireProgram("/usr/bin/python3");
   const std::string script = SourceDir() + "/tests/peers/redfish_test_emulator.py";
@@ -268,13 +269,17 @@ RedfishEmulatorPeer::RedfishEmulatorPeer(int systems, const PeerMachineOptions& 
                 fs::perms(0755));
     }
   }
-  auto pid =
-      SpawnDaemon({"/usr/bin/python3", script, "--port", "0", "--systems", std::to_string(systems),
-                   "--user", user_, "--password-file", (dir_.path() / "password").string(),
-                   "--state-dir", (dir_.path() / "state").string(), "--on-power-on",
-                   (hooks / "dispatch").string() + " on-power-on", "--on-power-off",
-                   (hooks / "dispatch").string() + " on-power-off"},
-                  (dir_.path() / "emulator.log").string());
+  std::vector<std::string> argv = {
+      "/usr/bin/python3", script,
+      "--port",           "0",
+      "--systems",        std::to_string(systems),
+      "--user",           user_,
+      "--password-file",  (dir_.path() / "password").string(),
+      "--state-dir",      (dir_.path() / "state").string(),
+      "--on-power-on",    (hooks / "dispatch").string() + " on-power-on",
+      "--on-power-off",   (hooks / "dispatch").string() + " on-power-off"};
+  if (!tls_cert.empty()) argv.insert(argv.end(), {"--tls-cert", tls_cert, "--tls-key", tls_key});
+  auto pid = SpawnDaemon(argv, (dir_.path() / "emulator.log").string());
   if (!pid.ok()) throw std::runtime_error(pid.status().ToString());
   pid_ = *pid;
   const std::string marker = "listening on 127.0.0.1:";

@@ -1,6 +1,6 @@
 // Real BMC peers for the executor tests: simulated machines whose state a test can read back.
 //
-// IpmiSimPeer starts N OpenIPMI `ipmi_sim` BMCs on free loopback UDP ports, each in its own
+// IpmiSimPeer starts N `ipmi_sim` BMCs on free loopback UDP ports, each in its own
 // directory under a temporary folder, with tests/peers/ipmi_sim_chassis_hook.sh as its chassis: the
 // machine's power and boot override are files there. RedfishEmulatorPeer starts
 // tests/peers/redfish_test_emulator.py (a TEST PEER of our own) with N systems, state in files too.
@@ -85,7 +85,9 @@ class IpmiSimPeer {
 
 class RedfishEmulatorPeer {
  public:
-  RedfishEmulatorPeer(int systems, const PeerMachineOptions& options = {});
+  // With a certificate and its key (PEM files) it serves HTTPS instead of HTTP.
+  RedfishEmulatorPeer(int systems, const PeerMachineOptions& options = {},
+                      const std::string& tls_cert = "", const std::string& tls_key = "");
   ~RedfishEmulatorPeer();
   RedfishEmulatorPeer(const RedfishEmulatorPeer&) = delete;
   RedfishEmulatorPeer& operator=(const RedfishEmulatorPeer&) = delete;

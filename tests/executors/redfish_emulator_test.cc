@@ -1,5 +1,5 @@
 // The Redfish test emulator is only worth testing the driver against if clients we did not write
-// accept it: Debian's python3-sushy (the Redfish library of a bare-metal provisioning service) and
+// accept it: python3-sushy (the Redfish library of a bare-metal provisioning service) and
 // redfishtool (the protocol body's own client) drive it here, and the machine's state files must
 // show what they asked for. Then the protocol's error answers, over plain HTTP.
 #include <gtest/gtest.h>
@@ -15,8 +15,8 @@ namespace {
 
 using json = nlohmann::json;
 
-// Runs a sushy program (under /usr/bin/python3, where Debian installs sushy) with the emulator's
-// URL, user and password as argv[1..3].
+// Runs a sushy program (under /usr/bin/python3, where the package installs sushy) with the
+// emulator's URL, user and password as argv[1..3].
 ProcessResult Sushy(const RedfishEmulatorPeer& peer, const std::string& program) {
   const std::string prelude =
       "import sys, sushy\n"

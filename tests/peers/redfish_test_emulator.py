@@ -27,7 +27,8 @@ A power-on boots: a Once override is used for that boot and then reset to Disabl
 last argument whenever the power goes on (off): that is how a test node "boots".
 
 Options: --port (0 = pick a free one; the chosen port is printed as "listening on 127.0.0.1:PORT"),
---systems N (ids 1..N, or --system-ids a,b), --user, --password-file, --state-dir.
+--systems N (ids 1..N, or --system-ids a,b), --user, --password-file, --state-dir, --tls-cert and
+--tls-key (PEM files: serve HTTPS instead of HTTP).
 """
 
 import argparse
@@ -37,6 +38,7 @@ import json
 import os
 import secrets
 import shlex
+import ssl
 import subprocess
 import sys
 import threading
@@ -450,6 +452,8 @@ def main():
     ap.add_argument("--state-dir", required=True)
     ap.add_argument("--on-power-on", default="")
     ap.add_argument("--on-power-off", default="")
+    ap.add_argument("--tls-cert", default="")
+    ap.add_argument("--tls-key", default="")
     args = ap.parse_args()
 
     ids = [i for i in args.system_ids.split(",") if i] or [str(n + 1) for n in range(args.systems)]
@@ -462,7 +466,13 @@ def main():
     server.cfg = {"user": args.user, "password": password}
     server.sessions = {}
     server.state = State(args.state_dir, ids, args.on_power_on, args.on_power_off)
-    print("listening on 127.0.0.1:%d" % server.server_address[1], flush=True)
+    scheme = "http"
+    if args.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key or None)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    print("listening on 127.0.0.1:%d (%s)" % (server.server_address[1], scheme), flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
