@@ -129,6 +129,15 @@ Result<std::string> BaseUrl(const BmcTarget& t) {
   return scheme + host + ":" + port;
 }
 
+// A path the BMC gave us (a member's @odata.id, an action's target) that we may request from it.
+bool IsServicePath(const std::string& p) {
+  if (p.rfind("/redfish/v1/", 0) != 0 || p.size() > 512) return false;
+  for (char c : p) {
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+
 struct Answer {
   int status = 0;
   std::string body;
@@ -205,6 +214,10 @@ class RedfishDriver final : public BmcDriver {
       if (auto r = a->find("#ComputerSystem.Reset"); r != a->end() && r->is_object()) {
         if (auto tg = r->find("target"); tg != r->end() && tg->is_string()) {
           action = tg->get<std::string>();
+          if (!IsServicePath(action)) {
+            return InternalError(Peer(t) + ": system " + sys->path +
+                                 " announces a reset target that is not a Redfish path");
+          }
         }
       }
     }
@@ -242,6 +255,11 @@ class RedfishDriver final : public BmcDriver {
                                     "); name one with the BMC's system");
       }
       sys.path = members[0]["@odata.id"].get<std::string>();
+      if (!IsServicePath(sys.path)) {
+        return InternalError(Peer(t) +
+                             ": the Systems collection lists a member that is not a "
+                             "Redfish path");
+      }
     }
     auto s = GetJson(t, sys.path, "system " + sys.path);
     if (!s.ok()) return s.status();
@@ -329,13 +347,19 @@ class RedfishDriver final : public BmcDriver {
           Peer(t) + " refused user \"" + Printable(t.credentials.username, 64) +
           "\" (wrong user name or password) for " + what + ": HTTP " + std::to_string(res.status));
     }
+    std::string words = ErrorWords(received);
+    if (const std::string& pw = t.credentials.password; !pw.empty()) {
+      for (size_t at = words.find(pw); at != std::string::npos; at = words.find(pw, at)) {
+        words.replace(at, pw.size(), "***");
+      }
+    }
     if (res.status == 404) {
       return InvalidArgumentError(Peer(t) + ": " + what + ": " + path +
-                                  " does not exist: " + ErrorWords(received));
+                                  " does not exist: " + words);
     }
     if (res.status < 200 || res.status > 299) {
       return InternalError(Peer(t) + ": " + what + " failed: HTTP " + std::to_string(res.status) +
-                           ": " + ErrorWords(received));
+                           ": " + words);
     }
     return Answer{res.status, std::move(received), res.get_header_value("ETag")};
   }

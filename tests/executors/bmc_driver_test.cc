@@ -283,6 +283,20 @@ TEST_P(BmcDriverConformance, WrongPasswordFailsClearlyWithoutTheSecret) {
   EXPECT_EQ(peer->StateFileBoot(0), "none");
 }
 
+TEST_P(BmcDriverConformance, UnknownUserFailsClearly) {
+  auto peer = MakePeer(GetParam());
+  auto driver = DriverOrDie(peer);
+  ASSERT_NE(driver, nullptr);
+  BmcTarget t = peer->Target(1);
+  t.credentials.username = "nobody";
+  Status s = driver->PowerOn(t);
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_NE(s.message().find("\"nobody\""), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("node-2"), std::string::npos) << s.message();
+  EXPECT_EQ(s.message().find(t.credentials.password), std::string::npos) << s.message();
+  EXPECT_EQ(peer->StateFilePower(1), "off");
+}
+
 TEST_P(BmcDriverConformance, DeadPeerIsUnavailableWithinTheTimeout) {
   auto peer = MakePeer(GetParam());
   auto driver = DriverOrDie(peer, {{"timeoutSeconds", "2"}});
@@ -478,6 +492,16 @@ TEST(RedfishDriver, PeerErrorsAndOversizedAnswersAreInternal) {
   bmc.Get("/redfish/v1/Systems/3", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("<html>not json</html>", "text/html");
   });
+  bmc.Get("/redfish/v1/Systems/4", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(R"({"PowerState": "Off", "Actions": {"#ComputerSystem.Reset": )"
+                    R"({"target": "http://elsewhere.example/reset"}}})",
+                    "application/json");
+  });
+  bmc.Get("/redfish/v1/Systems/5", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 503;
+    res.set_content(R"({"error": {"message": "user admin with password hunter2-secret is busy"}})",
+                    "application/json");
+  });
   const int port = bmc.bind_to_any_port("127.0.0.1");
   ASSERT_GT(port, 0);
   std::thread serving([&] { bmc.listen_after_bind(); });
@@ -498,6 +522,16 @@ TEST(RedfishDriver, PeerErrorsAndOversizedAnswersAreInternal) {
   t.bmc.system = "3";
   Status html = (*d)->PowerOn(t);
   EXPECT_EQ(html.code(), StatusCode::kInternal) << html.ToString();
+  t.bmc.system = "4";  // an action target off the service: never followed
+  Status away = (*d)->PowerOn(t);
+  EXPECT_EQ(away.code(), StatusCode::kInternal) << away.ToString();
+  EXPECT_NE(away.message().find("not a Redfish path"), std::string::npos) << away.message();
+  t.bmc.system = "5";  // a peer that echoes the secret: the message does not
+  t.credentials.password = "hunter2-secret";
+  Status echo = (*d)->PowerOn(t);
+  EXPECT_EQ(echo.code(), StatusCode::kInternal) << echo.ToString();
+  EXPECT_NE(echo.message().find("is busy"), std::string::npos) << echo.message();
+  EXPECT_EQ(echo.message().find("hunter2-secret"), std::string::npos) << echo.message();
   bmc.stop();
   serving.join();
 }
