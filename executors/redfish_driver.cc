@@ -14,6 +14,7 @@ namespace {
 using json = nlohmann::json;
 
 constexpr size_t kMaxAnswerBytes = size_t{1} << 20;
+constexpr const char* kEtagMismatch = "etag_mismatch";
 
 struct RedfishOptions {
   bool verify_tls = true;
@@ -158,13 +159,17 @@ class RedfishDriver final : public BmcDriver {
   Status PowerOff(const BmcTarget& t) override { return SetPower(t, false); }
 
   Status SetOneTimePxeBoot(const BmcTarget& t) override {
-    auto sys = System(t);
-    if (!sys.ok()) return sys.status();
     json patch = {
         {"Boot", {{"BootSourceOverrideTarget", "Pxe"}, {"BootSourceOverrideEnabled", "Once"}}}};
-    auto a = Call(t, "PATCH", sys->path, patch.dump(), sys->etag, "one-time PXE boot");
-    if (!a.ok()) return a.status();
-    return Status::Ok();
+    // If-Match with the ETag just read; when the system changed in between (412), read it again
+    // and try once more.
+    for (int attempt = 0;; ++attempt) {
+      auto sys = System(t);
+      if (!sys.ok()) return sys.status();
+      auto a = Call(t, "PATCH", sys->path, patch.dump(), sys->etag, "one-time PXE boot");
+      if (a.ok()) return Status::Ok();
+      if (attempt == 1 || a.status().reason() != kEtagMismatch) return a.status();
+    }
   }
 
   Result<std::string> BootDevice(const BmcTarget& t) override {
@@ -356,6 +361,11 @@ class RedfishDriver final : public BmcDriver {
     if (res.status == 404) {
       return InvalidArgumentError(Peer(t) + ": " + what + ": " + path +
                                   " does not exist: " + words);
+    }
+    if (res.status == 412) {
+      return WithReason(
+          StatusCode::kInternal, kEtagMismatch,
+          Peer(t) + ": " + what + ": the resource changed meanwhile (HTTP 412): " + words);
     }
     if (res.status < 200 || res.status > 299) {
       return InternalError(Peer(t) + ": " + what + " failed: HTTP " + std::to_string(res.status) +

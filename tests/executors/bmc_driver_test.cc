@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -476,6 +477,30 @@ TEST(RedfishDriver, HttpsVerifiesTheBmcsCertificate) {
   EXPECT_EQ(peer.State("1", "power"), "Off");
 }
 
+// A scripted Redfish BMC: an HTTP server whose handlers a test writes, served while in scope.
+class ScriptedBmc {
+ public:
+  explicit ScriptedBmc(httplib::Server& server) : server_(server) {
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    if (port_ > 0) serving_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~ScriptedBmc() {
+    server_.stop();
+    if (serving_.joinable()) serving_.join();
+  }
+  int port() const { return port_; }
+  BmcTarget Target(const std::string& system) const {
+    return {"node-1",
+            {"redfish", "127.0.0.1:" + std::to_string(port_), "lab-bmc", system},
+            {"admin", "pw"}};
+  }
+
+ private:
+  httplib::Server& server_;
+  int port_ = -1;
+  std::thread serving_;
+};
+
 // A BMC that answers with an error or with far too much: kInternal, its own words, bounded.
 TEST(RedfishDriver, PeerErrorsAndOversizedAnswersAreInternal) {
   httplib::Server bmc;
@@ -502,13 +527,11 @@ TEST(RedfishDriver, PeerErrorsAndOversizedAnswersAreInternal) {
     res.set_content(R"({"error": {"message": "user admin with password hunter2-secret is busy"}})",
                     "application/json");
   });
-  const int port = bmc.bind_to_any_port("127.0.0.1");
-  ASSERT_GT(port, 0);
-  std::thread serving([&] { bmc.listen_after_bind(); });
+  ScriptedBmc running(bmc);
+  ASSERT_GT(running.port(), 0);
   auto d = MakeRedfishDriver({{"timeoutSeconds", "5"}});
   ASSERT_TRUE(d.ok());
-  BmcTarget t{
-      "node-1", {"redfish", "127.0.0.1:" + std::to_string(port), "lab-bmc", "1"}, {"admin", "pw"}};
+  BmcTarget t = running.Target("1");
   Status fire = (*d)->PowerOn(t);
   EXPECT_EQ(fire.code(), StatusCode::kInternal) << fire.ToString();
   EXPECT_NE(fire.message().find("The fan controller is on fire."), std::string::npos)
@@ -532,8 +555,40 @@ TEST(RedfishDriver, PeerErrorsAndOversizedAnswersAreInternal) {
   EXPECT_EQ(echo.code(), StatusCode::kInternal) << echo.ToString();
   EXPECT_NE(echo.message().find("is busy"), std::string::npos) << echo.message();
   EXPECT_EQ(echo.message().find("hunter2-secret"), std::string::npos) << echo.message();
-  bmc.stop();
-  serving.join();
+}
+
+// The system changes between the driver's read and its PATCH (its ETag moves on): the driver reads
+// it again and the override lands; a BMC that never matches is an error, not a loop.
+TEST(RedfishDriver, BootOverrideRereadsAChangedSystemOnce) {
+  std::atomic<int> version{0}, patches{0};
+  std::atomic<bool> always_stale{false};
+  httplib::Server bmc;
+  bmc.Get("/redfish/v1/Systems/1", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_header("ETag", "\"v" + std::to_string(version.load()) + "\"");
+    res.set_content(R"({"PowerState": "Off", "Boot": {"BootSourceOverrideTarget": "None"}})",
+                    "application/json");
+    version++;  // somebody else changes it right after every read
+  });
+  bmc.Patch("/redfish/v1/Systems/1", [&](const httplib::Request& req, httplib::Response& res) {
+    patches++;
+    const std::string current = "\"v" + std::to_string(version.load() - 1) + "\"";
+    const bool stale = always_stale || patches == 1 || req.get_header_value("If-Match") != current;
+    res.status = stale ? 412 : 204;
+  });
+  ScriptedBmc running(bmc);
+  ASSERT_GT(running.port(), 0);
+  auto d = MakeRedfishDriver({{"timeoutSeconds", "5"}});
+  ASSERT_TRUE(d.ok());
+  BmcTarget t = running.Target("1");
+  Status s = (*d)->SetOneTimePxeBoot(t);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(patches.load(), 2);
+  always_stale = true;
+  patches = 0;
+  Status never = (*d)->SetOneTimePxeBoot(t);
+  EXPECT_EQ(never.code(), StatusCode::kInternal) << never.ToString();
+  EXPECT_NE(never.message().find("412"), std::string::npos) << never.message();
+  EXPECT_EQ(patches.load(), 2);
 }
 
 TEST(RedfishDriver, TlsToAPlainHttpPeerIsUnavailableNotAHang) {
