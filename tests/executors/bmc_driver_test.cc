@@ -193,6 +193,24 @@ TEST_P(BmcDriverConformance, PowerOffTurnsTheMachineOff) {
   EXPECT_FALSE(*now);
 }
 
+// The runner calls one driver from several threads at once, for different nodes.
+TEST_P(BmcDriverConformance, CallsForDifferentNodesRunAtOnce) {
+  auto peer = MakePeer(GetParam());
+  auto driver = DriverOrDie(peer);
+  ASSERT_NE(driver, nullptr);
+  Status results[2];
+  std::thread a([&] { results[0] = driver->PowerOn(peer->Target(0)); });
+  std::thread b([&] { results[1] = driver->SetOneTimePxeBoot(peer->Target(1)); });
+  a.join();
+  b.join();
+  EXPECT_TRUE(results[0].ok()) << results[0].ToString();
+  EXPECT_TRUE(results[1].ok()) << results[1].ToString();
+  EXPECT_EQ(peer->StateFilePower(0), "on");
+  EXPECT_EQ(peer->StateFileBoot(0), "none");
+  EXPECT_EQ(peer->StateFilePower(1), "off");
+  EXPECT_EQ(peer->StateFileBoot(1), "pxe");
+}
+
 // Twice on boots the machine once; twice off stops it once: a repeated step has no second effect.
 TEST_P(BmcDriverConformance, RepeatedPowerCallsActOnce) {
   TempDir scratch("topoplace-bmc-hooks");
