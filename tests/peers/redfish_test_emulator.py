@@ -13,7 +13,10 @@ Serves, under HTTP basic auth (or an X-Auth-Token from SessionService) on 127.0.
   /redfish/v1/Managers, /redfish/v1/Managers/BMC
   /redfish/v1/SessionService, .../Sessions      POST a session, DELETE it
 Every resource has @odata.id, @odata.type and a strong ETag; PATCH honours If-Match (412).
-Each answer closes its connection (Connection: close), as the small web servers of many BMCs do.
+Each answer closes its connection and says so (Connection: close). Python's server closes after a
+request that asked for it (sushy always does) without saying so in the answer; a client then puts the
+socket back in its pool and its next request may meet the close: an intermittent "remote end closed
+connection without response".
 Errors (400, 401, 404, 405, 412) carry a Redfish error body.
 
 State lives in files under --state-dir/<id>/ so a test reads the peer's real state back:
