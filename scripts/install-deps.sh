@@ -12,6 +12,9 @@ packages=(
   libssl-dev            # the store: SHA-256 of API tokens and the audit chain; serve --tls-cert
   postgresql sqlite3    # service tests: a throwaway database server (scripts/pg-test.sh), store checks
   prometheus            # service tests: promtool checks the /metrics text format
+  openipmi ipmitool     # BMC driver tests: ipmi_sim BMCs, driven and read back with ipmitool
+  python3-sushy redfishtool   # Redfish test emulator judged by two clients we did not write
+  openssl               # test certificates (HTTPS to the Redfish test emulator, serve --tls-cert)
 )
 
 missing=()
