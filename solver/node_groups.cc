@@ -18,6 +18,21 @@ void AddLevel(std::vector<Level>& levels, Level level) {
   if (std::find(levels.begin(), levels.end(), level) == levels.end()) levels.push_back(level);
 }
 
+// A node's part in a GreedyFill load: nodes, GPUs, cores, memory, storage, cost per hour.
+std::array<double, 6> Resources(const NodeClass& c) {
+  return {1.0,
+          static_cast<double>(c.gpu.count),
+          static_cast<double>(c.cpu.cores),
+          c.memory_gib,
+          c.storage_gib,
+          c.cost_per_hour};
+}
+
+void Add(std::array<double, 6>& load, const NodeClass& c) {
+  const std::array<double, 6> r = Resources(c);
+  for (size_t i = 0; i < load.size(); ++i) load[i] += r[i];
+}
+
 }  // namespace
 
 double DomainOpeningCost(const PreparedRequest& p, Level level, int d) {
@@ -169,6 +184,12 @@ GreedyFill::GreedyFill(const PreparedRequest& p, const NodeGroups& groups) : p_(
   if (spread_) spread_count_.Init(topo.DomainCount(r.spread->level));
   taken_.Init(gs.size());
   in_set_.Init(gs.size());
+  const Headroom& h = p.headroom;
+  auto limit = [](const auto& v) -> std::optional<double> {
+    return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
+  };
+  limits_ = {limit(h.nodes),      limit(h.gpus),        limit(h.cpu_cores),
+             limit(h.memory_gib), limit(h.storage_gib), limit(h.cost_per_hour)};
 }
 
 GreedyFill::GroupIndex GreedyFill::Index(int slot, int domains) const {
@@ -207,24 +228,14 @@ void GreedyFill::Keep(std::span<const int> kept) {
   }
 }
 
-void GreedyFill::Load::Add(const NodeClass& c) {
-  nodes += 1;
-  gpus += c.gpu.count;
-  cores += c.cpu.cores;
-  memory += c.memory_gib;
-  storage += c.storage_gib;
-  cost += c.cost_per_hour;
-}
-
-bool GreedyFill::Load::FitsWith(const NodeClass& c, const Headroom& h) const {
-  auto within = [](auto used, const auto& limit, auto tolerance) {
-    return !limit || used <= *limit + tolerance;
-  };
-  return within(nodes + 1, h.nodes, 0) && within(gpus + c.gpu.count, h.gpus, 0) &&
-         within(cores + c.cpu.cores, h.cpu_cores, 0) &&
-         within(memory + c.memory_gib, h.memory_gib, kCostTolerance) &&
-         within(storage + c.storage_gib, h.storage_gib, kCostTolerance) &&
-         within(cost + c.cost_per_hour, h.cost_per_hour, kCostTolerance);
+bool GreedyFill::Fits(const Load& load, const NodeClass& c) const {
+  const Load r = Resources(c);
+  for (size_t i = 0; i < load.size(); ++i) {
+    // Counts are whole numbers (exact in a double); memory, storage and money get the tolerance.
+    const double tolerance = i < 3 ? 0.0 : kCostTolerance;
+    if (limits_[i] && load[i] + r[i] > *limits_[i] + tolerance) return false;
+  }
+  return true;
 }
 
 int GreedyFill::OpenKept(Load& load) {
@@ -246,7 +257,7 @@ int GreedyFill::OpenKept(Load& load) {
       if (spread_count_.Get(d) == 0) ++spread_used;
       spread_count_.Add(d);
     }
-    load.Add(inv.ClassOf(node));
+    Add(load, inv.ClassOf(node));
   }
   return spread_used;
 }
@@ -290,7 +301,7 @@ std::optional<std::vector<int>> GreedyFill::Fill(std::span<const int> set, int k
     }
     return 0.0;
   };
-  Load load;
+  Load load{};
   int spread_used = OpenKept(load);  // before the marginals: kept domains are open
   std::vector<Entry> heap_storage;
   heap_storage.reserve(set.size());
@@ -339,9 +350,9 @@ std::optional<std::vector<int>> GreedyFill::Fill(std::span<const int> set, int k
     if (per_size != nullptr && size_left[gpu_size_[e.group]] == 0) continue;
     const NodeClass& node_class = p_.inventory().node_classes[g.node_class];
     // Totals only grow, so a group that does not fit now never will.
-    if (check_headroom_ && !load.FitsWith(node_class, p_.headroom)) continue;
+    if (check_headroom_ && !Fits(load, node_class)) continue;
     if (per_size != nullptr) --size_left[gpu_size_[e.group]];
-    load.Add(node_class);
+    Add(load, node_class);
 
     chosen.push_back(ng_.nodes()[g.begin + taken_.Get(e.group)]);
     taken_.Add(e.group);

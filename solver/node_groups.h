@@ -20,7 +20,7 @@
 // Thread safety: immutable after construction; GreedyFill is per thread (it keeps scratch state).
 #pragma once
 
-#include <cstdint>
+#include <array>
 #include <optional>
 #include <span>
 #include <string>
@@ -152,13 +152,10 @@ class GreedyFill {
     }
   };
 
-  // The resources of the nodes a fill has placed so far, kept nodes included (for CheckHeadroom).
-  struct Load {
-    int64_t nodes = 0, gpus = 0, cores = 0;
-    double memory = 0, storage = 0, cost = 0;
-    void Add(const NodeClass& c);
-    bool FitsWith(const NodeClass& c, const Headroom& h) const;
-  };
+  // The resources of the nodes a fill has placed so far, kept nodes included, in the order of
+  // limits_: nodes, GPUs, cores, memory, storage, cost per hour.
+  using Load = std::array<double, 6>;
+  bool Fits(const Load& load, const NodeClass& c) const;
 
   GroupIndex Index(int slot, int domains) const;
   double Marginal(int g) const;
@@ -180,6 +177,7 @@ class GreedyFill {
   std::vector<int> kept_;  // Keep()
   std::vector<int> hops_;  // per group; empty without kept nodes
   bool check_headroom_ = false;
+  std::array<std::optional<double>, 6> limits_;  // p.headroom, as a Load
 };
 
 }  // namespace topoplace
