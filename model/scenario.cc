@@ -35,13 +35,15 @@ void Scenario::ApplyAllocations() {
   }
 }
 
-TenantUsage UsageOf(const Inventory& inventory, const NodeStates& states,
-                    std::string_view tenant) {
+namespace {
+
+// What counts as a tenant's usage, written once: the class resources of every node `holds` says
+// it holds.
+template <typename Holds>
+TenantUsage SumUsage(const Inventory& inventory, Holds holds) {
   TenantUsage u;
-  const int32_t holder = states.FindHolder(tenant);
-  if (holder == NodeStates::kNoHolder) return u;
-  for (int i = 0; i < states.size(); ++i) {
-    if (states.holder_id(i) != holder) continue;
+  for (int i = 0; i < static_cast<int>(inventory.nodes.size()); ++i) {
+    if (!holds(i)) continue;
     const NodeClass& c = inventory.ClassOf(i);
     u.nodes += 1;
     u.gpus += c.gpu.count;
@@ -53,8 +55,19 @@ TenantUsage UsageOf(const Inventory& inventory, const NodeStates& states,
   return u;
 }
 
+}  // namespace
+
+TenantUsage UsageOf(const Inventory& inventory, const NodeStates& states, std::string_view tenant) {
+  const int32_t holder = states.FindHolder(tenant);
+  if (holder == NodeStates::kNoHolder) return {};
+  return SumUsage(inventory,
+                  [&](int i) { return i < states.size() && states.holder_id(i) == holder; });
+}
+
 TenantUsage UsageOf(const Inventory& inventory, std::string_view tenant) {
-  return UsageOf(inventory, NodeStates::FromInventory(inventory), tenant);
+  // Node::holder as NodeStates::FromInventory() would read it, without building the states.
+  if (tenant.empty()) return {};
+  return SumUsage(inventory, [&](int i) { return inventory.nodes[i].holder == tenant; });
 }
 
 }  // namespace topoplace

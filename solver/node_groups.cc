@@ -18,6 +18,21 @@ void AddLevel(std::vector<Level>& levels, Level level) {
   if (std::find(levels.begin(), levels.end(), level) == levels.end()) levels.push_back(level);
 }
 
+// A node's part in a GreedyFill load: nodes, GPUs, cores, memory, storage, cost per hour.
+std::array<double, 6> Resources(const NodeClass& c) {
+  return {1.0,
+          static_cast<double>(c.gpu.count),
+          static_cast<double>(c.cpu.cores),
+          c.memory_gib,
+          c.storage_gib,
+          c.cost_per_hour};
+}
+
+void Add(std::array<double, 6>& load, const NodeClass& c) {
+  const std::array<double, 6> r = Resources(c);
+  for (size_t i = 0; i < load.size(); ++i) load[i] += r[i];
+}
+
 }  // namespace
 
 double DomainOpeningCost(const PreparedRequest& p, Level level, int d) {
@@ -72,7 +87,8 @@ NodeGroups::NodeGroups(const PreparedRequest& p) : levels_(GroupLevels(p)) {
   };
   // Inventories are usually written rack by rack, so candidates in node order are often already in
   // key order (domain ids follow the nodes): one linear check saves the sort at 100,000 nodes.
-  if (!std::is_sorted(order.begin(), order.end(), less)) std::sort(order.begin(), order.end(), less);
+  if (!std::is_sorted(order.begin(), order.end(), less))
+    std::sort(order.begin(), order.end(), less);
 
   group_of_.assign(inv.nodes.size(), -1);
   nodes_.reserve(count);
@@ -168,6 +184,12 @@ GreedyFill::GreedyFill(const PreparedRequest& p, const NodeGroups& groups) : p_(
   if (spread_) spread_count_.Init(topo.DomainCount(r.spread->level));
   taken_.Init(gs.size());
   in_set_.Init(gs.size());
+  const Headroom& h = p.headroom;
+  auto limit = [](const auto& v) -> std::optional<double> {
+    return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
+  };
+  limits_ = {limit(h.nodes),      limit(h.gpus),        limit(h.cpu_cores),
+             limit(h.memory_gib), limit(h.storage_gib), limit(h.cost_per_hour)};
 }
 
 GreedyFill::GroupIndex GreedyFill::Index(int slot, int domains) const {
@@ -181,6 +203,63 @@ GreedyFill::GroupIndex GreedyFill::Index(int slot, int domains) const {
   for (int i = 0; i < static_cast<int>(gs.size()); ++i)
     index.members[fill[ng_.Domain(gs[i], slot)]++] = i;
   return index;
+}
+
+void GreedyFill::Keep(std::span<const int> kept) {
+  kept_.assign(kept.begin(), kept.end());
+  hops_.clear();
+  if (kept_.empty()) return;
+  const Inventory& inv = p_.inventory();
+  const Topology& topo = p_.topology();
+  std::vector<int> kept_leaves;
+  for (int node : kept_) kept_leaves.push_back(inv.LeafOf(node));
+  std::sort(kept_leaves.begin(), kept_leaves.end());
+  kept_leaves.erase(std::unique(kept_leaves.begin(), kept_leaves.end()), kept_leaves.end());
+  const std::vector<NodeGroup>& gs = ng_.groups();
+  hops_.reserve(gs.size());
+  for (const NodeGroup& g : gs) {
+    const int leaf = inv.LeafOf(ng_.nodes()[g.begin]);
+    int nearest = std::numeric_limits<int>::max();
+    for (int kept_leaf : kept_leaves) {
+      const int d = topo.LeafDistance(kept_leaf, leaf);
+      if (d >= 0) nearest = std::min(nearest, d);
+    }
+    hops_.push_back(nearest);
+  }
+}
+
+bool GreedyFill::Fits(const Load& load, const NodeClass& c) const {
+  const Load r = Resources(c);
+  for (size_t i = 0; i < load.size(); ++i) {
+    // Counts are whole numbers (exact in a double); memory, storage and money get the tolerance.
+    const double tolerance = i < 3 ? 0.0 : kCostTolerance;
+    if (limits_[i] && load[i] + r[i] > *limits_[i] + tolerance) return false;
+  }
+  return true;
+}
+
+int GreedyFill::OpenKept(Load& load) {
+  const Inventory& inv = p_.inventory();
+  const Topology& topo = p_.topology();
+  const std::vector<Level>& levels = ng_.levels();
+  int spread_used = 0;
+  for (int node : kept_) {
+    auto open = [&](Marks& marks, int slot) {
+      const int d = topo.DomainOf(node, levels[slot]);
+      if (marks.Get(d) == 0) marks.Add(d);
+    };
+    open(loc_open_, loc_slot_);
+    open(rack_open_, rack_slot_);
+    open(leaf_open_, leaf_slot_);
+    for (size_t a = 0; a < above_slots_.size(); ++a) open(above_open_[a], above_slots_[a]);
+    if (spread_) {
+      const int d = topo.DomainOf(node, levels[spread_slot_]);
+      if (spread_count_.Get(d) == 0) ++spread_used;
+      spread_count_.Add(d);
+    }
+    Add(load, inv.ClassOf(node));
+  }
+  return spread_used;
 }
 
 double GreedyFill::Marginal(int gi) const {
@@ -206,24 +285,35 @@ std::optional<std::vector<int>> GreedyFill::Fill(std::span<const int> set, int k
   std::vector<int> size_left = per_size != nullptr ? *per_size : std::vector<int>{};
   struct Entry {
     double primary, marginal;
-    int group;
+    int hops, group;
     bool operator>(const Entry& o) const {
       if (primary != o.primary) return primary > o.primary;
       if (marginal != o.marginal) return marginal > o.marginal;
+      if (hops != o.hops) return hops > o.hops;
       return group > o.group;
     }
   };
-  auto primary = [&](int g) { return order == FillOrder::kCostFirst ? gs[g].cost : 0.0; };
+  auto primary = [&](int g) {
+    switch (order) {
+      case FillOrder::kObjective: return 0.0;
+      case FillOrder::kCostFirst: return gs[g].cost;
+      case FillOrder::kGpusFirst: return -static_cast<double>(gs[g].gpus);
+    }
+    return 0.0;
+  };
+  Load load{};
+  int spread_used = OpenKept(load);  // before the marginals: kept domains are open
   std::vector<Entry> heap_storage;
   heap_storage.reserve(set.size());
   for (int g : set) {
     in_set_.Add(g);
-    heap_storage.push_back({primary(g), Marginal(g), g});
+    heap_storage.push_back({primary(g), Marginal(g), HopsFromKept(g), g});
   }
   std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap(std::greater<>(),
                                                                       std::move(heap_storage));
   auto push = [&](int g) {
-    if (in_set_.Get(g) && taken_.Get(g) < gs[g].Size()) heap.push({primary(g), Marginal(g), g});
+    if (in_set_.Get(g) && taken_.Get(g) < gs[g].Size())
+      heap.push({primary(g), Marginal(g), HopsFromKept(g), g});
   };
   // Re-queues the groups of one newly opened domain: the smaller of the set and the domain list.
   auto push_domain = [&](std::span<const int> members, int slot, int d) {
@@ -236,9 +326,10 @@ std::optional<std::vector<int>> GreedyFill::Fill(std::span<const int> set, int k
     }
   };
 
-  const std::optional<int> cap = spread_ ? r.spread->CapFor(k) : std::nullopt;
+  const int total = static_cast<int>(kept_.size()) + k;
+  const std::optional<int> cap = spread_ ? r.spread->CapFor(total) : std::nullopt;
   const int min_domains = spread_ && r.spread->min_domains ? *r.spread->min_domains : 0;
-  int need = k, spread_used = 0, loc_used = 0;
+  int need = k, loc_used = 0;
   std::vector<int> chosen;
   chosen.reserve(k);
   while (need > 0 && !heap.empty()) {
@@ -257,7 +348,11 @@ std::optional<std::vector<int>> GreedyFill::Fill(std::span<const int> set, int k
     const bool new_loc = loc_open_.Get(loc) == 0;
     if (new_loc && loc_used >= max_loc_domains) continue;
     if (per_size != nullptr && size_left[gpu_size_[e.group]] == 0) continue;
+    const NodeClass& node_class = p_.inventory().node_classes[g.node_class];
+    // Totals only grow, so a group that does not fit now never will.
+    if (check_headroom_ && !Fits(load, node_class)) continue;
     if (per_size != nullptr) --size_left[gpu_size_[e.group]];
+    Add(load, node_class);
 
     chosen.push_back(ng_.nodes()[g.begin + taken_.Get(e.group)]);
     taken_.Add(e.group);

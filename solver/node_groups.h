@@ -14,9 +14,13 @@
 // within a group nodes ascend, and a placement that takes n nodes of a group takes its first n.
 // For a gpus request, candidates without GPUs are left out: such a node is always redundant.
 //
+// Repairs use the same groups and the same fill: the kept nodes are the request's current ones
+// (their own groups, never filled), and GreedyFill::Keep() makes the fill start from them.
+//
 // Thread safety: immutable after construction; GreedyFill is per thread (it keeps scratch state).
 #pragma once
 
+#include <array>
 #include <optional>
 #include <span>
 #include <string>
@@ -79,19 +83,36 @@ class NodeGroups {
   std::vector<std::string> vendors_;
 };
 
-// What the fill ranks nodes by: the marginal objective alone, or the class cost first (a backup
-// when the objective-first fill misses the budget).
-enum class FillOrder { kObjective, kCostFirst };
+// What the fill ranks nodes by: the marginal objective alone, the class cost first (a backup
+// when the objective-first fill misses the budget), or the most GPUs per node first (a gpus
+// request's repair: the fewest replacements that reach the GPUs again).
+enum class FillOrder { kObjective, kCostFirst, kGpusFirst };
 
 // The one greedy fill. It picks k nodes from a set of groups one at a time, each time from the
 // group whose marginal objective is least (its base, plus the locality-domain, domains-above,
 // free-rack and free-leaf terms the node would open), honouring on the way the spread cap and
 // minDomains, at most `max_loc_domains` domains of the first level, and optionally a number of
-// nodes per GPU size. It does not check roce or headroom: callers pass a set within one vendor
-// and check the answer (CheckPrepared()).
+// nodes per GPU size. Ties go to the group nearest the kept nodes (see Keep()), then to the lower
+// group id. It does not check roce: callers pass a set within one vendor. Headroom is checked
+// on the answer (CheckPrepared()) unless CheckHeadroom() asks for it at every step.
 class GreedyFill {
  public:
   GreedyFill(const PreparedRequest& p, const NodeGroups& groups);
+
+  // Makes every later Fill() start from `kept` (sorted node ids, e.g. a repair's surviving nodes;
+  // empty: start from nothing). The fill never returns them, but they are part of the placement
+  // it builds: their locality, above, rack and leaf domains count as open (a node there adds no
+  // domain or fragmentation term, and `max_loc_domains` counts only domains beyond theirs), they
+  // count towards the spread cap (of kept + k nodes) and minDomains and towards the headroom, and
+  // among groups of equal marginal the one whose leaf is fewest hops from a kept node's leaf
+  // comes first, so new nodes gather near them.
+  void Keep(std::span<const int> kept);
+  // Hops from the leaf of group `g` to the nearest kept node's leaf: 0 without kept nodes, the
+  // largest int when no kept leaf reaches it.
+  int HopsFromKept(int g) const { return hops_.empty() ? 0 : hops_[g]; }
+  // When on, Fill() takes a node only while the placement (kept nodes included) stays within the
+  // request's headroom (PreparedRequest::headroom: nodes, GPUs, cores, memory, storage, cost).
+  void CheckHeadroom(bool on) { check_headroom_ = on; }
 
   // Distinct GPU counts per node among the groups, descending; `GpuSize(g)` indexes into it.
   const std::vector<int>& gpu_sizes() const { return gpu_sizes_; }
@@ -99,6 +120,7 @@ class GreedyFill {
 
   // k nodes from the groups `set` (group ids); nullopt when the limits stop the fill first.
   // `per_size` (may be null): how many nodes of each GPU size (gpu_sizes() order) to take.
+  // With kept nodes (Keep()) the k nodes are the new ones only, in the order taken.
   std::optional<std::vector<int>> Fill(std::span<const int> set, int k, FillOrder order,
                                        int max_loc_domains, const std::vector<int>* per_size);
 
@@ -130,8 +152,16 @@ class GreedyFill {
     }
   };
 
+  // The resources of the nodes a fill has placed so far, kept nodes included, in the order of
+  // limits_: nodes, GPUs, cores, memory, storage, cost per hour.
+  using Load = std::array<double, 6>;
+  bool Fits(const Load& load, const NodeClass& c) const;
+
   GroupIndex Index(int slot, int domains) const;
   double Marginal(int g) const;
+  // Opens the kept nodes' domains and counts them in the spread counters and `load`; returns the
+  // spread domains they use.
+  int OpenKept(Load& load);
   void Reset();
 
   const PreparedRequest& p_;
@@ -144,6 +174,10 @@ class GreedyFill {
   std::vector<GroupIndex> by_above_;
   Marks loc_open_, rack_open_, leaf_open_, spread_count_, taken_, in_set_;
   std::vector<Marks> above_open_;
+  std::vector<int> kept_;  // Keep()
+  std::vector<int> hops_;  // per group; empty without kept nodes
+  bool check_headroom_ = false;
+  std::array<std::optional<double>, 6> limits_;  // p.headroom, as a Load
 };
 
 }  // namespace topoplace

@@ -2,15 +2,14 @@
 //
 // The search for one allocation with a request works on the prepared request with `current` = the
 // kept nodes and keep_current set, so CheckPrepared() and the exact backend judge exactly "kept
-// nodes plus these replacements". The greedy fill groups interchangeable free candidates and adds
-// replacements one at a time by marginal objective (kept nodes' domains, racks and leaves count as
-// already open, so replacements gather near them), under the spread caps, the locality budget left
-// by the kept nodes, the kept nodes' leaf vendor and the headroom. It tries the kept nodes' own
-// locality domains first, then one new domain at a time, then the whole pool.
+// nodes plus these replacements". The greedy search is the one grouping and greedy fill of
+// node_groups.h started from the kept nodes (GreedyFill::Keep(): their domains, racks and leaves
+// count as already open and ties go to the nearest, so replacements gather near them), checking
+// the headroom at every step, within the kept nodes' leaf vendor under roce. It tries the kept
+// nodes' own locality domains first, then one new domain at a time, then the whole pool.
 #include "solver/repair.h"
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -27,6 +26,7 @@
 
 #include "solver/backend.h"
 #include "solver/deletion_filter.h"
+#include "solver/node_groups.h"
 #include "solver/prepared.h"
 
 namespace topoplace {
@@ -54,28 +54,42 @@ std::vector<int> Sorted(std::vector<int> v) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The greedy search for replacements under a prepared request with keep_current.
+// The greedy search for replacements under a prepared request with keep_current: the one grouping
+// and greedy fill (node_groups.h), started from the kept nodes.
 
 class ReplacementSearch {
  public:
   explicit ReplacementSearch(const PreparedRequest& p)
-      : p_(p), r_(*p.request), inv_(p.inventory()), topo_(p.topology()) {
-    has_loc_ = r_.locality.has_value();
-    level_ = has_loc_ ? r_.locality->level : Level::kLeaf;
-    if (has_loc_) above_.assign(LevelsAbove(level_).begin(), LevelsAbove(level_).end());
-    required_ = p.mask.locality && has_loc_ && r_.locality->mode == LocalityMode::kRequired;
-    spread_ = p.mask.spread && r_.spread.has_value();
+      : p_(p),
+        r_(*p.request),
+        inv_(p.inventory()),
+        topo_(p.topology()),
+        groups_(p),
+        fill_(p, groups_) {
+    level_ = groups_.first_level();
+    required_ = p.mask.locality && r_.locality && r_.locality->mode == LocalityMode::kRequired;
     roce_ = p.mask.roce && r_.roce;
     for (int node : p.current) {
       if (std::binary_search(p.candidates.begin(), p.candidates.end(), node)) continue;
       missing_kept_.push_back(node);
     }
-    BuildGroups();
+    fill_.Keep(p.current);
+    fill_.CheckHeadroom(true);
+    for (int node : p.current) {
+      if (kept_vendor_.empty()) kept_vendor_ = LeafVendor(inv_, node);
+    }
+    const std::vector<NodeGroup>& gs = groups_.groups();
+    for (int g = 0; g < static_cast<int>(gs.size()); ++g) {
+      if (gs[g].current) continue;
+      pool_.push_back(g);
+      pool_size_ += gs[g].Size();
+      pool_gpus_ += static_cast<int64_t>(gs[g].gpus) * gs[g].Size();
+    }
   }
 
   // Kept nodes that are not candidates (the repair cannot keep them).
   const std::vector<int>& missing_kept() const { return missing_kept_; }
-  int PoolSize() const { return static_cast<int>(pool_nodes_.size()); }
+  int PoolSize() const { return pool_size_; }
   int64_t PoolGpus() const { return pool_gpus_; }
 
   // The fewest replacements any repair needs, ignoring every constraint but the count: nodes:
@@ -88,14 +102,16 @@ class ReplacementSearch {
     for (int node : p_.current) have += inv_.ClassOf(node).gpu.count;
     int64_t deficit = *r_.gpus - have;
     if (deficit <= 0) return 0;
-    std::vector<int> sizes;
-    for (int node : pool_nodes_) sizes.push_back(inv_.ClassOf(node).gpu.count);
-    std::sort(sizes.begin(), sizes.end(), std::greater<>());
+    const std::vector<NodeGroup>& gs = groups_.groups();
+    std::vector<int> by_gpus = pool_;
+    std::sort(by_gpus.begin(), by_gpus.end(),
+              [&](int a, int b) { return gs[a].gpus > gs[b].gpus; });
     int k = 0;
-    for (int g : sizes) {
-      if (g <= 0) break;
-      deficit -= g;
-      ++k;
+    for (int g : by_gpus) {
+      if (gs[g].gpus <= 0) break;
+      const int64_t take = std::min<int64_t>(gs[g].Size(), (deficit + gs[g].gpus - 1) / gs[g].gpus);
+      deficit -= take * gs[g].gpus;
+      k += static_cast<int>(take);
       if (deficit <= 0) return k;
     }
     return -1;
@@ -119,7 +135,7 @@ class ReplacementSearch {
       return best;
     }
     if (!required_) {
-      consider(Fill(replacements, nullptr, std::numeric_limits<int>::max()));
+      FillEachVendor(replacements, nullptr, std::numeric_limits<int>::max(), consider);
       return best;
     }
     std::vector<int> kept_domains;
@@ -130,7 +146,7 @@ class ReplacementSearch {
     std::vector<uint8_t> allowed(topo_.DomainCount(level_), 0);
     for (int d : kept_domains) allowed[d] = 1;
     // a) within the kept nodes' own domains.
-    if (!kept_domains.empty() && consider(Fill(replacements, &allowed, 0))) return best;
+    if (!kept_domains.empty() && FillEachVendor(replacements, &allowed, 0, consider)) return best;
     if (new_allowed == 0) return best;
     // b) one new domain at a time, most promising first.
     bool found = false;
@@ -138,67 +154,16 @@ class ReplacementSearch {
     for (int d : NewDomainOrder(allowed, replacements)) {
       if (++tries > kMaxNewDomainTries) break;
       allowed[d] = 1;
-      found = consider(Fill(replacements, &allowed, 1)) || found;
+      found = FillEachVendor(replacements, &allowed, 1, consider) || found;
       allowed[d] = 0;
     }
     if (found) return best;
     // c) the whole pool, within the domains left.
-    consider(Fill(replacements, nullptr, new_allowed));
+    FillEachVendor(replacements, nullptr, new_allowed, consider);
     return best;
   }
 
  private:
-  struct Group {
-    std::vector<int> nodes;  // sorted
-    int loc = 0, rack = 0, leaf = 0, spread = -1, vendor = 0;
-    std::vector<int> above;  // domains at each level of above_ (as many as LevelsAbove gives)
-    const NodeClass* node_class = nullptr;
-    int distance = 0;  // hops from the nearest kept node's leaf (tie-break: stay near)
-    double base = 0;   // weighted cost and move
-  };
-
-  void BuildGroups() {
-    std::vector<int> kept_leaves;
-    for (int node : p_.current) kept_leaves.push_back(inv_.LeafOf(node));
-    kept_leaves = Sorted(std::move(kept_leaves));
-    for (int node : p_.current) {
-      if (kept_vendor_.empty()) kept_vendor_ = LeafVendor(inv_, node);
-    }
-    std::map<std::array<int, 5>, int> index;
-    for (int node : p_.candidates) {
-      if (std::binary_search(p_.current.begin(), p_.current.end(), node)) continue;
-      pool_nodes_.push_back(node);
-      pool_gpus_ += inv_.ClassOf(node).gpu.count;
-      const std::array<int, 5> key = {
-          topo_.DomainOf(node, level_), topo_.DomainOf(node, Level::kRack),
-          topo_.DomainOf(node, Level::kLeaf), spread_ ? topo_.DomainOf(node, r_.spread->level) : -1,
-          inv_.NodeClassOf(node)};
-      auto [it, fresh] = index.emplace(key, static_cast<int>(groups_.size()));
-      if (fresh) {
-        Group g;
-        g.loc = key[0];
-        g.rack = key[1];
-        g.leaf = key[2];
-        g.spread = key[3];
-        for (Level above : above_) g.above.push_back(topo_.DomainOf(node, above));
-        g.node_class = &inv_.ClassOf(node);
-        const std::string& vendor = LeafVendor(inv_, node);
-        auto v = std::find(vendors_.begin(), vendors_.end(), vendor);
-        g.vendor = static_cast<int>(v - vendors_.begin());
-        if (v == vendors_.end()) vendors_.push_back(vendor);
-        g.base = p_.weights.cost * g.node_class->cost_per_hour + p_.weights.moves;
-        int best = kept_leaves.empty() ? 0 : std::numeric_limits<int>::max();
-        for (int leaf : kept_leaves) {
-          const int d = topo_.LeafDistance(leaf, inv_.LeafOf(node));
-          if (d >= 0) best = std::min(best, d);
-        }
-        g.distance = best;
-        groups_.push_back(std::move(g));
-      }
-      groups_[it->second].nodes.push_back(node);
-    }
-  }
-
   // New locality domains (not yet allowed) ordered by: can hold all replacements, then the
   // cheapest node's base, then distance to the kept nodes.
   std::vector<int> NewDomainOrder(const std::vector<uint8_t>& allowed, int replacements) const {
@@ -208,12 +173,14 @@ class ReplacementSearch {
       int distance = std::numeric_limits<int>::max();
     };
     std::map<int, Info> info;
-    for (const Group& g : groups_) {
-      if (allowed[g.loc]) continue;
-      Info& i = info[g.loc];
-      i.capacity += static_cast<int>(g.nodes.size());
-      i.base = std::min(i.base, g.base);
-      i.distance = std::min(i.distance, g.distance);
+    for (int g : pool_) {
+      const NodeGroup& group = groups_.groups()[g];
+      const int loc = groups_.Domain(group, 0);
+      if (allowed[loc]) continue;
+      Info& i = info[loc];
+      i.capacity += group.Size();
+      i.base = std::min(i.base, group.base);
+      i.distance = std::min(i.distance, fill_.HopsFromKept(g));
     }
     std::vector<std::pair<std::tuple<int, double, int, int>, int>> order;
     order.reserve(info.size());
@@ -227,116 +194,58 @@ class ReplacementSearch {
     return out;
   }
 
-  // Adds `replacements` nodes to the kept ones greedily. `allowed` (may be null) limits the
-  // locality domains; at most `max_new_loc` locality domains beyond the kept nodes' may open.
-  std::optional<std::vector<int>> Fill(int replacements, const std::vector<uint8_t>* allowed,
-                                       int max_new_loc) const {
-    const ObjectiveWeights& w = p_.weights;
-    const int total = static_cast<int>(p_.current.size()) + replacements;
-    // A plain int (no cap = the largest int): GCC's -Wmaybe-uninitialized misreads optionals here.
-    const int cap = spread_ ? r_.spread->CapFor(total).value_or(std::numeric_limits<int>::max())
-                            : std::numeric_limits<int>::max();
-    const int min_domains = spread_ && r_.spread->min_domains ? *r_.spread->min_domains : 0;
-    std::set<int> loc_open, rack_open, leaf_open;
-    std::vector<std::set<int>> above_open(above_.size());
-    std::map<int, int> spread_count;
-    int64_t nodes = 0, gpus = 0, cores = 0;
-    double memory = 0, storage = 0, cost = 0;
-    auto add_totals = [&](const NodeClass& c) {
-      nodes += 1;
-      gpus += c.gpu.count;
-      cores += c.cpu.cores;
-      memory += c.memory_gib;
-      storage += c.storage_gib;
-      cost += c.cost_per_hour;
-    };
-    std::string vendor = roce_ ? kept_vendor_ : std::string();
-    for (int node : p_.current) {
-      loc_open.insert(topo_.DomainOf(node, level_));
-      rack_open.insert(topo_.DomainOf(node, Level::kRack));
-      leaf_open.insert(topo_.DomainOf(node, Level::kLeaf));
-      for (size_t a = 0; a < above_.size(); ++a)
-        above_open[a].insert(topo_.DomainOf(node, above_[a]));
-      if (spread_) ++spread_count[topo_.DomainOf(node, r_.spread->level)];
-      add_totals(inv_.ClassOf(node));
+  // Fills `replacements` nodes next to the kept ones from the pool groups, once per leaf vendor
+  // the repair may use (roce: the kept nodes' vendor, or each vendor when no kept node names one),
+  // and hands each full placement (kept + replacements, sorted) to `consider`; true when one
+  // passed. `allowed` (may be null) limits the locality domains; at most `max_new_loc` locality
+  // domains beyond the kept nodes' may open.
+  template <typename Consider>
+  bool FillEachVendor(int replacements, const std::vector<uint8_t>* allowed, int max_new_loc,
+                      Consider& consider) {
+    const std::vector<NodeGroup>& gs = groups_.groups();
+    std::vector<int> vendors;  // indices into groups_.vendors(); -1: any
+    if (!roce_) {
+      vendors.push_back(-1);
+    } else if (!kept_vendor_.empty()) {
+      const auto& names = groups_.vendors();
+      const auto it = std::find(names.begin(), names.end(), kept_vendor_);
+      if (it == names.end()) return false;  // no free candidate under the kept nodes' vendor
+      vendors.push_back(static_cast<int>(it - names.begin()));
+    } else {
+      for (int v = 0; v < static_cast<int>(groups_.vendors().size()); ++v) vendors.push_back(v);
     }
-    int new_loc = 0;
-    std::vector<int> taken(groups_.size(), 0);
-    std::vector<int> chosen(p_.current.begin(), p_.current.end());
-    const Headroom& h = p_.headroom;
-    for (int step = 0; step < replacements; ++step) {
-      const int need = replacements - step;
-      const int spread_used = static_cast<int>(spread_count.size());
-      int best = -1;
-      std::tuple<int, double, int, int> best_key;
-      for (int gi = 0; gi < static_cast<int>(groups_.size()); ++gi) {
-        const Group& g = groups_[gi];
-        if (taken[gi] >= static_cast<int>(g.nodes.size())) continue;
-        if (allowed != nullptr && !(*allowed)[g.loc]) continue;
-        const bool opens_loc = !loc_open.count(g.loc);
-        if (required_ && opens_loc && new_loc >= max_new_loc) continue;
-        if (spread_) {
-          auto it = spread_count.find(g.spread);
-          const int in_domain = it == spread_count.end() ? 0 : it->second;
-          if (in_domain >= cap) continue;
-          if (in_domain > 0 && need <= min_domains - spread_used) continue;
-        }
-        if (roce_ && !vendor.empty() && vendors_[g.vendor] != vendor) continue;
-        const NodeClass& c = *g.node_class;
-        if (h.nodes && nodes + 1 > *h.nodes) continue;
-        if (h.gpus && gpus + c.gpu.count > *h.gpus) continue;
-        if (h.cpu_cores && cores + c.cpu.cores > *h.cpu_cores) continue;
-        if (h.memory_gib && memory + c.memory_gib > *h.memory_gib + kCostTolerance) continue;
-        if (h.storage_gib && storage + c.storage_gib > *h.storage_gib + kCostTolerance) continue;
-        if (h.cost_per_hour && cost + c.cost_per_hour > *h.cost_per_hour + kCostTolerance) continue;
-        double marginal = g.base;
-        if (has_loc_) {
-          if (opens_loc) marginal += w.domains;
-          for (size_t a = 0; a < above_.size(); ++a) {
-            if (!above_open[a].count(g.above[a])) marginal += w.domains_above;
-          }
-        }
-        if (p_.free_rack[g.rack] && !rack_open.count(g.rack)) marginal += w.fragmentation;
-        if (p_.free_leaf[g.leaf] && !leaf_open.count(g.leaf)) marginal += w.fragmentation;
-        // gpus requests: the GPU-richest first keeps the count down; then the objective.
-        const int primary = r_.gpus ? -c.gpu.count : 0;
-        const std::tuple<int, double, int, int> key{primary, marginal, g.distance,
-                                                    g.nodes[taken[gi]]};
-        if (best < 0 || key < best_key) {
-          best = gi;
-          best_key = key;
-        }
+    const FillOrder order = r_.gpus ? FillOrder::kGpusFirst : FillOrder::kObjective;
+    bool passed = false;
+    std::vector<int> set;
+    for (int vendor : vendors) {
+      set.clear();
+      for (int g : pool_) {
+        if (vendor >= 0 && gs[g].vendor != vendor) continue;
+        if (allowed != nullptr && !(*allowed)[groups_.Domain(gs[g], 0)]) continue;
+        set.push_back(g);
       }
-      if (best < 0) return std::nullopt;
-      const Group& g = groups_[best];
-      chosen.push_back(g.nodes[taken[best]++]);
-      if (!loc_open.count(g.loc)) {
-        loc_open.insert(g.loc);
-        ++new_loc;
+      std::optional<std::vector<int>> nodes =
+          fill_.Fill(set, replacements, order, max_new_loc, nullptr);
+      if (nodes) {
+        nodes->insert(nodes->end(), p_.current.begin(), p_.current.end());
+        std::sort(nodes->begin(), nodes->end());
       }
-      rack_open.insert(g.rack);
-      leaf_open.insert(g.leaf);
-      for (size_t a = 0; a < above_.size(); ++a) above_open[a].insert(g.above[a]);
-      if (spread_) ++spread_count[g.spread];
-      if (roce_ && vendor.empty()) vendor = vendors_[g.vendor];
-      add_totals(*g.node_class);
+      passed = consider(std::move(nodes)) || passed;
     }
-    if (spread_ && static_cast<int>(spread_count.size()) < min_domains) return std::nullopt;
-    std::sort(chosen.begin(), chosen.end());
-    return chosen;
+    return passed;
   }
 
   const PreparedRequest& p_;
   const Request& r_;
   const Inventory& inv_;
   const Topology& topo_;
-  bool has_loc_ = false, required_ = false, spread_ = false, roce_ = false;
+  const NodeGroups groups_;
+  GreedyFill fill_;
+  bool required_ = false, roce_ = false;
   Level level_ = Level::kLeaf;
-  std::vector<Level> above_;
-  std::vector<Group> groups_;
-  std::vector<std::string> vendors_;
   std::string kept_vendor_;
-  std::vector<int> pool_nodes_;
+  std::vector<int> pool_;  // groups of free candidates (not kept)
+  int pool_size_ = 0;
   int64_t pool_gpus_ = 0;
   std::vector<int> missing_kept_;
 };
@@ -926,8 +835,7 @@ Result<std::vector<AllocationRepair>> RepairAllocations(const PlacementProblem& 
     r.solve_ms = MillisSince(start);
     if (r.repaired) {
       for (int node : r.replacements)
-        working->states.Allocate(node, c.tenant,
-                                 c.request ? c.request->exclusive : std::nullopt);
+        working->states.Allocate(node, c.tenant, c.request ? c.request->exclusive : std::nullopt);
     }
     results[i] = std::move(r);
   }
