@@ -214,7 +214,7 @@ Status AddRacksTo(Scenario& s, const Change& c, AppliedChange& applied) {
     taken.insert({rack, leaf, pda, pdb});
     inv.power_domains.push_back({pda, site});
     inv.power_domains.push_back({pdb, site});
-    inv.switches.push_back({leaf, SwitchRole::kLeaf, vendor, site, a.pod, uplinks, {}});
+    inv.switches.push_back({leaf, SwitchRole::kLeaf, vendor, site, a.pod, uplinks, std::nullopt});
     inv.racks.push_back({rack, site, a.pod + "-row-add", a.pod, {pda, pdb}, a.tags});
     for (int i = 1; i <= per_rack; ++i) {
       Node node;

@@ -528,8 +528,8 @@ Status Generate(const GenerateSpec& spec, Scenario& scenario) {
     const std::string pod = n + "-p" + Padded(p, pod_w);
     const std::string& vendor = spec.leaf_vendors[(p - 1) % spec.leaf_vendors.size()];
     const std::string spine1 = pod + "-spine-1", spine2 = pod + "-spine-2";
-    switches.push_back({spine1, SwitchRole::kSpine, vendor, spec.site, pod, {}, {}});
-    switches.push_back({spine2, SwitchRole::kSpine, vendor, spec.site, pod, {}, {}});
+    switches.push_back({spine1, SwitchRole::kSpine, vendor, spec.site, pod, {}, std::nullopt});
+    switches.push_back({spine2, SwitchRole::kSpine, vendor, spec.site, pod, {}, std::nullopt});
     std::vector<std::string> row_pds;
     for (int r = 1; r <= racks_per_pod; ++r) {
       const int row = (r - 1) / spec.racks_per_row + 1;
@@ -544,7 +544,8 @@ Status Generate(const GenerateSpec& spec, Scenario& scenario) {
       const int rack_index = static_cast<int>(racks.size());
       const std::string rack_name = pod + "-r" + Padded(r, rack_w);
       const std::string leaf = rack_name + "-leaf";
-      switches.push_back({leaf, SwitchRole::kLeaf, vendor, spec.site, pod, {spine1, spine2}, {}});
+      switches.push_back(
+          {leaf, SwitchRole::kLeaf, vendor, spec.site, pod, {spine1, spine2}, std::nullopt});
       Rack rack{rack_name, spec.site, row_name, pod, row_pds, {}};
       if (hipaa[rack_index]) rack.tags.emplace_back("hipaa");
       racks.push_back(std::move(rack));

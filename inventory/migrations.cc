@@ -152,12 +152,77 @@ CREATE INDEX allocations_by_created ON allocations (created_ms, id);
 CREATE INDEX clusters_by_created ON clusters (created_ms, id);
 )sql";
 
+// v6: plans and the tenant networks they build (DESIGN.md section 6). A plan's steps are one row
+// each, so the runner persists a transition by writing one row; a network's VLAN and subnet are
+// unique among active networks (partial indexes: a freed network gives both back), and so is an
+// address within its network.
+constexpr std::string_view kV6 = R"sql(
+CREATE TABLE plans (
+  id TEXT PRIMARY KEY,
+  allocation_id TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  status TEXT NOT NULL,
+  network_id TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  milestones TEXT NOT NULL DEFAULT '[]',
+  created_ms BIGINT NOT NULL,
+  updated_ms BIGINT NOT NULL
+);
+CREATE INDEX plans_by_tenant ON plans (tenant, created_ms, id);
+CREATE INDEX plans_by_status ON plans (status);
+CREATE INDEX plans_by_allocation ON plans (allocation_id, created_ms);
+CREATE TABLE plan_steps (
+  plan_id TEXT NOT NULL,
+  step_id TEXT NOT NULL,
+  ord INTEGER NOT NULL,
+  layer TEXT NOT NULL,
+  driver TEXT NOT NULL,
+  action TEXT NOT NULL,
+  node TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  after_ids TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  log_line TEXT NOT NULL,
+  started_ms BIGINT NOT NULL,
+  updated_ms BIGINT NOT NULL,
+  PRIMARY KEY (plan_id, step_id)
+);
+CREATE TABLE tenant_networks (
+  id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  net_key TEXT NOT NULL,
+  vlan INTEGER NOT NULL,
+  subnet TEXT NOT NULL,
+  gateway TEXT NOT NULL,
+  state TEXT NOT NULL,
+  created_ms BIGINT NOT NULL,
+  updated_ms BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX tenant_networks_active_key ON tenant_networks (tenant, net_key)
+  WHERE state = 'active';
+CREATE UNIQUE INDEX tenant_networks_active_vlan ON tenant_networks (vlan) WHERE state = 'active';
+CREATE UNIQUE INDEX tenant_networks_active_subnet ON tenant_networks (subnet)
+  WHERE state = 'active';
+CREATE TABLE network_addresses (
+  network_id TEXT NOT NULL,
+  node TEXT NOT NULL,
+  port TEXT NOT NULL,
+  mac TEXT NOT NULL,
+  address TEXT NOT NULL,
+  PRIMARY KEY (network_id, node, port)
+);
+CREATE UNIQUE INDEX network_addresses_unique ON network_addresses (network_id, address);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "state, tenants, reservations, allocations, clusters, tokens, audit", kV1},
     {2, "audit indexes", kV2},
     {3, "node change log", kV3},
     {4, "exclusive holds", kV4},
     {5, "keyed audit chain, token expiry and revocation, list pages", kV5},
+    {6, "plans, plan steps, tenant networks and their addresses", kV6},
 };
 
 int64_t NowMs() {

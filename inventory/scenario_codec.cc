@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
@@ -19,6 +20,7 @@
 #include "inventory/generator.h"
 #include "inventory/network_checks.h"
 #include "inventory/yaml_reader.h"
+#include "model/ipv4.h"
 #include "model/request_schema.h"
 
 namespace topoplace {
@@ -34,21 +36,27 @@ using yaml_reader::SourcePos;
 
 constexpr std::string_view kApiVersion = "topoplace/v1";
 
-constexpr std::string_view kRootKeys[] = {"apiVersion", "inventory", "tenants", "allocations",
-                                          "requests"};
+constexpr std::string_view kRootKeys[] = {"apiVersion", "inventory",   "networks",
+                                          "tenants",    "allocations", "requests"};
 constexpr std::string_view kInventoryKeys[] = {"sites",       "powerDomains", "switches", "racks",
                                                "nodeClasses", "nodes",        "generate"};
 constexpr std::string_view kSiteKeys[] = {"name", "region", "jurisdiction", "tags"};
 constexpr std::string_view kPowerDomainKeys[] = {"name", "site"};
-constexpr std::string_view kSwitchKeys[] = {"name", "role", "vendor", "site", "pod", "uplinks"};
+constexpr std::string_view kSwitchKeys[] = {"name", "role",    "vendor",    "site",
+                                            "pod",  "uplinks", "management"};
+constexpr std::string_view kManagementKeys[] = {"driver", "bridge"};
 constexpr std::string_view kRackKeys[] = {"name", "site", "row", "pod", "powerDomains", "tags"};
 constexpr std::string_view kClassKeys[] = {"name",       "cpu", "memoryGiB",
                                            "storageGiB", "gpu", "costPerHour"};
 constexpr std::string_view kCpuKeys[] = {"cores", "model"};
 constexpr std::string_view kGpuKeys[] = {"model", "count", "memoryGiB", "nvlinkDomainSize"};
 constexpr std::string_view kNodeKeys[] = {"name",   "class", "rack", "powerDomain", "leaf",
-                                          "labels", "bmc",   "mac",  "state"};
-constexpr std::string_view kBmcKeys[] = {"protocol", "address"};
+                                          "labels", "bmc",   "mac",  "ports",       "state"};
+constexpr std::string_view kBmcKeys[] = {"protocol", "address", "credentials", "system"};
+constexpr std::string_view kPortKeys[] = {"name", "mac", "switch", "port"};
+constexpr std::string_view kNetworksKeys[] = {"quarantineVlan", "tenantVlans", "tenantSubnets"};
+constexpr std::string_view kVlanRangeKeys[] = {"from", "to"};
+constexpr std::string_view kSubnetPoolKeys[] = {"pool", "prefixLength"};
 constexpr std::string_view kGenerateKeys[] = {
     "name",        "site",         "region",      "jurisdiction",       "pods",
     "racksPerPod", "nodesPerRack", "racksPerRow", "powerDomainsPerRow", "class",
@@ -85,6 +93,9 @@ const NumberRange kFraction{0, 1, /*min_exclusive=*/true};
 const NumberRange kShare{0, 1};
 const NumberRange kWeight{0, 1e6, /*min_exclusive=*/true};
 const NumberRange kSeed{0, 9e18};
+const NumberRange kVlan{1, 4094};
+// A tenant subnet needs a gateway and at least one node: /30 is the longest that has both.
+const NumberRange kTenantPrefix{1, 30};
 
 // The keys of a request map, from the request schema: all of them, or without name and tenant
 // (an allocation's request, whose name and tenant are the allocation's).
@@ -148,6 +159,18 @@ bool IsValidAddress(std::string_view address) {
   std::optional<int64_t> port = yaml_reader::ParseInteger(address.substr(colon + 1));
   if (!port || address[colon + 1] == '+') return false;
   return *port >= 1 && *port <= 65535;
+}
+
+// A Redfish service's base URL: http:// or https:// and a host.
+bool IsValidBaseUrl(std::string_view address) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (address.substr(0, scheme.size()) == scheme) {
+      const std::string_view rest = address.substr(scheme.size());
+      return !rest.empty() && rest.front() != '/' && rest.front() != ':' &&
+             rest.find_first_of(" \t") == std::string_view::npos;
+    }
+  }
+  return false;
 }
 
 // Finds where a second YAML document starts, if there is one. YAML::LoadAll would say, but it never
@@ -239,8 +262,15 @@ struct RackSrc {
 struct ClassSrc {
   std::optional<Ref> name;
 };
+struct PortSrc {
+  std::optional<Ref> name, mac, switch_name, port;
+};
 struct NodeSrc {
   std::optional<Ref> name, node_class, rack, power_domain, leaf, mac;
+  std::vector<PortSrc> ports;  // parallel to Node::ports
+};
+struct NetworksSrc {
+  std::optional<Ref> quarantine_vlan, vlan_from, vlan_to, pool, prefix_length;
 };
 struct TenantSrc {
   std::optional<Ref> name;
@@ -321,6 +351,8 @@ class ScenarioLoader {
   void ParseRack(const Field& f);
   void ParseNodeClass(const Field& f);
   void ParseNode(const Field& f);
+  void ParsePort(const Field& f, Node& node, NodeSrc& src);
+  void ParseNetworks(const Field& f);
   void ParseGenerate(const Field& f);
   void ParseTenant(const Field& f);
   void ParseAllocation(const Field& f);
@@ -343,6 +375,8 @@ class ScenarioLoader {
   // Small typed readers that also keep the position of a name for the reference checks.
   std::optional<Ref> ReadName(const MapFields& m, std::string_view key, std::string_view expected,
                               std::string& out, bool required);
+  // The map's `mac`, checked for its form; nullopt (and reported) when absent or malformed.
+  std::optional<Ref> ReadMac(const MapFields& m, std::string& out, bool required);
   std::vector<Ref> ReadNameList(const Field& f, std::string_view expected_item,
                                 std::vector<std::string>& out, bool allow_single);
   std::optional<int> ReadEnum(const Field& f, std::string_view noun,
@@ -357,6 +391,16 @@ class ScenarioLoader {
   // After parsing: generated entities, then every cross-reference.
   void ExpandGenerate();
   void CheckInventory();
+  // Where a MAC address or a switch port was first seen: a node and its port (-1: the node's mac).
+  struct PortOwner {
+    size_t node = 0;
+    int port = -1;
+  };
+  // One node's ports: their switch is the node's leaf, one cable per switch port, unique port
+  // names, MACs unique across nodes (a node's `mac` may repeat one of its own ports').
+  void CheckPorts(size_t node, std::unordered_map<std::string, PortOwner>& macs,
+                  std::map<std::pair<std::string, std::string>, PortOwner>& cabled);
+  void CheckNetworks();
   void CheckTenantsAllocationsRequests();
   // Reports a dangling reference unless it points into a generate entry that could not run.
   void Dangling(const Ref& ref, std::string_view kind, const std::string& name,
@@ -373,6 +417,7 @@ class ScenarioLoader {
   std::vector<RackSrc> racks_;
   std::vector<ClassSrc> classes_;
   std::vector<NodeSrc> nodes_;
+  NetworksSrc networks_;
   std::vector<GenerateSrc> generates_;
   std::vector<TenantSrc> tenants_;
   std::vector<AllocationSrc> allocations_;
@@ -396,6 +441,17 @@ std::optional<Ref> ScenarioLoader::ReadName(const MapFields& m, std::string_view
   if (!s) return std::nullopt;
   out = std::move(*s);
   return Ref{f->path, f->pos()};
+}
+
+std::optional<Ref> ScenarioLoader::ReadMac(const MapFields& m, std::string& out, bool required) {
+  std::optional<Ref> ref =
+      ReadName(m, "mac", "a MAC address like 02:00:00:00:01:01", out, required);
+  if (ref && !IsValidMac(out)) {
+    diag_.Error(ref->pos, ref->path, "bad MAC address " + Quoted(out),
+                "six hex pairs separated by colons, like 02:00:00:00:01:01");
+    ref.reset();
+  }
+  return ref;
 }
 
 std::vector<Ref> ScenarioLoader::ReadNameList(const Field& f, std::string_view expected_item,
@@ -496,6 +552,7 @@ void ScenarioLoader::ParseRoot(const YAML::Node& root) {
   }
   s_.api_version = std::string(kApiVersion);
   if (const Field* f = m.Get("inventory")) ParseInventory(*f);
+  if (const Field* f = m.Get("networks")) ParseNetworks(*f);
   ParseList(m, "tenants", "a list of tenants", &ScenarioLoader::ParseTenant);
   ParseList(m, "allocations", "a list of allocations", &ScenarioLoader::ParseAllocation);
   ParseList(m, "requests", "a list of requests", &ScenarioLoader::ParseRequest);
@@ -539,7 +596,8 @@ void ScenarioLoader::ParsePowerDomain(const Field& f) {
 }
 
 void ScenarioLoader::ParseSwitch(const Field& f) {
-  MapFields m(diag_, f, kSwitchKeys, "a switch: a map with name, role, vendor, site, pod, uplinks");
+  MapFields m(diag_, f, kSwitchKeys,
+              "a switch: a map with name, role, vendor, site, pod, uplinks, management");
   if (!m.is_map()) return;
   Switch sw;
   SwitchSrc src;
@@ -552,6 +610,16 @@ void ScenarioLoader::ParseSwitch(const Field& f) {
   ReadStringInto(m, "pod", "a pod name", sw.pod);
   if (const Field* u = m.Get("uplinks"))
     src.uplinks = ReadNameList(*u, "a switch name", sw.uplinks, false);
+  if (const Field* mg = m.Get("management")) {
+    MapFields mm(diag_, *mg, kManagementKeys, "a map with driver, bridge");
+    if (mm.is_map()) {
+      SwitchManagement management;
+      // Required and never empty (the reader refuses an empty string).
+      ReadName(mm, "driver", "the name of an L2 driver, like ovs", management.driver, true);
+      ReadStringInto(mm, "bridge", "a bridge name", management.bridge);
+      sw.management = std::move(management);
+    }
+  }
   s_.inventory.switches.push_back(std::move(sw));
   switches_.push_back(std::move(src));
 }
@@ -615,7 +683,8 @@ void ScenarioLoader::ParseNodeClass(const Field& f) {
 
 void ScenarioLoader::ParseNode(const Field& f) {
   MapFields m(diag_, f, kNodeKeys,
-              "a node: a map with name, class, rack, powerDomain, leaf, labels, bmc, mac, state");
+              "a node: a map with name, class, rack, powerDomain, leaf, labels, bmc, mac, ports, "
+              "state");
   if (!m.is_map()) return;
   Node node;
   NodeSrc src;
@@ -637,27 +706,31 @@ void ScenarioLoader::ParseNode(const Field& f) {
     }
   }
   if (const Field* bmc = m.Get("bmc")) {
-    MapFields bm(diag_, *bmc, kBmcKeys, "a map with protocol, address");
+    MapFields bm(diag_, *bmc, kBmcKeys, "a map with protocol, address, credentials, system");
     if (bm.is_map()) {
       BmcSpec spec;
       if (const Field* p = bm.Require("protocol", "one of ipmi, redfish")) {
         if (auto v = ReadEnum(*p, "BMC protocol", kProtocolNames))
           spec.protocol = std::string(kProtocolNames[*v]);
       }
+      const bool redfish = spec.protocol == "redfish";
       if (ReadName(bm, "address", "host:port", spec.address, true) &&
-          !IsValidAddress(spec.address)) {
+          !IsValidAddress(spec.address) && !(redfish && IsValidBaseUrl(spec.address))) {
         const Field* a = bm.Get("address");
         diag_.Error(a->pos(), a->path, "bad address " + Quoted(spec.address),
-                    "host:port with a port from 1 to 65535");
+                    redfish ? "host:port with a port from 1 to 65535, or an http(s):// base URL"
+                            : "host:port with a port from 1 to 65535");
       }
+      ReadStringInto(bm, "credentials", "the name of a credential set in the executor settings",
+                     spec.credentials);
+      ReadStringInto(bm, "system", "a Redfish Systems member id", spec.system);
       node.bmc = std::move(spec);
     }
   }
-  if ((src.mac = ReadName(m, "mac", "a MAC address like 02:00:00:00:01:01", node.mac, false))) {
-    if (!IsValidMac(node.mac)) {
-      diag_.Error(src.mac->pos, src.mac->path, "bad MAC address " + Quoted(node.mac),
-                  "six hex pairs separated by colons, like 02:00:00:00:01:01");
-      src.mac.reset();
+  src.mac = ReadMac(m, node.mac, false);
+  if (const Field* ports = m.Get("ports")) {
+    if (auto items = yaml_reader::ListItems(diag_, *ports, "a list of ports")) {
+      for (const Field& item : *items) ParsePort(item, node, src);
     }
   }
   if (const Field* st = m.Get("state")) {
@@ -665,6 +738,66 @@ void ScenarioLoader::ParseNode(const Field& f) {
   }
   s_.inventory.nodes.push_back(std::move(node));
   nodes_.push_back(std::move(src));
+}
+
+void ScenarioLoader::ParsePort(const Field& f, Node& node, NodeSrc& src) {
+  MapFields m(diag_, f, kPortKeys, "a port: a map with name, mac, switch, port");
+  if (!m.is_map()) return;
+  NodePort port;
+  PortSrc ps;
+  ps.name = ReadName(m, "name", "a NIC name like eth0", port.name, true);
+  ps.mac = ReadMac(m, port.mac, true);
+  ps.switch_name =
+      ReadName(m, "switch", "the name of the node's leaf switch", port.switch_name, true);
+  ps.port = ReadName(m, "port", "the switch's port name", port.port, true);
+  node.ports.push_back(std::move(port));
+  src.ports.push_back(std::move(ps));
+}
+
+void ScenarioLoader::ParseNetworks(const Field& f) {
+  MapFields m(diag_, f, kNetworksKeys, "a map of quarantineVlan, tenantVlans, tenantSubnets");
+  if (!m.is_map()) return;
+  NetworkPolicy policy;
+  auto read_int = [&](const MapFields& map, std::string_view key, const NumberRange& range,
+                      int& out, std::optional<Ref>& ref) {
+    const Field* field = map.Require(key, range.Describe(true));
+    if (field == nullptr) return;
+    if (auto v = yaml_reader::ReadInt(diag_, *field, range)) {
+      out = static_cast<int>(*v);
+      ref = Ref{field->path, field->pos()};
+    }
+  };
+  read_int(m, "quarantineVlan", kVlan, policy.quarantine_vlan, networks_.quarantine_vlan);
+  if (const Field* v = m.Require("tenantVlans", "a map with from, to")) {
+    MapFields vm(diag_, *v, kVlanRangeKeys, "a map with from, to");
+    if (vm.is_map()) {
+      read_int(vm, "from", kVlan, policy.tenant_vlan_from, networks_.vlan_from);
+      read_int(vm, "to", kVlan, policy.tenant_vlan_to, networks_.vlan_to);
+    }
+  }
+  if (const Field* p = m.Require("tenantSubnets", "a map with pool, prefixLength")) {
+    MapFields pm(diag_, *p, kSubnetPoolKeys, "a map with pool, prefixLength");
+    if (pm.is_map()) {
+      networks_.pool =
+          ReadName(pm, "pool", "an IPv4 CIDR like 10.128.0.0/16", policy.tenant_subnet_pool, true);
+      if (networks_.pool) {
+        const std::string problem = CidrProblem(policy.tenant_subnet_pool);
+        if (!problem.empty()) {
+          diag_.Error(networks_.pool->pos, networks_.pool->path,
+                      "bad CIDR " + Quoted(policy.tenant_subnet_pool) + ": " + problem,
+                      "an IPv4 network like 10.128.0.0/16");
+          networks_.pool.reset();
+        }
+      }
+      if (const Field* len = pm.Get("prefixLength")) {
+        if (auto v = yaml_reader::ReadInt(diag_, *len, kTenantPrefix)) {
+          policy.tenant_prefix_length = static_cast<int>(*v);
+          networks_.prefix_length = Ref{len->path, len->pos()};
+        }
+      }
+    }
+  }
+  s_.inventory.networks = std::move(policy);
 }
 
 void ScenarioLoader::ParseGenerate(const Field& f) {
@@ -1161,7 +1294,8 @@ void ScenarioLoader::CheckInventory() {
       }
     }
   }
-  std::unordered_map<std::string, size_t> macs;  // lower-cased MAC -> node
+  std::unordered_map<std::string, PortOwner> macs;  // lower-cased MAC -> where first seen
+  std::map<std::pair<std::string, std::string>, PortOwner> cabled;  // (switch, port) -> port
   for (size_t i = 0; i < nodes_.size(); ++i) {
     const NodeSrc& src = nodes_[i];
     const Node& node = inv.nodes[i];
@@ -1214,13 +1348,109 @@ void ScenarioLoader::CheckInventory() {
       }
     }
     if (src.mac) {
-      auto [it, fresh] = macs.emplace(LowerAscii(node.mac), i);
+      auto [it, fresh] = macs.emplace(LowerAscii(node.mac), PortOwner{i, -1});
       if (!fresh) {
         diag_.Error(src.mac->pos, src.mac->path,
                     "MAC address " + Quoted(node.mac) + " is already used by node " +
-                        Quoted(inv.nodes[it->second].name),
+                        Quoted(inv.nodes[it->second.node].name),
                     "a MAC address unique to this node");
       }
+    }
+    CheckPorts(i, macs, cabled);
+  }
+  CheckNetworks();
+}
+
+void ScenarioLoader::CheckPorts(size_t i, std::unordered_map<std::string, PortOwner>& macs,
+                                std::map<std::pair<std::string, std::string>, PortOwner>& cabled) {
+  const Inventory& inv = s_.inventory;
+  const Node& node = inv.nodes[i];
+  const NodeSrc& src = nodes_[i];
+  const int leaf = src.leaf ? switch_names_.Find(node.leaf) : -1;
+  const bool leaf_ok = leaf >= 0 && inv.switches[leaf].role == SwitchRole::kLeaf;
+  for (size_t k = 0; k < src.ports.size() && k < node.ports.size(); ++k) {
+    const NodePort& port = node.ports[k];
+    const PortSrc& ps = src.ports[k];
+    if (ps.name) {
+      for (size_t e = 0; e < k; ++e) {
+        if (node.ports[e].name == port.name) {
+          diag_.Error(ps.name->pos, ps.name->path, "duplicate port name " + Quoted(port.name),
+                      "port names unique within the node");
+          break;
+        }
+      }
+    }
+    if (ps.mac) {
+      auto [it, fresh] = macs.emplace(LowerAscii(port.mac), PortOwner{i, static_cast<int>(k)});
+      if (!fresh && it->second.node != i) {
+        diag_.Error(ps.mac->pos, ps.mac->path,
+                    "MAC address " + Quoted(port.mac) + " is already used by node " +
+                        Quoted(inv.nodes[it->second.node].name),
+                    "a MAC address unique to this node");
+      } else if (!fresh && it->second.port >= 0) {
+        diag_.Error(ps.mac->pos, ps.mac->path,
+                    "MAC address " + Quoted(port.mac) + " is already used by port " +
+                        Quoted(node.ports[it->second.port].name) + " of this node",
+                    "a MAC address unique to this port");
+      } else if (!fresh) {
+        it->second.port = static_cast<int>(k);  // the node's own `mac` is this port's
+      }
+    }
+    if (!ps.switch_name) continue;
+    const int sw = switch_names_.Find(port.switch_name);
+    if (sw < 0) {
+      Dangling(*ps.switch_name, "switch", port.switch_name, "inventory.switches", switch_names_);
+      continue;
+    }
+    if (leaf_ok && port.switch_name != node.leaf) {
+      diag_.Error(
+          ps.switch_name->pos, ps.switch_name->path,
+          "switch " + Quoted(port.switch_name) + " is not the node's leaf " + Quoted(node.leaf),
+          "the node's leaf " + Quoted(node.leaf) + " (a node's ports are cabled to its leaf)");
+      continue;
+    }
+    if (!ps.port) continue;
+    auto [it, fresh] = cabled.emplace(std::make_pair(port.switch_name, port.port),
+                                      PortOwner{i, static_cast<int>(k)});
+    if (!fresh) {
+      const Node& other = inv.nodes[it->second.node];
+      diag_.Error(ps.port->pos, ps.port->path,
+                  "port " + Quoted(port.port) + " of switch " + Quoted(port.switch_name) +
+                      " is already cabled to node " + Quoted(other.name) + " port " +
+                      Quoted(other.ports[it->second.port].name),
+                  "one cable per switch port");
+    }
+  }
+}
+
+void ScenarioLoader::CheckNetworks() {
+  if (!s_.inventory.networks) return;
+  const NetworkPolicy& n = *s_.inventory.networks;
+  const NetworksSrc& src = networks_;
+  if (src.vlan_from && src.vlan_to) {
+    if (n.tenant_vlan_from > n.tenant_vlan_to) {
+      diag_.Error(src.vlan_to->pos, src.vlan_to->path,
+                  "tenant VLANs end at " + std::to_string(n.tenant_vlan_to) +
+                      ", before they start at " + std::to_string(n.tenant_vlan_from),
+                  "to >= from");
+    } else if (src.quarantine_vlan && n.quarantine_vlan >= n.tenant_vlan_from &&
+               n.quarantine_vlan <= n.tenant_vlan_to) {
+      diag_.Error(src.quarantine_vlan->pos, src.quarantine_vlan->path,
+                  "the quarantine VLAN " + std::to_string(n.quarantine_vlan) +
+                      " lies in the tenant VLANs " + std::to_string(n.tenant_vlan_from) + ".." +
+                      std::to_string(n.tenant_vlan_to),
+                  "a VLAN outside the tenant range");
+    }
+  }
+  if (src.pool) {
+    const Ipv4Subnet pool = *ParseCidr(n.tenant_subnet_pool);
+    if (n.tenant_prefix_length <= pool.prefix_length) {
+      const Ref& at = src.prefix_length ? *src.prefix_length : *src.pool;
+      diag_.Error(at.pos, at.path,
+                  "tenant subnets of /" + std::to_string(n.tenant_prefix_length) +
+                      " are not smaller than the pool " + Quoted(n.tenant_subnet_pool),
+                  "a prefix length longer than the pool's /" + std::to_string(pool.prefix_length) +
+                      " and at most 30");
     }
   }
 }

@@ -4,6 +4,10 @@
 // duplicate name, a negative or absurd number are each reported as
 //   FILE:LINE:COLUMN: KEY.PATH: what is wrong; what was expected
 // and every error of a file is reported, not only the first (Status::messages(), one per error).
+// The executors' keys (DESIGN.md section 6) are as strict: a node's `bmc` and `ports` (each cabled
+// to the node's own leaf, one cable per switch port, MACs unique across ports and nodes), a
+// switch's `management`, and the top-level `networks` policy (VLANs 1..4094, a quarantine VLAN
+// outside the tenant range, a pool that is an IPv4 network, tenant subnets smaller than it).
 // `generate:` entries are expanded into explicit sites/racks/switches/nodes at load time, and
 // allocations are applied to node states. Dumping writes explicit entities only, so
 // load -> dump -> load gives the same scenario.

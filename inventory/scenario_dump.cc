@@ -177,6 +177,13 @@ void WriteInventory(Writer& w, const Inventory& inv, const Scenario& s) {
         w.Key("uplinks");
         w.StrList(sw.uplinks);
       }
+      if (sw.management) {
+        w.Key("management");
+        w.Open();
+        w.KeyStr("driver", sw.management->driver);
+        w.KeyStrIfSet("bridge", sw.management->bridge);
+        w.Close();
+      }
       w.Close();
       out += '\n';
     }
@@ -283,9 +290,26 @@ void WriteInventory(Writer& w, const Inventory& inv, const Scenario& s) {
         w.Open();
         w.KeyStr("protocol", node.bmc->protocol);
         w.KeyStr("address", node.bmc->address);
+        w.KeyStrIfSet("credentials", node.bmc->credentials);
+        w.KeyStrIfSet("system", node.bmc->system);
         w.Close();
       }
       w.KeyStrIfSet("mac", node.mac);
+      if (!node.ports.empty()) {
+        w.Key("ports");
+        out += '[';
+        for (size_t k = 0; k < node.ports.size(); ++k) {
+          if (k) out += ", ";
+          const NodePort& port = node.ports[k];
+          w.Open();
+          w.KeyStr("name", port.name);
+          w.KeyStr("mac", port.mac);
+          w.KeyStr("switch", port.switch_name);
+          w.KeyStr("port", port.port);
+          w.Close();
+        }
+        out += ']';
+      }
       const bool derived = node.state == NodeState::kAllocated && allocated.count(node.name) != 0;
       if (node.state != NodeState::kAvailable && !derived)
         w.KeyStr("state", NodeStateName(node.state));
@@ -293,6 +317,28 @@ void WriteInventory(Writer& w, const Inventory& inv, const Scenario& s) {
       out += '\n';
     }
   }
+}
+
+void WriteNetworks(Writer& w, const std::optional<NetworkPolicy>& networks) {
+  if (!networks) return;
+  std::string& out = w.out();
+  w.Line("networks:");
+  out += "  quarantineVlan: ";
+  w.Int(networks->quarantine_vlan);
+  out += "\n  tenantVlans: ";
+  w.Open();
+  w.Key("from");
+  w.Int(networks->tenant_vlan_from);
+  w.Key("to");
+  w.Int(networks->tenant_vlan_to);
+  w.Close();
+  out += "\n  tenantSubnets: ";
+  w.Open();
+  w.KeyStr("pool", networks->tenant_subnet_pool);
+  w.Key("prefixLength");
+  w.Int(networks->tenant_prefix_length);
+  w.Close();
+  out += '\n';
 }
 
 void WriteTenants(Writer& w, const std::vector<Tenant>& tenants) {
@@ -533,6 +579,7 @@ std::string DumpScenario(const Scenario& scenario) {
   w.Str(scenario.api_version);
   w.out() += '\n';
   WriteInventory(w, scenario.inventory, scenario);
+  WriteNetworks(w, scenario.inventory.networks);
   WriteTenants(w, scenario.tenants);
   WriteAllocations(w, scenario.allocations);
   WriteRequests(w, scenario.requests);

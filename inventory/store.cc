@@ -16,6 +16,7 @@
 #include "inventory/migrations.h"
 #include "inventory/scenario_codec.h"
 #include "inventory/sql_backend.h"
+#include "model/ipv4.h"
 
 namespace topoplace {
 
@@ -1008,7 +1009,8 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
     const int64_t version = old.empty() ? 1 : I64(old[0][0]) + 1;
     for (std::string_view table :
          {"nodes", "tenants", "reservations", "reservation_nodes", "allocations",
-          "allocation_nodes", "clusters", "inventory_doc"}) {
+          "allocation_nodes", "clusters", "plans", "plan_steps", "tenant_networks",
+          "network_addresses", "inventory_doc"}) {
       c.Exec("DELETE FROM " + std::string(table));
     }
     c.Exec("INSERT INTO inventory_doc (id, yaml, version) VALUES (1, $1, $2)",
@@ -1797,6 +1799,520 @@ Result<Page<ClusterRecord>> Store::ListClustersPage(const std::string& scope,
     return CreatedOrderPage<ClusterRecord>(c, "clusters", "clusters", kClusterCols,
                                            "($1 = '' OR tenant = $1)", {scope}, page,
                                            ClusterFromRow);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plans and tenant networks
+
+namespace {
+
+constexpr std::string_view kPlanCols =
+    "id, allocation_id, tenant, purpose, status, network_id, error, milestones, created_ms, "
+    "updated_ms";
+constexpr std::string_view kStepCols =
+    "step_id, layer, driver, action, node, phase, after_ids, state, attempts, log_line, "
+    "started_ms, updated_ms";
+constexpr std::string_view kNetworkCols =
+    "id, tenant, net_key, vlan, subnet, gateway, state, created_ms, updated_ms";
+
+[[noreturn]] void NoPlan(const std::string& id) {
+  Fail(StatusCode::kNotFound, "plan_not_found", "no plan \"" + id + "\"");
+}
+[[noreturn]] void NoNetwork(const std::string& id) {
+  Fail(StatusCode::kNotFound, "network_not_found", "no network \"" + id + "\"");
+}
+
+std::string MilestonesJson(const std::vector<Milestone>& milestones) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const Milestone& m : milestones) j.push_back({{"name", m.name}, {"atMs", m.at_ms}});
+  return j.dump();
+}
+std::vector<Milestone> MilestonesFromJson(const std::string& text) {
+  std::vector<Milestone> out;
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return out;
+  for (const auto& m : j) {
+    if (!m.is_object()) continue;
+    out.push_back({m.value("name", std::string()), m.value("atMs", int64_t{0})});
+  }
+  return out;
+}
+std::string IdsJson(const std::vector<std::string>& ids) { return nlohmann::json(ids).dump(); }
+std::vector<std::string> IdsFromJson(const std::string& text) {
+  std::vector<std::string> out;
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return out;
+  for (const auto& id : j) {
+    if (id.is_string()) out.push_back(id.get<std::string>());
+  }
+  return out;
+}
+
+Plan PlanFromRow(const Row& r) {
+  Plan p;
+  p.id = Str(r[0]);
+  p.allocation = Str(r[1]);
+  p.tenant = Str(r[2]);
+  p.purpose = Str(r[3]);
+  p.status = ParsePlanStatus(Str(r[4])).value_or(PlanStatus::kFailed);
+  p.network = Str(r[5]);
+  p.error = Str(r[6]);
+  p.milestones = MilestonesFromJson(Str(r[7]));
+  p.created_ms = I64(r[8]);
+  p.updated_ms = I64(r[9]);
+  return p;
+}
+
+PlanStep StepFromRow(const Row& r, size_t first = 0) {
+  PlanStep s;
+  s.id = Str(r[first + 0]);
+  s.layer = Str(r[first + 1]);
+  s.driver = Str(r[first + 2]);
+  s.action = Str(r[first + 3]);
+  s.node = Str(r[first + 4]);
+  s.phase = ParseStepPhase(Str(r[first + 5])).value_or(StepPhase::kDeploy);
+  s.after = IdsFromJson(Str(r[first + 6]));
+  s.state = ParseStepState(Str(r[first + 7])).value_or(StepState::kFailed);
+  s.attempts = static_cast<int>(I64(r[first + 8]));
+  s.log = Str(r[first + 9]);
+  s.started_ms = I64(r[first + 10]);
+  s.updated_ms = I64(r[first + 11]);
+  return s;
+}
+
+Params StepParams(const std::string& plan_id, const PlanStep& s, int64_t ord) {
+  return {plan_id,
+          s.id,
+          Num(ord),
+          s.layer,
+          s.driver,
+          s.action,
+          s.node,
+          std::string(StepPhaseName(s.phase)),
+          IdsJson(s.after),
+          std::string(StepStateName(s.state)),
+          Num(static_cast<int64_t>(s.attempts)),
+          s.log,
+          Num(s.started_ms),
+          Num(s.updated_ms)};
+}
+
+void InsertStep(SqlConn& c, const std::string& plan_id, const PlanStep& s, int64_t ord) {
+  c.Exec(
+      "INSERT INTO plan_steps (plan_id, step_id, ord, layer, driver, action, node, phase, "
+      "after_ids, state, attempts, log_line, started_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, "
+      "$6, $7, $8, $9, $10, $11, $12, $13, $14)",
+      StepParams(plan_id, s, ord));
+}
+
+// The plans of the rows, each with its steps in order (one query for all steps).
+std::vector<Plan> PlansWithSteps(SqlConn& c, const Rows& rows) {
+  std::vector<Plan> plans;
+  plans.reserve(rows.size());
+  std::unordered_map<std::string, size_t> by_id;
+  for (const Row& r : rows) {
+    plans.push_back(PlanFromRow(r));
+    by_id[plans.back().id] = plans.size() - 1;
+  }
+  constexpr size_t kChunk = 500;
+  for (size_t start = 0; start < plans.size(); start += kChunk) {
+    const size_t end = std::min(plans.size(), start + kChunk);
+    std::string sql =
+        "SELECT plan_id, " + std::string(kStepCols) + " FROM plan_steps WHERE plan_id IN (";
+    Params params;
+    for (size_t i = start; i < end; ++i) {
+      sql += (i == start ? "$" : ", $") + std::to_string(i - start + 1);
+      params.push_back(plans[i].id);
+    }
+    sql += ") ORDER BY plan_id, ord";
+    for (const Row& r : c.Query(sql, params)) {
+      auto it = by_id.find(Str(r[0]));
+      if (it != by_id.end()) plans[it->second].steps.push_back(StepFromRow(r, 1));
+    }
+  }
+  return plans;
+}
+
+Plan LockPlan(SqlConn& c, Dialect d, const std::string& id) {
+  Rows rows = c.Query(
+      "SELECT " + std::string(kPlanCols) + " FROM plans WHERE id = $1" + ForUpdate(d), {id});
+  if (rows.empty()) NoPlan(id);
+  return PlanFromRow(rows[0]);
+}
+
+bool AuditedStepState(StepState s) {
+  return s == StepState::kDone || s == StepState::kFailed || s == StepState::kCompensated;
+}
+
+// Network rows keep their state apart from the model value, which has none.
+struct NetworkRow {
+  TenantNetwork net;
+  bool active = false;
+};
+
+NetworkRow NetworkFromRow(const Row& r) {
+  NetworkRow n;
+  n.net.id = Str(r[0]);
+  n.net.tenant = Str(r[1]);
+  n.net.key = Str(r[2]);
+  n.net.vlan = static_cast<int>(I64(r[3]));
+  n.net.subnet = Str(r[4]);
+  n.net.gateway = Str(r[5]);
+  n.active = Str(r[6]) == "active";
+  return n;
+}
+
+std::vector<NodeAddress> NetworkAddresses(SqlConn& c, const std::string& network_id) {
+  std::vector<NodeAddress> out;
+  for (const Row& r : c.Query("SELECT node, port, mac, address FROM network_addresses WHERE "
+                              "network_id = $1 ORDER BY node, port",
+                              {network_id})) {
+    out.push_back({Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3])});
+  }
+  return out;
+}
+
+// Serialises every change of tenant networks: on the server a transaction-scoped lock; the
+// embedded file's write transactions are serialised already.
+void LockNetworks(SqlConn& c, Dialect d) {
+  if (d == Dialect::kPostgres) c.Query("SELECT pg_advisory_xact_lock(7310543)");
+}
+
+std::optional<NetworkRow> ReadNetwork(SqlConn& c, Dialect d, const std::string& id, bool lock) {
+  Rows rows =
+      c.Query("SELECT " + std::string(kNetworkCols) + " FROM tenant_networks WHERE id = $1" +
+                  (lock ? ForUpdate(d) : std::string()),
+              {id});
+  if (rows.empty()) return std::nullopt;
+  return NetworkFromRow(rows[0]);
+}
+
+// A policy the store can cut networks from, or kInvalidArgument "bad_network_policy".
+Ipv4Subnet CheckedPool(const NetworkPolicy& p) {
+  auto bad = [](const std::string& what) {
+    Fail(StatusCode::kInvalidArgument, "bad_network_policy", "network policy: " + what);
+  };
+  if (p.tenant_vlan_from < 1 || p.tenant_vlan_to > 4094 || p.tenant_vlan_from > p.tenant_vlan_to)
+    bad("tenant VLANs " + Num(static_cast<int64_t>(p.tenant_vlan_from)) + ".." +
+        Num(static_cast<int64_t>(p.tenant_vlan_to)) + " are not a range within 1..4094");
+  std::optional<Ipv4Subnet> pool = ParseCidr(p.tenant_subnet_pool);
+  if (!pool) bad("pool \"" + p.tenant_subnet_pool + "\" is not an IPv4 CIDR");
+  if (p.tenant_prefix_length <= pool->prefix_length || p.tenant_prefix_length > 30)
+    bad("tenant subnets of /" + Num(static_cast<int64_t>(p.tenant_prefix_length)) +
+        " do not fit the pool " + p.tenant_subnet_pool);
+  return *pool;
+}
+
+}  // namespace
+
+Result<Plan> Store::CreatePlan(const Plan& plan, const Actor& actor) {
+  const Dialect d = pool_->dialect();
+  return InTxn(*pool_, true, [&](SqlConn& c) {
+    Plan p = plan;
+    if (p.id.empty()) p.id = NewId("pln-");
+    const int64_t now = NowMillis();
+    if (p.created_ms == 0) p.created_ms = now;
+    if (p.updated_ms == 0) p.updated_ms = p.created_ms;
+    if (!c.Query("SELECT id FROM plans WHERE id = $1", {p.id}).empty()) {
+      Fail(StatusCode::kAlreadyExists, "plan_exists", "plan \"" + p.id + "\" exists already");
+    }
+    std::set<std::string> ids;
+    for (const PlanStep& s : p.steps) {
+      if (!ids.insert(s.id).second) {
+        Fail(StatusCode::kInvalidArgument, "bad_plan",
+             "plan \"" + p.id + "\" has two steps with id \"" + s.id + "\"");
+      }
+    }
+    c.Exec(
+        "INSERT INTO plans (" + std::string(kPlanCols) +
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        {p.id, p.allocation, p.tenant, p.purpose, std::string(PlanStatusName(p.status)), p.network,
+         p.error, MilestonesJson(p.milestones), Num(p.created_ms), Num(p.updated_ms)});
+    for (size_t i = 0; i < p.steps.size(); ++i) {
+      InsertStep(c, p.id, p.steps[i], static_cast<int64_t>(i));
+    }
+    AppendAudit(c, d, audit_, actor, "plan.create", p.tenant, p.id,
+                {{"allocation", p.allocation},
+                 {"purpose", p.purpose},
+                 {"status", PlanStatusName(p.status)},
+                 {"steps", p.steps.size()}},
+                now);
+    return p;
+  });
+}
+
+Status Store::SaveStep(const std::string& plan_id, const PlanStep& step, const Actor& actor) {
+  const Dialect d = pool_->dialect();
+  auto r = InTxn(*pool_, true, [&](SqlConn& c) {
+    const Plan plan = LockPlan(c, d, plan_id);
+    Rows old = c.Query("SELECT state FROM plan_steps WHERE plan_id = $1 AND step_id = $2",
+                       {plan_id, step.id});
+    const std::optional<StepState> before =
+        old.empty() ? std::nullopt : ParseStepState(Str(old[0][0]));
+    if (old.empty()) {
+      Rows last =
+          c.Query("SELECT COALESCE(MAX(ord), -1) FROM plan_steps WHERE plan_id = $1", {plan_id});
+      InsertStep(c, plan_id, step, I64(last[0][0]) + 1);
+    } else {
+      Params params = StepParams(plan_id, step, 0);
+      params.erase(params.begin() + 2);  // ord stays
+      c.Exec(
+          "UPDATE plan_steps SET layer = $3, driver = $4, action = $5, node = $6, phase = $7, "
+          "after_ids = $8, state = $9, attempts = $10, log_line = $11, started_ms = $12, "
+          "updated_ms = $13 WHERE plan_id = $1 AND step_id = $2",
+          params);
+    }
+    if (step.updated_ms > plan.updated_ms) {
+      c.Exec("UPDATE plans SET updated_ms = $1 WHERE id = $2", {Num(step.updated_ms), plan_id});
+    }
+    if (AuditedStepState(step.state) && before != step.state) {
+      AppendAudit(c, d, audit_, actor, "plan.step", plan.tenant, plan_id,
+                  {{"step", step.id},
+                   {"node", step.node},
+                   {"state", StepStateName(step.state)},
+                   {"attempts", step.attempts},
+                   {"log", step.log}},
+                  step.updated_ms != 0 ? step.updated_ms : NowMillis());
+    }
+    return 0;
+  });
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+Status Store::SavePlanHeader(const Plan& plan, const Actor& actor) {
+  const Dialect d = pool_->dialect();
+  auto r = InTxn(*pool_, true, [&](SqlConn& c) {
+    const Plan old = LockPlan(c, d, plan.id);
+    c.Exec(
+        "UPDATE plans SET status = $1, network_id = $2, error = $3, milestones = $4, updated_ms = "
+        "$5 WHERE id = $6",
+        {std::string(PlanStatusName(plan.status)), plan.network, plan.error,
+         MilestonesJson(plan.milestones), Num(plan.updated_ms), plan.id});
+    if (old.status != plan.status) {
+      nlohmann::json detail = {{"from", PlanStatusName(old.status)},
+                               {"to", PlanStatusName(plan.status)}};
+      if (!plan.error.empty()) detail["error"] = plan.error;
+      AppendAudit(c, d, audit_, actor, "plan.status", old.tenant, plan.id, detail,
+                  plan.updated_ms != 0 ? plan.updated_ms : NowMillis());
+    }
+    return 0;
+  });
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+Result<Plan> Store::GetPlan(const std::string& id, const std::string& scope) {
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    Rows rows = c.Query("SELECT " + std::string(kPlanCols) + " FROM plans WHERE id = $1", {id});
+    if (rows.empty() || !InScope(Str(rows[0][2]), scope)) NoPlan(id);
+    return std::move(PlansWithSteps(c, rows).front());
+  });
+}
+
+Result<std::vector<Plan>> Store::ListPlans(const std::string& scope, bool unfinished_only) {
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    std::string sql =
+        "SELECT " + std::string(kPlanCols) + " FROM plans WHERE ($1 = '' OR tenant = $1)";
+    if (unfinished_only) {
+      sql += " AND status IN ('" + std::string(PlanStatusName(PlanStatus::kProgressing)) + "', '" +
+             std::string(PlanStatusName(PlanStatus::kDeleting)) + "')";
+    }
+    sql += " ORDER BY created_ms, id";
+    return PlansWithSteps(c, c.Query(sql, {scope}));
+  });
+}
+
+Result<Plan> Store::PlanOfAllocation(const std::string& allocation_id) {
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    Rows rows = c.Query("SELECT " + std::string(kPlanCols) +
+                            " FROM plans WHERE allocation_id = $1 ORDER BY created_ms DESC, id "
+                            "DESC LIMIT 1",
+                        {allocation_id});
+    if (rows.empty()) {
+      Fail(StatusCode::kNotFound, "plan_not_found",
+           "no plan carries out allocation \"" + allocation_id + "\"");
+    }
+    return std::move(PlansWithSteps(c, rows).front());
+  });
+}
+
+Result<TenantNetwork> Store::AcquireNetwork(const std::string& tenant, const std::string& key,
+                                            const NetworkPolicy& policy,
+                                            const std::vector<NodeAddress>& wanted,
+                                            const Actor& actor) {
+  const Dialect d = pool_->dialect();
+  return InTxn(*pool_, true, [&](SqlConn& c) {
+    LockNetworks(c, d);
+    const int64_t now = NowMillis();
+    nlohmann::json detail;
+    Rows found = c.Query("SELECT " + std::string(kNetworkCols) +
+                             " FROM tenant_networks WHERE tenant = $1 AND net_key = $2 AND state "
+                             "= 'active'",
+                         {tenant, key});
+    TenantNetwork net;
+    if (!found.empty()) {
+      net = NetworkFromRow(found[0]).net;
+    } else {
+      const Ipv4Subnet pool = CheckedPool(policy);
+      std::set<int> used_vlans;
+      std::vector<Ipv4Subnet> used_subnets;
+      for (const Row& r :
+           c.Query("SELECT vlan, subnet FROM tenant_networks WHERE state = 'active'")) {
+        used_vlans.insert(static_cast<int>(I64(r[0])));
+        if (auto s = ParseCidr(Str(r[1]))) used_subnets.push_back(*s);
+      }
+      int vlan = 0;
+      for (int v = policy.tenant_vlan_from; v <= policy.tenant_vlan_to && vlan == 0; ++v) {
+        if (v != policy.quarantine_vlan && !used_vlans.count(v)) vlan = v;
+      }
+      if (vlan == 0) {
+        Fail(StatusCode::kResourceExhausted, "no_free_vlan",
+             "no tenant VLAN is free: all of " +
+                 Num(static_cast<int64_t>(policy.tenant_vlan_from)) + ".." +
+                 Num(static_cast<int64_t>(policy.tenant_vlan_to)) +
+                 " are in use by other tenant networks");
+      }
+      std::optional<Ipv4Subnet> subnet;
+      const uint64_t count = SubnetCount(pool, policy.tenant_prefix_length);
+      for (uint64_t i = 0; i < count && !subnet; ++i) {
+        const Ipv4Subnet candidate = *NthSubnet(pool, policy.tenant_prefix_length, i);
+        if (std::none_of(used_subnets.begin(), used_subnets.end(),
+                         [&](const Ipv4Subnet& u) { return Overlaps(u, candidate); })) {
+          subnet = candidate;
+        }
+      }
+      if (!subnet) {
+        Fail(StatusCode::kResourceExhausted, "no_free_subnet",
+             "no /" + Num(static_cast<int64_t>(policy.tenant_prefix_length)) + " subnet of " +
+                 policy.tenant_subnet_pool + " is free: all " + Num(static_cast<int64_t>(count)) +
+                 " are in use by other tenant networks");
+      }
+      net.id = NewId("net-");
+      net.tenant = tenant;
+      net.key = key;
+      net.vlan = vlan;
+      net.subnet = FormatCidr(*subnet);
+      net.gateway = FormatIpv4(*NthHost(*subnet, 0));
+      c.Exec("INSERT INTO tenant_networks (" + std::string(kNetworkCols) +
+                 ") VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7)",
+             {net.id, net.tenant, net.key, Num(static_cast<int64_t>(net.vlan)), net.subnet,
+              net.gateway, Num(now)});
+      detail["created"] = true;
+      detail["vlan"] = net.vlan;
+      detail["subnet"] = net.subnet;
+      detail["gateway"] = net.gateway;
+    }
+    const Ipv4Subnet subnet = *ParseCidr(net.subnet);
+    std::vector<NodeAddress> have = NetworkAddresses(c, net.id);
+    std::set<uint64_t> used_hosts = {0};  // the gateway
+    std::set<std::pair<std::string, std::string>> holding;
+    for (const NodeAddress& a : have) {
+      holding.insert({a.node, a.port});
+      if (auto ip = ParseIpv4(a.address)) {
+        if (auto h = HostIndex(subnet, *ip)) used_hosts.insert(*h);
+      }
+    }
+    nlohmann::json added = nlohmann::json::array();
+    uint64_t next = 0;
+    for (const NodeAddress& w : wanted) {
+      if (!holding.insert({w.node, w.port}).second) continue;  // has one already (or twice asked)
+      while (used_hosts.count(next)) ++next;
+      std::optional<Ipv4Address> ip = NthHost(subnet, next);
+      if (!ip) {
+        Fail(StatusCode::kResourceExhausted, "no_free_address",
+             "network " + net.id + " (" + net.subnet + ") has no free address left for node \"" +
+                 w.node + "\"");
+      }
+      used_hosts.insert(next);
+      const std::string address = FormatIpv4(*ip);
+      c.Exec(
+          "INSERT INTO network_addresses (network_id, node, port, mac, address) VALUES ($1, $2, "
+          "$3, $4, $5)",
+          {net.id, w.node, w.port, w.mac, address});
+      added.push_back({{"node", w.node}, {"port", w.port}, {"address", address}});
+    }
+    if (!added.empty()) detail["addresses"] = added;
+    if (!detail.is_null()) {
+      c.Exec("UPDATE tenant_networks SET updated_ms = $1 WHERE id = $2", {Num(now), net.id});
+      detail["key"] = key;
+      AppendAudit(c, d, audit_, actor, "network.acquire", tenant, net.id, detail, now);
+    }
+    net.addresses = NetworkAddresses(c, net.id);
+    return net;
+  });
+}
+
+Status Store::ReleaseAddresses(const std::string& network_id, const std::vector<std::string>& nodes,
+                               const Actor& actor) {
+  const Dialect d = pool_->dialect();
+  auto r = InTxn(*pool_, true, [&](SqlConn& c) {
+    LockNetworks(c, d);
+    std::optional<NetworkRow> net = ReadNetwork(c, d, network_id, true);
+    if (!net) NoNetwork(network_id);
+    nlohmann::json released = nlohmann::json::array();
+    for (const std::string& node : nodes) {
+      Rows rows = c.Query(
+          "SELECT port, address FROM network_addresses WHERE network_id = $1 AND node = $2 ORDER "
+          "BY port",
+          {network_id, node});
+      if (rows.empty()) continue;
+      c.Exec("DELETE FROM network_addresses WHERE network_id = $1 AND node = $2",
+             {network_id, node});
+      for (const Row& row : rows) {
+        released.push_back({{"node", node}, {"port", Str(row[0])}, {"address", Str(row[1])}});
+      }
+    }
+    if (!released.empty()) {
+      const int64_t now = NowMillis();
+      c.Exec("UPDATE tenant_networks SET updated_ms = $1 WHERE id = $2", {Num(now), network_id});
+      AppendAudit(c, d, audit_, actor, "network.release", net->net.tenant, network_id,
+                  {{"addresses", released}}, now);
+    }
+    return 0;
+  });
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+Result<bool> Store::FreeNetworkIfEmpty(const std::string& network_id, const Actor& actor) {
+  const Dialect d = pool_->dialect();
+  return InTxn(*pool_, true, [&](SqlConn& c) {
+    LockNetworks(c, d);
+    std::optional<NetworkRow> net = ReadNetwork(c, d, network_id, true);
+    if (!net) NoNetwork(network_id);
+    if (!net->active) return false;
+    Rows left =
+        c.Query("SELECT COUNT(*) FROM network_addresses WHERE network_id = $1", {network_id});
+    if (I64(left[0][0]) > 0) return false;
+    const int64_t now = NowMillis();
+    c.Exec("UPDATE tenant_networks SET state = 'freed', updated_ms = $1 WHERE id = $2",
+           {Num(now), network_id});
+    AppendAudit(c, d, audit_, actor, "network.free", net->net.tenant, network_id,
+                {{"key", net->net.key}, {"vlan", net->net.vlan}, {"subnet", net->net.subnet}}, now);
+    return true;
+  });
+}
+
+Result<TenantNetwork> Store::GetNetwork(const std::string& id) {
+  const Dialect d = pool_->dialect();
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    std::optional<NetworkRow> net = ReadNetwork(c, d, id, false);
+    if (!net) NoNetwork(id);
+    net->net.addresses = NetworkAddresses(c, id);
+    return net->net;
+  });
+}
+
+Result<std::vector<TenantNetwork>> Store::ListNetworks(const std::string& scope) {
+  return InTxn(*pool_, false, [&](SqlConn& c) {
+    std::vector<TenantNetwork> out;
+    for (const Row& r : c.Query("SELECT " + std::string(kNetworkCols) +
+                                    " FROM tenant_networks WHERE state = 'active' AND ($1 = '' OR "
+                                    "tenant = $1) ORDER BY created_ms, id",
+                                {scope})) {
+      out.push_back(NetworkFromRow(r).net);
+    }
+    for (TenantNetwork& n : out) n.addresses = NetworkAddresses(c, n.id);
+    return out;
   });
 }
 

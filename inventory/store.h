@@ -6,8 +6,9 @@
 //
 // What it keeps: the inventory (its scenario YAML, parsed by the service into a snapshot), one row
 // per node with its state, holder and generation, tenants with quotas and budgets, reservations
-// (nodes held for a tenant until a deadline), allocations, clusters, API tokens (SHA-256 hashes
-// only) and the hash-chained audit log (inventory/audit.h).
+// (nodes held for a tenant until a deadline), allocations, clusters, plans with one row per step
+// (model/plan.h), tenant networks with their addresses, API tokens (SHA-256 hashes only) and the
+// hash-chained audit log (inventory/audit.h).
 //
 // Every change is one database transaction that also appends its audit entry: it happens whole or
 // not at all. Holding nodes is optimistic, as in the design's section 5: the caller solves against
@@ -43,6 +44,8 @@
 #include <vector>
 
 #include "inventory/audit.h"
+#include "model/entities.h"
+#include "model/plan.h"
 #include "model/scenario.h"
 #include "model/status.h"
 
@@ -259,8 +262,8 @@ class Store {
   // --- inventory -----------------------------------------------------------------------------
   Result<bool> HasInventory();
   // Replaces the inventory, tenants and allocations with the scenario's; reservations, other
-  // allocations and clusters are dropped. Refuses (kFailedPrecondition) while anything is held
-  // through the service unless `force`. Tokens and the audit log stay.
+  // allocations, clusters, plans and tenant networks are dropped. Refuses (kFailedPrecondition)
+  // while anything is held through the service unless `force`. Tokens and the audit log stay.
   Status Import(const Scenario& scenario, const Actor& actor, int64_t now_ms, bool force);
   // The inventory with current node states, tenants and active allocations.
   Result<Scenario> Export();
@@ -307,6 +310,56 @@ class Store {
   Result<std::vector<ClusterRecord>> ListClusters(const std::string& scope);
   Result<Page<ClusterRecord>> ListClustersPage(const std::string& scope, const PageRequest& page);
   Result<StoredUsage> UsageOf(const std::string& tenant);
+
+  // --- plans (DESIGN.md section 6) ---------------------------------------------------------
+  // The runner persists every step transition here, so a restarted runner resumes where the last
+  // one stopped. Each call is one transaction. Plans are scoped like allocations: `scope` is a
+  // tenant (whose view holds only its own plans; others' are kNotFound "plan_not_found") or ""
+  // for providers.
+  //
+  // Records a new plan with its steps (in order) and milestones. An empty id is made by the store
+  // ("pln-..."); an id that exists is kAlreadyExists "plan_exists". Zero times become now.
+  Result<Plan> CreatePlan(const Plan& plan, const Actor& actor);
+  // Writes one step: an update of the step with that id, or a new step appended after the plan's
+  // others (replacements, teardown). Audited ("plan.step": the plan, step, state and log line)
+  // when the step becomes done, failed or compensated.
+  Status SaveStep(const std::string& plan_id, const PlanStep& step, const Actor& actor);
+  // Writes the plan's status, network, error, milestones and updated_ms (not its steps). Audited
+  // ("plan.status") when the status changes.
+  Status SavePlanHeader(const Plan& plan, const Actor& actor);
+  Result<Plan> GetPlan(const std::string& id, const std::string& scope);
+  // In creation order; `unfinished_only`: only PROGRESSING and DELETING plans (what a runner
+  // picks up at start).
+  Result<std::vector<Plan>> ListPlans(const std::string& scope, bool unfinished_only);
+  // The latest plan carrying out the allocation; kNotFound "plan_not_found" when none.
+  Result<Plan> PlanOfAllocation(const std::string& allocation_id);
+
+  // --- tenant networks (IPAM) ----------------------------------------------------------------
+  // VLANs, subnets and addresses are handed out inside one transaction under a store-wide lock,
+  // so two plans, on any replica, never get the same VLAN, subnet or address.
+  //
+  // The active network of `tenant` named `key`, made if there is none: the lowest VLAN of the
+  // policy's tenant range and the first subnet of its pool (of the policy's prefix length) that
+  // no active network uses, its gateway the subnet's first host. Each wanted (node, port, mac)
+  // gets an address: the one it has already (repeating a call changes nothing), else the lowest
+  // free host after the gateway. Returns the network with all its addresses. kResourceExhausted
+  // ("no_free_vlan", "no_free_subnet", "no_free_address") when the policy's ranges are used up,
+  // kInvalidArgument ("bad_network_policy") for a policy that cannot be used. Audited
+  // ("network.acquire") when it made the network or gave out an address.
+  Result<TenantNetwork> AcquireNetwork(const std::string& tenant, const std::string& key,
+                                       const NetworkPolicy& policy,
+                                       const std::vector<NodeAddress>& wanted, const Actor& actor);
+  // Gives back every address the named nodes hold on the network (any port). Nodes without one
+  // are ignored; an unknown network is kNotFound "network_not_found".
+  Status ReleaseAddresses(const std::string& network_id, const std::vector<std::string>& nodes,
+                          const Actor& actor);
+  // Frees the network's VLAN and subnet when no address is left on it; returns whether it freed
+  // them now (false: addresses remain, or it was freed before).
+  Result<bool> FreeNetworkIfEmpty(const std::string& network_id, const Actor& actor);
+  // A network, active or freed (a freed one has no addresses).
+  Result<TenantNetwork> GetNetwork(const std::string& id);
+  // The active networks, of one tenant or ("" scope) all, in creation order.
+  Result<std::vector<TenantNetwork>> ListNetworks(const std::string& scope);
 
   // --- tokens --------------------------------------------------------------------------------
   // Creates a token and returns its secret, which is never stored and cannot be shown again.

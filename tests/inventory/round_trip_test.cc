@@ -112,8 +112,14 @@ TEST(RoundTripTest, AwkwardStringsAndDoublesSurvive) {
   inv.sites.push_back(
       {"null", "yes", "123", {"true", "-tag", "a: b", "#hash", "quote\"d", "back\\slash"}});
   inv.power_domains.push_back({"pd 1", "null"});
-  inv.switches.push_back({"[spine]", SwitchRole::kSpine, "ven,dor", "null", "", {}});
-  inv.switches.push_back({"leaf{1}", SwitchRole::kLeaf, "", "", "*pod:1", {"[spine]"}});
+  inv.switches.push_back({"[spine]", SwitchRole::kSpine, "ven,dor", "null", "", {}, std::nullopt});
+  inv.switches.push_back({"leaf{1}",
+                          SwitchRole::kLeaf,
+                          "",
+                          "",
+                          "*pod:1",
+                          {"[spine]"},
+                          SwitchManagement{"ovs: x", "br #0"}});
   inv.racks.push_back({"r&1", "null", "~", "*pod:1", {"pd 1"}, {"hipaa", "tab\there"}});
   NodeClass c;
   c.name = "0x10";
@@ -130,14 +136,18 @@ TEST(RoundTripTest, AwkwardStringsAndDoublesSurvive) {
   n.power_domain = "pd 1";
   n.leaf = "leaf{1}";
   n.labels = {{"empty", ""}, {"num", "2.10"}, {"key with space", "v"}, {"multi\nline", "x\ny"}};
-  n.bmc = BmcSpec{"redfish", "[::1]:8443"};
+  n.bmc = BmcSpec{"redfish", "[::1]:8443", "lab, bmc", "true"};
   n.mac = "0A:0b:0C:0d:0E:0f";
+  n.ports = {{"eth0: a", "0a:0b:0c:0d:0e:0f", "leaf{1}", "Ethernet1/1"},
+             {"null", "0a:0b:0c:0d:0e:10", "leaf{1}", "123"}};
+  inv.networks = NetworkPolicy{1, 2, 4094, "0.0.0.0/0", 30};
   n.state = NodeState::kReserved;
   inv.nodes.push_back(n);
   Node held = n;
   held.name = "n2";
   held.mac.clear();
   held.bmc.reset();
+  held.ports.clear();
   held.labels.clear();
   held.state = NodeState::kMaintenance;
   inv.nodes.push_back(held);

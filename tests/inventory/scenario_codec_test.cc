@@ -78,9 +78,11 @@ TEST(ScenarioCodecTest, InventoryKeysLandInTheirFields) {
   EXPECT_EQ(inv.sites[0], (Site{"mghpcc", "us-east", "US", {"green", "tier3"}}));
   EXPECT_EQ(inv.power_domains[1], (PowerDomain{"pd-b", "mghpcc"}));
   EXPECT_EQ(inv.switches[0],
-            (Switch{"spine-1", SwitchRole::kSpine, "arista", "mghpcc", "pod-1", {}}));
-  EXPECT_EQ(inv.switches[1],
-            (Switch{"leaf-1", SwitchRole::kLeaf, "arista", "mghpcc", "pod-1", {"spine-1"}}));
+            (Switch{"spine-1", SwitchRole::kSpine, "arista", "mghpcc", "pod-1", {}, std::nullopt}));
+  EXPECT_EQ(
+      inv.switches[1],
+      (Switch{
+          "leaf-1", SwitchRole::kLeaf, "arista", "mghpcc", "pod-1", {"spine-1"}, std::nullopt}));
   EXPECT_EQ(inv.racks[0], (Rack{"r1", "mghpcc", "row-1", "pod-1", {"pd-a", "pd-b"}, {"hipaa"}}));
   const NodeClass& c = inv.node_classes[0];
   EXPECT_EQ(c.cpu, (CpuSpec{112, "xeon-8480"}));
@@ -97,13 +99,81 @@ TEST(ScenarioCodecTest, InventoryKeysLandInTheirFields) {
   EXPECT_EQ(n1.labels,
             (std::map<std::string, std::string>{{"fw", "2.1"}, {"gen", "5"}, {"ib", "true"}}));
   ASSERT_TRUE(n1.bmc.has_value());
-  EXPECT_EQ(*n1.bmc, (BmcSpec{"ipmi", "10.0.0.1:623"}));
+  EXPECT_EQ(*n1.bmc, (BmcSpec{"ipmi", "10.0.0.1:623", "", ""}));
   EXPECT_EQ(n1.mac, "02:00:00:00:01:01");
   EXPECT_EQ(n1.state, NodeState::kAvailable);
   EXPECT_EQ(inv.nodes[1].state, NodeState::kMaintenance);
   EXPECT_EQ(inv.nodes[2].state, NodeState::kFailed);
   EXPECT_EQ(inv.nodes[2].bmc->protocol, "redfish");
   EXPECT_TRUE(inv.indexed()) << "the loader hands back an indexed inventory";
+}
+
+// The executors' keys (DESIGN.md section 6): BMC credentials and system, ports, switch management
+// and the network policy.
+constexpr std::string_view kExecutorInventory = R"(apiVersion: topoplace/v1
+inventory:
+  sites: [{name: lab, region: us-east, jurisdiction: US}]
+  powerDomains: [{name: pd-a, site: lab}]
+  switches:
+    - {name: leaf-1, role: leaf, vendor: ovs, site: lab, management: {driver: ovs, bridge: br0}}
+    - {name: leaf-2, role: leaf, vendor: ovs, site: lab, management: {driver: fake}}
+  racks: [{name: r1, site: lab, powerDomains: [pd-a]}, {name: r2, site: lab, powerDomains: [pd-a]}]
+  nodeClasses: [{name: cpu, cpu: {cores: 8}}]
+  nodes:
+    - {name: n1, class: cpu, rack: r1, powerDomain: pd-a, leaf: leaf-1, mac: "02:00:00:00:01:01",
+       bmc: {protocol: ipmi, address: "127.0.0.1:9001", credentials: lab-bmc},
+       ports: [{name: eth0, mac: "02:00:00:00:01:01", switch: leaf-1, port: p1},
+               {name: eth1, mac: "02:00:00:00:01:02", switch: leaf-1, port: p2}]}
+    - {name: n2, class: cpu, rack: r2, powerDomain: pd-a, leaf: leaf-2,
+       bmc: {protocol: redfish, address: "https://127.0.0.1:8443/redfish", system: "1"},
+       ports: [{name: eth0, mac: "02:00:00:00:02:01", switch: leaf-2, port: p1}]}
+networks:
+  quarantineVlan: 4000
+  tenantVlans: {from: 100, to: 199}
+  tenantSubnets: {pool: 10.128.0.0/16}
+)";
+
+TEST(ScenarioCodecTest, ExecutorKeysLandInTheirFields) {
+  Result<Scenario> r = Load(kExecutorInventory);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const Inventory& inv = r->inventory;
+  EXPECT_EQ(inv.switches[0].management, (SwitchManagement{"ovs", "br0"}));
+  EXPECT_EQ(inv.switches[1].management, (SwitchManagement{"fake", ""}));
+  EXPECT_EQ(inv.nodes[0].bmc, (BmcSpec{"ipmi", "127.0.0.1:9001", "lab-bmc", ""}));
+  // A Redfish BMC may be given as a base URL.
+  EXPECT_EQ(inv.nodes[1].bmc, (BmcSpec{"redfish", "https://127.0.0.1:8443/redfish", "", "1"}));
+  // A node's own `mac` may be one of its ports' (its first NIC).
+  EXPECT_EQ(inv.nodes[0].ports,
+            (std::vector<NodePort>{{"eth0", "02:00:00:00:01:01", "leaf-1", "p1"},
+                                   {"eth1", "02:00:00:00:01:02", "leaf-1", "p2"}}));
+  // The same port name on another switch is another port.
+  EXPECT_EQ(inv.nodes[1].ports,
+            (std::vector<NodePort>{{"eth0", "02:00:00:00:02:01", "leaf-2", "p1"}}));
+  ASSERT_TRUE(inv.networks.has_value());
+  EXPECT_EQ(*inv.networks, (NetworkPolicy{4000, 100, 199, "10.128.0.0/16", 24}))
+      << "prefixLength defaults to 24";
+}
+
+TEST(ScenarioCodecTest, AScenarioWithoutNetworksHasNoPolicy) {
+  Result<Scenario> r = Load(kInventory);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_FALSE(r->inventory.networks.has_value());
+  EXPECT_EQ(DumpScenario(*r).find("networks:"), std::string::npos);
+}
+
+TEST(ScenarioCodecTest, ExecutorKeysRoundTrip) {
+  Result<Scenario> r = Load(kExecutorInventory);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const std::string yaml = DumpScenario(*r);
+  EXPECT_THAT(yaml, HasSubstr("networks:\n  quarantineVlan: 4000\n  tenantVlans: {from: 100, to: "
+                              "199}\n  tenantSubnets: {pool: 10.128.0.0/16, prefixLength: 24}\n"));
+  EXPECT_THAT(yaml, HasSubstr("management: {driver: ovs, bridge: br0}"));
+  EXPECT_THAT(yaml, HasSubstr("ports: [{name: eth0, mac: \"02:00:00:00:01:01\", switch: leaf-1, "
+                              "port: p1}, {name: eth1"));
+  Result<Scenario> again = LoadScenarioString(yaml, "dumped.yaml");
+  ASSERT_TRUE(again.ok()) << again.status().message() << "\n" << yaml;
+  EXPECT_TRUE(*again == *r);
+  EXPECT_EQ(DumpScenario(*again), yaml);
 }
 
 TEST(ScenarioCodecTest, TenantKeysLandInTheirFieldsAndAlertsAreSorted) {

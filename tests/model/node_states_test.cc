@@ -69,7 +69,7 @@ Inventory SmallInventory() {
   Inventory inv;
   inv.sites.push_back({"s", "r", "US", {}});
   inv.power_domains.push_back({"pd", "s"});
-  inv.switches.push_back({"leaf", SwitchRole::kLeaf, "v", "s", "", {}});
+  inv.switches.push_back({"leaf", SwitchRole::kLeaf, "v", "s", "", {}, std::nullopt});
   NodeClass c;
   c.name = "cpu";
   c.cpu.cores = 8;

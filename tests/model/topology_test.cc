@@ -15,13 +15,16 @@ namespace {
 Inventory MakeInventory() {
   Inventory inv;
   inv.sites.push_back({"site-a", "us-east", "US", {}});
-  inv.switches.push_back({"core", SwitchRole::kSpine, "arista", "site-a", "", {}});
-  inv.switches.push_back({"s1", SwitchRole::kSpine, "arista", "site-a", "pod-1", {"core"}});
-  inv.switches.push_back({"s2", SwitchRole::kSpine, "arista", "site-a", "pod-1", {"core"}});
-  inv.switches.push_back({"s3", SwitchRole::kSpine, "arista", "site-a", "pod-2", {"core"}});
-  inv.switches.push_back({"l1", SwitchRole::kLeaf, "arista", "", "", {"s1", "s2"}});
-  inv.switches.push_back({"l2", SwitchRole::kLeaf, "arista", "", "", {"s2", "s1"}});
-  inv.switches.push_back({"l3", SwitchRole::kLeaf, "nvidia", "", "", {"s3"}});
+  inv.switches.push_back({"core", SwitchRole::kSpine, "arista", "site-a", "", {}, std::nullopt});
+  inv.switches.push_back(
+      {"s1", SwitchRole::kSpine, "arista", "site-a", "pod-1", {"core"}, std::nullopt});
+  inv.switches.push_back(
+      {"s2", SwitchRole::kSpine, "arista", "site-a", "pod-1", {"core"}, std::nullopt});
+  inv.switches.push_back(
+      {"s3", SwitchRole::kSpine, "arista", "site-a", "pod-2", {"core"}, std::nullopt});
+  inv.switches.push_back({"l1", SwitchRole::kLeaf, "arista", "", "", {"s1", "s2"}, std::nullopt});
+  inv.switches.push_back({"l2", SwitchRole::kLeaf, "arista", "", "", {"s2", "s1"}, std::nullopt});
+  inv.switches.push_back({"l3", SwitchRole::kLeaf, "nvidia", "", "", {"s3"}, std::nullopt});
   NodeClass gb;
   gb.name = "gb200";
   gb.gpu = {"GB200", 4, 192, 72};  // 18 nodes per NVLink domain
@@ -144,7 +147,7 @@ TEST(RowTest, RowNamesAreScopedToTheirSiteAndARacklessRowIsItsOwn) {
   Inventory inv = MakeInventory();
   inv.sites.push_back({"site-b", "eu", "DE", {}});
   inv.power_domains.push_back({"b-pd", "site-b"});
-  inv.switches.push_back({"lb", SwitchRole::kLeaf, "arista", "site-b", "pod-b", {}});
+  inv.switches.push_back({"lb", SwitchRole::kLeaf, "arista", "site-b", "pod-b", {}, std::nullopt});
   inv.racks.push_back({"rb", "site-b", "row-1", "pod-b", {"b-pd"}, {}});  // another site's row-1
   inv.racks.push_back({"rc", "site-b", "", "pod-b", {"b-pd"}, {}});       // no row
   for (const char* rack : {"rb", "rc"}) {
