@@ -56,6 +56,7 @@ constexpr int HttpStatusFor(StatusCode code) { return MappingFor(code).http_stat
 // protocol errors, limits and overload.
 inline constexpr int kHttpOk = 200;
 inline constexpr int kHttpCreated = 201;
+inline constexpr int kHttpAccepted = 202;
 inline constexpr int kHttpBadRequest = 400;
 inline constexpr int kHttpUnauthorized = 401;
 inline constexpr int kHttpForbidden = 403;

@@ -1286,8 +1286,71 @@ Result<AllocationRecord> Store::Release(const std::string& id, const std::string
   });
 }
 
+Result<AllocationRecord> Store::ReplaceAllocationNode(const std::string& allocation_id,
+                                                      const std::string& old_node,
+                                                      const std::string& new_node,
+                                                      int64_t new_generation,
+                                                      const std::string& why, const Actor& actor,
+                                                      int64_t now_ms) {
+  const Dialect d = pool_->dialect();
+  return InTxn(*pool_, true, [&](SqlConn& c) {
+    Rows rows = c.Query("SELECT " + std::string(kAllocationCols) +
+                            " FROM allocations WHERE id = $1" + ForUpdate(d),
+                        {allocation_id});
+    if (rows.empty()) {
+      Fail(StatusCode::kNotFound, "allocation_not_found", "no allocation \"" + allocation_id + "\"");
+    }
+    AllocationRecord a = AllocationFromRow(rows[0]);
+    if (a.status != AllocationStatus::kActive) {
+      Fail(StatusCode::kFailedPrecondition, "allocation_not_active",
+           "allocation " + allocation_id + " is " + std::string(AllocationStatusName(a.status)));
+    }
+    const Tenant tenant = LockTenant(c, d, a.tenant);
+    // Both nodes locked in name order, as every path locks node rows.
+    std::vector<std::string> names{old_node, new_node};
+    std::sort(names.begin(), names.end());
+    std::map<std::string, LockedNode> locked = ReadNodes(c, d, names, true);
+    auto old_it = locked.find(old_node);
+    if (old_it == locked.end() || old_it->second.holder != allocation_id) {
+      Fail(StatusCode::kFailedPrecondition, "node_not_held",
+           "node \"" + old_node + "\" is not held by allocation " + allocation_id);
+    }
+    auto new_it = locked.find(new_node);
+    if (new_it == locked.end() || new_it->second.state != "available" ||
+        new_it->second.generation != new_generation) {
+      Fail(StatusCode::kAborted, "generation_conflict",
+           "node \"" + new_node + "\" is no longer free (or moved since it was chosen)");
+    }
+    const std::string exclusive = old_it->second.exclusive;
+    // The failed node leaves the pool until a provider repairs it; the new one joins.
+    c.Exec("UPDATE nodes SET state = 'failed', tenant = '', holder = '', exclusive = '', "
+           "generation = generation + 1 WHERE name = $1",
+           {old_node});
+    c.Exec("UPDATE nodes SET state = 'allocated', tenant = $1, holder = $2, exclusive = $3, "
+           "generation = generation + 1 WHERE name = $4",
+           {a.tenant, allocation_id, exclusive, new_node});
+    c.Exec("DELETE FROM allocation_nodes WHERE allocation_id = $1 AND node = $2",
+           {allocation_id, old_node});
+    c.Exec("INSERT INTO allocation_nodes (allocation_id, node, rule) VALUES ($1, $2, $3)",
+           {allocation_id, new_node, "replaces " + old_node + ": " + why});
+    CheckLimits(tenant, SumHeld(c, a.tenant));
+    a.nodes = AllocationNodes(c, allocation_id);
+    std::vector<HeldNode> touched{{old_node, old_it->second.generation + 1, "failed"},
+                                  {new_node, new_generation + 1, "replacement"}};
+    AppendAudit(c, d, audit_, actor, "allocation.replace-node", a.tenant, allocation_id,
+                {{"failed", old_node}, {"replacement", new_node}, {"why", why}}, now_ms, touched);
+    return a;
+  });
+}
+
+namespace {
+Plan InsertPlan(SqlConn& c, Dialect d, const AuditKeyState& audit, const Plan& plan,
+                const Actor& actor, int64_t now);
+}  // namespace
+
 Result<ClusterRecord> Store::CreateCluster(const HoldRequest& hold, const std::string& purpose,
-                                           const std::string& steps, const Actor& actor) {
+                                           const std::string& steps, const Actor& actor,
+                                           const Plan* plan) {
   const Dialect d = pool_->dialect();
   return InTxn(*pool_, true, [&](SqlConn& c) {
     HoldRequest h = hold;
@@ -1313,6 +1376,13 @@ Result<ClusterRecord> Store::CreateCluster(const HoldRequest& hold, const std::s
                  {"nodes", NodesDetail(a.nodes)},
                  {"costPerHour", a.cost_per_hour}},
                 hold.now_ms, a.nodes);
+    if (plan != nullptr) {
+      // In the same transaction: a cluster is never left without the plan that carries it out.
+      Plan p = *plan;
+      p.allocation = a.id;
+      p.tenant = a.tenant;
+      k.plan_id = InsertPlan(c, d, audit_, p, actor, hold.now_ms).id;
+    }
     return k;
   });
 }
@@ -1934,6 +2004,40 @@ std::vector<Plan> PlansWithSteps(SqlConn& c, const Rows& rows) {
   return plans;
 }
 
+// Records a new plan and its steps inside the caller's transaction (CreatePlan, CreateCluster).
+Plan InsertPlan(SqlConn& c, Dialect d, const AuditKeyState& audit, const Plan& plan,
+                const Actor& actor, int64_t now) {
+  Plan p = plan;
+  if (p.id.empty()) p.id = NewId("pln-");
+  if (p.created_ms == 0) p.created_ms = now;
+  if (p.updated_ms == 0) p.updated_ms = p.created_ms;
+  if (!c.Query("SELECT id FROM plans WHERE id = $1", {p.id}).empty()) {
+    Fail(StatusCode::kAlreadyExists, "plan_exists", "plan \"" + p.id + "\" exists already");
+  }
+  std::set<std::string> ids;
+  for (const PlanStep& s : p.steps) {
+    if (!ids.insert(s.id).second) {
+      Fail(StatusCode::kInvalidArgument, "bad_plan",
+           "plan \"" + p.id + "\" has two steps with id \"" + s.id + "\"");
+    }
+  }
+  c.Exec(
+      "INSERT INTO plans (" + std::string(kPlanCols) +
+          ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+      {p.id, p.allocation, p.tenant, p.purpose, std::string(PlanStatusName(p.status)), p.network,
+       p.error, MilestonesJson(p.milestones), Num(p.created_ms), Num(p.updated_ms)});
+  for (size_t i = 0; i < p.steps.size(); ++i) {
+    InsertStep(c, p.id, p.steps[i], static_cast<int64_t>(i));
+  }
+  AppendAudit(c, d, audit, actor, "plan.create", p.tenant, p.id,
+              {{"allocation", p.allocation},
+               {"purpose", p.purpose},
+               {"status", PlanStatusName(p.status)},
+               {"steps", p.steps.size()}},
+              now);
+  return p;
+}
+
 Plan LockPlan(SqlConn& c, Dialect d, const std::string& id) {
   Rows rows = c.Query(
       "SELECT " + std::string(kPlanCols) + " FROM plans WHERE id = $1" + ForUpdate(d), {id});
@@ -2008,38 +2112,8 @@ Ipv4Subnet CheckedPool(const NetworkPolicy& p) {
 
 Result<Plan> Store::CreatePlan(const Plan& plan, const Actor& actor) {
   const Dialect d = pool_->dialect();
-  return InTxn(*pool_, true, [&](SqlConn& c) {
-    Plan p = plan;
-    if (p.id.empty()) p.id = NewId("pln-");
-    const int64_t now = NowMillis();
-    if (p.created_ms == 0) p.created_ms = now;
-    if (p.updated_ms == 0) p.updated_ms = p.created_ms;
-    if (!c.Query("SELECT id FROM plans WHERE id = $1", {p.id}).empty()) {
-      Fail(StatusCode::kAlreadyExists, "plan_exists", "plan \"" + p.id + "\" exists already");
-    }
-    std::set<std::string> ids;
-    for (const PlanStep& s : p.steps) {
-      if (!ids.insert(s.id).second) {
-        Fail(StatusCode::kInvalidArgument, "bad_plan",
-             "plan \"" + p.id + "\" has two steps with id \"" + s.id + "\"");
-      }
-    }
-    c.Exec(
-        "INSERT INTO plans (" + std::string(kPlanCols) +
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        {p.id, p.allocation, p.tenant, p.purpose, std::string(PlanStatusName(p.status)), p.network,
-         p.error, MilestonesJson(p.milestones), Num(p.created_ms), Num(p.updated_ms)});
-    for (size_t i = 0; i < p.steps.size(); ++i) {
-      InsertStep(c, p.id, p.steps[i], static_cast<int64_t>(i));
-    }
-    AppendAudit(c, d, audit_, actor, "plan.create", p.tenant, p.id,
-                {{"allocation", p.allocation},
-                 {"purpose", p.purpose},
-                 {"status", PlanStatusName(p.status)},
-                 {"steps", p.steps.size()}},
-                now);
-    return p;
-  });
+  return InTxn(*pool_, true,
+               [&](SqlConn& c) { return InsertPlan(c, d, audit_, plan, actor, NowMillis()); });
 }
 
 Status Store::SaveStep(const std::string& plan_id, const PlanStep& step, const Actor& actor) {

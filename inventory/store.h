@@ -135,6 +135,7 @@ struct ClusterRecord {
   std::string allocation_id;
   std::string status;  // allocated | released | ...
   std::string steps;   // JSON text: the plan's steps and their states
+  std::string plan_id;  // the plan carrying it out, when one was made with it (not stored here)
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
 };
@@ -291,8 +292,22 @@ class Store {
   Result<AllocationRecord> Release(const std::string& allocation_id, const std::string& scope,
                                    const Actor& actor, int64_t now_ms);
   // Holds and commits at once and records a cluster for the allocation.
+  // With `plan`, also records the plan that carries the cluster out (its allocation and tenant set
+  // to the new allocation's), in the same transaction.
   Result<ClusterRecord> CreateCluster(const HoldRequest& hold, const std::string& purpose,
-                                      const std::string& steps, const Actor& actor);
+                                      const std::string& steps, const Actor& actor,
+                                      const Plan* plan = nullptr);
+  // Swaps a node of an active allocation that failed for good (its BMC does not answer, it never
+  // booted) for `new_node`, which must be free with the generation the caller solved against
+  // (else kAborted "generation_conflict"). The failed node becomes `failed` and leaves the pool;
+  // the tenant's quota and budget are checked again; audited as "allocation.replace-node" with
+  // the reason. kNotFound for an unknown allocation, kFailedPrecondition when it is not active
+  // or does not hold `old_node`.
+  Result<AllocationRecord> ReplaceAllocationNode(const std::string& allocation_id,
+                                                 const std::string& old_node,
+                                                 const std::string& new_node,
+                                                 int64_t new_generation, const std::string& why,
+                                                 const Actor& actor, int64_t now_ms);
   // Releases every reservation past its deadline; returns how many.
   Result<int> ExpireReservations(int64_t now_ms);
 

@@ -344,6 +344,11 @@ void AddServiceCommands(CLI::App& app, ServiceCommands& c) {
       ->check(CLI::ExistingFile);
   s->add_option("--access-log", c.serve.access_log,
                 "Append one line per request to FILE (default: standard error)");
+  s->add_option("--executors", c.serve.executors,
+                "Executor settings FILE (drivers, credentials by reference, runner limits): "
+                "committed bare-metal clusters are carried out (power, PXE, VLANs, DHCP); "
+                "without it clusters stop at their allocation")
+      ->check(CLI::ExistingFile);
   // The config file is read once the command line is parsed, so the command line wins.
   s->callback([s, &c] { ApplyServeConfig(*s, c.serve.config); });
   c.serve_cmd = s;

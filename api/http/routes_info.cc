@@ -6,6 +6,7 @@
 #include <set>
 
 #include "api/exit_codes.h"
+#include "api/http/executors_service.h"
 #include "api/http/service.h"
 
 namespace topoplace {
@@ -122,6 +123,7 @@ RouteResult MetricsRoute(Service& s, const Call& c) {
       "# HELP topoplace_store_state_version The store's state version this process last saw.\n";
   extra += "# TYPE topoplace_store_state_version gauge\n";
   extra += "topoplace_store_state_version " + std::to_string(view->version) + "\n";
+  if (ServiceExecutors* ex = s.executors()) extra += ex->RenderMetrics();
   Reply r;
   r.text = s.metrics().Render(extra);
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";

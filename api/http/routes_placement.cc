@@ -6,8 +6,10 @@
 #include <set>
 
 #include "api/exit_codes.h"
+#include "api/http/executors_service.h"
 #include "api/http/service.h"
 #include "api/json_codec.h"
+#include "executors/plan_builder.h"
 #include "inventory/scenario_codec.h"
 #include "model/request_schema.h"
 #include "model/text.h"
@@ -316,6 +318,35 @@ Json ClusterToJson(const ClusterRecord& k) {
               {"updatedAt", IsoTime(k.updated_ms)}};
 }
 
+Json PlanStepsJson(const Plan& plan) {
+  Json steps = Json::array();
+  for (const PlanStep& st : plan.steps) {
+    Json j{{"id", st.id},       {"layer", st.layer},
+           {"driver", st.driver}, {"action", st.action},
+           {"phase", StepPhaseName(st.phase)}, {"state", StepStateName(st.state)},
+           {"attempts", st.attempts}, {"log", st.log}};
+    if (!st.node.empty()) j["node"] = st.node;
+    if (st.started_ms > 0) j["startedAt"] = IsoTime(st.started_ms, true);
+    if (st.updated_ms > 0) j["updatedAt"] = IsoTime(st.updated_ms, true);
+    steps.push_back(std::move(j));
+  }
+  return steps;
+}
+
+Json NetworkJson(const TenantNetwork& net, const std::vector<std::string>& plan_nodes) {
+  Json addresses = Json::array();
+  for (const NodeAddress& a : net.addresses) {
+    // A tenant network may carry several plans of its tenant: show this plan's nodes.
+    if (std::find(plan_nodes.begin(), plan_nodes.end(), a.node) == plan_nodes.end()) continue;
+    addresses.push_back({{"node", a.node}, {"port", a.port}, {"mac", a.mac}, {"address", a.address}});
+  }
+  return Json{{"id", net.id},
+              {"vlan", net.vlan},
+              {"subnet", net.subnet},
+              {"gateway", net.gateway},
+              {"addresses", addresses}};
+}
+
 // Solves and holds, re-solving once by itself when a concurrent holder won the race.
 // A view whose snapshot shows the nodes other requests of this process are holding as taken.
 std::shared_ptr<const View> WithClaims(const std::shared_ptr<const View>& view,
@@ -523,9 +554,48 @@ RouteResult GetAllocation(Service& s, const Call& c) {
 
 RouteResult ReleaseAllocation(Service& s, const Call& c) {
   if (auto e = CheckQuery(c, {})) return *std::move(e);
+  if (ServiceExecutors* ex = s.executors()) {
+    // An allocation a plan carried out is torn down first (power off, ports to quarantine,
+    // addresses released); the runner releases it when that is done.
+    Result<AllocationRecord> alloc = s.store().GetAllocation(c.params[0], c.principal().scope());
+    if (!alloc.ok()) return alloc.status();
+    if (alloc->status == AllocationStatus::kActive) {
+      Result<bool> torn = ex->TeardownAllocation(alloc->id);
+      if (!torn.ok()) return torn.status();
+      if (*torn) {
+        Json j = AllocationToJson(*alloc);
+        j["teardown"] = "running: released when every node is off and back in quarantine";
+        return {kHttpAccepted, j};
+      }
+    }
+  }
   return RecordReply(
       s.store().Release(c.params[0], c.principal().scope(), c.principal().actor(), NowMillis()),
       AllocationToJson);
+}
+
+// The cluster with what its plan says: status, milestones, steps, network and any error.
+Json ClusterJson(Service& s, const ClusterRecord& k, const Plan* known_plan = nullptr) {
+  Json j = ClusterToJson(k);
+  auto alloc = s.store().GetAllocation(k.allocation_id, "");
+  if (alloc.ok()) j["nodes"] = NodesJson(alloc->nodes, false);
+  Result<Plan> plan = known_plan ? Result<Plan>(*known_plan)
+                                 : s.store().PlanOfAllocation(k.allocation_id);
+  if (!plan.ok()) return j;
+  j["status"] = PlanStatusName(plan->status);
+  j["plan"] = plan->id;
+  Json milestones = Json::array();
+  for (const Milestone& m : plan->milestones) {
+    milestones.push_back({{"name", m.name}, {"at", IsoTime(m.at_ms, true)}});
+  }
+  j["milestones"] = milestones;
+  j["steps"] = PlanStepsJson(*plan);
+  if (!plan->error.empty()) j["error"] = plan->error;
+  if (!plan->network.empty()) {
+    Result<TenantNetwork> net = s.store().GetNetwork(plan->network);
+    if (net.ok()) j["network"] = NetworkJson(*net, PlanNodes(*plan));
+  }
+  return j;
 }
 
 RouteResult CreateCluster(Service& s, const Call& c) {
@@ -533,25 +603,39 @@ RouteResult CreateCluster(Service& s, const Call& c) {
   if (!parsed.ok()) return std::move(parsed).error();
   const SolveCall& call = *parsed;
   const std::string purpose(PurposeName(call.request.purpose));
+  ServiceExecutors* ex = call.request.purpose == Purpose::kBaremetal ? s.executors() : nullptr;
   return SolveAndHold(
       s, c, call, "cluster", [&](const HoldRequest& h, const Actor& a) -> Result<Json> {
-        Json steps = Json::array();
-        steps.push_back({{"name", "place"},
-                         {"state", "done"},
-                         {"detail", std::to_string(h.nodes.size()) + " nodes allocated"}});
-        for (const char* step : {"power", "network", "addresses"}) {
-          steps.push_back(
-              {{"name", step}, {"state", "pending"}, {"detail", "executors not yet available"}});
+        std::optional<Plan> plan;
+        if (ex != nullptr) {
+          std::vector<std::string> nodes;
+          for (const NodeClaim& n : h.nodes) nodes.push_back(n.node);
+          std::shared_ptr<const Inventory> inv = ex->CurrentInventory();
+          if (!inv) return UnavailableError("the inventory cannot be read");
+          Result<Plan> built = ex->BuildPlan(*inv, purpose, nodes);
+          if (!built.ok()) return built.status();
+          plan = std::move(built).value();
         }
-        steps.push_back({{"name", "hand-over:" + purpose},
-                         {"state", "pending"},
-                         {"detail", "executors not yet available"}});
-        auto k = s.store().CreateCluster(h, purpose, steps.dump(), a);
+        Json steps = Json::array();
+        if (!plan) {
+          steps.push_back({{"name", "place"},
+                           {"state", "done"},
+                           {"detail", std::to_string(h.nodes.size()) + " nodes allocated"}});
+          steps.push_back({{"name", "hand-over:" + purpose},
+                           {"state", "pending"},
+                           {"detail", ex == nullptr && s.executors() == nullptr
+                                          ? "this server carries nothing out (serve --executors)"
+                                          : "hand-over for " + purpose + " is not available yet"}});
+        }
+        auto k = s.store().CreateCluster(h, purpose, steps.dump(), a, plan ? &*plan : nullptr);
         if (!k.ok()) return k.status();
-        Json j = ClusterToJson(*k);
-        auto alloc = s.store().GetAllocation(k->allocation_id, "");
-        if (alloc.ok()) j["nodes"] = NodesJson(alloc->nodes, false);
-        return j;
+        if (plan && ex != nullptr) {
+          Result<Plan> stored = s.store().GetPlan(k->plan_id, "");
+          if (!stored.ok()) return stored.status();
+          if (Status st = ex->Run(*stored); !st.ok()) return st;
+          return ClusterJson(s, *k, &*stored);
+        }
+        return ClusterJson(s, *k);
       });
 }
 
@@ -559,11 +643,37 @@ RouteResult GetCluster(Service& s, const Call& c) {
   if (auto e = CheckQuery(c, {})) return *std::move(e);
   Result<ClusterRecord> cluster = s.store().GetCluster(c.params[0], c.principal().scope());
   if (!cluster.ok()) return cluster.status();
-  const ClusterRecord& k = *cluster;
-  Json j = ClusterToJson(k);
-  auto alloc = s.store().GetAllocation(k.allocation_id, "");
-  if (alloc.ok()) j["nodes"] = NodesJson(alloc->nodes, false);
-  return {kHttpOk, j};
+  return {kHttpOk, ClusterJson(s, *cluster)};
+}
+
+// Tears a cluster down through the runner (202: DELETING, then DELETED and the allocation
+// released); a cluster without a plan is released at once.
+RouteResult DeleteCluster(Service& s, const Call& c) {
+  if (auto e = CheckQuery(c, {})) return *std::move(e);
+  Result<ClusterRecord> cluster = s.store().GetCluster(c.params[0], c.principal().scope());
+  if (!cluster.ok()) return cluster.status();
+  Result<Plan> plan = s.store().PlanOfAllocation(cluster->allocation_id);
+  if (plan.ok()) {
+    if (s.executors() == nullptr) {
+      return WithReason(StatusCode::kFailedPrecondition, "executors_not_configured",
+                        "this cluster was carried out by executors this server does not run "
+                        "(serve --executors)");
+    }
+    if (plan->status != PlanStatus::kDeleted) {
+      if (Status st = s.executors()->runner().Teardown(*plan); !st.ok()) return st;
+    }
+    Result<ClusterRecord> again = s.store().GetCluster(c.params[0], c.principal().scope());
+    if (!again.ok()) return again.status();
+    return {kHttpAccepted, ClusterJson(s, *again)};
+  }
+  Result<AllocationRecord> released = s.store().Release(
+      cluster->allocation_id, c.principal().scope(), c.principal().actor(), NowMillis());
+  if (!released.ok() && released.status().reason() != "allocation_not_active") {
+    return released.status();
+  }
+  Result<ClusterRecord> again = s.store().GetCluster(c.params[0], c.principal().scope());
+  if (!again.ok()) return again.status();
+  return {kHttpOk, ClusterJson(s, *again)};
 }
 
 RouteResult ListClusters(Service& s, const Call& c) {
@@ -571,7 +681,7 @@ RouteResult ListClusters(Service& s, const Call& c) {
   RouteResultOf<PageRequest> page = PageParams(c, "clusters");
   if (!page.ok()) return std::move(page).error();
   return PageReply(s.store().ListClustersPage(c.principal().scope(), *page), "clusters",
-                   ClusterToJson);
+                   [&](const ClusterRecord& k) { return ClusterJson(s, k); });
 }
 
 }  // namespace
@@ -650,6 +760,9 @@ std::vector<Route> PlacementRoutes() {
       {"GET", "/v1/clusters", "/v1/clusters", "list clusters", kReaders, ListClusters},
       {"GET", "/v1/clusters/" + id, "/v1/clusters/{id}", "get a cluster and its steps", kReaders,
        GetCluster},
+      {"DELETE", "/v1/clusters/" + id, "/v1/clusters/{id}",
+       "tear a cluster down (power off, ports to quarantine, addresses released) and release it",
+       kWriters, DeleteCluster, kHttpAccepted},
   };
 }
 

@@ -17,8 +17,11 @@
 #include <variant>
 
 #include "api/exit_codes.h"
+#include "api/http/executors_service.h"
 #include "api/http/http_server.h"
 #include "api/http/service.h"
+#include "executors/drivers.h"
+#include "inventory/executors_codec.h"
 #include "inventory/scenario_codec.h"
 #include "model/text.h"
 
@@ -225,6 +228,14 @@ int View::TenantIndex(const std::string& name) const {
 
 Service::Service(std::unique_ptr<Store> store, ServeArgs args)
     : store_(std::move(store)), args_(std::move(args)) {}
+
+Service::~Service() {
+  if (executors_) executors_->Stop();
+}
+
+void Service::SetExecutors(std::unique_ptr<ServiceExecutors> executors) {
+  executors_ = std::move(executors);
+}
 
 namespace {
 
@@ -745,12 +756,32 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
     }
   }
 
+  // The executor settings are read before anything listens: a bad file is exit 2 with its errors.
+  std::optional<ExecutorSettings> executor_settings;
+  if (!args.executors.empty()) {
+    Result<ExecutorSettings> settings = LoadExecutorSettings(args.executors);
+    if (!settings.ok()) {
+      for (const auto& m : settings.status().messages()) err << m << "\n";
+      return ExitCodeFor(settings.status().code());
+    }
+    executor_settings = std::move(settings).value();
+  }
+
   ServeArgs effective = args;
   if (effective.max_concurrent_solves <= 0) {
     effective.max_concurrent_solves =
         static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   Service service(std::move(store).value(), effective);
+  if (executor_settings) {
+    auto executors = ServiceExecutors::Create(service, *executor_settings, BuiltinDrivers());
+    if (!executors.ok()) {
+      err << "topoplace serve: --executors " << QuotedText(args.executors) << ": "
+          << executors.status().message() << "\n";
+      return ExitCodeFor(executors.status().code());
+    }
+    service.SetExecutors(std::move(executors).value());
+  }
   AccessLog access_log(args.access_log.empty() ? err : access_file);
   ServiceApp app(service, AllRoutes(), access_log);
 
@@ -792,6 +823,13 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   // Seeding and parsing the inventory left large freed blocks behind (the YAML tree of every
   // node); hand them back so the resident size is what the view really holds.
   ::malloc_trim(0);
+  // Plans a previous process left unfinished (a crash, a restart) go on from their journal.
+  if (service.executors() != nullptr) {
+    if (Status st = service.executors()->Start(); !st.ok()) {
+      err << "topoplace serve: cannot resume plans: " << st.message() << "\n";
+      return ExitCodeFor(st.code());
+    }
+  }
   std::thread sweeper([&] {
     const auto interval = std::chrono::duration<double>(args.expiry_interval_seconds);
     std::unique_lock lock(stop_mu);
@@ -822,6 +860,7 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   sweeper.join();
   pthread_kill(signal_waiter.native_handle(), SIGTERM);
   signal_waiter.join();
+  if (service.executors() != nullptr) service.executors()->Stop();
   err << "topoplace serve: stopped\n";
   return kExitOk;
 }

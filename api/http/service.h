@@ -151,6 +151,7 @@ struct ServeArgs {
   // The longest time limit a tenant-member may give the ilp and auto backends.
   double member_max_time_limit_seconds = 2.0;
   std::string audit_key;  // audit key file; empty = Store::DefaultAuditKeyFile(db)
+  std::string executors;  // the executor settings file; empty = plans are not carried out
 };
 
 // The state a request is solved against.
@@ -166,11 +167,17 @@ struct View {
   int TenantIndex(const std::string& name) const;
 };
 
+class ServiceExecutors;
+
 class Service {
  public:
   Service(std::unique_ptr<Store> store, ServeArgs args);
 
+  ~Service();
   Store& store() { return *store_; }
+  // The plan runner and drivers, when `serve --executors` configured them; else nullptr.
+  ServiceExecutors* executors() { return executors_.get(); }
+  void SetExecutors(std::unique_ptr<ServiceExecutors> executors);
   Metrics& metrics() { return metrics_; }
   const ServeArgs& args() const { return args_; }
 
@@ -198,6 +205,7 @@ class Service {
 
  private:
   std::unique_ptr<Store> store_;
+  std::unique_ptr<ServiceExecutors> executors_;  // stopped before the store goes
   ServeArgs args_;
   Metrics metrics_;
   std::mutex view_mu_;
