@@ -62,7 +62,8 @@ std::string Lower(std::string s) {
 bool IsMac(const std::string& mac) {
   if (mac.size() != 17) return false;
   for (size_t i = 0; i < mac.size(); ++i) {
-    if (i % 3 == 2 ? mac[i] != ':' : !std::isxdigit(static_cast<unsigned char>(mac[i]))) return false;
+    if (i % 3 == 2 ? mac[i] != ':' : !std::isxdigit(static_cast<unsigned char>(mac[i])))
+      return false;
   }
   return true;
 }
@@ -71,7 +72,8 @@ bool IsMac(const std::string& mac) {
 bool IsSafeId(const std::string& id) {
   if (id.empty() || id.size() > 128 || id[0] == '.' || id[0] == '-') return false;
   for (char c : id) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
+      return false;
   }
   return true;
 }
@@ -122,7 +124,9 @@ Status WriteFileAtomically(const fs::path& p, const std::string& text) {
   chmod(tmp.c_str(), 0644);
   std::error_code ec;
   fs::rename(tmp, p, ec);
-  if (ec) return InternalError("cannot rename " + tmp.string() + " to " + p.string() + ": " + ec.message());
+  if (ec)
+    return InternalError("cannot rename " + tmp.string() + " to " + p.string() + ": " +
+                         ec.message());
   return Status::Ok();
 }
 
@@ -204,7 +208,8 @@ class DnsmasqDriver : public L3Driver {
   }
 
   Status RemoveNetwork(const TenantNetwork& network) override {
-    if (!IsSafeId(network.id)) return InvalidArgumentError("network id \"" + network.id + "\" is not usable");
+    if (!IsSafeId(network.id))
+      return InvalidArgumentError("network id \"" + network.id + "\" is not usable");
     std::lock_guard<std::mutex> lock(*LockFor(network.id));
     Status s = Remove(network);
     return s.ok() ? s : Named(network, s);
@@ -217,14 +222,15 @@ class DnsmasqDriver : public L3Driver {
     if (!valid.ok()) return valid;
     std::lock_guard<std::mutex> lock(*LockFor(network.id));
     NetworkPlace p = PlaceOf(network.id);
-    if (!fs::is_directory(p.hosts)) {
+    std::error_code ec;
+    if (!fs::is_directory(p.hosts, ec)) {
       return FailedPreconditionError("network " + network.id + " is not set up on this server (" +
                                      p.hosts.string() + " is missing); EnsureNetwork first");
     }
     std::string mac = Lower(address.mac);
     // The same address reserved for another MAC would leave one of the two without a lease.
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(p.hosts, ec)) {
+    for (fs::directory_iterator it(p.hosts, ec), end; !ec && it != end; it.increment(ec)) {
+      const fs::directory_entry& entry = *it;
       std::string name = entry.path().filename().string();
       if (name.empty() || name[0] == '.' || name == ReservationFile(mac)) continue;
       Result<std::string> text = ReadFile(entry.path());
@@ -247,7 +253,8 @@ class DnsmasqDriver : public L3Driver {
   }
 
   Status Release(const TenantNetwork& network, const NodeAddress& address) override {
-    if (!IsSafeId(network.id)) return InvalidArgumentError("network id \"" + network.id + "\" is not usable");
+    if (!IsSafeId(network.id))
+      return InvalidArgumentError("network id \"" + network.id + "\" is not usable");
     if (!IsMac(address.mac)) {
       return InvalidArgumentError("network " + network.id + " node " + address.node + ": MAC \"" +
                                   address.mac + "\" is not of the form xx:xx:xx:xx:xx:xx");
@@ -259,7 +266,8 @@ class DnsmasqDriver : public L3Driver {
 
   Result<std::optional<std::string>> LeasedAddress(const TenantNetwork& network,
                                                    const std::string& mac) override {
-    if (!IsSafeId(network.id)) return InvalidArgumentError("network id \"" + network.id + "\" is not usable");
+    if (!IsSafeId(network.id))
+      return InvalidArgumentError("network id \"" + network.id + "\" is not usable");
     Result<std::string> text = ReadFile(PlaceOf(network.id).leases);
     if (!text.ok()) return std::optional<std::string>();
     std::string want = Lower(mac);
@@ -321,19 +329,24 @@ class DnsmasqDriver : public L3Driver {
       return InvalidArgumentError("network id \"" + network.id +
                                   "\" is not usable (letters, digits and ._- only)");
     }
-    auto bad = [&](const std::string& why) { return InvalidArgumentError("network " + network.id + ": " + why); };
-    if (network.vlan < 1 || network.vlan > 4094) return bad("VLAN " + std::to_string(network.vlan) + " is not in 1..4094");
+    auto bad = [&](const std::string& why) {
+      return InvalidArgumentError("network " + network.id + ": " + why);
+    };
+    if (network.vlan < 1 || network.vlan > 4094)
+      return bad("VLAN " + std::to_string(network.vlan) + " is not in 1..4094");
     size_t slash = network.subnet.find('/');
     if (slash == std::string::npos) return bad("subnet \"" + network.subnet + "\" is not a CIDR");
     std::optional<uint32_t> base = ParseIpv4(network.subnet.substr(0, slash));
     std::string len = network.subnet.substr(slash + 1);
-    if (!base || len.empty() || len.size() > 2 || !std::isdigit(static_cast<unsigned char>(len[0])) ||
+    if (!base || len.empty() || len.size() > 2 ||
+        !std::isdigit(static_cast<unsigned char>(len[0])) ||
         !std::isdigit(static_cast<unsigned char>(len.back()))) {
       return bad("subnet \"" + network.subnet + "\" is not a CIDR");
     }
     Ipv4Net n;
     n.prefix = std::stoi(len);
-    if (n.prefix < 8 || n.prefix > 30) return bad("subnet \"" + network.subnet + "\": prefix length not in 8..30");
+    if (n.prefix < 8 || n.prefix > 30)
+      return bad("subnet \"" + network.subnet + "\": prefix length not in 8..30");
     n.network = *base & n.Mask();
     if (n.network != *base) return bad("subnet \"" + network.subnet + "\" has host bits set");
     std::optional<uint32_t> gw = ParseIpv4(network.gateway);
@@ -344,14 +357,19 @@ class DnsmasqDriver : public L3Driver {
     return n;
   }
 
-  static Status CheckAddress(const TenantNetwork& network, const Ipv4Net& net, const NodeAddress& a) {
+  static Status CheckAddress(const TenantNetwork& network, const Ipv4Net& net,
+                             const NodeAddress& a) {
     std::string who = "network " + network.id + " node " + a.node;
-    if (!IsMac(a.mac)) return InvalidArgumentError(who + ": MAC \"" + a.mac + "\" is not of the form xx:xx:xx:xx:xx:xx");
+    if (!IsMac(a.mac))
+      return InvalidArgumentError(who + ": MAC \"" + a.mac +
+                                  "\" is not of the form xx:xx:xx:xx:xx:xx");
     std::optional<uint32_t> ip = ParseIpv4(a.address);
     if (!ip || !net.IsHost(*ip)) {
-      return InvalidArgumentError(who + ": address \"" + a.address + "\" is not a host address of " + network.subnet);
+      return InvalidArgumentError(who + ": address \"" + a.address +
+                                  "\" is not a host address of " + network.subnet);
     }
-    if (*ip == net.gateway) return InvalidArgumentError(who + ": address " + a.address + " is the gateway's");
+    if (*ip == net.gateway)
+      return InvalidArgumentError(who + ": address " + a.address + " is the gateway's");
     return Status::Ok();
   }
 
@@ -393,7 +411,10 @@ class DnsmasqDriver : public L3Driver {
     return wrapped;
   }
 
-  static bool NetnsExists(const std::string& ns) { return fs::exists(fs::path(kNetnsDir) / ns); }
+  static bool NetnsExists(const std::string& ns) {
+    std::error_code ec;
+    return fs::exists(fs::path(kNetnsDir) / ns, ec);
+  }
 
   Result<bool> LinkExists(const std::string& ns, const std::string& dev) const {
     Result<ProcessResult> r = Run(Ip(ns, {"link", "show", "dev", dev}));
@@ -405,8 +426,7 @@ class DnsmasqDriver : public L3Driver {
 
   // ---- dnsmasq ----
 
-  std::vector<std::string> DnsmasqArgs(const TenantNetwork& network, const Ipv4Net& net,
-                                       const NetworkPlace& p) const {
+  std::vector<std::string> DnsmasqArgs(const Ipv4Net& net, const NetworkPlace& p) const {
     std::vector<std::string> a = {
         "--conf-file=/dev/null",
         "--port=0",
@@ -424,15 +444,15 @@ class DnsmasqDriver : public L3Driver {
         "--log-facility=" + p.log_file.string(),
     };
     if (!o_.tftp_root.empty()) {
-      a.push_back("--enable-tftp");
+      a.emplace_back("--enable-tftp");
       a.push_back("--tftp-root=" + o_.tftp_root);
     }
-    (void)network;
     return a;
   }
 
   // The PID of this network's dnsmasq and its arguments, if it runs.
-  std::optional<std::pair<int, std::vector<std::string>>> RunningDnsmasq(const NetworkPlace& p) const {
+  std::optional<std::pair<int, std::vector<std::string>>> RunningDnsmasq(
+      const NetworkPlace& p) const {
     Result<std::string> text = ReadFile(p.pid_file);
     if (!text.ok()) return std::nullopt;
     int pid = std::atoi(text->c_str());
@@ -450,8 +470,8 @@ class DnsmasqDriver : public L3Driver {
     if (running) {
       int pid = running->first;
       kill(pid, SIGTERM);
-      auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(
-                                                              static_cast<int64_t>(o_.timeout_seconds * 1000));
+      auto deadline = std::chrono::steady_clock::now() +
+                      std::chrono::milliseconds(static_cast<int64_t>(o_.timeout_seconds * 1000));
       while (ProcessCommandLine(pid) && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
@@ -460,7 +480,8 @@ class DnsmasqDriver : public L3Driver {
         for (int i = 0; i < 200 && ProcessCommandLine(pid); ++i) {
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
-        if (ProcessCommandLine(pid)) return InternalError("dnsmasq (pid " + std::to_string(pid) + ") does not stop");
+        if (ProcessCommandLine(pid))
+          return InternalError("dnsmasq (pid " + std::to_string(pid) + ") does not stop");
       }
     }
     std::error_code ec;
@@ -498,7 +519,9 @@ class DnsmasqDriver : public L3Driver {
     }
     Result<bool> bridge = vsctl_.BridgeExists(o_.bridge);
     if (!bridge.ok()) return bridge.status();
-    if (!*bridge) return FailedPreconditionError("bridge " + o_.bridge + " does not exist in " + vsctl_.Where());
+    if (!*bridge)
+      return FailedPreconditionError("bridge " + o_.bridge + " does not exist in " +
+                                     vsctl_.Where());
 
     std::error_code ec;
     fs::create_directories(p.hosts, ec);
@@ -510,9 +533,9 @@ class DnsmasqDriver : public L3Driver {
     for (fs::path d = p.dir; !d.empty() && d != d.root_path(); d = d.parent_path()) {
       struct stat st {};
       if (stat(d.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) {
-        return FailedPreconditionError("dnsmasq (running as nobody) cannot reach " + p.hosts.string() +
-                                       ": " + d.string() + " does not let others through (mode " +
-                                       ModeText(st.st_mode) + ")");
+        return FailedPreconditionError(
+            "dnsmasq (running as nobody) cannot reach " + p.hosts.string() + ": " + d.string() +
+            " does not let others through (mode " + ModeText(st.st_mode) + ")");
       }
     }
 
@@ -561,7 +584,7 @@ class DnsmasqDriver : public L3Driver {
     }
     if (!s.ok()) return s;
 
-    std::vector<std::string> args = DnsmasqArgs(network, net, p);
+    std::vector<std::string> args = DnsmasqArgs(net, p);
     auto running = RunningDnsmasq(p);
     if (running && running->second == args) return Status::Ok();
     s = StopDnsmasq(p);  // a different configuration (or nothing): start afresh
@@ -573,7 +596,8 @@ class DnsmasqDriver : public L3Driver {
     std::string want = FormatIpv4(net.gateway) + "/" + std::to_string(net.prefix);
     Result<ProcessResult> r = Run(Ip(n.netns, {"-4", "-o", "addr", "show", "dev", n.inner_port}));
     if (!r.ok()) return r.status();
-    if (r->exit_code != 0) return InternalError("ip addr show " + n.inner_port + ": " + FirstLine(*r));
+    if (r->exit_code != 0)
+      return InternalError("ip addr show " + n.inner_port + ": " + FirstLine(*r));
     std::set<std::string> have;
     for (const std::string& line : SplitLines(r->out)) {
       std::vector<std::string> w = SplitWords(line);
@@ -624,7 +648,8 @@ class DnsmasqDriver : public L3Driver {
     if (text.ok()) {
       for (const std::string& line : SplitLines(*text)) {
         std::vector<std::string> w = SplitWords(line);
-        if (w.size() >= 3 && (Lower(w[1]) == mac || (!address.address.empty() && w[2] == address.address))) {
+        if (w.size() >= 3 &&
+            (Lower(w[1]) == mac || (!address.address.empty() && w[2] == address.address))) {
           leased = true;
         } else {
           kept += line + "\n";
@@ -661,14 +686,18 @@ DnsmasqNetworkNames DnsmasqNamesFor(const std::string& network_id) {
 }
 
 Result<std::unique_ptr<L3Driver>> MakeDnsmasqDriver(const DriverOptions& options) {
-  static const std::set<std::string> kKnown = {"stateDir", "bridge",  "switchNamespace", "ovsdb",
-                                               "vsctl",    "bootFile", "tftpRoot",       "leaseSeconds",
-                                               "dnsmasq",  "timeoutSeconds"};
+  static const std::set<std::string> kKnown = {
+      "stateDir", "bridge",   "switchNamespace", "ovsdb",   "vsctl",
+      "bootFile", "tftpRoot", "leaseSeconds",    "dnsmasq", "timeoutSeconds"};
   for (const auto& [key, value] : options) {
     if (!kKnown.count(key)) {
       std::string known;
-      for (const std::string& k : kKnown) known += (known.empty() ? "" : ", ") + k;
-      return InvalidArgumentError("dnsmasq driver: unknown option \"" + key + "\"; expected one of " + known);
+      for (const std::string& k : kKnown) {
+        if (!known.empty()) known += ", ";
+        known += k;
+      }
+      return InvalidArgumentError("dnsmasq driver: unknown option \"" + key +
+                                  "\"; expected one of " + known);
     }
   }
   auto get = [&](const char* key, const std::string& fallback) {
@@ -682,27 +711,36 @@ Result<std::unique_ptr<L3Driver>> MakeDnsmasqDriver(const DriverOptions& options
   o.boot_file = get("bootFile", o.boot_file);
   o.tftp_root = get("tftpRoot", "");
   o.dnsmasq = get("dnsmasq", o.dnsmasq);
-  if (o.state_dir.empty()) return InvalidArgumentError("dnsmasq driver: option stateDir is required");
+  if (o.state_dir.empty())
+    return InvalidArgumentError("dnsmasq driver: option stateDir is required");
   if (!fs::path(o.state_dir).is_absolute()) {
-    return InvalidArgumentError("dnsmasq driver: stateDir \"" + o.state_dir + "\" is not an absolute path");
+    return InvalidArgumentError("dnsmasq driver: stateDir \"" + o.state_dir +
+                                "\" is not an absolute path");
   }
   if (!IsDeviceName(o.bridge)) {
-    return InvalidArgumentError("dnsmasq driver: option bridge is required (the OVS bridge to attach DHCP servers to)");
+    return InvalidArgumentError(
+        "dnsmasq driver: option bridge is required (the OVS bridge to attach DHCP servers to)");
   }
   if (o.boot_file.find(',') != std::string::npos) {
-    return InvalidArgumentError("dnsmasq driver: bootFile \"" + o.boot_file + "\" contains a comma");
+    return InvalidArgumentError("dnsmasq driver: bootFile \"" + o.boot_file +
+                                "\" contains a comma");
   }
   if (!o.tftp_root.empty() && !fs::path(o.tftp_root).is_absolute()) {
-    return InvalidArgumentError("dnsmasq driver: tftpRoot \"" + o.tftp_root + "\" is not an absolute path");
+    return InvalidArgumentError("dnsmasq driver: tftpRoot \"" + o.tftp_root +
+                                "\" is not an absolute path");
   }
   Result<double> lease = NumberOption(options, "leaseSeconds", 3600);
-  if (!lease.ok()) return Status(lease.status().code(), "dnsmasq driver: " + lease.status().message());
+  if (!lease.ok())
+    return Status(lease.status().code(), "dnsmasq driver: " + lease.status().message());
   if (*lease < 120 || *lease > 365.0 * 86400 || *lease != std::floor(*lease)) {
-    return InvalidArgumentError("dnsmasq driver: leaseSeconds must be a whole number from 120 (dnsmasq's minimum) to one year");
+    return InvalidArgumentError(
+        "dnsmasq driver: leaseSeconds must be a whole number from 120 (dnsmasq's minimum) to one "
+        "year");
   }
   o.lease_seconds = static_cast<int>(*lease);
   Result<double> timeout = NumberOption(options, "timeoutSeconds", 10);
-  if (!timeout.ok()) return Status(timeout.status().code(), "dnsmasq driver: " + timeout.status().message());
+  if (!timeout.ok())
+    return Status(timeout.status().code(), "dnsmasq driver: " + timeout.status().message());
   if (*timeout <= 0) return InvalidArgumentError("dnsmasq driver: timeoutSeconds must be positive");
   o.timeout_seconds = *timeout;
   OvsVsctl vsctl(get("vsctl", "ovs-vsctl"), get("ovsdb", ""), o.timeout_seconds);

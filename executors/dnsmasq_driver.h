@@ -24,9 +24,11 @@
 // (per peer command, default 10). Unknown options are kInvalidArgument naming them.
 //
 // Errors: kInvalidArgument for a network or address the driver cannot use (bad id, VLAN, subnet,
-// MAC, an address outside the subnet), kFailedPrecondition for a missing bridge or switch namespace,
-// a network that was not set up, or an address reserved for another MAC; kUnavailable when ovsdb
-// does not answer; kInternal when ip, ethtool or dnsmasq report an error (with their words).
+// MAC, an address outside the subnet), kFailedPrecondition for a missing bridge or switch
+// namespace, a network that was not set up, an address reserved for another MAC, or a stateDir
+// that dnsmasq (which drops root for nobody) cannot reach; kUnavailable when ovsdb does not answer;
+// kInternal when ip, ethtool or dnsmasq report an error (with their words).
+//
 // Thread safety: calls for different networks run in parallel; calls for one network are
 // serialised inside this driver (another process driving the same stateDir is not supported).
 #pragma once

@@ -30,7 +30,8 @@ class OvsDriver : public L2Driver {
     Status on_bridge = CheckPortOnBridge(sw, port);
     if (!on_bridge.ok()) return on_bridge;
     Status set = vsctl_.SetAccessPort(port, vlan);
-    if (!set.ok()) return Status(set.code(), "switch " + sw.name + " port " + port + ": " + set.message());
+    if (!set.ok())
+      return Status(set.code(), "switch " + sw.name + " port " + port + ": " + set.message());
     return Status::Ok();
   }
 
@@ -49,7 +50,8 @@ class OvsDriver : public L2Driver {
   // The switch names an ovs bridge, the bridge exists and the port is on it.
   Status CheckPortOnBridge(const Switch& sw, const std::string& port) const {
     if (!sw.management || sw.management->bridge.empty()) {
-      return InvalidArgumentError("switch " + sw.name + " has no management bridge for the ovs driver");
+      return InvalidArgumentError("switch " + sw.name +
+                                  " has no management bridge for the ovs driver");
     }
     const std::string& bridge = sw.management->bridge;
     if (!IsDeviceName(bridge) || !IsDeviceName(port)) {
@@ -57,19 +59,22 @@ class OvsDriver : public L2Driver {
                                   port + "\" is not a network device name");
     }
     Result<bool> exists = vsctl_.BridgeExists(bridge);
-    if (!exists.ok()) return Status(exists.status().code(), "switch " + sw.name + ": " + exists.status().message());
+    if (!exists.ok())
+      return Status(exists.status().code(), "switch " + sw.name + ": " + exists.status().message());
     if (!*exists) {
-      return FailedPreconditionError("switch " + sw.name + ": bridge " + bridge + " does not exist in " +
-                                     vsctl_.Where());
+      return FailedPreconditionError("switch " + sw.name + ": bridge " + bridge +
+                                     " does not exist in " + vsctl_.Where());
     }
     Result<std::optional<std::string>> on = vsctl_.BridgeOfPort(port);
-    if (!on.ok()) return Status(on.status().code(), "switch " + sw.name + ": " + on.status().message());
+    if (!on.ok())
+      return Status(on.status().code(), "switch " + sw.name + ": " + on.status().message());
     if (!on->has_value()) {
-      return FailedPreconditionError("switch " + sw.name + ": port " + port + " is not on bridge " + bridge);
+      return FailedPreconditionError("switch " + sw.name + ": port " + port + " is not on bridge " +
+                                     bridge);
     }
     if (**on != bridge) {
-      return FailedPreconditionError("switch " + sw.name + ": port " + port + " is on bridge " + **on +
-                                     ", not " + bridge);
+      return FailedPreconditionError("switch " + sw.name + ": port " + port + " is on bridge " +
+                                     **on + ", not " + bridge);
     }
     return Status::Ok();
   }
@@ -82,7 +87,8 @@ class OvsDriver : public L2Driver {
 bool IsDeviceName(const std::string& name) {
   if (name.empty() || name.size() > 15 || name[0] == '-') return false;
   for (char c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-' && c != ':') {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-' &&
+        c != ':') {
       return false;
     }
   }
@@ -174,9 +180,12 @@ Status OvsVsctl::SetAccessPort(const std::string& port, int vlan) const {
 }
 
 Status OvsVsctl::AddAccessPort(const std::string& bridge, const std::string& port, int vlan) const {
+  // Two transactions: within one, ovs-vswitchd sees no change and keeps receiving from the device
+  // the name had before (gone with its namespace), so nothing arrives from the new one.
+  Status deleted = DeletePort(port);
+  if (!deleted.ok()) return deleted;
   Result<std::string> out =
-      Run({"--if-exists", "del-port", port, "--", "add-port", bridge, port,
-           "tag=" + std::to_string(vlan), "vlan_mode=access"});
+      Run({"add-port", bridge, port, "tag=" + std::to_string(vlan), "vlan_mode=access"});
   return out.ok() ? Status::Ok() : out.status();
 }
 
@@ -193,7 +202,8 @@ Result<std::unique_ptr<L2Driver>> MakeOvsDriver(const DriverOptions& options) {
     }
   }
   Result<double> timeout = NumberOption(options, "timeoutSeconds", 10);
-  if (!timeout.ok()) return Status(timeout.status().code(), "ovs driver: " + timeout.status().message());
+  if (!timeout.ok())
+    return Status(timeout.status().code(), "ovs driver: " + timeout.status().message());
   auto get = [&](const char* key, const char* fallback) {
     auto it = options.find(key);
     return it == options.end() || it->second.empty() ? std::string(fallback) : it->second;

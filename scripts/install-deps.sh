@@ -12,6 +12,7 @@ packages=(
   libssl-dev            # the store: SHA-256 of API tokens and the audit chain; serve --tls-cert
   postgresql sqlite3    # service tests: a throwaway database server (scripts/pg-test.sh), store checks
   prometheus            # service tests: promtool checks the /metrics text format
+  openvswitch-switch dnsmasq-base busybox ethtool iproute2 iputils-ping   # network driver tests: a real fabric
 )
 
 missing=()

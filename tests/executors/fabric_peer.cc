@@ -72,9 +72,11 @@ bool Alive(int pid) {
 void StopPid(int pid) {
   if (pid <= 1) return;
   kill(pid, SIGTERM);
-  for (int i = 0; i < 200 && Alive(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 200 && Alive(pid); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   if (Alive(pid)) kill(pid, SIGKILL);
-  for (int i = 0; i < 200 && Alive(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 200 && Alive(pid); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
 void StopPidFile(const fs::path& file) {
@@ -87,7 +89,9 @@ void StopPidFile(const fs::path& file) {
 template <typename Match>
 std::vector<int> ProcessesWhere(Match match) {
   std::vector<int> pids;
-  for (const auto& entry : fs::directory_iterator("/proc")) {
+  std::error_code ec;
+  for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::directory_entry& entry = *it;
     std::string name = entry.path().filename().string();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
     int pid = std::atoi(name.c_str());
@@ -102,7 +106,8 @@ std::vector<int> ProcessesWhere(Match match) {
 }  // namespace
 
 Result<std::unique_ptr<FabricPeer>> FabricPeer::Start(int nodes, int quarantine_vlan) {
-  if (geteuid() != 0) return FailedPreconditionError("the fabric peer needs root (namespaces, veths)");
+  if (geteuid() != 0)
+    return FailedPreconditionError("the fabric peer needs root (namespaces, veths)");
   for (const char* program : {"ip", "ethtool", "ping", "busybox", "ovsdb-tool", "ovsdb-server",
                               "ovs-vswitchd", "ovs-vsctl", "dnsmasq"}) {
     if (!OnPath(program)) {
@@ -129,11 +134,13 @@ Status FabricPeer::Setup(int nodes, int quarantine_vlan) {
   ovsdb_ = "unix:" + dir_ + "/run/db.sock";
 
   // Leftovers of an earlier process that had our PID.
-  for (int i = 0; i < nodes; ++i) RunProcess({"ip", "netns", "del", prefix_ + "n" + std::to_string(i)});
+  for (int i = 0; i < nodes; ++i)
+    RunProcess({"ip", "netns", "del", prefix_ + "n" + std::to_string(i)});
   RunProcess({"ip", "netns", "del", switch_netns_});
 
   ProcessOptions ovs;
-  ovs.env = {{"OVS_RUNDIR", dir_ + "/run"}, {"OVS_LOGDIR", dir_ + "/log"}, {"OVS_DBDIR", dir_ + "/db"}};
+  ovs.env = {
+      {"OVS_RUNDIR", dir_ + "/run"}, {"OVS_LOGDIR", dir_ + "/log"}, {"OVS_DBDIR", dir_ + "/db"}};
   Status s = Must({"ovsdb-tool", "create", dir_ + "/db/conf.db", kSchema}, ovs);
   if (s.ok()) {
     s = Must({"ovsdb-server", dir_ + "/db/conf.db", "--remote=punix:" + dir_ + "/run/db.sock",
@@ -172,19 +179,22 @@ Status FabricPeer::AddNode(int index, int quarantine_vlan) {
               "eth0", "netns", n.netns});
   }
   // Required with the userspace datapath: else UDP and TCP leave with bad checksums.
-  if (s.ok()) s = Must({"ip", "netns", "exec", switch_netns_, "ethtool", "-K", n.port, "tx", "off"});
+  if (s.ok())
+    s = Must({"ip", "netns", "exec", switch_netns_, "ethtool", "-K", n.port, "tx", "off"});
   if (s.ok()) s = Must({"ip", "netns", "exec", n.netns, "ethtool", "-K", "eth0", "tx", "off"});
   if (s.ok()) s = Must({"ip", "-n", n.netns, "link", "set", "eth0", "address", n.mac});
   if (s.ok()) s = Must({"ip", "-n", n.netns, "link", "set", "eth0", "up"});
   if (s.ok()) s = Must({"ip", "-n", switch_netns_, "link", "set", n.port, "up"});
-  if (s.ok()) s = Vsctl({"add-port", bridge_, n.port, "tag=" + std::to_string(quarantine_vlan)}).status();
+  if (s.ok())
+    s = Vsctl({"add-port", bridge_, n.port, "tag=" + std::to_string(quarantine_vlan)}).status();
   return s;
 }
 
 FabricPeer::~FabricPeer() {
   if (dir_.empty()) return;
   // Anything still naming our directory (a DHCP server of a failed test), then the switch.
-  for (int pid : ProcessesWhere([&](const std::string& cmd) { return cmd.find(dir_) != std::string::npos; })) {
+  for (int pid : ProcessesWhere(
+           [&](const std::string& cmd) { return cmd.find(dir_) != std::string::npos; })) {
     if (pid != getpid()) StopPid(pid);
   }
   StopPidFile(fs::path(dir_) / "run/ovs-vswitchd.pid");
@@ -221,9 +231,9 @@ Status FabricPeer::SetAddress(int i, const std::string& cidr) const {
 bool FabricPeer::Ping(int i, const std::string& address) const {
   ProcessOptions po;
   po.timeout_seconds = 10;
-  Result<ProcessResult> r = RunProcess(
-      {"ip", "netns", "exec", node(i).netns, "ping", "-c", "3", "-i", "0.2", "-W", "1", "-q", address},
-      po);
+  Result<ProcessResult> r = RunProcess({"ip", "netns", "exec", node(i).netns, "ping", "-c", "3",
+                                        "-i", "0.2", "-W", "1", "-q", address},
+                                       po);
   return r.ok() && r->exit_code == 0;
 }
 
@@ -242,10 +252,10 @@ Result<std::optional<DhcpLease>> FabricPeer::Lease(int i, int tries) const {
   }
   ProcessOptions po;
   po.timeout_seconds = tries + 10;
-  Result<ProcessResult> r = RunProcess({"ip", "netns", "exec", node(i).netns, "busybox", "udhcpc",
-                                        "-i", "eth0", "-f", "-q", "-n", "-t", std::to_string(tries),
-                                        "-T", "1", "-s", script.string()},
-                                       po);
+  Result<ProcessResult> r =
+      RunProcess({"ip", "netns", "exec", node(i).netns, "busybox", "udhcpc", "-i", "eth0", "-f",
+                  "-q", "-n", "-t", std::to_string(tries), "-T", "1", "-s", script.string()},
+                 po);
   if (!r.ok()) return r.status();
   if (r->exit_code != 0) return std::optional<DhcpLease>();
   DhcpLease lease;
@@ -278,6 +288,9 @@ std::vector<int> FabricPeer::ProcessesWithArgument(const std::string& arg) {
   });
 }
 
-bool FabricPeer::NetnsExists(const std::string& name) { return fs::exists("/run/netns/" + name); }
+bool FabricPeer::NetnsExists(const std::string& name) {
+  std::error_code ec;
+  return fs::exists("/run/netns/" + name, ec);
+}
 
 }  // namespace topoplace::testing
