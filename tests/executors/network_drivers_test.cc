@@ -328,6 +328,24 @@ TEST_F(NetworkDriversTest, DnsmasqEnsureNetworkTwiceRunsOneServer) {
   EXPECT_NE(DnsmasqNamesFor(other.id).netns, DnsmasqNamesFor(net.id).netns);
 }
 
+TEST_F(NetworkDriversTest, DnsmasqCallsFromSeveralThreadsLeaveOneServerPerNetwork) {
+  MakeL3();
+  TenantNetwork a = Network("a");
+  TenantNetwork b = Network("b", kVlanB, 1);
+  // Two runner threads on one network and two on another, at once.
+  std::vector<Status> results(4);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] { results[i] = l3_->EnsureNetwork(i % 2 == 0 ? a : b); });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const Status& r : results) EXPECT_TRUE(r.ok()) << r.ToString();
+  EXPECT_EQ(DnsmasqsOf(a).size(), 1u);
+  EXPECT_EQ(DnsmasqsOf(b).size(), 1u);
+  EXPECT_EQ(*fabric_->Vsctl({"get", "Port", DnsmasqNamesFor(b.id).switch_port, "tag"}),
+            std::to_string(kVlanB));
+}
+
 TEST_F(NetworkDriversTest, DnsmasqKilledUnderUsIsRestartedByTheNextEnsureNetwork) {
   TenantNetwork net;
   ASSERT_NO_FATAL_FAILURE(ServeNode0(&net));
