@@ -1,6 +1,8 @@
 // The drivers that ship, registered by name per layer.
+#include "executors/dnsmasq_driver.h"
 #include "executors/drivers.h"
 #include "executors/ipmi_driver.h"
+#include "executors/ovs_driver.h"
 #include "executors/redfish_driver.h"
 
 namespace topoplace {
@@ -9,6 +11,8 @@ DriverRegistry BuiltinDrivers() {
   DriverRegistry r;
   r.AddBmc("ipmi", MakeIpmiDriver);
   r.AddBmc("redfish", MakeRedfishDriver);
+  r.AddL2("ovs", MakeOvsDriver);
+  r.AddL3("dnsmasq", MakeDnsmasqDriver);
   return r;
 }
 

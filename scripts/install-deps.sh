@@ -15,6 +15,7 @@ packages=(
   openipmi ipmitool     # BMC driver tests: ipmi_sim BMCs, driven and read back with ipmitool
   python3-sushy redfishtool   # Redfish test emulator judged by two clients we did not write
   openssl               # test certificates (HTTPS to the Redfish test emulator, serve --tls-cert)
+  openvswitch-switch dnsmasq-base busybox ethtool iproute2 iputils-ping   # network driver tests: a real fabric
 )
 
 missing=()
