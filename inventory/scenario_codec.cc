@@ -57,11 +57,13 @@ constexpr std::string_view kPortKeys[] = {"name", "mac", "switch", "port"};
 constexpr std::string_view kNetworksKeys[] = {"quarantineVlan", "tenantVlans", "tenantSubnets"};
 constexpr std::string_view kVlanRangeKeys[] = {"from", "to"};
 constexpr std::string_view kSubnetPoolKeys[] = {"pool", "prefixLength"};
-constexpr std::string_view kGenerateKeys[] = {
-    "name",        "site",         "region",      "jurisdiction",       "pods",
-    "racksPerPod", "nodesPerRack", "racksPerRow", "powerDomainsPerRow", "class",
-    "classes",     "hipaaRacks",   "allocated",   "maintenance",        "failed",
-    "vendors",     "seed"};
+constexpr std::string_view kGenerateKeys[] = {"name",         "site",        "region",
+                                              "jurisdiction", "pods",        "racksPerPod",
+                                              "nodesPerRack", "racksPerRow", "powerDomainsPerRow",
+                                              "class",        "classes",     "hipaaRacks",
+                                              "allocated",    "maintenance", "failed",
+                                              "vendors",      "seed",        "ports",
+                                              "l2Driver"};
 constexpr std::string_view kTenantKeys[] = {"name", "quota", "compliance", "budgetPerHour",
                                             "alertAt"};
 constexpr std::string_view kQuotaKeys[] = {"nodes", "gpus", "cpuCores", "memoryGiB", "storageGiB"};
@@ -862,6 +864,10 @@ void ScenarioLoader::ParseGenerate(const Field& f) {
   if (const Field* v = m.Get("seed")) {
     if (auto i = yaml_reader::ReadInt(diag_, *v, kSeed)) spec.seed = static_cast<uint64_t>(*i);
   }
+  if (const Field* v = m.Get("ports")) {
+    if (auto b = yaml_reader::ReadBool(diag_, *v)) spec.ports = *b;
+  }
+  ReadStringInto(m, "l2Driver", "the name of an L2 driver, like ovs", spec.l2_driver);
   g.valid = diag_.size() == errors_before;
   generates_.push_back(std::move(g));
 }
