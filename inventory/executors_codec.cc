@@ -324,6 +324,23 @@ Result<ExecutorSettings> LoadExecutorSettingsString(std::string_view yaml,
   }
 }
 
+Status CheckCredentialRefs(const Inventory& inventory, const ExecutorSettings& settings) {
+  std::vector<std::string> messages;
+  for (const Node& node : inventory.nodes) {
+    if (!node.bmc || node.bmc->credentials.empty()) continue;
+    if (settings.credentials.count(node.bmc->credentials)) continue;
+    messages.push_back("node \"" + yaml_reader::Printable(node.name) +
+                       "\": its BMC names credential set \"" +
+                       yaml_reader::Printable(node.bmc->credentials) +
+                       "\", which the executor settings do not define; expected one of their "
+                       "credentials");
+  }
+  if (messages.empty()) return Status::Ok();
+  Status st(StatusCode::kInvalidArgument, std::move(messages));
+  st.SetReason("unknown_credentials");
+  return st;
+}
+
 Result<ExecutorSettings> LoadExecutorSettings(const std::string& path) {
   Result<std::string> text = yaml_reader::ReadBoundedFile(path, "executor settings");
   if (!text.ok()) return text.status();

@@ -393,6 +393,27 @@ TEST_P(PlanStoreTest, ANetworkIsFreedOnlyWhenEmpty) {
   EXPECT_EQ(store_->GetNetwork("net-none").status().code(), StatusCode::kNotFound);
 }
 
+TEST_P(PlanStoreTest, PlanAndNetworkEntriesKeepTheAuditChainWhole) {
+  auto plan = store_->CreatePlan(SamplePlan("lab-a", "alc-1"), kAdmin);
+  ASSERT_TRUE(plan.ok());
+  PlanStep failed = plan->steps[2];
+  failed.state = StepState::kFailed;
+  failed.log = "power-on: no answer from 127.0.0.1:9001";
+  ASSERT_TRUE(store_->SaveStep(plan->id, failed, kRunner).ok());
+  auto net = store_->AcquireNetwork("lab-a", "lab-a", kPolicy, {Want("ra-n1")}, kRunner);
+  ASSERT_TRUE(net.ok());
+  ASSERT_TRUE(store_->ReleaseAddresses(net->id, {"ra-n1"}, kRunner).ok());
+  ASSERT_TRUE(store_->FreeNetworkIfEmpty(net->id, kRunner).ok());
+  const std::vector<std::string> actions = AuditActions(*store_);
+  ASSERT_GE(actions.size(), 5u);
+  EXPECT_EQ(std::vector<std::string>(actions.end() - 5, actions.end()),
+            (std::vector<std::string>{"plan.create", "plan.step", "network.acquire",
+                                      "network.release", "network.free"}));
+  auto report = store_->VerifyAudit();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->ok()) << ::testing::PrintToString(report->problems);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, PlanStoreTest, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& p) { return p.param; });
 
