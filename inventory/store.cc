@@ -2084,17 +2084,17 @@ Status Store::SavePlanHeader(const Plan& plan, const Actor& actor) {
   const Dialect d = pool_->dialect();
   auto r = InTxn(*pool_, true, [&](SqlConn& c) {
     const Plan old = LockPlan(c, d, plan.id);
+    const int64_t updated_ms = plan.updated_ms != 0 ? plan.updated_ms : NowMillis();
     c.Exec(
         "UPDATE plans SET status = $1, network_id = $2, error = $3, milestones = $4, updated_ms = "
         "$5 WHERE id = $6",
         {std::string(PlanStatusName(plan.status)), plan.network, plan.error,
-         MilestonesJson(plan.milestones), Num(plan.updated_ms), plan.id});
+         MilestonesJson(plan.milestones), Num(updated_ms), plan.id});
     if (old.status != plan.status) {
       nlohmann::json detail = {{"from", PlanStatusName(old.status)},
                                {"to", PlanStatusName(plan.status)}};
       if (!plan.error.empty()) detail["error"] = plan.error;
-      AppendAudit(c, d, audit_, actor, "plan.status", old.tenant, plan.id, detail,
-                  plan.updated_ms != 0 ? plan.updated_ms : NowMillis());
+      AppendAudit(c, d, audit_, actor, "plan.status", old.tenant, plan.id, detail, updated_ms);
     }
     return 0;
   });

@@ -324,8 +324,8 @@ class Store {
   // others (replacements, teardown). Audited ("plan.step": the plan, step, state and log line)
   // when the step becomes done, failed or compensated.
   Status SaveStep(const std::string& plan_id, const PlanStep& step, const Actor& actor);
-  // Writes the plan's status, network, error, milestones and updated_ms (not its steps). Audited
-  // ("plan.status") when the status changes.
+  // Writes the plan's status, network, error, milestones and updated_ms (0 = now; not its steps).
+  // Audited ("plan.status") when the status changes.
   Status SavePlanHeader(const Plan& plan, const Actor& actor);
   Result<Plan> GetPlan(const std::string& id, const std::string& scope);
   // In creation order; `unfinished_only`: only PROGRESSING and DELETING plans (what a runner
