@@ -103,6 +103,9 @@ class SettingsLoader {
     try {
       const std::string text(yaml);
       if (!yaml_reader::CheckYamlText(diag_, text)) return Failed();
+      if (std::optional<yaml_reader::SourcePos> second = yaml_reader::SecondDocumentStart(text)) {
+        diag_.Error(*second, "", "a second YAML document", "one settings document per file");
+      }
       ParseRoot(YAML::Load(text));
     } catch (const YAML::DeepRecursion& e) {
       diag_.Raw({e.mark.line + 1, e.mark.column + 1},

@@ -165,6 +165,9 @@ TEST(ExecutorsCodecTest, TheDocumentMustSayItsVersionAndBeAMap) {
               ElementsAre("executors.yaml:1:13: apiVersion: unsupported apiVersion "
                           "\"topoplace/v2\"; expected topoplace/v1"));
   EXPECT_THAT(Errors("- a\n"), ::testing::SizeIs(1));
+  EXPECT_THAT(Errors("apiVersion: topoplace/v1\n---\nrunner: {attempts: 1}\n"),
+              ElementsAre("executors.yaml:3:1: a second YAML document; expected one settings "
+                          "document per file"));
   EXPECT_THAT(Errors("apiVersion: [\n"), ::testing::SizeIs(1));
 }
 
