@@ -2205,9 +2205,9 @@ Result<TenantNetwork> Store::AcquireNetwork(const std::string& tenant, const std
     const Ipv4Subnet subnet = *ParseCidr(net.subnet);
     std::vector<NodeAddress> have = NetworkAddresses(c, net.id);
     std::set<uint64_t> used_hosts = {0};  // the gateway
-    std::set<std::pair<std::string, std::string>> holding;
+    std::map<std::pair<std::string, std::string>, std::string> holding;  // (node, port) -> MAC
     for (const NodeAddress& a : have) {
-      holding.insert({a.node, a.port});
+      holding[{a.node, a.port}] = a.mac;
       if (auto ip = ParseIpv4(a.address)) {
         if (auto h = HostIndex(subnet, *ip)) used_hosts.insert(*h);
       }
@@ -2215,7 +2215,18 @@ Result<TenantNetwork> Store::AcquireNetwork(const std::string& tenant, const std
     nlohmann::json added = nlohmann::json::array();
     uint64_t next = 0;
     for (const NodeAddress& w : wanted) {
-      if (!holding.insert({w.node, w.port}).second) continue;  // has one already (or twice asked)
+      auto [held, fresh] = holding.emplace(std::make_pair(w.node, w.port), w.mac);
+      if (!fresh) {  // has one already (or asked twice): it keeps it, with the MAC it has now
+        if (!w.mac.empty() && held->second != w.mac) {
+          c.Exec(
+              "UPDATE network_addresses SET mac = $1 WHERE network_id = $2 AND node = $3 AND "
+              "port = $4",
+              {w.mac, net.id, w.node, w.port});
+          added.push_back({{"node", w.node}, {"port", w.port}, {"mac", w.mac}});
+          held->second = w.mac;
+        }
+        continue;
+      }
       while (used_hosts.count(next)) ++next;
       std::optional<Ipv4Address> ip = NthHost(subnet, next);
       if (!ip) {

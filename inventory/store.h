@@ -341,8 +341,9 @@ class Store {
   // The active network of `tenant` named `key`, made if there is none: the lowest VLAN of the
   // policy's tenant range and the first subnet of its pool (of the policy's prefix length) that
   // no active network uses, its gateway the subnet's first host. Each wanted (node, port, mac)
-  // gets an address: the one it has already (repeating a call changes nothing), else the lowest
-  // free host after the gateway. Returns the network with all its addresses. kResourceExhausted
+  // gets an address: the one it has already (repeating a call changes nothing; a new MAC for the
+  // port is recorded), else the lowest free host after the gateway. Returns the network with all
+  // its addresses. kResourceExhausted
   // ("no_free_vlan", "no_free_subnet", "no_free_address") when the policy's ranges are used up,
   // kInvalidArgument ("bad_network_policy") for a policy that cannot be used. Audited
   // ("network.acquire") when it made the network or gave out an address.

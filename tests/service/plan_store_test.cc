@@ -360,6 +360,15 @@ TEST_P(PlanStoreTest, AddressesAreStableOnRepeatAndReusedOnceReleased) {
   EXPECT_EQ(by_node, (std::map<std::string, std::string>{
                          {"n02", "10.128.0.3"}, {"n03", "10.128.0.2"}, {"n04", "10.128.0.4"}}));
   EXPECT_EQ(store_->ReleaseAddresses("net-none", {"n02"}, kRunner).code(), StatusCode::kNotFound);
+  // A replaced NIC keeps the node's address under its new MAC.
+  NodeAddress new_nic = Want("n02");
+  new_nic.mac = "02:00:00:00:aa:02";
+  auto moved = store_->AcquireNetwork("lab-a", "lab-a", kPolicy, {new_nic}, kRunner);
+  ASSERT_TRUE(moved.ok());
+  auto n02 = std::find_if(moved->addresses.begin(), moved->addresses.end(),
+                          [](const NodeAddress& a) { return a.node == "n02"; });
+  ASSERT_NE(n02, moved->addresses.end());
+  EXPECT_EQ(*n02, (NodeAddress{"n02", "eth0", "02:00:00:00:aa:02", "10.128.0.3"}));
 }
 
 TEST_P(PlanStoreTest, ANetworkIsFreedOnlyWhenEmpty) {
