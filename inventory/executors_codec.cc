@@ -103,6 +103,9 @@ class SettingsLoader {
     try {
       const std::string text(yaml);
       if (!yaml_reader::CheckYamlText(diag_, text)) return Failed();
+      if (std::optional<yaml_reader::SourcePos> second = yaml_reader::SecondDocumentStart(text)) {
+        diag_.Error(*second, "", "a second YAML document", "one settings document per file");
+      }
       ParseRoot(YAML::Load(text));
     } catch (const YAML::DeepRecursion& e) {
       diag_.Raw({e.mark.line + 1, e.mark.column + 1},
@@ -322,6 +325,23 @@ Result<ExecutorSettings> LoadExecutorSettingsString(std::string_view yaml,
     return InternalError(std::string(source_name) +
                          ": unexpected error while loading: " + e.what());
   }
+}
+
+Status CheckCredentialRefs(const Inventory& inventory, const ExecutorSettings& settings) {
+  std::vector<std::string> messages;
+  for (const Node& node : inventory.nodes) {
+    if (!node.bmc || node.bmc->credentials.empty()) continue;
+    if (settings.credentials.count(node.bmc->credentials)) continue;
+    messages.push_back("node \"" + yaml_reader::Printable(node.name) +
+                       "\": its BMC names credential set \"" +
+                       yaml_reader::Printable(node.bmc->credentials) +
+                       "\", which the executor settings do not define; expected one of their "
+                       "credentials");
+  }
+  if (messages.empty()) return Status::Ok();
+  Status st(StatusCode::kInvalidArgument, std::move(messages));
+  st.SetReason("unknown_credentials");
+  return st;
 }
 
 Result<ExecutorSettings> LoadExecutorSettings(const std::string& path) {

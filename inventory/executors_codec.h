@@ -26,6 +26,7 @@
 #include <string>
 #include <string_view>
 
+#include "model/entities.h"
 #include "model/executor_settings.h"
 #include "model/status.h"
 
@@ -36,5 +37,10 @@ Result<ExecutorSettings> LoadExecutorSettings(const std::string& path);
 // Parses YAML text; `source_name` plays the role of the file name in messages.
 Result<ExecutorSettings> LoadExecutorSettingsString(std::string_view yaml,
                                                     std::string_view source_name);
+
+// Whether the settings can serve the inventory: every credential set a node's BMC names exists.
+// kInvalidArgument (reason "unknown_credentials") naming each node and set that is missing, one
+// message per node, so `serve --executors` fails at start rather than at a node's first step.
+Status CheckCredentialRefs(const Inventory& inventory, const ExecutorSettings& settings);
 
 }  // namespace topoplace

@@ -320,6 +320,9 @@ uint64_t FreeMacSalt(const Inventory& inv) {
   std::unordered_set<std::string> used;
   for (const Node& node : inv.nodes) {
     if (node.mac.size() >= 5) used.insert(LowerAscii(node.mac.substr(0, 5)));
+    for (const NodePort& port : node.ports) {
+      if (port.mac.size() >= 5) used.insert(LowerAscii(port.mac.substr(0, 5)));
+    }
   }
   for (uint64_t salt = 0x10; salt <= 0xff; ++salt) {
     if (!used.count(MacOf(salt, 0).substr(0, 5))) return salt;
@@ -544,8 +547,10 @@ Status Generate(const GenerateSpec& spec, Scenario& scenario) {
       const int rack_index = static_cast<int>(racks.size());
       const std::string rack_name = pod + "-r" + Padded(r, rack_w);
       const std::string leaf = rack_name + "-leaf";
+      std::optional<SwitchManagement> management;
+      if (!spec.l2_driver.empty()) management = SwitchManagement{spec.l2_driver, leaf};
       switches.push_back(
-          {leaf, SwitchRole::kLeaf, vendor, spec.site, pod, {spine1, spine2}, std::nullopt});
+          {leaf, SwitchRole::kLeaf, vendor, spec.site, pod, {spine1, spine2}, management});
       Rack rack{rack_name, spec.site, row_name, pod, row_pds, {}};
       if (hipaa[rack_index]) rack.tags.emplace_back("hipaa");
       racks.push_back(std::move(rack));
@@ -561,6 +566,7 @@ Status Generate(const GenerateSpec& spec, Scenario& scenario) {
         node.leaf = leaf;
         node.bmc = BmcSpec{ipmi ? "ipmi" : "redfish", BmcAddressOf(index + 1, ipmi), "", ""};
         node.mac = MacOf(mac_salt, index);
+        if (spec.ports) node.ports.push_back({"eth0", node.mac, leaf, node.name + "-eth0"});
         nodes.push_back(std::move(node));
       }
     }

@@ -45,6 +45,11 @@ struct GenerateSpec {
   double failed = 0;       // share of nodes failed, [0, 1]
   std::vector<std::string> leaf_vendors = {"arista"};  // assigned to pods round robin
   uint64_t seed = 1;
+  // For the executors (DESIGN.md section 6): `ports` gives every node one NIC, "eth0" with the
+  // node's MAC, cabled to port "<node>-eth0" of its leaf; a non-empty `l2_driver` gives every
+  // generated leaf `management: {driver: l2_driver, bridge: <leaf name>}`.
+  bool ports = false;
+  std::string l2_driver;
 };
 
 // Bounds a spec must respect; the YAML loader reports the same ones with positions.

@@ -4,7 +4,6 @@
 #include "inventory/scenario_codec.h"
 
 #include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -57,11 +56,13 @@ constexpr std::string_view kPortKeys[] = {"name", "mac", "switch", "port"};
 constexpr std::string_view kNetworksKeys[] = {"quarantineVlan", "tenantVlans", "tenantSubnets"};
 constexpr std::string_view kVlanRangeKeys[] = {"from", "to"};
 constexpr std::string_view kSubnetPoolKeys[] = {"pool", "prefixLength"};
-constexpr std::string_view kGenerateKeys[] = {
-    "name",        "site",         "region",      "jurisdiction",       "pods",
-    "racksPerPod", "nodesPerRack", "racksPerRow", "powerDomainsPerRow", "class",
-    "classes",     "hipaaRacks",   "allocated",   "maintenance",        "failed",
-    "vendors",     "seed"};
+constexpr std::string_view kGenerateKeys[] = {"name",         "site",        "region",
+                                              "jurisdiction", "pods",        "racksPerPod",
+                                              "nodesPerRack", "racksPerRow", "powerDomainsPerRow",
+                                              "class",        "classes",     "hipaaRacks",
+                                              "allocated",    "maintenance", "failed",
+                                              "vendors",      "seed",        "ports",
+                                              "l2Driver"};
 constexpr std::string_view kTenantKeys[] = {"name", "quota", "compliance", "budgetPerHour",
                                             "alertAt"};
 constexpr std::string_view kQuotaKeys[] = {"nodes", "gpus", "cpuCores", "memoryGiB", "storageGiB"};
@@ -171,72 +172,6 @@ bool IsValidBaseUrl(std::string_view address) {
     }
   }
   return false;
-}
-
-// Finds where a second YAML document starts, if there is one. YAML::LoadAll would say, but it never
-// returns on some inputs (a stray "," at the top level: the parser keeps making empty documents
-// without consuming it), so documents are counted here with the event parser, stopping at two.
-class DocumentCounter : public YAML::EventHandler {
- public:
-  void OnDocumentStart(const YAML::Mark& mark) override {
-    ++documents_;
-    if (documents_ == 2) second_ = mark;
-  }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}  // an empty document is harmless
-  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Content(mark); }
-  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
-                const std::string&) override {
-    Content(mark);
-  }
-  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {
-    Content(mark);
-  }
-  void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {
-    Content(mark);
-  }
-  void OnMapEnd() override {}
-
-  bool HasSecondDocument() const { return second_content_.has_value(); }
-  // Where the second document's first node is.
-  SourcePos SecondDocumentPos() const {
-    const YAML::Mark& m = second_content_ ? *second_content_ : second_;
-    return m.is_null() ? SourcePos{} : SourcePos{m.line + 1, m.column + 1};
-  }
-
- private:
-  void Content(const YAML::Mark& mark) {
-    if (documents_ == 2 && !second_content_) second_content_ = mark;
-  }
-  int documents_ = 0;
-  YAML::Mark second_ = YAML::Mark::null_mark();
-  std::optional<YAML::Mark> second_content_;
-};
-
-std::optional<SourcePos> SecondDocumentStart(const std::string& text) {
-  // Only a line starting with "---" or "..." after some content can begin another document; the
-  // second parse is paid only then.
-  bool content = false, marker = false;
-  for (size_t start = 0; start < text.size() && !marker;) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string_view line(text.data() + start, end - start);
-    const bool is_marker = line.substr(0, 3) == "---" || line.substr(0, 3) == "...";
-    marker = is_marker && content;
-    const size_t first = line.find_first_not_of(" \t\r");
-    if (!is_marker && first != std::string_view::npos && line[first] != '#') content = true;
-    start = end + 1;
-  }
-  if (!marker) return std::nullopt;
-  std::istringstream in(text);
-  YAML::Parser parser(in);
-  DocumentCounter counter;
-  for (int i = 0; i < 2 && parser.HandleNextDocument(counter);) ++i;
-  if (!counter.HasSecondDocument()) return std::nullopt;  // a trailing "---" alone is harmless
-  return counter.SecondDocumentPos();
 }
 
 // A name reference that still has to be resolved once every entity is known.
@@ -862,6 +797,10 @@ void ScenarioLoader::ParseGenerate(const Field& f) {
   if (const Field* v = m.Get("seed")) {
     if (auto i = yaml_reader::ReadInt(diag_, *v, kSeed)) spec.seed = static_cast<uint64_t>(*i);
   }
+  if (const Field* v = m.Get("ports")) {
+    if (auto b = yaml_reader::ReadBool(diag_, *v)) spec.ports = *b;
+  }
+  ReadStringInto(m, "l2Driver", "the name of an L2 driver, like ovs", spec.l2_driver);
   g.valid = diag_.size() == errors_before;
   generates_.push_back(std::move(g));
 }
@@ -1548,7 +1487,7 @@ Result<Request> ScenarioLoader::LoadRequest(std::string_view yaml) {
     // refused before the parse (a request string may come from a store or a client, not a file).
     if (!yaml_reader::CheckYamlText(diag_, text))
       return Status(StatusCode::kInvalidArgument, diag_.Sorted());
-    if (std::optional<SourcePos> second = SecondDocumentStart(text)) {
+    if (std::optional<SourcePos> second = yaml_reader::SecondDocumentStart(text)) {
       diag_.Error(*second, "", "a second YAML document", "one request per file");
     }
     const YAML::Node root = YAML::Load(text);
@@ -1576,7 +1515,7 @@ Result<Scenario> ScenarioLoader::Load(std::string_view yaml) {
     const std::string text(yaml);
     if (!stored_ && !yaml_reader::CheckYamlText(diag_, text))
       return Status(StatusCode::kInvalidArgument, diag_.Sorted());
-    if (std::optional<SourcePos> second = SecondDocumentStart(text)) {
+    if (std::optional<SourcePos> second = yaml_reader::SecondDocumentStart(text)) {
       diag_.Error(*second, "", "a second YAML document", "one scenario per file");
     }
     ParseRoot(YAML::Load(text));

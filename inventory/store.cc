@@ -2158,17 +2158,17 @@ Status Store::SavePlanHeader(const Plan& plan, const Actor& actor) {
   const Dialect d = pool_->dialect();
   auto r = InTxn(*pool_, true, [&](SqlConn& c) {
     const Plan old = LockPlan(c, d, plan.id);
+    const int64_t updated_ms = plan.updated_ms != 0 ? plan.updated_ms : NowMillis();
     c.Exec(
         "UPDATE plans SET status = $1, network_id = $2, error = $3, milestones = $4, updated_ms = "
         "$5 WHERE id = $6",
         {std::string(PlanStatusName(plan.status)), plan.network, plan.error,
-         MilestonesJson(plan.milestones), Num(plan.updated_ms), plan.id});
+         MilestonesJson(plan.milestones), Num(updated_ms), plan.id});
     if (old.status != plan.status) {
       nlohmann::json detail = {{"from", PlanStatusName(old.status)},
                                {"to", PlanStatusName(plan.status)}};
       if (!plan.error.empty()) detail["error"] = plan.error;
-      AppendAudit(c, d, audit_, actor, "plan.status", old.tenant, plan.id, detail,
-                  plan.updated_ms != 0 ? plan.updated_ms : NowMillis());
+      AppendAudit(c, d, audit_, actor, "plan.status", old.tenant, plan.id, detail, updated_ms);
     }
     return 0;
   });
@@ -2279,9 +2279,9 @@ Result<TenantNetwork> Store::AcquireNetwork(const std::string& tenant, const std
     const Ipv4Subnet subnet = *ParseCidr(net.subnet);
     std::vector<NodeAddress> have = NetworkAddresses(c, net.id);
     std::set<uint64_t> used_hosts = {0};  // the gateway
-    std::set<std::pair<std::string, std::string>> holding;
+    std::map<std::pair<std::string, std::string>, std::string> holding;  // (node, port) -> MAC
     for (const NodeAddress& a : have) {
-      holding.insert({a.node, a.port});
+      holding[{a.node, a.port}] = a.mac;
       if (auto ip = ParseIpv4(a.address)) {
         if (auto h = HostIndex(subnet, *ip)) used_hosts.insert(*h);
       }
@@ -2289,7 +2289,18 @@ Result<TenantNetwork> Store::AcquireNetwork(const std::string& tenant, const std
     nlohmann::json added = nlohmann::json::array();
     uint64_t next = 0;
     for (const NodeAddress& w : wanted) {
-      if (!holding.insert({w.node, w.port}).second) continue;  // has one already (or twice asked)
+      auto [held, fresh] = holding.emplace(std::make_pair(w.node, w.port), w.mac);
+      if (!fresh) {  // has one already (or asked twice): it keeps it, with the MAC it has now
+        if (!w.mac.empty() && held->second != w.mac) {
+          c.Exec(
+              "UPDATE network_addresses SET mac = $1 WHERE network_id = $2 AND node = $3 AND "
+              "port = $4",
+              {w.mac, net.id, w.node, w.port});
+          added.push_back({{"node", w.node}, {"port", w.port}, {"mac", w.mac}});
+          held->second = w.mac;
+        }
+        continue;
+      }
       while (used_hosts.count(next)) ++next;
       std::optional<Ipv4Address> ip = NthHost(subnet, next);
       if (!ip) {

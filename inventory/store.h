@@ -339,8 +339,8 @@ class Store {
   // others (replacements, teardown). Audited ("plan.step": the plan, step, state and log line)
   // when the step becomes done, failed or compensated.
   Status SaveStep(const std::string& plan_id, const PlanStep& step, const Actor& actor);
-  // Writes the plan's status, network, error, milestones and updated_ms (not its steps). Audited
-  // ("plan.status") when the status changes.
+  // Writes the plan's status, network, error, milestones and updated_ms (0 = now; not its steps).
+  // Audited ("plan.status") when the status changes.
   Status SavePlanHeader(const Plan& plan, const Actor& actor);
   Result<Plan> GetPlan(const std::string& id, const std::string& scope);
   // In creation order; `unfinished_only`: only PROGRESSING and DELETING plans (what a runner
@@ -356,8 +356,9 @@ class Store {
   // The active network of `tenant` named `key`, made if there is none: the lowest VLAN of the
   // policy's tenant range and the first subnet of its pool (of the policy's prefix length) that
   // no active network uses, its gateway the subnet's first host. Each wanted (node, port, mac)
-  // gets an address: the one it has already (repeating a call changes nothing), else the lowest
-  // free host after the gateway. Returns the network with all its addresses. kResourceExhausted
+  // gets an address: the one it has already (repeating a call changes nothing; a new MAC for the
+  // port is recorded), else the lowest free host after the gateway. Returns the network with all
+  // its addresses. kResourceExhausted
   // ("no_free_vlan", "no_free_subnet", "no_free_address") when the policy's ranges are used up,
   // kInvalidArgument ("bad_network_policy") for a policy that cannot be used. Audited
   // ("network.acquire") when it made the network or gave out an address.

@@ -553,4 +553,74 @@ bool CheckYamlText(Diagnostics& diag, const std::string& text, size_t max_nodes)
   return true;
 }
 
+namespace {
+
+// Counts documents and finds the second one's first node. YAML::LoadAll would say, but it never
+// returns on some inputs (a stray "," at the top level: the parser keeps making empty documents
+// without consuming it), so documents are counted with the event parser, stopping at two.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    ++documents_;
+    if (documents_ == 2) second_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}  // an empty document is harmless
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Content(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    Content(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Content(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Content(mark);
+  }
+  void OnMapEnd() override {}
+
+  bool HasSecondDocument() const { return second_content_.has_value(); }
+  // Where the second document's first node is.
+  SourcePos SecondDocumentPos() const {
+    const YAML::Mark& m = second_content_ ? *second_content_ : second_;
+    return m.is_null() ? SourcePos{} : SourcePos{m.line + 1, m.column + 1};
+  }
+
+ private:
+  void Content(const YAML::Mark& mark) {
+    if (documents_ == 2 && !second_content_) second_content_ = mark;
+  }
+  int documents_ = 0;
+  YAML::Mark second_ = YAML::Mark::null_mark();
+  std::optional<YAML::Mark> second_content_;
+};
+
+}  // namespace
+
+std::optional<SourcePos> SecondDocumentStart(const std::string& text) {
+  // Only a line starting with "---" or "..." after some content can begin another document; the
+  // second parse is paid only then.
+  bool content = false, marker = false;
+  for (size_t start = 0; start < text.size() && !marker;) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view line(text.data() + start, end - start);
+    const bool is_marker = line.substr(0, 3) == "---" || line.substr(0, 3) == "...";
+    marker = is_marker && content;
+    const size_t first = line.find_first_not_of(" \t\r");
+    if (!is_marker && first != std::string_view::npos && line[first] != '#') content = true;
+    start = end + 1;
+  }
+  if (!marker) return std::nullopt;
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  for (int i = 0; i < 2 && parser.HandleNextDocument(counter);) ++i;
+  if (!counter.HasSecondDocument()) return std::nullopt;  // a trailing "---" alone is harmless
+  return counter.SecondDocumentPos();
+}
+
 }  // namespace topoplace::yaml_reader

@@ -192,6 +192,12 @@ struct BadByte {
 };
 std::optional<BadByte> FirstInvalidUtf8(std::string_view text);
 
+// Where a second YAML document in `text` begins (its first node), or nullopt when there is one
+// document: a file holds one scenario or one settings document, and a parser would silently read
+// only the first. Counted with the event parser, which never hangs on input that makes the
+// document loader loop.
+std::optional<SourcePos> SecondDocumentStart(const std::string& text);
+
 // Whether `text` is UTF-8 (or starts with a UTF-16/32 byte order mark, which the parser decodes)
 // and holds at most `max_nodes` YAML nodes; otherwise reports where and returns false. Syntax
 // errors are left to the real parse (returns true).

@@ -165,7 +165,36 @@ TEST(ExecutorsCodecTest, TheDocumentMustSayItsVersionAndBeAMap) {
               ElementsAre("executors.yaml:1:13: apiVersion: unsupported apiVersion "
                           "\"topoplace/v2\"; expected topoplace/v1"));
   EXPECT_THAT(Errors("- a\n"), ::testing::SizeIs(1));
+  EXPECT_THAT(Errors("apiVersion: topoplace/v1\n---\nrunner: {attempts: 1}\n"),
+              ElementsAre("executors.yaml:3:1: a second YAML document; expected one settings "
+                          "document per file"));
   EXPECT_THAT(Errors("apiVersion: [\n"), ::testing::SizeIs(1));
+}
+
+TEST(ExecutorsCodecTest, EveryCredentialSetABmcNamesMustBeDefined) {
+  Result<ExecutorSettings> settings = Load(kSettings);
+  ASSERT_TRUE(settings.ok()) << settings.status().message();
+  Inventory inv;
+  Node a;
+  a.name = "a";
+  a.bmc = BmcSpec{"ipmi", "127.0.0.1:9001", "lab-bmc", ""};
+  Node b = a;
+  b.name = "b";
+  b.bmc->credentials = "other";
+  Node c = a;
+  c.name = "c";
+  c.bmc->credentials.clear();  // no credentials: nothing to look up
+  Node d;
+  d.name = "d";  // no BMC
+  inv.nodes = {a, b, c, d};
+  const Status st = CheckCredentialRefs(inv, *settings);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.reason(), "unknown_credentials");
+  EXPECT_THAT(st.messages(),
+              ElementsAre("node \"b\": its BMC names credential set \"other\", which the executor "
+                          "settings do not define; expected one of their credentials"));
+  inv.nodes = {a, c, d};
+  EXPECT_TRUE(CheckCredentialRefs(inv, *settings).ok());
 }
 
 TEST(ExecutorsCodecTest, FilesAreReadAndNamedInMessages) {

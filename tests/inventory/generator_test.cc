@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "inventory/scenario_codec.h"
 #include "model/topology.h"
 
 namespace topoplace {
@@ -311,6 +312,57 @@ TEST(GeneratorTest, FullAllocationAllocatesEveryAvailableNode) {
   const Scenario s = Generated(spec);
   EXPECT_EQ(CountIf(s.inventory.nodes, NodeState::kAvailable), 0);
   EXPECT_EQ(CountIf(s.inventory.nodes, NodeState::kMaintenance), 10);
+}
+
+// A lab the executors can carry out: one port per node on its own leaf, leaves managed by the
+// L2 driver; with a network policy written beside it, it loads like a hand-written lab.
+TEST(GeneratorTest, GeneratesPortsAndSwitchManagementForTheExecutors) {
+  Result<Scenario> r = LoadScenarioString(R"(apiVersion: topoplace/v1
+inventory:
+  generate:
+    - {name: lab, pods: 1, racksPerPod: 10, nodesPerRack: 10, class: cpu, ports: true,
+       l2Driver: ovs, seed: 3}
+networks:
+  quarantineVlan: 4000
+  tenantVlans: {from: 100, to: 199}
+  tenantSubnets: {pool: 10.128.0.0/16, prefixLength: 24}
+)",
+                                          "lab.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const Inventory& inv = r->inventory;
+  ASSERT_EQ(inv.nodes.size(), 100u);
+  std::set<std::string> macs, switch_ports;
+  for (const Node& n : inv.nodes) {
+    ASSERT_EQ(n.ports.size(), 1u) << n.name;
+    const NodePort& p = n.ports[0];
+    EXPECT_EQ(p.name, "eth0");
+    EXPECT_EQ(p.mac, n.mac);
+    EXPECT_EQ(p.switch_name, n.leaf);
+    EXPECT_EQ(p.port, n.name + "-eth0");
+    macs.insert(p.mac);
+    switch_ports.insert(p.switch_name + "/" + p.port);
+  }
+  EXPECT_EQ(macs.size(), 100u);
+  EXPECT_EQ(switch_ports.size(), 100u);
+  int managed = 0;
+  for (const Switch& sw : inv.switches) {
+    if (sw.role != SwitchRole::kLeaf) {
+      EXPECT_FALSE(sw.management.has_value()) << sw.name;
+      continue;
+    }
+    ASSERT_TRUE(sw.management.has_value()) << sw.name;
+    EXPECT_EQ(*sw.management, (SwitchManagement{"ovs", sw.name}));
+    ++managed;
+  }
+  EXPECT_EQ(managed, 10);
+  EXPECT_TRUE(inv.networks.has_value());
+  // Without the options, nothing of it.
+  Scenario plain;
+  GenerateSpec spec;
+  spec.nodes_per_rack = 2;
+  ASSERT_TRUE(Generate(spec, plain).ok());
+  EXPECT_TRUE(plain.inventory.nodes[0].ports.empty());
+  EXPECT_FALSE(plain.inventory.switches.back().management.has_value());
 }
 
 }  // namespace

@@ -347,7 +347,7 @@ inventory:
     - {name: hall, site: bos, region: us-east-2, jurisdiction: US, pods: 2, racksPerPod: 5,
        nodesPerRack: 4, racksPerRow: 3, powerDomainsPerRow: 3, classes: {h100x8: 2, cpu: 1},
        hipaaRacks: 0.2, allocated: 0.5, maintenance: 0.05, failed: 0.025,
-       vendors: [arista, nvidia], seed: 42}
+       vendors: [arista, nvidia], seed: 42, ports: true, l2Driver: ovs}
 )");
   ASSERT_TRUE(loaded.ok()) << loaded.status().message();
   GenerateSpec spec;
@@ -367,6 +367,8 @@ inventory:
   spec.failed = 0.025;
   spec.leaf_vendors = {"arista", "nvidia"};
   spec.seed = 42;
+  spec.ports = true;
+  spec.l2_driver = "ovs";
   Scenario direct;
   ASSERT_TRUE(Generate(spec, direct).ok());
   EXPECT_EQ(*loaded, direct);

@@ -360,6 +360,15 @@ TEST_P(PlanStoreTest, AddressesAreStableOnRepeatAndReusedOnceReleased) {
   EXPECT_EQ(by_node, (std::map<std::string, std::string>{
                          {"n02", "10.128.0.3"}, {"n03", "10.128.0.2"}, {"n04", "10.128.0.4"}}));
   EXPECT_EQ(store_->ReleaseAddresses("net-none", {"n02"}, kRunner).code(), StatusCode::kNotFound);
+  // A replaced NIC keeps the node's address under its new MAC.
+  NodeAddress new_nic = Want("n02");
+  new_nic.mac = "02:00:00:00:aa:02";
+  auto moved = store_->AcquireNetwork("lab-a", "lab-a", kPolicy, {new_nic}, kRunner);
+  ASSERT_TRUE(moved.ok());
+  auto n02 = std::find_if(moved->addresses.begin(), moved->addresses.end(),
+                          [](const NodeAddress& a) { return a.node == "n02"; });
+  ASSERT_NE(n02, moved->addresses.end());
+  EXPECT_EQ(*n02, (NodeAddress{"n02", "eth0", "02:00:00:00:aa:02", "10.128.0.3"}));
 }
 
 TEST_P(PlanStoreTest, ANetworkIsFreedOnlyWhenEmpty) {
@@ -391,6 +400,27 @@ TEST_P(PlanStoreTest, ANetworkIsFreedOnlyWhenEmpty) {
   ASSERT_TRUE(renewed.ok());
   EXPECT_NE(renewed->id, net->id);
   EXPECT_EQ(store_->GetNetwork("net-none").status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(PlanStoreTest, PlanAndNetworkEntriesKeepTheAuditChainWhole) {
+  auto plan = store_->CreatePlan(SamplePlan("lab-a", "alc-1"), kAdmin);
+  ASSERT_TRUE(plan.ok());
+  PlanStep failed = plan->steps[2];
+  failed.state = StepState::kFailed;
+  failed.log = "power-on: no answer from 127.0.0.1:9001";
+  ASSERT_TRUE(store_->SaveStep(plan->id, failed, kRunner).ok());
+  auto net = store_->AcquireNetwork("lab-a", "lab-a", kPolicy, {Want("ra-n1")}, kRunner);
+  ASSERT_TRUE(net.ok());
+  ASSERT_TRUE(store_->ReleaseAddresses(net->id, {"ra-n1"}, kRunner).ok());
+  ASSERT_TRUE(store_->FreeNetworkIfEmpty(net->id, kRunner).ok());
+  const std::vector<std::string> actions = AuditActions(*store_);
+  ASSERT_GE(actions.size(), 5u);
+  EXPECT_EQ(std::vector<std::string>(actions.end() - 5, actions.end()),
+            (std::vector<std::string>{"plan.create", "plan.step", "network.acquire",
+                                      "network.release", "network.free"}));
+  auto report = store_->VerifyAudit();
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->ok()) << ::testing::PrintToString(report->problems);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PlanStoreTest, ::testing::Values("sqlite", "postgresql"),
