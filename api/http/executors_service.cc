@@ -182,6 +182,14 @@ std::string ServiceExecutors::RenderMetrics() {
     out += "topoplace_plan_step_seconds_total{driver=\"" + MetricLabel(key.first) +
            "\",outcome=\"" + MetricLabel(key.second) + "\"} " + std::to_string(v.seconds) + "\n";
   }
+  const auto [runner_seconds, driver_seconds] = runner_->OverheadSeconds();
+  out += "# HELP topoplace_runner_seconds_total Seconds the plan runner spent on its own work "
+         "(scheduling, journal writes), beside the drivers' time.\n";
+  out += "# TYPE topoplace_runner_seconds_total counter\n";
+  out += "topoplace_runner_seconds_total{part=\"runner\"} " + std::to_string(runner_seconds) +
+         "\n";
+  out += "topoplace_runner_seconds_total{part=\"drivers\"} " + std::to_string(driver_seconds) +
+         "\n";
   return out;
 }
 

@@ -825,6 +825,13 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
   ::malloc_trim(0);
   // Plans a previous process left unfinished (a crash, a restart) go on from their journal.
   if (service.executors() != nullptr) {
+    // A node whose BMC names a credential set the settings lack would fail its power steps:
+    // say so now (the inventory may still be replaced by an import, so it does not stop the start).
+    if (std::shared_ptr<const Inventory> inv = service.executors()->CurrentInventory()) {
+      if (Status st = CheckCredentialRefs(*inv, *executor_settings); !st.ok()) {
+        for (const auto& m : st.messages()) err << "topoplace serve: warning: " << m << "\n";
+      }
+    }
     if (Status st = service.executors()->Start(); !st.ok()) {
       err << "topoplace serve: cannot resume plans: " << st.message() << "\n";
       return ExitCodeFor(st.code());

@@ -1,0 +1,75 @@
+// A bare-metal lab for the end-to-end executor tests and the executor benchmark: real peers, one
+// `topoplace serve` carrying plans out on them.
+//
+// N machines: each an `ipmi_sim` BMC on loopback (its own user and password) and a network
+// namespace plugged into one Open vSwitch bridge (the leaf) on the quarantine VLAN. When a BMC
+// powers its machine on, the machine "boots": its namespace runs a DHCP client that takes the
+// address the tenant network offers it (nothing, when its port is not on a tenant VLAN with a DHCP
+// server); power off takes the address away. The lab writes the scenario (nodes with their BMC,
+// credentials by name and cabling, the leaf's management, the network policy, two tenants) and
+// the executor settings (passwords in files, the drivers pointed at this fabric), then starts the
+// server with both.
+//
+// Thread safety: one test thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/executors/bmc_peers.h"
+#include "tests/executors/fabric_peer.h"
+#include "tests/service/service_harness.h"
+
+namespace topoplace::testing {
+
+struct LabOptions {
+  int nodes = 4;
+  std::map<int, std::string> pool;            // node index -> value of its `pool` label
+  std::map<int, std::string> port_override;   // node index -> switch port name in the inventory
+  int attempts = 2;
+  double backoff_seconds = 0.2;
+  double boot_timeout_seconds = 40;
+  int parallelism = 16;
+};
+
+class BaremetalLab {
+ public:
+  explicit BaremetalLab(const LabOptions& options);
+  ~BaremetalLab();
+
+  // Starts (or restarts, on the same store) `topoplace serve` with the lab's files.
+  void StartServer();
+  ServerProcess& server() { return *server_; }
+  const std::string& admin() const { return admin_; }
+  const Scenario& scenario() const { return scenario_; }
+  FabricPeer& fabric() { return *fabric_; }
+  IpmiSimPeer& bmcs() { return *bmcs_; }
+  const std::string& state_dir() const { return state_dir_; }
+
+  static std::string Name(int i) { return "n" + std::to_string(i + 1); }
+  static int Index(const std::string& name) { return std::stoi(name.substr(1)) - 1; }
+
+  json Call(const std::string& method, const std::string& path, const json& body, int expect);
+  // Polls the cluster until its status is `status` (or `seconds` pass); the last answer.
+  json WaitForCluster(const std::string& id, const std::string& status, double seconds);
+
+  // What the machines and the switch say, read from the peers themselves.
+  bool PoweredOn(int i) const { return bmcs_->State(i, "power") == "1"; }
+  std::string LastBoot(int i) const { return bmcs_->State(i, "last-boot"); }
+  int PowerOnCalls(int i) const;   // "set power 1" calls the BMC received
+  int PortTag(int i) const;        // the access VLAN of the machine's switch port (0 = none)
+  std::string Address(int i) const;  // the machine's own IPv4 address on eth0 ("" = none)
+
+ private:
+  LabOptions options_;
+  std::unique_ptr<FabricPeer> fabric_;
+  std::unique_ptr<IpmiSimPeer> bmcs_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<TempDir> dir_;
+  std::string scenario_path_, settings_path_, db_, admin_, state_dir_;
+  Scenario scenario_;
+};
+
+}  // namespace topoplace::testing
