@@ -1,8 +1,11 @@
 #include "api/json_codec.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <set>
+
+#include "executors/plan_builder.h"  // PlanNodes
 
 namespace topoplace {
 
@@ -65,6 +68,78 @@ Json PlacementResultToJson(const Snapshot& snapshot, const PlacementResult& r) {
                         {"conflict", conflict},
                         {"relaxations", r.explanation->relaxations}};
   }
+  return j;
+}
+
+Json PlanStepsJson(const Plan& plan) {
+  Json steps = Json::array();
+  for (const PlanStep& st : plan.steps) {
+    Json j{{"id", st.id},
+           {"layer", st.layer},
+           {"driver", st.driver},
+           {"action", st.action},
+           {"phase", StepPhaseName(st.phase)},
+           {"state", StepStateName(st.state)},
+           {"attempts", st.attempts},
+           {"log", st.log}};
+    if (!st.node.empty()) j["node"] = st.node;
+    if (st.started_ms > 0) j["startedAt"] = IsoTime(st.started_ms, true);
+    if (st.updated_ms > 0) j["updatedAt"] = IsoTime(st.updated_ms, true);
+    steps.push_back(std::move(j));
+  }
+  return steps;
+}
+
+Json NetworkJson(const TenantNetwork& net, const std::vector<std::string>& plan_nodes) {
+  Json addresses = Json::array();
+  for (const NodeAddress& a : net.addresses) {
+    if (std::find(plan_nodes.begin(), plan_nodes.end(), a.node) == plan_nodes.end()) continue;
+    addresses.push_back(
+        {{"node", a.node}, {"port", a.port}, {"mac", a.mac}, {"address", a.address}});
+  }
+  return Json{{"id", net.id},
+              {"vlan", net.vlan},
+              {"subnet", net.subnet},
+              {"gateway", net.gateway},
+              {"addresses", addresses}};
+}
+
+void AddPlanProgressJson(const Plan& plan, const TenantNetwork* network, Json& j) {
+  j["status"] = PlanStatusName(plan.status);
+  Json milestones = Json::array();
+  for (const Milestone& m : plan.milestones) {
+    milestones.push_back({{"name", m.name}, {"at", IsoTime(m.at_ms, true)}});
+  }
+  j["milestones"] = milestones;
+  j["steps"] = PlanStepsJson(plan);
+  if (!plan.error.empty()) j["error"] = plan.error;
+  if (network != nullptr) j["network"] = NetworkJson(*network, PlanNodes(plan));
+}
+
+Json PlanToJson(const Plan& plan, const TenantNetwork* network) {
+  Json j{{"id", plan.id},
+         {"allocation", plan.allocation},
+         {"tenant", plan.tenant},
+         {"purpose", plan.purpose}};
+  AddPlanProgressJson(plan, network, j);
+  j["createdAt"] = IsoTime(plan.created_ms);
+  j["updatedAt"] = IsoTime(plan.updated_ms);
+  return j;
+}
+
+Json PlanSummaryJson(const Plan& plan) {
+  const auto done = std::count_if(plan.steps.begin(), plan.steps.end(),
+                                  [](const PlanStep& s) { return s.state == StepState::kDone; });
+  Json j{{"id", plan.id},
+         {"allocation", plan.allocation},
+         {"tenant", plan.tenant},
+         {"purpose", plan.purpose},
+         {"status", PlanStatusName(plan.status)},
+         {"stepsDone", done},
+         {"stepsTotal", plan.steps.size()}};
+  if (!plan.error.empty()) j["error"] = plan.error;
+  j["createdAt"] = IsoTime(plan.created_ms);
+  j["updatedAt"] = IsoTime(plan.updated_ms);
   return j;
 }
 

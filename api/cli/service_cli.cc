@@ -34,13 +34,6 @@ int Fail(const ServiceCommands& c, std::ostream& out, std::ostream& err, const s
   return ExitCodeFor(st.code());
 }
 
-Result<std::unique_ptr<Store>> OpenStore(const ServiceCommands& c, OpenMode mode) {
-  StoreOptions options;
-  options.mode = mode;
-  options.audit_key_file = c.audit_key;
-  return Store::Open(c.db, options);
-}
-
 Json TimeJson(int64_t ms) { return ms > 0 ? Json(IsoTime(ms, false)) : Json(nullptr); }
 
 // "30d", "12h", "45m", "90s", "2w" -> milliseconds.
@@ -89,7 +82,7 @@ int RunImport(const ServiceCommands& c, std::ostream& out, std::ostream& err) {
     PrintErrors(err, scenario.status().messages());
     return ExitCodeFor(scenario.status().code());
   }
-  auto store = OpenStore(c, OpenMode::kCreate);
+  auto store = OpenCommandStore(c, OpenMode::kCreate);
   if (!store.ok()) return Fail(c, out, err, "import", store.status());
   Status st = (*store)->Import(*scenario, kCli, NowMillis(), c.import_force);
   if (!st.ok()) return Fail(c, out, err, "import", st);
@@ -120,7 +113,7 @@ int RunImport(const ServiceCommands& c, std::ostream& out, std::ostream& err) {
 }
 
 int RunExport(const ServiceCommands& c, std::ostream& out, std::ostream& err) {
-  auto store = OpenStore(c, OpenMode::kExisting);
+  auto store = OpenCommandStore(c, OpenMode::kExisting);
   if (!store.ok()) return Fail(c, out, err, "export", store.status());
   auto scenario = (*store)->Export();
   if (!scenario.ok()) return Fail(c, out, err, "export", scenario.status());
@@ -155,7 +148,7 @@ int RunTokenCreate(const ServiceCommands& c, std::ostream& out, std::ostream& er
     if (!d.ok()) return Fail(c, out, err, "token create", d.status());
     expires_ms = now + *d;
   }
-  auto store = OpenStore(c, OpenMode::kCreate);
+  auto store = OpenCommandStore(c, OpenMode::kCreate);
   if (!store.ok()) return Fail(c, out, err, "token create", store.status());
   auto secret = (*store)->CreateToken(c.token_tenant, c.token_role, kCli, now, expires_ms);
   if (!secret.ok()) return Fail(c, out, err, "token create", secret.status());
@@ -182,7 +175,7 @@ int RunTokenCreate(const ServiceCommands& c, std::ostream& out, std::ostream& er
 }
 
 int RunTokenList(const ServiceCommands& c, std::ostream& out, std::ostream& err) {
-  auto store = OpenStore(c, OpenMode::kExisting);
+  auto store = OpenCommandStore(c, OpenMode::kExisting);
   if (!store.ok()) return Fail(c, out, err, "token list", store.status());
   auto tokens = (*store)->ListTokens();
   if (!tokens.ok()) return Fail(c, out, err, "token list", tokens.status());
@@ -212,7 +205,7 @@ int RunTokenList(const ServiceCommands& c, std::ostream& out, std::ostream& err)
 }
 
 int RunTokenRevoke(const ServiceCommands& c, std::ostream& out, std::ostream& err) {
-  auto store = OpenStore(c, OpenMode::kExisting);
+  auto store = OpenCommandStore(c, OpenMode::kExisting);
   if (!store.ok()) return Fail(c, out, err, "token revoke", store.status());
   auto t = (*store)->RevokeToken(c.token_id, kCli, NowMillis());
   if (!t.ok()) return Fail(c, out, err, "token revoke", t.status());
@@ -227,7 +220,7 @@ int RunTokenRevoke(const ServiceCommands& c, std::ostream& out, std::ostream& er
 }
 
 int RunAuditVerify(const ServiceCommands& c, std::ostream& out, std::ostream& err) {
-  auto store = OpenStore(c, OpenMode::kExisting);
+  auto store = OpenCommandStore(c, OpenMode::kExisting);
   if (!store.ok()) return Fail(c, out, err, "audit verify", store.status());
   auto report = (*store)->VerifyAudit();
   if (!report.ok()) return Fail(c, out, err, "audit verify", report.status());
@@ -406,6 +399,33 @@ void AddServiceCommands(CLI::App& app, ServiceCommands& c) {
   av->add_option("--audit-key", c.audit_key, key_help);
   av->add_flag("--json", c.json, json_help);
   c.audit_verify_cmd = av;
+
+  auto* pl = app.add_subcommand("plan", "Inspect the plans that carry out bare-metal clusters");
+  pl->require_subcommand(1);
+  auto* ps = pl->add_subcommand(
+      "show", "Show a plan: its status, network, milestones, steps and node addresses");
+  ps->add_option("id", c.plan_id,
+                 "A plan id (pln-...), or an allocation (alc-...) or cluster (cls-...) id: the "
+                 "plan carrying it out")
+      ->required();
+  ps->add_option("--db", c.db, db_help);
+  ps->add_option("--audit-key", c.audit_key, key_help);
+  ps->add_flag("--json", c.json, json_help);
+  c.plan_show_cmd = ps;
+  auto* pls = pl->add_subcommand("list", "List plans: status and steps done, one line each");
+  pls->add_flag("--unfinished", c.plan_unfinished,
+                "Only plans still being carried out (PROGRESSING or DELETING)");
+  pls->add_option("--db", c.db, db_help);
+  pls->add_option("--audit-key", c.audit_key, key_help);
+  pls->add_flag("--json", c.json, json_help);
+  c.plan_list_cmd = pls;
+}
+
+Result<std::unique_ptr<Store>> OpenCommandStore(const ServiceCommands& c, OpenMode mode) {
+  StoreOptions options;
+  options.mode = mode;
+  options.audit_key_file = c.audit_key;
+  return Store::Open(c.db, options);
 }
 
 int RunServiceCommand(const ServiceCommands& c, std::ostream& out, std::ostream& err) {
@@ -416,6 +436,8 @@ int RunServiceCommand(const ServiceCommands& c, std::ostream& out, std::ostream&
   if (c.token_list_cmd && c.token_list_cmd->parsed()) return RunTokenList(c, out, err);
   if (c.token_revoke_cmd && c.token_revoke_cmd->parsed()) return RunTokenRevoke(c, out, err);
   if (c.audit_verify_cmd && c.audit_verify_cmd->parsed()) return RunAuditVerify(c, out, err);
+  if (c.plan_show_cmd && c.plan_show_cmd->parsed()) return RunPlanShow(c, out, err);
+  if (c.plan_list_cmd && c.plan_list_cmd->parsed()) return RunPlanList(c, out, err);
   return -1;
 }
 

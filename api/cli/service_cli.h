@@ -1,6 +1,7 @@
 // The service's commands of the CLI, private to api/: serve, import, export, token create, list
-// and revoke, audit verify. AddServiceCommands registers them on the app; RunServiceCommand runs
-// the one that was parsed and returns its exit code (exit_codes.h), or -1 when none of them was.
+// and revoke, audit verify, plan show and list. AddServiceCommands registers them on the app;
+// RunServiceCommand runs the one that was parsed and returns its exit code (exit_codes.h), or -1
+// when none of them was.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "api/http/service.h"
+#include "inventory/store.h"
 
 namespace topoplace {
 
@@ -15,7 +17,7 @@ struct ServiceCommands {
   ServeArgs serve;
   CLI::App* serve_cmd = nullptr;
 
-  std::string db;  // shared by import, export, token, audit
+  std::string db;  // shared by import, export, token, audit, plan
   std::string import_file;
   bool import_force = false;
   CLI::App* import_cmd = nullptr;
@@ -36,9 +38,23 @@ struct ServiceCommands {
   std::string token_id;
   CLI::App* token_list_cmd = nullptr;
   CLI::App* token_revoke_cmd = nullptr;
+
+  // plan show ID (a plan, allocation or cluster id) and plan list [--unfinished].
+  std::string plan_id;
+  bool plan_unfinished = false;
+  CLI::App* plan_show_cmd = nullptr;
+  CLI::App* plan_list_cmd = nullptr;
 };
 
 void AddServiceCommands(CLI::App& app, ServiceCommands& cmds);
 int RunServiceCommand(const ServiceCommands& cmds, std::ostream& out, std::ostream& err);
+
+// The store the commands name with --db and --audit-key; `mode` kExisting for commands that only
+// read.
+Result<std::unique_ptr<Store>> OpenCommandStore(const ServiceCommands& cmds, OpenMode mode);
+
+// plan show and plan list (plan_command.cc).
+int RunPlanShow(const ServiceCommands& cmds, std::ostream& out, std::ostream& err);
+int RunPlanList(const ServiceCommands& cmds, std::ostream& out, std::ostream& err);
 
 }  // namespace topoplace

@@ -318,35 +318,6 @@ Json ClusterToJson(const ClusterRecord& k) {
               {"updatedAt", IsoTime(k.updated_ms)}};
 }
 
-Json PlanStepsJson(const Plan& plan) {
-  Json steps = Json::array();
-  for (const PlanStep& st : plan.steps) {
-    Json j{{"id", st.id},       {"layer", st.layer},
-           {"driver", st.driver}, {"action", st.action},
-           {"phase", StepPhaseName(st.phase)}, {"state", StepStateName(st.state)},
-           {"attempts", st.attempts}, {"log", st.log}};
-    if (!st.node.empty()) j["node"] = st.node;
-    if (st.started_ms > 0) j["startedAt"] = IsoTime(st.started_ms, true);
-    if (st.updated_ms > 0) j["updatedAt"] = IsoTime(st.updated_ms, true);
-    steps.push_back(std::move(j));
-  }
-  return steps;
-}
-
-Json NetworkJson(const TenantNetwork& net, const std::vector<std::string>& plan_nodes) {
-  Json addresses = Json::array();
-  for (const NodeAddress& a : net.addresses) {
-    // A tenant network may carry several plans of its tenant: show this plan's nodes.
-    if (std::find(plan_nodes.begin(), plan_nodes.end(), a.node) == plan_nodes.end()) continue;
-    addresses.push_back({{"node", a.node}, {"port", a.port}, {"mac", a.mac}, {"address", a.address}});
-  }
-  return Json{{"id", net.id},
-              {"vlan", net.vlan},
-              {"subnet", net.subnet},
-              {"gateway", net.gateway},
-              {"addresses", addresses}};
-}
-
 // Solves and holds, re-solving once by itself when a concurrent holder won the race.
 // A view whose snapshot shows the nodes other requests of this process are holding as taken.
 std::shared_ptr<const View> WithClaims(const std::shared_ptr<const View>& view,
@@ -582,19 +553,12 @@ Json ClusterJson(Service& s, const ClusterRecord& k, const Plan* known_plan = nu
   Result<Plan> plan = known_plan ? Result<Plan>(*known_plan)
                                  : s.store().PlanOfAllocation(k.allocation_id);
   if (!plan.ok()) return j;
-  j["status"] = PlanStatusName(plan->status);
   j["plan"] = plan->id;
-  Json milestones = Json::array();
-  for (const Milestone& m : plan->milestones) {
-    milestones.push_back({{"name", m.name}, {"at", IsoTime(m.at_ms, true)}});
-  }
-  j["milestones"] = milestones;
-  j["steps"] = PlanStepsJson(*plan);
-  if (!plan->error.empty()) j["error"] = plan->error;
+  std::optional<TenantNetwork> net;
   if (!plan->network.empty()) {
-    Result<TenantNetwork> net = s.store().GetNetwork(plan->network);
-    if (net.ok()) j["network"] = NetworkJson(*net, PlanNodes(*plan));
+    if (Result<TenantNetwork> got = s.store().GetNetwork(plan->network); got.ok()) net = *got;
   }
+  AddPlanProgressJson(*plan, net ? &*net : nullptr, j);
   return j;
 }
 

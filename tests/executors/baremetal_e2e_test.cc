@@ -24,6 +24,15 @@ std::string AddressOf(const json& k, const std::string& node) {
   return "";
 }
 
+LabOptions Lab(int nodes, std::map<int, std::string> pool = {},
+               std::map<int, std::string> ports = {}) {
+  LabOptions o;
+  o.nodes = nodes;
+  o.pool = std::move(pool);
+  o.port_override = std::move(ports);
+  return o;
+}
+
 bool HasMilestone(const json& k, const std::string& name) {
   for (const auto& m : k["milestones"]) {
     if (m["name"] == name) return true;
@@ -61,7 +70,7 @@ void ExpectReadyOnTheTenantNetwork(BaremetalLab& lab, const json& k) {
 }
 
 TEST(BaremetalE2E, TwoTenantsGetIsolatedReadyClustersAndTeardownQuarantinesEverything) {
-  BaremetalLab lab({.nodes = 4});
+  BaremetalLab lab(Lab(4));
   json a = lab.Call("POST", "/v1/clusters",
                     {{"tenant", "acme"}, {"name", "a1"}, {"nodes", 2}, {"purpose", "baremetal"}},
                     201);
@@ -129,7 +138,7 @@ TEST(BaremetalE2E, TwoTenantsGetIsolatedReadyClustersAndTeardownQuarantinesEvery
 }
 
 TEST(BaremetalE2E, AMachineWhoseBmcIsDeadIsReplacedAndTheClusterBecomesReady) {
-  BaremetalLab lab({.nodes = 5});
+  BaremetalLab lab(Lab(5));
   const json request{{"tenant", "acme"}, {"name", "r1"}, {"nodes", 2}, {"purpose", "baremetal"}};
   // The solver is deterministic: the dry run names the machines the cluster will get.
   json dry = lab.Call("POST", "/v1/placements:solve", request, 200);
@@ -165,7 +174,7 @@ TEST(BaremetalE2E, AMachineWhoseBmcIsDeadIsReplacedAndTheClusterBecomesReady) {
 }
 
 TEST(BaremetalE2E, WhenNoMachineCanReplaceADeadOneThePlanFailsAndIsUndone) {
-  BaremetalLab lab({.nodes = 4, .pool = {{0, "gold"}, {1, "gold"}}});
+  BaremetalLab lab(Lab(4, {{0, "gold"}, {1, "gold"}}));
   lab.bmcs().Kill(1);
   const json request{{"tenant", "acme"},
                      {"name", "gold"},
@@ -200,7 +209,7 @@ TEST(BaremetalE2E, WhenNoMachineCanReplaceADeadOneThePlanFailsAndIsUndone) {
 
 TEST(BaremetalE2E, ASwitchPortThatRefusesIsRetriedThenTheClusterIsUndone) {
   // n3's cabling names a port the switch does not have: every change of it is refused.
-  BaremetalLab lab({.nodes = 3, .pool = {{2, "odd"}}, .port_override = {{2, "ghost0"}}});
+  BaremetalLab lab(Lab(3, {{2, "odd"}}, {{2, "ghost0"}}));
   json k = lab.Call("POST", "/v1/clusters",
                     {{"tenant", "acme"},
                      {"name", "odd"},
@@ -224,7 +233,7 @@ TEST(BaremetalE2E, ASwitchPortThatRefusesIsRetriedThenTheClusterIsUndone) {
 }
 
 TEST(BaremetalE2E, AServerKilledMidPlanResumesAndEachMachineIsPoweredOnOnce) {
-  BaremetalLab lab({.nodes = 3});
+  BaremetalLab lab(Lab(3));
   json k = lab.Call("POST", "/v1/clusters",
                     {{"tenant", "acme"}, {"name", "k9"}, {"nodes", 3}, {"purpose", "baremetal"}},
                     201);

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "inventory/audit.h"
+#include "inventory/store.h"
 #include "tests/service/service_harness.h"
 
 namespace topoplace::testing {
@@ -278,6 +279,61 @@ TEST_P(ServiceTest, ClustersStopAtACommittedAllocation) {
   EXPECT_EQ(got["nodes"].size(), 2u);
   json alloc = Get("/v1/allocations/" + k["allocation"].get<std::string>(), nlp_);
   VerifyServed(*server_, admin_, base_, alloc["request"], NodeNames(alloc["nodes"]), true);
+}
+
+// A cluster's plan (written here as a runner would) reads the same over HTTP and through
+// `topoplace plan show --json`: one description of a plan's JSON serves both front ends.
+TEST_P(ServiceTest, AClustersPlanReadsTheSameOverHttpAndThroughPlanShow) {
+  json k = Post("/v1/clusters",
+                {{"nodes", 2}, {"select", {{"class", "h100x8"}}}, {"purpose", "slurm"}}, nlp_, 201);
+  const std::string cluster = k["id"], allocation = k["allocation"];
+  const std::vector<std::string> nodes = NodeNames(k["nodes"]);
+  ASSERT_EQ(nodes.size(), 2u);
+  {
+    const Actor runner{"runner", "system", ""};
+    auto store = Store::Open(db_);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    Plan plan;
+    plan.allocation = allocation;
+    plan.tenant = "nlp-lab";
+    plan.purpose = "slurm";
+    for (const std::string& n : nodes) {
+      PlanStep step;
+      step.id = n + "/power-on";
+      step.layer = "bmc";
+      step.driver = "ipmi";
+      step.action = "power-on";
+      step.node = n;
+      plan.steps.push_back(step);
+    }
+    plan.milestones = {{"requested", NowMillis()}};
+    auto created = (*store)->CreatePlan(plan, runner);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    auto net = (*store)->AcquireNetwork(
+        "nlp-lab", "nlp-lab", NetworkPolicy{4000, 100, 199, "10.128.0.0/16", 24},
+        {{nodes[0], "eth0", "02:00:00:00:00:01", ""}, {nodes[1], "eth0", "02:00:00:00:00:02", ""}},
+        runner);
+    ASSERT_TRUE(net.ok()) << net.status().ToString();
+    PlanStep on = created->steps[0];
+    on.state = StepState::kDone;
+    on.attempts = 1;
+    on.log = "chassis power on";
+    ASSERT_TRUE((*store)->SaveStep(created->id, on, runner).ok());
+    Plan header = *created;
+    header.network = net->id;
+    header.updated_ms = 0;
+    ASSERT_TRUE((*store)->SavePlanHeader(header, runner).ok());
+  }
+  json http = Get("/v1/clusters/" + cluster, nlp_);
+  CliResult cli = RunCli({"plan", "show", cluster, "--db", db_, "--json"});
+  ASSERT_EQ(cli.exit_code, 0) << cli.out << cli.err;
+  const json shown = json::parse(cli.out);
+  EXPECT_EQ(http["plan"], shown["id"]);
+  EXPECT_EQ(http["status"], "PROGRESSING");
+  for (const char* key : {"status", "milestones", "steps", "network"})
+    EXPECT_EQ(http[key], shown[key]) << key;
+  EXPECT_EQ(http["steps"][0]["state"], "done");
+  EXPECT_EQ(http["network"]["addresses"].size(), 2u);
 }
 
 TEST_P(ServiceTest, MetricsPassPromtoolAndCountWhatHappened) {
