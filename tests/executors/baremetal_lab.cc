@@ -177,6 +177,27 @@ int BaremetalLab::PortTag(int i) const {
   return std::stoi(*tag);
 }
 
+std::vector<int> BaremetalLab::DhcpServers(const std::string& network_id) const {
+  // A server's command line names its files under the state directory's folder of its network.
+  const std::string needle = state_dir_ + "/" + network_id;
+  std::vector<int> pids;
+  std::error_code ec;
+  for (fs::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(it->path() / "cmdline", std::ios::binary);
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ifstream stat(it->path() / "stat");
+    std::string pid, comm, state;
+    stat >> pid >> comm >> state;
+    if (state == "Z") continue;  // exited, not yet reaped
+    if (cmd.rfind("dnsmasq", 0) == 0 || cmd.find("/dnsmasq") != std::string::npos) {
+      if (cmd.find(needle) != std::string::npos) pids.push_back(std::stoi(name));
+    }
+  }
+  return pids;
+}
+
 std::string BaremetalLab::Address(int i) const {
   Result<ProcessResult> r = RunProcess(
       {"ip", "-n", fabric_->node(i).netns, "-4", "-o", "addr", "show", "dev", "eth0"});

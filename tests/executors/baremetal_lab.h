@@ -61,6 +61,8 @@ class BaremetalLab {
   int PowerOnCalls(int i) const;   // "set power 1" calls the BMC received
   int PortTag(int i) const;        // the access VLAN of the machine's switch port (0 = none)
   std::string Address(int i) const;  // the machine's own IPv4 address on eth0 ("" = none)
+  // PIDs of the DHCP servers running for tenant network `network_id` (all of them for "").
+  std::vector<int> DhcpServers(const std::string& network_id) const;
 
  private:
   LabOptions options_;
