@@ -1286,12 +1286,10 @@ Result<AllocationRecord> Store::Release(const std::string& id, const std::string
   });
 }
 
-Result<AllocationRecord> Store::ReplaceAllocationNode(const std::string& allocation_id,
-                                                      const std::string& old_node,
-                                                      const std::string& new_node,
-                                                      int64_t new_generation,
-                                                      const std::string& why, const Actor& actor,
-                                                      int64_t now_ms) {
+Result<AllocationRecord> Store::ReplaceAllocationNode(
+    const std::string& allocation_id, const std::string& old_node, const NodeClaim& replacement,
+    const std::vector<NeighbourNode>& neighbours, const std::string& why, const Actor& actor,
+    int64_t now_ms) {
   const Dialect d = pool_->dialect();
   return InTxn(*pool_, true, [&](SqlConn& c) {
     Rows rows = c.Query("SELECT " + std::string(kAllocationCols) +
@@ -1306,39 +1304,28 @@ Result<AllocationRecord> Store::ReplaceAllocationNode(const std::string& allocat
            "allocation " + allocation_id + " is " + std::string(AllocationStatusName(a.status)));
     }
     const Tenant tenant = LockTenant(c, d, a.tenant);
-    // Both nodes locked in name order, as every path locks node rows.
-    std::vector<std::string> names{old_node, new_node};
-    std::sort(names.begin(), names.end());
-    std::map<std::string, LockedNode> locked = ReadNodes(c, d, names, true);
-    auto old_it = locked.find(old_node);
-    if (old_it == locked.end() || old_it->second.holder != allocation_id) {
+    std::optional<LockedNode> old = LockNode(c, d, old_node);
+    if (!old || old->holder != allocation_id) {
       Fail(StatusCode::kFailedPrecondition, "node_not_held",
            "node \"" + old_node + "\" is not held by allocation " + allocation_id);
     }
-    auto new_it = locked.find(new_node);
-    if (new_it == locked.end() || new_it->second.state != "available" ||
-        new_it->second.generation != new_generation) {
-      Fail(StatusCode::kAborted, "generation_conflict",
-           "node \"" + new_node + "\" is no longer free (or moved since it was chosen)");
-    }
-    const std::string exclusive = old_it->second.exclusive;
-    // The failed node leaves the pool until a provider repairs it; the new one joins.
+    // The failed node leaves the pool until a provider repairs it (and stops counting against
+    // the tenant); the replacement is held as any hold is: free at the generation it was chosen
+    // at, no exclusive domain shared, within quota and budget.
     c.Exec("UPDATE nodes SET state = 'failed', tenant = '', holder = '', exclusive = '', "
            "generation = generation + 1 WHERE name = $1",
            {old_node});
-    c.Exec("UPDATE nodes SET state = 'allocated', tenant = $1, holder = $2, exclusive = $3, "
-           "generation = generation + 1 WHERE name = $4",
-           {a.tenant, allocation_id, exclusive, new_node});
+    std::vector<HeldNode> held = HoldNodes(c, d, tenant, {replacement}, neighbours, allocation_id,
+                                           "allocated", old->exclusive);
     c.Exec("DELETE FROM allocation_nodes WHERE allocation_id = $1 AND node = $2",
            {allocation_id, old_node});
     c.Exec("INSERT INTO allocation_nodes (allocation_id, node, rule) VALUES ($1, $2, $3)",
-           {allocation_id, new_node, "replaces " + old_node + ": " + why});
-    CheckLimits(tenant, SumHeld(c, a.tenant));
+           {allocation_id, replacement.node, "replaces " + old_node + ": " + why});
     a.nodes = AllocationNodes(c, allocation_id);
-    std::vector<HeldNode> touched{{old_node, old_it->second.generation + 1, "failed"},
-                                  {new_node, new_generation + 1, "replacement"}};
+    std::vector<HeldNode> touched{{old_node, old->generation + 1, "failed"}, held.front()};
     AppendAudit(c, d, audit_, actor, "allocation.replace-node", a.tenant, allocation_id,
-                {{"failed", old_node}, {"replacement", new_node}, {"why", why}}, now_ms, touched);
+                {{"failed", old_node}, {"replacement", replacement.node}, {"why", why}}, now_ms,
+                touched);
     return a;
   });
 }

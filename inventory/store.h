@@ -298,16 +298,18 @@ class Store {
                                       const std::string& steps, const Actor& actor,
                                       const Plan* plan = nullptr);
   // Swaps a node of an active allocation that failed for good (its BMC does not answer, it never
-  // booted) for `new_node`, which must be free with the generation the caller solved against
-  // (else kAborted "generation_conflict"). The failed node becomes `failed` and leaves the pool;
-  // the tenant's quota and budget are checked again; audited as "allocation.replace-node" with
-  // the reason. kNotFound for an unknown allocation, kFailedPrecondition when it is not active
-  // or does not hold `old_node`.
+  // booted) for `replacement`, held as any hold is: free at the generation the caller solved
+  // against (else kAborted "generation_conflict"), no domain another tenant keeps exclusive shared
+  // with `neighbours` (its rack and leaf; kAborted "exclusive_conflict"), within the tenant's quota
+  // and budget. The failed node becomes `failed` and leaves the pool. Audited as
+  // "allocation.replace-node" with the reason. kNotFound for an unknown allocation,
+  // kFailedPrecondition when it is not active or does not hold `old_node`.
   Result<AllocationRecord> ReplaceAllocationNode(const std::string& allocation_id,
                                                  const std::string& old_node,
-                                                 const std::string& new_node,
-                                                 int64_t new_generation, const std::string& why,
-                                                 const Actor& actor, int64_t now_ms);
+                                                 const NodeClaim& replacement,
+                                                 const std::vector<NeighbourNode>& neighbours,
+                                                 const std::string& why, const Actor& actor,
+                                                 int64_t now_ms);
   // Releases every reservation past its deadline; returns how many.
   Result<int> ExpireReservations(int64_t now_ms);
 
