@@ -92,6 +92,75 @@ class PlanStoreTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<Store> store_;
 };
 
+int64_t GenerationOf(Store& store, const std::string& node) {
+  auto state = store.LoadState();
+  EXPECT_TRUE(state.ok());
+  for (const NodeRecord& n : state->nodes) {
+    if (n.name == node) return n.generation;
+  }
+  return -1;
+}
+
+TEST_P(PlanStoreTest, AClusterAndItsPlanAreRecordedTogetherAndAFailedNodeIsSwapped) {
+  HoldRequest hold;
+  hold.tenant = "lab-a";
+  hold.name = "pair";
+  hold.now_ms = NowMillis();
+  for (const std::string n : {"ra-n1", "ra-n2"}) {
+    hold.nodes.push_back({n, GenerationOf(*store_, n), "test"});
+  }
+  Plan plan = SamplePlan("", "");
+  auto cluster = store_->CreateCluster(hold, "baremetal", "[]", kAdmin, &plan);
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  auto recorded = store_->PlanOfAllocation(cluster->allocation_id);
+  ASSERT_TRUE(recorded.ok()) << recorded.status().ToString();
+  EXPECT_EQ(recorded->id, cluster->plan_id);
+  EXPECT_EQ(recorded->tenant, "lab-a");
+  EXPECT_EQ(recorded->steps.size(), plan.steps.size());
+
+  // A replacement chosen against an old generation is refused and changes nothing.
+  const int64_t gen = GenerationOf(*store_, "ra-n3");
+  auto stale = store_->ReplaceAllocationNode(cluster->allocation_id, "ra-n1",
+                                             {"ra-n3", gen - 1, "replacement"}, {}, "bmc down",
+                                             kRunner, NowMillis());
+  EXPECT_EQ(stale.status().code(), StatusCode::kAborted);
+  EXPECT_EQ(stale.status().reason(), "generation_conflict");
+  auto before = store_->GetAllocation(cluster->allocation_id, "");
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(before->nodes.size(), 2u);
+  EXPECT_EQ(before->nodes[0].node, "ra-n1");
+
+  // A node the allocation does not hold cannot be replaced.
+  auto foreign = store_->ReplaceAllocationNode(cluster->allocation_id, "ra-n4",
+                                               {"ra-n3", gen, "replacement"}, {}, "bmc down",
+                                               kRunner, NowMillis());
+  EXPECT_EQ(foreign.status().code(), StatusCode::kFailedPrecondition);
+
+  auto swapped = store_->ReplaceAllocationNode(cluster->allocation_id, "ra-n1",
+                                               {"ra-n3", gen, "replacement"}, {}, "bmc down",
+                                               kRunner, NowMillis());
+  ASSERT_TRUE(swapped.ok()) << swapped.status().ToString();
+  std::vector<std::string> now;
+  for (const HeldNode& h : swapped->nodes) now.push_back(h.node);
+  EXPECT_EQ(now, (std::vector<std::string>{"ra-n2", "ra-n3"}));
+  auto state = store_->LoadState();
+  ASSERT_TRUE(state.ok());
+  for (const NodeRecord& n : state->nodes) {
+    if (n.name == "ra-n1") {
+      EXPECT_EQ(n.state, NodeState::kFailed);
+      EXPECT_EQ(n.tenant, "");
+    }
+    if (n.name == "ra-n3") {
+      EXPECT_EQ(n.state, NodeState::kAllocated);
+      EXPECT_EQ(n.holding, cluster->allocation_id);
+    }
+  }
+  EXPECT_EQ(AuditActions(*store_).back(), "allocation.replace-node");
+  auto verified = store_->VerifyAudit();
+  ASSERT_TRUE(verified.ok());
+  EXPECT_TRUE(verified->ok());
+}
+
 TEST_P(PlanStoreTest, ImportAndExportCarryPortsBmcManagementAndNetworks) {
   const Scenario original = BaremetalLab();
   ASSERT_TRUE(original.inventory.networks.has_value());
