@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <string_view>
 
 extern char** environ;
 
@@ -30,20 +32,62 @@ struct Pipe {
   }
 };
 
-// Child side of a fork: wires the pipes and execs. Only async-signal-safe calls.
-[[noreturn]] void ExecChild(const std::vector<std::string>& argv,
-                            const std::map<std::string, std::string>& env, int in, int out,
-                            int err) {
-  setpgid(0, 0);
-  dup2(in, STDIN_FILENO);
-  dup2(out, STDOUT_FILENO);
-  dup2(err, STDERR_FILENO);
-  for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  execvp(args[0], args.data());
-  _exit(127);
+// The argument vector and environment as the C arrays a spawn takes, built before it: the new
+// process must not allocate between its creation and its exec (another thread of ours may hold
+// the allocator's lock at that moment, and the child would wait for it forever).
+struct SpawnArrays {
+  std::vector<std::string> env_text;
+  std::vector<char*> argv, envp;
+  SpawnArrays(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+      std::string_view entry(*e);
+      std::string_view key = entry.substr(0, entry.find('='));
+      if (env.count(std::string(key))) continue;  // replaced below
+      env_text.emplace_back(entry);
+    }
+    for (const auto& [k, v] : env) env_text.push_back(k + "=" + v);
+    for (std::string& e : env_text) envp.push_back(e.data());
+    envp.push_back(nullptr);
+  }
+};
+
+// Starts argv[0] (searched on PATH) with stdin, stdout and stderr on the given descriptors, in a
+// process group of its own (`new_session`: a session of its own). Returns its PID or the error.
+Result<pid_t> Spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                    int in, int out, int err, bool new_session) {
+  SpawnArrays arrays(argv, env);
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_adddup2(&actions, in, STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, out, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, err, STDERR_FILENO);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (new_session) {
+    flags |= POSIX_SPAWN_SETSID;
+  } else {
+    flags |= POSIX_SPAWN_SETPGROUP;
+    posix_spawnattr_setpgroup(&attr, 0);
+  }
+  posix_spawnattr_setflags(&attr, flags);
+  sigset_t none, reset;
+  sigemptyset(&none);
+  sigemptyset(&reset);
+  for (int sig : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&reset, sig);
+  posix_spawnattr_setsigmask(&attr, &none);  // the server blocks SIGTERM in its own threads
+  posix_spawnattr_setsigdefault(&attr, &reset);
+  pid_t pid = -1;
+  const int rc = posix_spawnp(&pid, arrays.argv[0], &actions, &attr, arrays.argv.data(),
+                              arrays.envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    return UnavailableError("cannot run " + argv[0] + ": " + std::strerror(rc));
+  }
+  return pid;
 }
 
 }  // namespace
@@ -51,45 +95,17 @@ struct Pipe {
 Result<ProcessResult> RunProcess(const std::vector<std::string>& argv,
                                  const ProcessOptions& options) {
   if (argv.empty()) return InvalidArgumentError("no program to run");
-  Pipe in, out, err, exec_check;
+  Pipe in, out, err;
   if (pipe2(in.fd, O_CLOEXEC) != 0 || pipe2(out.fd, O_CLOEXEC) != 0 ||
-      pipe2(err.fd, O_CLOEXEC) != 0 || pipe2(exec_check.fd, O_CLOEXEC) != 0) {
+      pipe2(err.fd, O_CLOEXEC) != 0) {
     return InternalError(std::string("pipe: ") + std::strerror(errno));
   }
-  pid_t pid = fork();
-  if (pid < 0) return InternalError(std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    // exec_check's write end is close-on-exec: the parent reads EOF when exec succeeds, a byte
-    // when it failed.
-    setpgid(0, 0);
-    dup2(in.fd[0], STDIN_FILENO);
-    dup2(out.fd[1], STDOUT_FILENO);
-    dup2(err.fd[1], STDERR_FILENO);
-    for (const auto& [k, v] : options.env) setenv(k.c_str(), v.c_str(), 1);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    char byte = 1;
-    ssize_t ignored = write(exec_check.fd[1], &byte, 1);
-    (void)ignored;
-    _exit(127);
-  }
-  setpgid(pid, pid);
+  Result<pid_t> spawned = Spawn(argv, options.env, in.fd[0], out.fd[1], err.fd[1], false);
+  if (!spawned.ok()) return spawned.status();
+  const pid_t pid = *spawned;
   in.CloseEnd(0);
   out.CloseEnd(1);
   err.CloseEnd(1);
-  exec_check.CloseEnd(1);
-  char byte = 0;
-  ssize_t got;
-  do {
-    got = read(exec_check.fd[0], &byte, 1);
-  } while (got < 0 && errno == EINTR);
-  if (got == 1) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return UnavailableError("cannot run " + argv[0] + ": not installed or not executable");
-  }
   // Feed stdin (small texts only), then close it.
   if (!options.stdin_text.empty()) {
     size_t off = 0;
@@ -172,19 +188,11 @@ Result<int> SpawnDaemon(const std::vector<std::string>& argv, const std::string&
   int log = open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log < 0) return InternalError("cannot open " + log_file + ": " + std::strerror(errno));
   int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(log);
-    if (devnull >= 0) close(devnull);
-    return InternalError(std::string("fork: ") + std::strerror(errno));
-  }
-  if (pid == 0) {
-    setsid();
-    ExecChild(argv, {}, devnull, log, log);
-  }
+  Result<pid_t> pid = Spawn(argv, {}, devnull, log, log, true);
   close(log);
   if (devnull >= 0) close(devnull);
-  return static_cast<int>(pid);
+  if (!pid.ok()) return pid.status();
+  return static_cast<int>(*pid);
 }
 
 }  // namespace topoplace

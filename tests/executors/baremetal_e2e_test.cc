@@ -228,7 +228,7 @@ TEST(BaremetalE2E, ASwitchPortThatRefusesIsRetriedThenTheClusterIsUndone) {
   EXPECT_TRUE(lab.DhcpServers("").empty());
 }
 
-TEST(BaremetalE2E, AServerKilledMidPlanResumesAndEachMachineIsPoweredOnOnce) {
+TEST(BaremetalE2E, AServerKilledMidPlanResumesAndReleasingTheAllocationTearsItDown) {
   BaremetalLab lab(Lab(3));
   json k = lab.Call("POST", "/v1/clusters",
                     {{"tenant", "acme"}, {"name", "k9"}, {"nodes", 3}, {"purpose", "baremetal"}},
@@ -243,6 +243,19 @@ TEST(BaremetalE2E, AServerKilledMidPlanResumesAndEachMachineIsPoweredOnOnce) {
   k = lab.WaitForCluster(k["id"], "READY", 120);
   ExpectReadyOnTheTenantNetwork(lab, k);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(lab.PowerOnCalls(i), 1) << BaremetalLab::Name(i);
+
+  // Releasing the allocation tears the machines down first; it is released once they are off.
+  const std::string alloc = k["allocation"];
+  json r = lab.Call("DELETE", "/v1/allocations/" + alloc, nullptr, 202);
+  EXPECT_EQ(r["status"], "active") << r.dump(1);
+  k = lab.WaitForCluster(k["id"], "DELETED", 60);
+  ASSERT_EQ(k["status"], "DELETED") << Steps(k);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(lab.PoweredOn(i));
+    EXPECT_EQ(lab.PortTag(i), 4000);
+  }
+  EXPECT_EQ(lab.Call("GET", "/v1/allocations/" + alloc, nullptr, 200)["status"], "released");
+  EXPECT_TRUE(lab.DhcpServers("").empty());
 }
 
 }  // namespace
