@@ -716,6 +716,18 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
       return kExitUnavailable;
     }
   }
+  // The executor settings are read before anything is opened or written: a bad file is exit 2
+  // with its errors.
+  std::optional<ExecutorSettings> executor_settings;
+  if (!args.executors.empty()) {
+    Result<ExecutorSettings> settings = LoadExecutorSettings(args.executors);
+    if (!settings.ok()) {
+      for (const auto& m : settings.status().messages()) err << m << "\n";
+      return ExitCodeFor(settings.status().code());
+    }
+    executor_settings = std::move(settings).value();
+  }
+
   StoreOptions store_options;  // creates the store and its audit key when missing
   store_options.pool_size = args.db_connections;
   store_options.audit_key_file = args.audit_key;
@@ -754,17 +766,6 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
       err << "topoplace serve: no API tokens yet; created a provider-admin token (shown once):\n  "
           << *secret << "\n";
     }
-  }
-
-  // The executor settings are read before anything listens: a bad file is exit 2 with its errors.
-  std::optional<ExecutorSettings> executor_settings;
-  if (!args.executors.empty()) {
-    Result<ExecutorSettings> settings = LoadExecutorSettings(args.executors);
-    if (!settings.ok()) {
-      for (const auto& m : settings.status().messages()) err << m << "\n";
-      return ExitCodeFor(settings.status().code());
-    }
-    executor_settings = std::move(settings).value();
   }
 
   ServeArgs effective = args;

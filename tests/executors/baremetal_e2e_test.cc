@@ -260,3 +260,24 @@ TEST(BaremetalE2E, AServerKilledMidPlanResumesAndReleasingTheAllocationTearsItDo
 
 }  // namespace
 }  // namespace topoplace::testing
+
+namespace topoplace::testing {
+namespace {
+
+TEST(ServeExecutors, ABadSettingsFileStopsTheStartWithWhereAndWhat) {
+  TempDir dir("topoplace-bad-executors");
+  const std::string file = (dir.path() / "executors.yaml").string();
+  std::ofstream(file) << "apiVersion: topoplace/v1\n"
+                         "credentials:\n"
+                         "  lab: {username: admin, password: hunter2}\n";
+  CliResult r = RunCli({"serve", "--db", (dir.path() / "x.db").string(), "--listen",
+                        "127.0.0.1:0", "--executors", file});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find(file + ":3:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("passwordFile"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("hunter2"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "x.db")) << "nothing is written before";
+}
+
+}  // namespace
+}  // namespace topoplace::testing
