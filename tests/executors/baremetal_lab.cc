@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -86,9 +87,11 @@ BaremetalLab::BaremetalLab(const LabOptions& options) : options_(options) {
     << "\n"
        "  tenantVlans: {from: 100, to: 199}\n"
        "  tenantSubnets: {pool: 10.128.0.0/16, prefixLength: 24}\n"
-       "tenants:\n"
-       "  - {name: acme, quota: {nodes: 100}}\n"
-       "  - {name: globex, quota: {nodes: 100}}\n";
+       "tenants:\n";
+  // Either tenant may hold every machine of the lab (the benchmark's one cluster of all of them).
+  const int quota = std::max(100, options.nodes);
+  y << "  - {name: acme, quota: {nodes: " << quota << "}}\n"
+    << "  - {name: globex, quota: {nodes: " << quota << "}}\n";
   scenario_path_ = (dir / "lab.yaml").string();
   WriteFile(scenario_path_, y.str());
   Result<Scenario> scenario = LoadScenarioFile(scenario_path_);
