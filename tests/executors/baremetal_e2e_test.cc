@@ -133,6 +133,29 @@ TEST(BaremetalE2E, TwoTenantsGetIsolatedReadyClustersAndTeardownQuarantinesEvery
             std::string::npos);
 }
 
+TEST(BaremetalE2E, MachinesBehindRedfishAndIpmiBmcsMakeOneReadyCluster) {
+  LabOptions options = Lab(3);
+  options.redfish = {0, 1};
+  BaremetalLab lab(options);
+  json k = lab.Call("POST", "/v1/clusters",
+                    {{"tenant", "acme"}, {"name", "mixed"}, {"nodes", 3}, {"purpose", "baremetal"}},
+                    201);
+  k = lab.WaitForCluster(k["id"], "READY", 90);
+  ExpectReadyOnTheTenantNetwork(lab, k);
+  std::set<std::string> drivers;
+  for (const auto& s : k["steps"]) {
+    if (s["layer"] == "bmc") drivers.insert(s["driver"].get<std::string>());
+  }
+  EXPECT_EQ(drivers, (std::set<std::string>{"ipmi", "redfish"}));
+  lab.Call("DELETE", "/v1/clusters/" + k["id"].get<std::string>(), nullptr, 202);
+  k = lab.WaitForCluster(k["id"], "DELETED", 60);
+  ASSERT_EQ(k["status"], "DELETED") << Steps(k);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(lab.PoweredOn(i)) << i;
+    EXPECT_EQ(lab.PortTag(i), 4000) << i;
+  }
+}
+
 TEST(BaremetalE2E, AMachineWhoseBmcIsDeadIsReplacedAndTheClusterBecomesReady) {
   BaremetalLab lab(Lab(5));
   const json request{{"tenant", "acme"}, {"name", "r1"}, {"nodes", 2}, {"purpose", "baremetal"}};

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -52,6 +53,9 @@ BaremetalLab::BaremetalLab(const LabOptions& options) : options_(options) {
     machines.on_power_off.push_back("ip netns exec " + ns + " ip addr flush dev eth0");
   }
   bmcs_ = std::make_unique<IpmiSimPeer>(options.nodes, machines);
+  // The same machines behind the Redfish test emulator too (system i+1 is machine i); a machine's
+  // inventory entry names one of the two BMCs, and only that one ever powers it.
+  if (!options.redfish.empty()) redfish_ = std::make_unique<RedfishEmulatorPeer>(options.nodes, machines);
 
   std::ostringstream y;
   y << "apiVersion: topoplace/v1\n"
@@ -75,8 +79,13 @@ BaremetalLab::BaremetalLab(const LabOptions& options) : options_(options) {
     y << "    - {name: " << Name(i) << ", class: cpu, rack: r1, powerDomain: "
       << (i % 2 ? "pdu-b" : "pdu-a") << ", leaf: leaf-1,\n"
       << "       labels: {pool: " << (pool == options.pool.end() ? "any" : pool->second) << "},\n"
-      << "       bmc: {protocol: ipmi, address: \"" << bmcs_->Address(i) << "\", credentials: bmc-"
-      << i + 1 << "},\n"
+      << "       bmc: "
+      << (options.redfish.count(i)
+              ? "{protocol: redfish, address: \"" + redfish_->Address() +
+                    "\", credentials: redfish, system: \"" + std::to_string(i + 1) + "\"}"
+              : "{protocol: ipmi, address: \"" + bmcs_->Address(i) + "\", credentials: bmc-" +
+                    std::to_string(i + 1) + "}")
+      << ",\n"
       << "       ports: [{name: eth0, mac: \"" << fabric_->node(i).mac
       << "\", switch: leaf-1, port: "
       << (port == options.port_override.end() ? fabric_->node(i).port : port->second) << "}]}\n";
@@ -106,8 +115,13 @@ BaremetalLab::BaremetalLab(const LabOptions& options) : options_(options) {
     e << "  bmc-" << i + 1 << ": {username: " << bmcs_->bmc(i).user
       << ", passwordFile: " << pw.string() << "}\n";
   }
+  if (redfish_) {
+    const fs::path pw = dir / "redfish.pw";
+    WriteFile(pw, redfish_->password() + "\n", 0600);
+    e << "  redfish: {username: " << redfish_->user() << ", passwordFile: " << pw.string() << "}\n";
+  }
   e << "drivers:\n"
-       "  bmc: {ipmi: {timeoutSeconds: 3}}\n"
+       "  bmc: {ipmi: {timeoutSeconds: 3}, redfish: {timeoutSeconds: 5}}\n"
        "  l2: {ovs: {ovsdb: \""
     << fabric_->ovsdb()
     << "\"}}\n"
@@ -164,6 +178,18 @@ json BaremetalLab::WaitForCluster(const std::string& id, const std::string& stat
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   return k;
+}
+
+bool BaremetalLab::PoweredOn(int i) const {
+  if (options_.redfish.count(i)) return redfish_->State(std::to_string(i + 1), "power") == "On";
+  return bmcs_->State(i, "power") == "1";
+}
+
+std::string BaremetalLab::LastBoot(int i) const {
+  std::string boot = options_.redfish.count(i) ? redfish_->State(std::to_string(i + 1), "last-boot")
+                                               : bmcs_->State(i, "last-boot");
+  for (char& c : boot) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return boot;
 }
 
 int BaremetalLab::PowerOnCalls(int i) const {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,7 @@ struct LabOptions {
   int nodes = 4;
   std::map<int, std::string> pool;            // node index -> value of its `pool` label
   std::map<int, std::string> port_override;   // node index -> switch port name in the inventory
+  std::set<int> redfish;                      // node indices behind the Redfish test emulator
   int attempts = 2;
   double backoff_seconds = 0.2;
   double boot_timeout_seconds = 40;
@@ -56,8 +58,8 @@ class BaremetalLab {
   json WaitForCluster(const std::string& id, const std::string& status, double seconds);
 
   // What the machines and the switch say, read from the peers themselves.
-  bool PoweredOn(int i) const { return bmcs_->State(i, "power") == "1"; }
-  std::string LastBoot(int i) const { return bmcs_->State(i, "last-boot"); }
+  bool PoweredOn(int i) const;
+  std::string LastBoot(int i) const;  // "pxe", "disk", ... (lower case, whichever BMC it has)
   int PowerOnCalls(int i) const;   // "set power 1" calls the BMC received
   int PortTag(int i) const;        // the access VLAN of the machine's switch port (0 = none)
   std::string Address(int i) const;  // the machine's own IPv4 address on eth0 ("" = none)
@@ -68,6 +70,7 @@ class BaremetalLab {
   LabOptions options_;
   std::unique_ptr<FabricPeer> fabric_;
   std::unique_ptr<IpmiSimPeer> bmcs_;
+  std::unique_ptr<RedfishEmulatorPeer> redfish_;
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<TempDir> dir_;
   std::string scenario_path_, settings_path_, db_, admin_, state_dir_;
