@@ -17,7 +17,7 @@ enum class StepState { kPending, kRunning, kDone, kFailed, kCompensated };
 std::string_view StepStateName(StepState s);  // "pending", "running", "done", ...
 std::optional<StepState> ParseStepState(std::string_view s);
 
-// The life of a plan, and of the cluster it carries out (OSAC's names).
+// The life of a plan, and of the cluster it carries out.
 enum class PlanStatus { kProgressing, kReady, kFailed, kDeleting, kDeleted };
 std::string_view PlanStatusName(PlanStatus s);  // "PROGRESSING", "READY", "FAILED", ...
 std::optional<PlanStatus> ParsePlanStatus(std::string_view s);
