@@ -26,7 +26,9 @@ using Json = nlohmann::ordered_json;
 int Fail(const ServiceCommands& c, std::ostream& out, std::ostream& err, const std::string& what,
          const Status& st) {
   if (c.json) {
-    out << Json{{"error", {{"code", st.ReasonOrCodeName()}, {"message", st.message()}}}}.dump()
+    // A store's or driver's words may carry bytes that are not UTF-8: JsonText never throws.
+    out << JsonText(Json{{"error", {{"code", st.ReasonOrCodeName()}, {"message", st.message()}}}},
+                    -1)
         << "\n";
   } else {
     for (const auto& m : st.messages()) err << "topoplace " << what << ": " << m << "\n";
@@ -160,7 +162,7 @@ int RunTokenCreate(const ServiceCommands& c, std::ostream& out, std::ostream& er
       if (t.id != id) continue;
       Json j = TokenJson(t);
       j["token"] = *secret;
-      out << j.dump() << "\n";
+      out << JsonText(j, -1) << "\n";
       return kExitOk;
     }
     return Fail(c, out, err, "token create",
@@ -182,7 +184,7 @@ int RunTokenList(const ServiceCommands& c, std::ostream& out, std::ostream& err)
   if (c.json) {
     Json list = Json::array();
     for (const TokenRecord& t : *tokens) list.push_back(TokenJson(t));
-    out << Json{{"tokens", list}}.dump() << "\n";
+    out << JsonText(Json{{"tokens", list}}, -1) << "\n";
     return kExitOk;
   }
   const int64_t now = NowMillis();
@@ -210,7 +212,7 @@ int RunTokenRevoke(const ServiceCommands& c, std::ostream& out, std::ostream& er
   auto t = (*store)->RevokeToken(c.token_id, kCli, NowMillis());
   if (!t.ok()) return Fail(c, out, err, "token revoke", t.status());
   if (c.json) {
-    out << Json{{"revoked", TokenJson(*t)}}.dump() << "\n";
+    out << JsonText(Json{{"revoked", TokenJson(*t)}}, -1) << "\n";
     return kExitOk;
   }
   out << "revoked token " << t->id << " (" << t->role
@@ -226,14 +228,15 @@ int RunAuditVerify(const ServiceCommands& c, std::ostream& out, std::ostream& er
   if (!report.ok()) return Fail(c, out, err, "audit verify", report.status());
   const int code = report->ok() ? kExitOk : kExitUnsatisfied;
   if (c.json) {
-    out << Json{{"ok", report->ok()},
-                {"entries", report->entries},
-                {"keyed", report->keyed},
-                {"unkeyed", report->unkeyed},
-                {"auditKey", (*store)->audit_key_file().empty() ? Json(nullptr)
-                                                                : Json((*store)->audit_key_file())},
-                {"problems", report->problems}}
-               .dump()
+    out << JsonText(Json{{"ok", report->ok()},
+                         {"entries", report->entries},
+                         {"keyed", report->keyed},
+                         {"unkeyed", report->unkeyed},
+                         {"auditKey", (*store)->audit_key_file().empty()
+                                          ? Json(nullptr)
+                                          : Json((*store)->audit_key_file())},
+                         {"problems", report->problems}},
+                    -1)
         << "\n";
     return code;
   }
