@@ -455,7 +455,6 @@ void PlanRunner::Finish(const std::string& plan_id, const std::string& step_id,
     double waited = (now - s->started_ms) / 1000.0;
     if (waited < settings_.runner.boot_timeout_seconds) {
       w.not_before_ms = now + 500;
-      w.polling = true;
       runner_seconds_ += SteadySeconds() - t0;
       return;
     }

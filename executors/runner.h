@@ -109,7 +109,6 @@ class PlanRunner {
  private:
   struct Work {  // in-memory bookkeeping of one step beside its persisted form
     int64_t not_before_ms = 0;
-    bool polling = false;  // wait-lease between polls: persisted as running
     bool dispatched = false;
   };
   struct Active {

@@ -1,7 +1,6 @@
 #include "api/http/executors_service.h"
 
 #include <algorithm>
-#include <map>
 
 #include "api/http/service.h"
 #include "api/request_json.h"
@@ -155,16 +154,7 @@ Result<std::string> ServiceExecutors::ReplaceNode(const Plan& plan, const std::s
   const std::string replacement = inv.nodes[pick].name;
   // Its rack and leaf: the store re-checks there, under lock, that no domain another tenant
   // keeps to itself is shared.
-  std::vector<NeighbourNode> neighbours;
-  std::map<int, NeighbourNode> near;
-  for (const Level level : {Level::kRack, Level::kLeaf}) {
-    for (int other : snap.topology.NodesIn(level, snap.topology.DomainOf(pick, level))) {
-      NeighbourNode& x = near[other];
-      x.node = inv.nodes[other].name;
-      (level == Level::kRack ? x.same_rack : x.same_leaf) = true;
-    }
-  }
-  for (auto& [index, x] : near) neighbours.push_back(std::move(x));
+  const std::vector<NeighbourNode> neighbours = NeighboursOf(snap, {pick});
   Result<AllocationRecord> swapped = service_.store().ReplaceAllocationNode(
       alloc->id, node, NodeClaim{replacement, snap.states.generation(pick), "replacement"},
       neighbours, why, kRunner, Now());

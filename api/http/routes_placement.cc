@@ -252,18 +252,7 @@ HoldRequest MakeHold(const View& view, const SolveCall& call, const PlacementRes
                        AdmissionRule(view, call.request, n)});
   }
   // The racks and leaves the nodes land in: the store re-checks exclusivity there under lock.
-  const Topology& topo = view.snapshot->topology;
-  std::map<int, NeighbourNode> near;
-  for (int n : r.nodes) {
-    for (const Level level : {Level::kRack, Level::kLeaf}) {
-      for (int other : topo.NodesIn(level, topo.DomainOf(n, level))) {
-        NeighbourNode& x = near[other];
-        x.node = view.snapshot->inventory.nodes[other].name;
-        (level == Level::kRack ? x.same_rack : x.same_leaf) = true;
-      }
-    }
-  }
-  for (auto& [index, x] : near) h.neighbours.push_back(std::move(x));
+  h.neighbours = NeighboursOf(*view.snapshot, r.nodes);
   return h;
 }
 
@@ -649,6 +638,23 @@ RouteResult ListClusters(Service& s, const Call& c) {
 }
 
 }  // namespace
+
+std::vector<NeighbourNode> NeighboursOf(const Snapshot& snapshot, const std::vector<int>& nodes) {
+  const Topology& topo = snapshot.topology;
+  std::map<int, NeighbourNode> near;
+  for (int n : nodes) {
+    for (const Level level : {Level::kRack, Level::kLeaf}) {
+      for (int other : topo.NodesIn(level, topo.DomainOf(n, level))) {
+        NeighbourNode& x = near[other];
+        x.node = snapshot.inventory.nodes[other].name;
+        (level == Level::kRack ? x.same_rack : x.same_leaf) = true;
+      }
+    }
+  }
+  std::vector<NeighbourNode> out;
+  for (auto& [index, x] : near) out.push_back(std::move(x));
+  return out;
+}
 
 RouteResultOf<PageRequest> PageParams(const Call& c, std::string_view list) {
   PageRequest page;

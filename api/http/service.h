@@ -264,6 +264,9 @@ Json OpenApiDocument(const std::vector<Route>& routes,
                      const BackendRegistry& backends = BuiltinBackends());  // openapi.cc
 
 // Shared helpers for the handlers.
+// The nodes in the racks and leaves of `nodes` (those too), each with what it shares: the store
+// re-checks under lock that a hold shares no domain another tenant keeps exclusive.
+std::vector<NeighbourNode> NeighboursOf(const Snapshot& snapshot, const std::vector<int>& nodes);
 // The `limit` (1-1000, default 100) and `pageToken` query parameters of a list route; a bad one
 // is 400 bad_parameter naming it; `list` is the list the token must belong to.
 // (routes_placement.cc)
