@@ -39,11 +39,17 @@ Result<std::unique_ptr<L3Driver>> DriverRegistry::MakeL3(const std::string& name
   return Make(l3_, "l3", name, options);
 }
 
+Result<std::unique_ptr<ClusterDriver>> DriverRegistry::MakeCluster(
+    const std::string& name, const DriverOptions& options) const {
+  return Make(cluster_, "cluster", name, options);
+}
+
 std::vector<std::string> DriverRegistry::Names(const std::string& layer) const {
   std::vector<std::string> out;
   if (layer == "bmc") AppendNames(bmc_, out);
   if (layer == "l2") AppendNames(l2_, out);
   if (layer == "l3") AppendNames(l3_, out);
+  if (layer == "cluster") AppendNames(cluster_, out);
   return out;
 }
 

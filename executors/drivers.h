@@ -75,6 +75,57 @@ class L3Driver {
                                                            const std::string& mac) = 0;
 };
 
+// The cluster a hand-over builds (layer "cluster", DESIGN.md section 6a): whom it is for, and the
+// tenant network its machines are on. A SLURM cluster is the project's partition on the
+// deployment's controller; an OpenShift cluster is a hosted control plane with its node pool.
+struct ClusterSpec {
+  std::string id;        // the plan's id: unique, stable across restarts
+  std::string name;      // the allocation's name (readable; unique per tenant)
+  std::string tenant;
+  std::string project;   // "" = the tenant's default project
+  std::string purpose;   // "slurm" | "openshift"
+  TenantNetwork network; // vlan, subnet, gateway and each machine's address
+};
+
+// One machine joining a cluster, with what the cluster needs to know of it.
+struct ClusterMember {
+  std::string node;
+  std::string address;   // its address on the tenant network
+  std::string mac;       // of the port that has that address
+  std::string node_class;
+  int cpus = 0;
+  double memory_gib = 0;
+  int gpus = 0;
+  std::string gpu_model;
+};
+
+// What a tenant uses to reach its cluster (the API's `access`): for slurm "partition" and
+// "controller"; for openshift "apiUrl", "consoleUrl", "kubeconfig" (a reference, never a secret).
+using ClusterAccess = std::map<std::string, std::string>;
+
+class ClusterDriver {
+ public:
+  virtual ~ClusterDriver() = default;
+  // Makes the cluster's home exist before machines join (slurm: the project's partition;
+  // openshift: HostedCluster, NodePool and InfraEnv). Idempotent.
+  virtual Status EnsureCluster(const ClusterSpec& cluster) = 0;
+  // Hands one booted machine to the cluster (slurm: a dynamic node in the partition; openshift:
+  // its Agent approved and labelled for the NodePool's selector). Idempotent.
+  virtual Status AddNode(const ClusterSpec& cluster, const ClusterMember& member) = 0;
+  // True once the cluster reports the machine ready for work (slurm: idle in the partition).
+  virtual Result<bool> NodeReady(const ClusterSpec& cluster, const ClusterMember& member) = 0;
+  // Proves the machine takes work (slurm: a one-node job on it prints its name). Idempotent.
+  virtual Status VerifyNode(const ClusterSpec& cluster, const ClusterMember& member) = 0;
+  // Takes the machine back (slurm: drain, wait for its jobs within the driver's bound, delete).
+  // A machine the cluster does not know is already removed. Idempotent.
+  virtual Status RemoveNode(const ClusterSpec& cluster, const std::string& node) = 0;
+  // Removes what EnsureCluster made once no machine of the cluster is left in it (a partition
+  // shared by another cluster of the project stays). Idempotent.
+  virtual Status RemoveCluster(const ClusterSpec& cluster) = 0;
+  // How the tenant reaches the cluster; no secret.
+  virtual ClusterAccess Access(const ClusterSpec& cluster) = 0;
+};
+
 // Makes drivers by layer and name from their options (already strictly read from the settings
 // file; a factory rejects options it does not know with kInvalidArgument naming the key).
 class DriverRegistry {
@@ -82,10 +133,13 @@ class DriverRegistry {
   using BmcFactory = std::function<Result<std::unique_ptr<BmcDriver>>(const DriverOptions&)>;
   using L2Factory = std::function<Result<std::unique_ptr<L2Driver>>(const DriverOptions&)>;
   using L3Factory = std::function<Result<std::unique_ptr<L3Driver>>(const DriverOptions&)>;
+  using ClusterFactory =
+      std::function<Result<std::unique_ptr<ClusterDriver>>(const DriverOptions&)>;
 
   void AddBmc(const std::string& name, BmcFactory f) { bmc_[name] = std::move(f); }
   void AddL2(const std::string& name, L2Factory f) { l2_[name] = std::move(f); }
   void AddL3(const std::string& name, L3Factory f) { l3_[name] = std::move(f); }
+  void AddCluster(const std::string& name, ClusterFactory f) { cluster_[name] = std::move(f); }
 
   Result<std::unique_ptr<BmcDriver>> MakeBmc(const std::string& name,
                                              const DriverOptions& options) const;
@@ -93,15 +147,19 @@ class DriverRegistry {
                                            const DriverOptions& options) const;
   Result<std::unique_ptr<L3Driver>> MakeL3(const std::string& name,
                                            const DriverOptions& options) const;
-  std::vector<std::string> Names(const std::string& layer) const;  // "bmc", "l2", "l3"
+  Result<std::unique_ptr<ClusterDriver>> MakeCluster(const std::string& name,
+                                                     const DriverOptions& options) const;
+  std::vector<std::string> Names(const std::string& layer) const;  // "bmc", "l2", "l3", "cluster"
 
  private:
   std::map<std::string, BmcFactory> bmc_;
   std::map<std::string, L2Factory> l2_;
   std::map<std::string, L3Factory> l3_;
+  std::map<std::string, ClusterFactory> cluster_;
 };
 
-// The drivers that ship: bmc ipmi and redfish, l2 ovs, l3 dnsmasq (not the fakes).
+// The drivers that ship: bmc ipmi and redfish, l2 ovs, l3 dnsmasq, cluster slurm and
+// hcp-manifests (not the fakes).
 DriverRegistry BuiltinDrivers();
 
 // Resolves a credential set by name: the password from its file (first line) or environment

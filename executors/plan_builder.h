@@ -11,6 +11,7 @@
 // naming every node and what it lacks. Thread safety: pure functions.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,10 +34,24 @@ inline constexpr std::string_view kActPowerOff = "power-off";
 inline constexpr std::string_view kActDhcpRelease = "dhcp-release";
 inline constexpr std::string_view kActPortQuarantine = "port-quarantine";
 inline constexpr std::string_view kActNetworkFree = "network-free";
+// The hand-over to a cluster (layer "cluster", purpose slurm or openshift): the cluster once per
+// plan, then per node after its lease: join, wait until the cluster reports it ready, prove it
+// takes work. Teardown takes each node out of the cluster before its power goes off, and the
+// cluster away after its last node.
+inline constexpr std::string_view kActClusterCreate = "cluster-create";
+inline constexpr std::string_view kActClusterJoin = "cluster-join";
+inline constexpr std::string_view kActClusterWaitReady = "cluster-wait-ready";
+inline constexpr std::string_view kActClusterVerify = "cluster-verify";
+inline constexpr std::string_view kActClusterLeave = "cluster-leave";
+inline constexpr std::string_view kActClusterRemove = "cluster-remove";
 
 // Which driver of a layer carries the steps out.
 struct DriverChoice {
   std::string l3 = "dnsmasq";  // the deployment's L3 driver
+  // purpose ("slurm", "openshift") -> the cluster driver that hands a plan of it over; a purpose
+  // without one has no hand-over steps (and building a plan for it fails).
+  std::map<std::string, std::string> cluster = {{"slurm", "slurm"},
+                                                {"openshift", "hcp-manifests"}};
 };
 
 // Checks the inventory can carry `nodes` out; kFailedPrecondition listing each node's lack.

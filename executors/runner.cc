@@ -73,6 +73,13 @@ Result<RunnerDrivers> MakeRunnerDrivers(const DriverRegistry& registry,
     if (!made.ok()) return made.status();
     d.l3[name] = std::move(*made);
   }
+  for (const char* layer_name : {"slurm", "cluster"}) {
+    for (const auto& [name, options] : layer(layer_name)) {
+      auto made = registry.MakeCluster(name, options);
+      if (!made.ok()) return made.status();
+      d.cluster[name] = std::move(*made);
+    }
+  }
   return d;
 }
 

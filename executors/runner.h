@@ -67,9 +67,11 @@ struct RunnerDrivers {
   std::map<std::string, std::unique_ptr<BmcDriver>> bmc;
   std::map<std::string, std::unique_ptr<L2Driver>> l2;
   std::map<std::string, std::unique_ptr<L3Driver>> l3;
+  std::map<std::string, std::unique_ptr<ClusterDriver>> cluster;
 };
 
-// Makes every driver the settings configure (layers bmc, l2, l3) from the registry.
+// Makes every driver the settings configure (layers bmc, l2, l3, and cluster: the settings'
+// `slurm:` options make the cluster driver "slurm", `cluster:` names any other) from the registry.
 Result<RunnerDrivers> MakeRunnerDrivers(const DriverRegistry& registry,
                                         const ExecutorSettings& settings);
 

@@ -25,7 +25,7 @@ constexpr std::string_view kCredentialKeys[] = {"username", "passwordFile", "pas
 constexpr std::string_view kRunnerKeys[] = {"attempts",           "backoffSeconds",
                                             "stepTimeoutSeconds", "bootTimeoutSeconds",
                                             "parallelism",        "replaceFailedNodes"};
-constexpr std::string_view kLayers[] = {"bmc", "l2", "l3", "slurm"};
+constexpr std::string_view kLayers[] = {"bmc", "l2", "l3", "slurm", "cluster"};
 constexpr std::string_view kFakeDriver = "fake";
 
 // What a known option holds. The driver parses the text again; the kind only catches typos early.
@@ -75,6 +75,8 @@ const std::vector<DriverSpec>& Drivers() {
         {"leaseSeconds", OptionKind::kInteger, {60, 365 * 86400}},
         {"dnsmasq", OptionKind::kText}}},
       {"slurm", "slurm", {{"conf", OptionKind::kText}, {"controllerNamespace", OptionKind::kText}}},
+      // `cluster:` names cluster drivers other than slurm (whose options sit under `slurm:`).
+      {"cluster", "hcp-manifests", {}},
   };
   return kDrivers;
 }
@@ -186,7 +188,7 @@ class SettingsLoader {
   }
 
   void ParseDrivers(const Field& f) {
-    MapFields m(diag_, f, kLayers, "a map of layers (bmc, l2, l3, slurm) to their drivers");
+    MapFields m(diag_, f, kLayers, "a map of layers (bmc, l2, l3, slurm, cluster) to their drivers");
     for (const auto& [layer, field] : m.entries()) {
       if (layer == "slurm") {
         ParseSlurm(field);

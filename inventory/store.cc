@@ -2266,6 +2266,7 @@ Result<TenantNetwork> Store::AcquireNetwork(const std::string& tenant, const std
     const Ipv4Subnet subnet = *ParseCidr(net.subnet);
     std::vector<NodeAddress> have = NetworkAddresses(c, net.id);
     std::set<uint64_t> used_hosts = {0};  // the gateway
+    if (HostCount(subnet) > 2) used_hosts.insert(HostCount(subnet) - 1);  // ServiceAddress
     std::map<std::pair<std::string, std::string>, std::string> holding;  // (node, port) -> MAC
     for (const NodeAddress& a : have) {
       holding[{a.node, a.port}] = a.mac;

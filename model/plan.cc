@@ -1,5 +1,7 @@
 #include "model/plan.h"
 
+#include "model/ipv4.h"
+
 #include <array>
 #include <utility>
 
@@ -55,5 +57,11 @@ bool IsFinal(PlanStatus s) {
 }
 std::string_view StepPhaseName(StepPhase p) { return NameOf(kStepPhases, p); }
 std::optional<StepPhase> ParseStepPhase(std::string_view s) { return ParseByName(kStepPhases, s); }
+
+std::string ServiceAddress(const TenantNetwork& network) {
+  std::optional<Ipv4Subnet> subnet = ParseCidr(network.subnet);
+  if (!subnet || HostCount(*subnet) <= 2) return "";
+  return FormatIpv4(*NthHost(*subnet, HostCount(*subnet) - 1));
+}
 
 }  // namespace topoplace

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,8 +30,9 @@ std::string_view StepPhaseName(StepPhase p);  // "deploy", "teardown"
 std::optional<StepPhase> ParseStepPhase(std::string_view s);
 
 // One idempotent step. `action` names what it does (the runner's table in executors/plan_builder.h):
-// network-allocate, port-tenant-vlan, dhcp-reserve, boot-pxe, power-on, wait-lease (deploy);
-// power-off, dhcp-release, port-quarantine, network-free (teardown).
+// network-allocate, port-tenant-vlan, dhcp-reserve, boot-pxe, power-on, wait-lease, and for a
+// hand-over cluster-create, cluster-join, cluster-wait-ready, cluster-verify (deploy); cluster-leave,
+// power-off, dhcp-release, port-quarantine, cluster-remove, network-free (teardown).
 struct PlanStep {
   std::string id;      // unique in its plan: "<node>/<action>" or "network/<action>"
   std::string layer;   // "bmc", "l2", "l3", "cluster", "plan"
@@ -57,7 +59,7 @@ struct NodeAddress {
 };
 
 // A tenant network: one VLAN and one subnet, cut from the provider's NetworkPolicy, kept while it
-// has nodes. `key` says whose it is ("tenant", later "tenant/project").
+// has nodes. `key` says whose it is: "tenant/project" (a project's machines share one network).
 struct TenantNetwork {
   std::string id;
   std::string tenant;
@@ -69,9 +71,16 @@ struct TenantNetwork {
   bool operator==(const TenantNetwork&) const = default;
 };
 
-// What the plan carries out and how far it has got.
+// The address cluster services (a SLURM controller) take on a tenant network: the subnet's last
+// usable host, which IPAM never gives to a node. "" for a subnet of two hosts or fewer (none kept).
+std::string ServiceAddress(const TenantNetwork& network);
+
+// What the plan carries out and how far it has got (DESIGN.md section 6a): "requested",
+// "assigned-to-tenant", "assigned-to-project", then per purpose "network-ready", "powered-on",
+// "ready" (baremetal), "connecting-to-slurm", "ready-in-slurm" (slurm), "installing", "ready"
+// (openshift); "deleting", "deleted", "failed" at the end.
 struct Milestone {
-  std::string name;  // "requested", "assigned-to-tenant", "network-ready", "powered-on", "ready"
+  std::string name;
   int64_t at_ms = 0;
   bool operator==(const Milestone&) const = default;
 };
@@ -80,12 +89,16 @@ struct Plan {
   std::string id;
   std::string allocation;  // the allocation it carries out
   std::string tenant;
+  std::string project;     // the tenant's project the cluster belongs to ("" = default)
   std::string purpose;     // "baremetal", "slurm", "openshift"
   PlanStatus status = PlanStatus::kProgressing;
   std::string network;     // TenantNetwork::id once allocated
   std::string error;       // why it failed: the step and its last log line
   std::vector<PlanStep> steps;
   std::vector<Milestone> milestones;
+  // How the tenant reaches the cluster once handed over (ClusterDriver::Access): for slurm
+  // "partition" and "controller", for openshift "apiUrl", "consoleUrl", "kubeconfig". No secret.
+  std::map<std::string, std::string> access;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
   bool operator==(const Plan&) const = default;
