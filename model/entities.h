@@ -153,9 +153,21 @@ struct Quota {
   bool operator==(const Quota&) const = default;
 };
 
+// A tenant's project (DESIGN.md section 6a): allocations, reservations and clusters belong to one.
+// Its quota is a share of its tenant's: each limit it sets is at most the tenant's, and the
+// projects of a tenant together never hold more than the tenant's quota (the tenant's limit binds
+// first). A limit the project leaves unset is bounded by the tenant's alone.
+struct Project {
+  std::string name;
+  Quota quota;
+  std::vector<double> alert_at;  // quota-use fractions in (0, 1]; empty = the tenant's
+  bool operator==(const Project&) const = default;
+};
+
 struct Tenant {
   std::string name;
   Quota quota;
+  std::vector<Project> projects;  // empty = one implicit project "default" with no own limits
   std::vector<std::string> compliance;  // what the tenant may ask for ("hipaa", "gdpr")
   std::optional<double> budget_per_hour;
   std::vector<double> alert_at;  // quota-use fractions in (0, 1]

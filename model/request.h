@@ -80,6 +80,7 @@ std::optional<Purpose> ParsePurpose(std::string_view s);
 struct Request {
   std::string name;
   std::string tenant;
+  std::string project;       // the tenant's project it is for ("" = "default")
   std::optional<int> nodes;  // exactly this many whole nodes, or
   std::optional<int> gpus;   // the fewest whole nodes whose GPUs reach this total
   NodeSelector select;

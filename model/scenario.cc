@@ -2,6 +2,27 @@
 
 namespace topoplace {
 
+std::vector<Request> ExpandTemplate(const ClusterTemplate& t, const std::string& name,
+                                    const std::string& tenant, const std::string& project) {
+  std::vector<Request> out;
+  for (const NodeSet& set : t.node_sets) {
+    Request r;
+    r.name = name + "/" + set.name;
+    r.tenant = tenant;
+    r.project = project;
+    r.nodes = set.size;
+    r.select.classes = {set.node_class};
+    r.locality = set.locality ? set.locality : t.locality;
+    r.spread = set.spread ? set.spread : t.spread;
+    r.compliance = t.compliance;
+    r.exclusive = t.exclusive;
+    r.roce = t.roce;
+    r.purpose = t.purpose;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
 int Scenario::TenantIndex(std::string_view name) const {
   for (size_t i = 0; i < tenants.size(); ++i) {
     if (tenants[i].name == name) return static_cast<int>(i);

@@ -20,10 +20,40 @@ namespace topoplace {
 struct Allocation {
   std::string name;
   std::string tenant;
+  std::string project;  // "" = "default"
   std::vector<std::string> nodes;
   std::optional<Request> request;
   bool operator==(const Allocation&) const = default;
 };
+
+// A named cluster shape a tenant can order by name (scenario key `clusterTemplates:`, as OSAC's
+// ClusterTemplate with node sets {host_type, size}). Each node set is placed by its own
+// constraints; a template's nodes are all placed in one solve, or none.
+struct NodeSet {
+  std::string name;
+  std::string node_class;            // the node class every node of the set has
+  int size = 0;                      // how many nodes
+  std::optional<Locality> locality;  // else the template's
+  std::optional<Spread> spread;      // else the template's
+  bool operator==(const NodeSet&) const = default;
+};
+
+struct ClusterTemplate {
+  std::string name;
+  std::string description;
+  Purpose purpose = Purpose::kBaremetal;
+  std::vector<NodeSet> node_sets;
+  std::optional<Locality> locality;  // for every node set that does not say its own
+  std::optional<Spread> spread;
+  std::vector<std::string> compliance;
+  std::optional<Level> exclusive;
+  bool roce = false;                 // network: {roce: true}
+  bool operator==(const ClusterTemplate&) const = default;
+};
+
+// The requests a template's node sets become for `tenant`'s `project`, named "<name>/<set>".
+std::vector<Request> ExpandTemplate(const ClusterTemplate& t, const std::string& name,
+                                    const std::string& tenant, const std::string& project);
 
 struct Scenario {
   std::string api_version = "topoplace/v1";
@@ -31,6 +61,7 @@ struct Scenario {
   std::vector<Tenant> tenants;
   std::vector<Allocation> allocations;
   std::vector<Request> requests;
+  std::vector<ClusterTemplate> cluster_templates;
 
   int TenantIndex(std::string_view name) const;   // -1 when absent
   int RequestIndex(std::string_view name) const;  // -1 when absent
