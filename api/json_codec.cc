@@ -114,12 +114,20 @@ void AddPlanProgressJson(const Plan& plan, const TenantNetwork* network, Json& j
   j["steps"] = PlanStepsJson(plan);
   if (!plan.error.empty()) j["error"] = plan.error;
   if (network != nullptr) j["network"] = NetworkJson(*network, PlanNodes(plan));
+  // How the tenant reaches its cluster (partition and controller; API and console URLs and the
+  // kubeconfig's reference): once the hand-over has made the cluster.
+  if (!plan.access.empty()) {
+    Json access = Json::object();
+    for (const auto& [k, v] : plan.access) access[k] = v;
+    j["access"] = access;
+  }
 }
 
 Json PlanToJson(const Plan& plan, const TenantNetwork* network) {
   Json j{{"id", plan.id},
          {"allocation", plan.allocation},
          {"tenant", plan.tenant},
+         {"project", plan.project.empty() ? std::string("default") : plan.project},
          {"purpose", plan.purpose}};
   AddPlanProgressJson(plan, network, j);
   j["createdAt"] = IsoTime(plan.created_ms);

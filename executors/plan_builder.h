@@ -57,18 +57,32 @@ struct DriverChoice {
 // Checks the inventory can carry `nodes` out; kFailedPrecondition listing each node's lack.
 Status CheckExecutable(const Inventory& inventory, const std::vector<std::string>& nodes);
 
-// A new deploy plan for an allocation (no id yet; the store gives one).
+// The cluster driver that hands a plan of `purpose` over; "" for baremetal. kFailedPrecondition
+// when the purpose needs one the deployment does not configure.
+Result<std::string> ClusterDriverFor(const DriverChoice& drivers, const std::string& purpose);
+
+// A new deploy plan for an allocation (no id yet; the store gives one). For purpose slurm or
+// openshift the hand-over follows each node's lease (cluster-create once, then per node join,
+// wait-ready, verify).
 Result<Plan> BuildDeployPlan(const Inventory& inventory, const std::string& allocation,
                              const std::string& tenant, const std::string& purpose,
                              const std::vector<std::string>& nodes, const DriverChoice& drivers);
 
-// The deploy steps of one node (used again when a node is replaced). Needs the network steps.
-std::vector<PlanStep> NodeDeploySteps(const Inventory& inventory, const std::string& node);
+// The deploy steps of one node (used again when a node is replaced). Needs the network steps;
+// with a cluster driver, also the hand-over steps (which need the plan's cluster-create).
+std::vector<PlanStep> NodeDeploySteps(const Inventory& inventory, const std::string& node,
+                                      const DriverChoice& drivers,
+                                      const std::string& cluster_driver);
 
-// The teardown steps of the given nodes plus, after them all, the network's release.
+// The teardown steps of the given nodes (each taken out of its cluster first when the plan has a
+// cluster driver) plus, after them all, the cluster's and the network's release.
 std::vector<PlanStep> TeardownSteps(const Inventory& inventory,
                                     const std::vector<std::string>& nodes,
-                                    const DriverChoice& drivers, bool free_network);
+                                    const DriverChoice& drivers,
+                                    const std::string& cluster_driver, bool free_network);
+
+// The cluster driver a plan's hand-over steps use; "" when it has none.
+std::string PlanClusterDriver(const Plan& plan);
 
 // The nodes a plan is (or was) carrying out, in the order their first step appears.
 std::vector<std::string> PlanNodes(const Plan& plan);

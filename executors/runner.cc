@@ -91,6 +91,16 @@ PlanRunner::~PlanRunner() { Stop(); }
 DriverChoice PlanRunner::drivers() const {
   DriverChoice c;
   if (!drivers_.l3.empty()) c.l3 = drivers_.l3.begin()->first;
+  // Each purpose's hand-over: the driver of its name, else any other configured (a provider's own,
+  // or a test's fake) for the purposes still without one.
+  c.cluster.clear();
+  if (drivers_.cluster.count("slurm")) c.cluster["slurm"] = "slurm";
+  if (drivers_.cluster.count("hcp-manifests")) c.cluster["openshift"] = "hcp-manifests";
+  for (const auto& [name, d] : drivers_.cluster) {
+    for (const char* purpose : {"slurm", "openshift"}) {
+      if (!c.cluster.count(purpose)) c.cluster[purpose] = name;
+    }
+  }
   return c;
 }
 
@@ -305,22 +315,24 @@ void PlanRunner::WorkerLoop() {
     PlanStep step = *s;
     TenantNetwork network = it->second.network;
     lock.unlock();
-    TenantNetwork out = network;
-    bool not_yet = false;
+    Outcome out;
+    out.network = network;
     double t0 = SteadySeconds();
-    Status result = Execute(plan, network, step, out, not_yet);
+    Status result = Execute(plan, network, step, out);
     double seconds = SteadySeconds() - t0;
     lock.lock();
     driver_seconds_ += seconds;
     lock.unlock();
-    Finish(plan_id, step_id, result, out, !(out == network), not_yet, seconds);
+    Finish(plan_id, step_id, result, out, !(out.network == network), seconds);
     wake_scheduler_.notify_all();
     lock.lock();
   }
 }
 
 Status PlanRunner::Execute(const Plan& plan, const TenantNetwork& network, const PlanStep& step,
-                           TenantNetwork& network_out, bool& not_yet) {
+                           Outcome& out) {
+  TenantNetwork& network_out = out.network;
+  bool& not_yet = out.not_yet;
   std::shared_ptr<const Inventory> inv = host_.CurrentInventory();
   if (!inv) return UnavailableError("no inventory loaded");
   const Node* node = nullptr;
@@ -352,6 +364,7 @@ Status PlanRunner::Execute(const Plan& plan, const TenantNetwork& network, const
     return InternalError("IPAM gave node " + step.node + " no address");
   };
 
+  if (step.layer == "cluster") return ExecuteCluster(plan, *inv, node, step, out);
   if (step.layer == "bmc") {
     auto it = drivers_.bmc.find(step.driver);
     if (it == drivers_.bmc.end()) {
@@ -379,7 +392,7 @@ Status PlanRunner::Execute(const Plan& plan, const TenantNetwork& network, const
     return Status::Ok();
   } else if (step.action == kActNetworkAllocate) {
     if (!inv->networks) return FailedPreconditionError("the inventory has no network policy");
-    std::lock_guard<std::mutex> net_lock(NetworkLock(plan.tenant));
+    std::lock_guard<std::mutex> net_lock(NetworkLock(NetworkKey(plan)));
     auto net = host_.AcquireNetwork(plan, *inv->networks, WantedAddresses(*inv, PlanNodes(plan)));
     if (!net.ok()) return net.status();
     network_out = *net;
@@ -390,7 +403,7 @@ Status PlanRunner::Execute(const Plan& plan, const TenantNetwork& network, const
       return FailedPreconditionError("no l3 driver \"" + step.driver + "\" is configured");
     }
     if (step.action == kActDhcpServe) {
-      std::lock_guard<std::mutex> net_lock(NetworkLock(plan.tenant));
+      std::lock_guard<std::mutex> net_lock(NetworkLock(NetworkKey(plan)));
       return d->EnsureNetwork(network);
     }
     if (step.action == kActDhcpReserve) {
@@ -420,7 +433,7 @@ Status PlanRunner::Execute(const Plan& plan, const TenantNetwork& network, const
     }
     if (step.action == kActNetworkFree) {
       if (network.id.empty()) return Status::Ok();
-      std::lock_guard<std::mutex> net_lock(NetworkLock(plan.tenant));
+      std::lock_guard<std::mutex> net_lock(NetworkLock(NetworkKey(plan)));
       auto current = host_.GetNetwork(network.id);
       if (!current.ok()) return current.status().code() == StatusCode::kNotFound ? Status::Ok()
                                                                                 : current.status();
@@ -433,9 +446,65 @@ Status PlanRunner::Execute(const Plan& plan, const TenantNetwork& network, const
   return InternalError("unknown step " + step.layer + "/" + step.action);
 }
 
+Status PlanRunner::ExecuteCluster(const Plan& plan, const Inventory& inv, const Node* node,
+                                  const PlanStep& step, Outcome& out) {
+  auto it = drivers_.cluster.find(step.driver);
+  if (it == drivers_.cluster.end()) {
+    return FailedPreconditionError("no cluster driver \"" + step.driver + "\" is configured");
+  }
+  ClusterDriver& driver = *it->second;
+  ClusterSpec spec;
+  spec.id = plan.id;
+  spec.name = plan.allocation;
+  spec.tenant = plan.tenant;
+  spec.project = plan.project;
+  spec.purpose = plan.purpose;
+  spec.network = out.network;
+  auto member = [&]() -> Result<ClusterMember> {
+    const NodeAddress* a = AddressOf(out.network, node->name);
+    if (a == nullptr) return FailedPreconditionError("node " + node->name + " has no address");
+    const NodeClass& c = inv.ClassOf(inv.NodeIndex(node->name));
+    ClusterMember m;
+    m.node = node->name;
+    m.address = a->address;
+    m.mac = a->mac;
+    m.node_class = c.name;
+    m.cpus = c.cpu.cores;
+    m.memory_gib = c.memory_gib;
+    m.gpus = c.gpu.count;
+    m.gpu_model = c.gpu.model;
+    return m;
+  };
+  if (step.action == kActClusterCreate) {
+    if (Status s = driver.EnsureCluster(spec); !s.ok()) return s;
+    out.access = driver.Access(spec);
+    return Status::Ok();
+  }
+  if (step.action == kActClusterRemove) return driver.RemoveCluster(spec);
+  if (node == nullptr) return InternalError("step " + step.id + " names no node");
+  if (step.action == kActClusterLeave) return driver.RemoveNode(spec, node->name);
+  Result<ClusterMember> m = member();
+  if (!m.ok()) return m.status();
+  if (step.action == kActClusterJoin) return driver.AddNode(spec, *m);
+  if (step.action == kActClusterWaitReady) {
+    Result<bool> ready = driver.NodeReady(spec, *m);
+    if (!ready.ok()) return ready.status();
+    out.not_yet = !*ready;
+    return Status::Ok();
+  }
+  if (step.action == kActClusterVerify) {
+    if (Status s = driver.VerifyNode(spec, *m); !s.ok()) return s;
+    out.access = driver.Access(spec);
+    return Status::Ok();
+  }
+  return InternalError("unknown step " + step.layer + "/" + step.action);
+}
+
 void PlanRunner::Finish(const std::string& plan_id, const std::string& step_id,
-                        const Status& result, const TenantNetwork& network, bool network_changed,
-                        bool not_yet, double seconds) {
+                        const Status& result, const Outcome& out, bool network_changed,
+                        double seconds) {
+  const TenantNetwork& network = out.network;
+  const bool not_yet = out.not_yet;
   std::lock_guard<std::mutex> lock(mu_);
   double t0 = SteadySeconds();
   auto it = active_.find(plan_id);
@@ -466,7 +535,8 @@ void PlanRunner::Finish(const std::string& plan_id, const std::string& step_id,
       return;
     }
     s->attempts = std::max(s->attempts + 1, settings_.runner.attempts);
-    s->log = "no lease on the tenant network after " +
+    s->log = (s->action == kActWaitLease ? "no lease on the tenant network after "
+                                         : "the cluster did not report the node ready after ") +
              std::to_string(static_cast<int>(waited)) + " s";
     s->state = StepState::kFailed;
     metrics_[{driver, "failed"}].count++;
@@ -477,9 +547,16 @@ void PlanRunner::Finish(const std::string& plan_id, const std::string& step_id,
     return;
   }
   s->attempts++;
+  if (result.ok() && out.access && a.plan.access != *out.access) {
+    a.plan.access = *out.access;
+    SaveHeaderLocked(a);
+  }
   if (result.ok()) {
     s->state = StepState::kDone;
     s->log = s->action == kActWaitLease ? "leased its address" : "ok";
+    if (s->action == kActClusterWaitReady) s->log = "ready in the cluster";
+    if (s->action == kActClusterVerify) s->log = "ran a job";
+    if (s->action == kActClusterLeave) s->log = "out of the cluster";
     if (s->action == kActNetworkAllocate) {
       s->log = "vlan " + std::to_string(a.network.vlan) + ", subnet " + a.network.subnet;
     }
@@ -489,7 +566,6 @@ void PlanRunner::Finish(const std::string& plan_id, const std::string& step_id,
     metrics_[{driver, "done"}].count++;
     metrics_[{driver, "done"}].seconds += seconds;
     SaveLocked(a, *s);
-    if (s->action == kActDhcpServe) MilestoneLocked(a, "network-ready");
   } else if (s->attempts < settings_.runner.attempts &&
              result.code() != StatusCode::kInvalidArgument) {
     s->state = StepState::kPending;
@@ -536,8 +612,8 @@ void PlanRunner::FailPlanLocked(Active& a, const PlanStep& failed) {
       MilestoneLocked(a, "replaced " + failed_node + " by " + *replacement);
       StartTeardownLocked(a, {failed_node}, false);
       if (inv && inv->NodeIndex(*replacement) >= 0) {
-        for (PlanStep& s : NodeDeploySteps(*inv, *replacement)) {
-          if (s.layer == "l3") s.driver = drivers().l3;
+        for (PlanStep& s :
+             NodeDeploySteps(*inv, *replacement, drivers(), PlanClusterDriver(a.plan))) {
           if (FindStep(a, s.id) != nullptr) continue;
           a.plan.steps.push_back(s);
           SaveLocked(a, a.plan.steps.back());
@@ -575,7 +651,8 @@ void PlanRunner::StartTeardownLocked(Active& a, const std::vector<std::string>& 
       }
     }
   }
-  for (PlanStep& s : TeardownSteps(*inv, nodes, drivers(), free_network)) {
+  for (PlanStep& s :
+       TeardownSteps(*inv, nodes, drivers(), PlanClusterDriver(a.plan), free_network)) {
     if (PlanStep* existing = FindStep(a, s.id)) {
       // Deleting again after a failed or replaced teardown: run it once more.
       if (existing->state == StepState::kFailed && !free_network) continue;
@@ -600,25 +677,19 @@ void PlanRunner::CheckDoneLocked(Active& a) {
   if (any_busy) return;
   if (a.plan.status == PlanStatus::kProgressing && !a.failing) {
     bool all_done = true;
-    bool powered = true;
     for (const PlanStep& s : a.plan.steps) {
       if (s.phase != StepPhase::kDeploy) continue;
       if (s.state == StepState::kPending || s.state == StepState::kRunning) all_done = false;
-      if (s.action == kActPowerOn && s.state != StepState::kDone &&
-          s.state != StepState::kCompensated) {
-        powered = false;
-      }
     }
-    if (powered) MilestoneLocked(a, "powered-on");
     // The teardown of a replaced node must also have finished.
     for (const PlanStep& s : a.plan.steps) {
       if (s.phase == StepPhase::kTeardown && !Finished(s.state)) all_done = false;
     }
     if (all_done) {
       a.plan.status = PlanStatus::kReady;
-      MilestoneLocked(a, "ready");
       SaveHeaderLocked(a);
     }
+    MilestonesLocked(a);
     return;
   }
   // Failing or deleting: finished when every teardown step has.
@@ -653,6 +724,42 @@ void PlanRunner::SaveHeaderLocked(Active& a) {
   a.plan.updated_ms = NowMs();
   Status st = host_.SavePlanHeader(a.plan);
   (void)st;
+}
+
+void PlanRunner::MilestonesLocked(Active& a) {
+  // Whether every deploy step with this action has come through (done, or not needed any more
+  // because its node was replaced); false when the plan has none.
+  auto all = [&](std::string_view action) {
+    bool any = false;
+    for (const PlanStep& s : a.plan.steps) {
+      if (s.phase != StepPhase::kDeploy || s.action != action) continue;
+      if (s.state != StepState::kDone && s.state != StepState::kCompensated) return false;
+      any = true;
+    }
+    return any;
+  };
+  const bool ready = a.plan.status == PlanStatus::kReady;
+  // The purpose's milestones in order (DESIGN.md section 6a), each with what makes it true; one is
+  // recorded only after all before it, so the times always ascend.
+  std::vector<std::pair<std::string, bool>> sequence = {
+      {"requested", true},
+      {"assigned-to-tenant", true},
+      {"assigned-to-project", all(kActPortTenantVlan)}};
+  if (a.plan.purpose == "slurm") {
+    sequence.push_back({"connecting-to-slurm", all(kActClusterCreate)});
+    sequence.push_back({"ready-in-slurm", ready});
+  } else if (a.plan.purpose == "openshift") {
+    sequence.push_back({"installing", all(kActClusterCreate)});
+    sequence.push_back({"ready", ready});
+  } else {
+    sequence.push_back({"network-ready", all(kActDhcpServe)});
+    sequence.push_back({"powered-on", all(kActPowerOn)});
+    sequence.push_back({"ready", ready});
+  }
+  for (const auto& [name, reached] : sequence) {
+    if (!reached) break;
+    MilestoneLocked(a, name);
+  }
 }
 
 void PlanRunner::MilestoneLocked(Active& a, const std::string& name) {

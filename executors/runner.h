@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -124,10 +125,19 @@ class PlanRunner {
   void WorkerLoop();
   void ScheduleLocked(Active& a, std::vector<std::pair<std::string, std::string>>& ready);
   bool StepReadyLocked(const Active& a, const PlanStep& s) const;
+  // What a step's run tells the runner beside its status.
+  struct Outcome {
+    TenantNetwork network;                // the plan's network after the step
+    bool not_yet = false;                 // a wait step: poll again
+    std::optional<ClusterAccess> access;  // a hand-over step: how the tenant reaches the cluster
+  };
   Status Execute(const Plan& plan, const TenantNetwork& network, const PlanStep& step,
-                 TenantNetwork& network_out, bool& not_yet);
+                 Outcome& out);
+  Status ExecuteCluster(const Plan& plan, const Inventory& inv, const Node* node,
+                        const PlanStep& step, Outcome& out);
   void Finish(const std::string& plan_id, const std::string& step_id, const Status& result,
-              const TenantNetwork& network, bool network_changed, bool not_yet, double seconds);
+              const Outcome& out, bool network_changed, double seconds);
+  void MilestonesLocked(Active& a);
   void FailPlanLocked(Active& a, const PlanStep& failed);
   void StartTeardownLocked(Active& a, const std::vector<std::string>& nodes, bool free_network);
   void CheckDoneLocked(Active& a);

@@ -58,6 +58,10 @@ bool IsFinal(PlanStatus s) {
 std::string_view StepPhaseName(StepPhase p) { return NameOf(kStepPhases, p); }
 std::optional<StepPhase> ParseStepPhase(std::string_view s) { return ParseByName(kStepPhases, s); }
 
+std::string NetworkKey(const Plan& plan) {
+  return plan.tenant + "/" + (plan.project.empty() ? std::string("default") : plan.project);
+}
+
 std::string ServiceAddress(const TenantNetwork& network) {
   std::optional<Ipv4Subnet> subnet = ParseCidr(network.subnet);
   if (!subnet || HostCount(*subnet) <= 2) return "";

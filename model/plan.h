@@ -75,6 +75,11 @@ struct TenantNetwork {
 // usable host, which IPAM never gives to a node. "" for a subnet of two hosts or fewer (none kept).
 std::string ServiceAddress(const TenantNetwork& network);
 
+// Whose network a plan's machines go on: "<tenant>/<project>" ("default" for no project). The
+// machines of one project share a network; another project's are isolated from them.
+struct Plan;
+std::string NetworkKey(const Plan& plan);
+
 // What the plan carries out and how far it has got (DESIGN.md section 6a): "requested",
 // "assigned-to-tenant", "assigned-to-project", then per purpose "network-ready", "powered-on",
 // "ready" (baremetal), "connecting-to-slurm", "ready-in-slurm" (slurm), "installing", "ready"

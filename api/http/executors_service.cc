@@ -37,9 +37,11 @@ void ServiceExecutors::Stop() {
 }
 
 Result<Plan> ServiceExecutors::BuildPlan(const Inventory& inventory, const std::string& purpose,
+                                         const std::string& project,
                                          const std::vector<std::string>& nodes) const {
   Result<Plan> plan = BuildDeployPlan(inventory, "", "", purpose, nodes, runner_->drivers());
   if (!plan.ok()) return plan.status();
+  plan->project = project;
   plan->milestones.push_back({"requested", Now()});
   plan->milestones.push_back({"assigned-to-tenant", Now()});
   return plan;
@@ -78,8 +80,8 @@ Result<std::vector<Plan>> ServiceExecutors::UnfinishedPlans() {
 Result<TenantNetwork> ServiceExecutors::AcquireNetwork(const Plan& plan,
                                                        const NetworkPolicy& policy,
                                                        const std::vector<NodeAddress>& wanted) {
-  // One network per tenant (per project once projects exist), reused while it has nodes.
-  return service_.store().AcquireNetwork(plan.tenant, plan.tenant, policy, wanted, kRunner);
+  // One network per tenant project, reused while it has nodes.
+  return service_.store().AcquireNetwork(plan.tenant, NetworkKey(plan), policy, wanted, kRunner);
 }
 
 Result<TenantNetwork> ServiceExecutors::GetNetwork(const std::string& id) {

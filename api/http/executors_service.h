@@ -35,6 +35,7 @@ class ServiceExecutors : public PlanHost {
   // Builds and runs the plan of a new cluster's allocation; the plan is the one CreateCluster
   // recorded in the same transaction.
   Result<Plan> BuildPlan(const Inventory& inventory, const std::string& purpose,
+                         const std::string& project,
                          const std::vector<std::string>& nodes) const;
   Status Run(const Plan& plan) { return runner_->Submit(plan); }
   // Tears down the plan carrying out an allocation (if any); false when there is none.

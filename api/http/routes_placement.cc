@@ -323,26 +323,32 @@ std::shared_ptr<const View> WithClaims(const std::shared_ptr<const View>& view,
   return copy;
 }
 
-template <typename HoldFn>
-RouteResult SolveAndHold(Service& s, const Call& c, const SolveCall& call, const char* what,
-                         HoldFn hold) {
+// What one solve found for a hold: the hold to take and the placement to show beside it.
+struct Solved {
+  HoldRequest hold;
+  Json placement;
+};
+
+// Solves (under the claims lock, against the view with this process's other claims taken) and
+// holds, re-solving once by itself when a concurrent holder won the race. `solve` answers a view
+// with the hold to take, or the error to reply with.
+template <typename SolveFn, typename HoldFn>
+RouteResult SolveAndHoldWith(Service& s, const Call& c, const char* what, SolveFn solve,
+                             HoldFn hold) {
   Service::Claims& claims = s.claims();
   for (int attempt = 0;; ++attempt) {
-    std::shared_ptr<const View> view;
-    PlacementResult r;
+    Solved solved;
     std::vector<std::string> claimed;
     {
       std::lock_guard lock(claims.mu);
       Result<std::shared_ptr<const View>> current = s.CurrentView();
       if (!current.ok()) return current.status();
-      view = WithClaims(*current, claims);
-      if (auto e = ValidateAgainst(*view, call)) return *std::move(e);
-      RouteResultOf<PlacementResult> solved = SolveWith(s, *view, call);
-      if (!solved.ok()) return std::move(solved).error();
-      r = std::move(solved).value();
-      if (!Placed(r)) return Unplaceable(*view, r);
-      for (int n : r.nodes) {
-        claimed.push_back(view->snapshot->inventory.nodes[n].name);
+      std::shared_ptr<const View> view = WithClaims(*current, claims);
+      RouteResultOf<Solved> got = solve(*view);
+      if (!got.ok()) return std::move(got).error();
+      solved = std::move(got).value();
+      for (const NodeClaim& n : solved.hold.nodes) {
+        claimed.push_back(n.node);
         ++claims.nodes[claimed.back()];
       }
     }
@@ -354,7 +360,7 @@ RouteResult SolveAndHold(Service& s, const Call& c, const SolveCall& call, const
     };
     Result<Json> held = Status(StatusCode::kInternal, "unset");
     try {
-      held = hold(MakeHold(*view, call, r), c.principal().actor());
+      held = hold(solved.hold, c.principal().actor());
     } catch (...) {
       release_claims();
       throw;
@@ -364,13 +370,30 @@ RouteResult SolveAndHold(Service& s, const Call& c, const SolveCall& call, const
       Reply reply;
       reply.status = kHttpCreated;
       reply.body = held.value();
-      reply.body["placement"] = PlacementResultToJson(*view->snapshot, r);
+      reply.body["placement"] = std::move(solved.placement);
       reply.body["resolvedAfterConflict"] = attempt > 0;
       return reply;
     }
     if (held.status().code() == StatusCode::kAborted) s.metrics().CountConflict(what);
     if (held.status().code() != StatusCode::kAborted || attempt >= 1) return held.status();
   }
+}
+
+// SolveAndHoldWith for one request.
+template <typename HoldFn>
+RouteResult SolveAndHold(Service& s, const Call& c, const SolveCall& call, const char* what,
+                         HoldFn hold) {
+  return SolveAndHoldWith(
+      s, c, what,
+      [&](const View& view) -> RouteResultOf<Solved> {
+        if (auto e = ValidateAgainst(view, call)) return *std::move(e);
+        RouteResultOf<PlacementResult> solved = SolveWith(s, view, call);
+        if (!solved.ok()) return std::move(solved).error();
+        const PlacementResult& r = *solved;
+        if (!Placed(r)) return Unplaceable(view, r);
+        return Solved{MakeHold(view, call, r), PlacementResultToJson(*view.snapshot, r)};
+      },
+      hold);
 }
 
 RouteResult SolveRoute(Service& s, const Call& c) {
@@ -551,45 +574,49 @@ Json ClusterJson(Service& s, const ClusterRecord& k, const Plan* known_plan = nu
   return j;
 }
 
+// Records a placed cluster (its allocation, and its plan when this server carries plans out) and
+// starts the plan: the hold step of every way to create a cluster.
+Result<Json> HoldCluster(Service& s, const std::string& purpose, const std::string& project,
+                         const HoldRequest& h, const Actor& a) {
+  ServiceExecutors* ex = s.executors();
+  std::optional<Plan> plan;
+  if (ex != nullptr) {
+    std::vector<std::string> nodes;
+    for (const NodeClaim& n : h.nodes) nodes.push_back(n.node);
+    std::shared_ptr<const Inventory> inv = ex->CurrentInventory();
+    if (!inv) return UnavailableError("the inventory cannot be read");
+    Result<Plan> built = ex->BuildPlan(*inv, purpose, project, nodes);
+    if (!built.ok()) return built.status();
+    plan = std::move(built).value();
+  }
+  Json steps = Json::array();
+  if (!plan) {
+    steps.push_back({{"name", "place"},
+                     {"state", "done"},
+                     {"detail", std::to_string(h.nodes.size()) + " nodes allocated"}});
+    steps.push_back({{"name", "hand-over:" + purpose},
+                     {"state", "pending"},
+                     {"detail", "this server carries nothing out (serve --executors)"}});
+  }
+  auto k = s.store().CreateCluster(h, purpose, steps.dump(), a, plan ? &*plan : nullptr);
+  if (!k.ok()) return k.status();
+  if (plan && ex != nullptr) {
+    Result<Plan> stored = s.store().GetPlan(k->plan_id, "");
+    if (!stored.ok()) return stored.status();
+    if (Status st = ex->Run(*stored); !st.ok()) return st;
+    return ClusterJson(s, *k, &*stored);
+  }
+  return ClusterJson(s, *k);
+}
+
 RouteResult CreateCluster(Service& s, const Call& c) {
   RouteResultOf<SolveCall> parsed = ParseSolveCall(s, c, false);
   if (!parsed.ok()) return std::move(parsed).error();
   const SolveCall& call = *parsed;
   const std::string purpose(PurposeName(call.request.purpose));
-  ServiceExecutors* ex = call.request.purpose == Purpose::kBaremetal ? s.executors() : nullptr;
-  return SolveAndHold(
-      s, c, call, "cluster", [&](const HoldRequest& h, const Actor& a) -> Result<Json> {
-        std::optional<Plan> plan;
-        if (ex != nullptr) {
-          std::vector<std::string> nodes;
-          for (const NodeClaim& n : h.nodes) nodes.push_back(n.node);
-          std::shared_ptr<const Inventory> inv = ex->CurrentInventory();
-          if (!inv) return UnavailableError("the inventory cannot be read");
-          Result<Plan> built = ex->BuildPlan(*inv, purpose, nodes);
-          if (!built.ok()) return built.status();
-          plan = std::move(built).value();
-        }
-        Json steps = Json::array();
-        if (!plan) {
-          steps.push_back({{"name", "place"},
-                           {"state", "done"},
-                           {"detail", std::to_string(h.nodes.size()) + " nodes allocated"}});
-          steps.push_back({{"name", "hand-over:" + purpose},
-                           {"state", "pending"},
-                           {"detail", ex == nullptr && s.executors() == nullptr
-                                          ? "this server carries nothing out (serve --executors)"
-                                          : "hand-over for " + purpose + " is not available yet"}});
-        }
-        auto k = s.store().CreateCluster(h, purpose, steps.dump(), a, plan ? &*plan : nullptr);
-        if (!k.ok()) return k.status();
-        if (plan && ex != nullptr) {
-          Result<Plan> stored = s.store().GetPlan(k->plan_id, "");
-          if (!stored.ok()) return stored.status();
-          if (Status st = ex->Run(*stored); !st.ok()) return st;
-          return ClusterJson(s, *k, &*stored);
-        }
-        return ClusterJson(s, *k);
-      });
+  return SolveAndHold(s, c, call, "cluster", [&](const HoldRequest& h, const Actor& a) {
+    return HoldCluster(s, purpose, call.request.project, h, a);
+  });
 }
 
 RouteResult GetCluster(Service& s, const Call& c) {

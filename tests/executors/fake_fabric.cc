@@ -111,7 +111,60 @@ class FakeL3 : public L3Driver {
   FakeFabric& f_;
 };
 
+class FakeCluster : public ClusterDriver {
+ public:
+  explicit FakeCluster(FakeFabric& f) : f_(f) {}
+  static std::string Partition(const ClusterSpec& c) {
+    return c.tenant + "-" + (c.project.empty() ? "default" : c.project);
+  }
+  Status EnsureCluster(const ClusterSpec& c) override {
+    std::lock_guard<std::mutex> l(f_.mu);
+    f_.partitions[Partition(c)];
+    return Status::Ok();
+  }
+  Status AddNode(const ClusterSpec& c, const ClusterMember& m) override {
+    std::lock_guard<std::mutex> l(f_.mu);
+    auto p = f_.partitions.find(Partition(c));
+    if (p == f_.partitions.end()) return FailedPreconditionError("no partition " + Partition(c));
+    if (!f_.power[m.node]) return UnavailableError("node " + m.node + " is not running");
+    p->second.insert(m.node);
+    return Status::Ok();
+  }
+  Result<bool> NodeReady(const ClusterSpec& c, const ClusterMember& m) override {
+    std::lock_guard<std::mutex> l(f_.mu);
+    return f_.partitions[Partition(c)].count(m.node) > 0 && !f_.never_ready.count(m.node);
+  }
+  Status VerifyNode(const ClusterSpec& c, const ClusterMember& m) override {
+    std::lock_guard<std::mutex> l(f_.mu);
+    if (!f_.partitions[Partition(c)].count(m.node)) return InternalError("not in the partition");
+    f_.jobs[m.node]++;
+    return Status::Ok();
+  }
+  Status RemoveNode(const ClusterSpec& c, const std::string& node) override {
+    std::lock_guard<std::mutex> l(f_.mu);
+    f_.powered_at_leave[node] = f_.power[node];
+    f_.partitions[Partition(c)].erase(node);
+    return Status::Ok();
+  }
+  Status RemoveCluster(const ClusterSpec& c) override {
+    std::lock_guard<std::mutex> l(f_.mu);
+    auto p = f_.partitions.find(Partition(c));
+    if (p != f_.partitions.end() && p->second.empty()) f_.partitions.erase(p);
+    return Status::Ok();
+  }
+  ClusterAccess Access(const ClusterSpec& c) override {
+    return {{"partition", Partition(c)}, {"controller", ServiceAddress(c.network)}};
+  }
+
+ private:
+  FakeFabric& f_;
+};
+
 }  // namespace
+
+std::unique_ptr<ClusterDriver> MakeFakeCluster(FakeFabric& f) {
+  return std::make_unique<FakeCluster>(f);
+}
 
 std::unique_ptr<BmcDriver> MakeFakeBmc(FakeFabric& f) { return std::make_unique<FakeBmc>(f); }
 std::unique_ptr<L2Driver> MakeFakeL2(FakeFabric& f) { return std::make_unique<FakeL2>(f); }
@@ -153,7 +206,7 @@ Result<TenantNetwork> MemoryHost::AcquireNetwork(const Plan& plan, const Network
   std::lock_guard<std::mutex> l(mu_);
   TenantNetwork* net = nullptr;
   for (auto& [id, n] : networks_) {
-    if (n.key == plan.tenant) net = &n;
+    if (n.key == NetworkKey(plan)) net = &n;
   }
   if (net == nullptr) {
     if (next_vlan_ > policy.tenant_vlan_to) return ResourceExhaustedError("no VLAN left");
@@ -161,7 +214,7 @@ Result<TenantNetwork> MemoryHost::AcquireNetwork(const Plan& plan, const Network
     TenantNetwork n;
     n.id = "net-" + std::to_string(next_vlan_);
     n.tenant = plan.tenant;
-    n.key = plan.tenant;
+    n.key = NetworkKey(plan);
     n.vlan = next_vlan_++;
     n.subnet = "10.128." + std::to_string(k) + ".0/24";
     n.gateway = "10.128." + std::to_string(k) + ".1";

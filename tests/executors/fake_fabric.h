@@ -27,11 +27,19 @@ struct FakeFabric {
   std::set<std::string> dead_bmcs;             // nodes whose BMC does not answer
   std::map<std::string, int> reject_vlan_times;  // "switch/port" -> refusals left
   std::set<std::string> never_lease;           // nodes that boot but never ask for an address
+  // The fake cluster: partitions (by "tenant-project") and their members, the jobs run, and what
+  // was true when a node left (its power, to prove it left before power went off).
+  std::map<std::string, std::set<std::string>> partitions;
+  std::map<std::string, int> jobs;             // by node: VerifyNode calls that ran
+  std::map<std::string, bool> powered_at_leave;
+  std::set<std::string> never_ready;           // nodes the cluster never reports ready
 };
 
 std::unique_ptr<BmcDriver> MakeFakeBmc(FakeFabric& fabric);
 std::unique_ptr<L2Driver> MakeFakeL2(FakeFabric& fabric);
 std::unique_ptr<L3Driver> MakeFakeL3(FakeFabric& fabric);
+// A node joins only while powered on; it is ready once joined (unless in never_ready).
+std::unique_ptr<ClusterDriver> MakeFakeCluster(FakeFabric& fabric);
 
 // A PlanHost over memory: plans, one network per tenant, replacement from a list of spares.
 class MemoryHost : public PlanHost {

@@ -31,6 +31,7 @@ class RunnerTest : public ::testing::Test {
     d.bmc["ipmi"] = testing::MakeFakeBmc(fabric_);
     d.l2["ovs"] = testing::MakeFakeL2(fabric_);
     d.l3["fake"] = testing::MakeFakeL3(fabric_);
+    d.cluster["fake"] = testing::MakeFakeCluster(fabric_);
     ExecutorSettings settings;
     settings.runner.attempts = 3;
     settings.runner.backoff_seconds = 0.01;
@@ -38,9 +39,11 @@ class RunnerTest : public ::testing::Test {
     settings.runner.parallelism = 4;
     return std::make_unique<PlanRunner>(*host_, std::move(d), settings);
   }
-  Plan NewPlan(const std::vector<std::string>& nodes, const std::string& id = "plan-1") {
-    Result<Plan> p = BuildDeployPlan(*inventory_, "alloc-1", "acme", "baremetal", nodes,
-                                     DriverChoice{"fake"});
+  Plan NewPlan(const std::vector<std::string>& nodes, const std::string& id = "plan-1",
+               const std::string& purpose = "baremetal", const std::string& project = "") {
+    DriverChoice choice{"fake", {{"slurm", "fake"}, {"openshift", "fake"}}};
+    Result<Plan> p = BuildDeployPlan(*inventory_, "alloc-1", "acme", purpose, nodes, choice);
+    if (p.ok()) p->project = project;
     EXPECT_TRUE(p.ok()) << p.status().message();
     p->id = id;
     host_->Put(*p);
@@ -105,7 +108,91 @@ TEST_F(RunnerTest, DeployMakesEveryNodeReadyOnTheTenantNetwork) {
   EXPECT_EQ(fabric_.reservations[done.network].size(), 3u);
   std::vector<std::string> milestones;
   for (const Milestone& m : done.milestones) milestones.push_back(m.name);
-  EXPECT_THAT(milestones, ::testing::ElementsAre("network-ready", "powered-on", "ready"));
+  EXPECT_THAT(milestones,
+              ::testing::ElementsAre("requested", "assigned-to-tenant", "assigned-to-project",
+                                     "network-ready", "powered-on", "ready"));
+  for (size_t i = 1; i < done.milestones.size(); ++i) {
+    EXPECT_LE(done.milestones[i - 1].at_ms, done.milestones[i].at_ms);
+  }
+}
+
+std::vector<std::string> MilestoneNames(const Plan& p) {
+  std::vector<std::string> out;
+  for (const Milestone& m : p.milestones) out.push_back(m.name);
+  return out;
+}
+
+TEST_F(RunnerTest, ASlurmPlanHandsEveryNodeOverAfterItsLeaseAndRecordsAccess) {
+  Plan plan = NewPlan({"n1", "n2", "n3"}, "plan-1", "slurm", "llm");
+  // The hand-over waits for each node's lease and for the cluster itself.
+  const PlanStep* join = Step(plan, "n2/cluster-join");
+  ASSERT_NE(join, nullptr);
+  EXPECT_THAT(join->after,
+              ::testing::UnorderedElementsAre("n2/wait-lease", "network/cluster-create"));
+  ASSERT_NE(Step(plan, "n2/cluster-verify"), nullptr);
+  auto runner = MakeRunner();
+  ASSERT_TRUE(runner->Start().ok());
+  ASSERT_TRUE(runner->Submit(plan).ok());
+  Plan done = WaitFor(*host_, "plan-1", PlanStatus::kReady, 10);
+  ASSERT_EQ(done.status, PlanStatus::kReady) << done.error;
+  EXPECT_EQ(fabric_.partitions["acme-llm"], (std::set<std::string>{"n1", "n2", "n3"}));
+  for (const std::string n : {"n1", "n2", "n3"}) EXPECT_EQ(fabric_.jobs[n], 1) << n;
+  EXPECT_THAT(MilestoneNames(done),
+              ::testing::ElementsAre("requested", "assigned-to-tenant", "assigned-to-project",
+                                     "connecting-to-slurm", "ready-in-slurm"));
+  EXPECT_EQ(done.access["partition"], "acme-llm");
+  auto net = host_->GetNetwork(done.network);
+  ASSERT_TRUE(net.ok());
+  EXPECT_EQ(done.access["controller"], ServiceAddress(*net));
+  EXPECT_FALSE(done.access["controller"].empty());
+  // The controller's address is never a node's.
+  for (const NodeAddress& a : net->addresses) EXPECT_NE(a.address, done.access["controller"]);
+
+  // Release: each node leaves the cluster while still running, then powers off.
+  ASSERT_TRUE(runner->Teardown(done).ok());
+  Plan gone = WaitFor(*host_, "plan-1", PlanStatus::kDeleted, 10);
+  ASSERT_EQ(gone.status, PlanStatus::kDeleted) << gone.error;
+  EXPECT_EQ(fabric_.partitions.count("acme-llm"), 0u);
+  for (const std::string n : {"n1", "n2", "n3"}) {
+    EXPECT_TRUE(fabric_.powered_at_leave[n]) << n << " left the cluster after power-off";
+    EXPECT_FALSE(fabric_.power[n]) << n;
+    EXPECT_EQ(Vlan(n), 4000) << n;
+  }
+}
+
+TEST_F(RunnerTest, AnOpenshiftPlanHasItsOwnMilestones) {
+  Plan plan = NewPlan({"n1", "n2"}, "plan-1", "openshift");
+  auto runner = MakeRunner();
+  ASSERT_TRUE(runner->Start().ok());
+  ASSERT_TRUE(runner->Submit(plan).ok());
+  Plan done = WaitFor(*host_, "plan-1", PlanStatus::kReady, 10);
+  ASSERT_EQ(done.status, PlanStatus::kReady) << done.error;
+  EXPECT_THAT(MilestoneNames(done),
+              ::testing::ElementsAre("requested", "assigned-to-tenant", "assigned-to-project",
+                                     "installing", "ready"));
+}
+
+TEST_F(RunnerTest, ANodeTheClusterNeverReportsReadyIsReplacedAndHandedOver) {
+  fabric_.never_ready.insert("n1");
+  host_->AddSpare("n6");
+  Plan plan = NewPlan({"n1", "n2"}, "plan-1", "slurm");
+  auto runner = MakeRunner();
+  ASSERT_TRUE(runner->Start().ok());
+  ASSERT_TRUE(runner->Submit(plan).ok());
+  Plan done = WaitFor(*host_, "plan-1", PlanStatus::kReady, 15);
+  ASSERT_EQ(done.status, PlanStatus::kReady) << done.error;
+  EXPECT_THAT(Step(done, "n1/cluster-wait-ready")->log, HasSubstr("did not report the node ready"));
+  EXPECT_EQ(fabric_.partitions["acme-default"], (std::set<std::string>{"n2", "n6"}));
+  EXPECT_EQ(fabric_.jobs["n6"], 1);
+  EXPECT_FALSE(fabric_.power["n1"]);
+}
+
+TEST_F(RunnerTest, APurposeWithoutAClusterDriverIsRefused) {
+  Result<Plan> p = BuildDeployPlan(*inventory_, "a", "acme", "slurm", {"n1"},
+                                   DriverChoice{"fake", {}});
+  ASSERT_FALSE(p.ok());
+  EXPECT_EQ(p.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_THAT(p.status().message(), HasSubstr("slurm"));
 }
 
 TEST_F(RunnerTest, ASwitchThatRefusesTwiceIsRetried) {
