@@ -143,14 +143,20 @@ class HcpManifestsTest : public ::testing::Test {
   }
 
   json Object(const std::string& kind, const std::string& name) const {
-    for (const json& o : Objects()[kind]) {
+    const auto objects = Objects();  // kept: a range-for does not extend a temporary's member
+    auto it = objects.find(kind);
+    if (it == objects.end()) return nullptr;
+    for (const json& o : it->second) {
       if (o["metadata"]["name"] == name) return o;
     }
     return nullptr;
   }
 
   json AgentOf(const std::string& node) const {
-    for (const json& o : Objects()["Agent"]) {
+    const auto objects = Objects();
+    auto it = objects.find("Agent");
+    if (it == objects.end()) return nullptr;
+    for (const json& o : it->second) {
       if (o["metadata"]["annotations"]["topoplace.io/node"] == node) return o;
     }
     return nullptr;
