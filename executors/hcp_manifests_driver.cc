@@ -194,7 +194,8 @@ Result<Options> ReadOptions(const DriverOptions& options) {
       }
       (key == "namespace" ? o.namespace_name : o.agent_namespace) = value;
     } else if (key == "pullSecret" || key == "sshKeySecret") {
-      static const std::regex kSubdomain("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+      static const std::regex kSubdomain(
+          "[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
       const bool may_be_empty = key == "sshKeySecret";
       if (!(value.empty() && may_be_empty) &&
           (value.size() > 253 || !std::regex_match(value, kSubdomain))) {
@@ -282,17 +283,18 @@ class HubStandIn {
   // Writes the object's file (temporary file + rename) unless it already holds the same text.
   Status Apply(const json& object) {
     const json& meta = object.at("metadata");
-    const fs::path p = PathOf(object.at("kind").get<std::string>(),
-                              meta.at("namespace").get<std::string>(),
-                              meta.at("name").get<std::string>());
+    const fs::path p =
+        PathOf(object.at("kind").get<std::string>(), meta.at("namespace").get<std::string>(),
+               meta.at("name").get<std::string>());
     const std::string text = object.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
     if (Result<std::optional<std::string>> old = ReadText(p); old.ok() && *old == text) {
       return Status::Ok();
     }
     std::error_code ec;
     fs::create_directories(p.parent_path(), ec);
-    if (ec) return InternalError("hub stand-in: cannot create " + p.parent_path().string() + ": " +
-                                 ec.message());
+    if (ec)
+      return InternalError("hub stand-in: cannot create " + p.parent_path().string() + ": " +
+                           ec.message());
     const fs::path tmp = p.parent_path() / ("." + p.filename().string() + ".tmp");
     {
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -520,8 +522,8 @@ class HcpManifestsDriver : public ClusterDriver {
       return FailedPreconditionError(where + ": the Agent's hostname is \"" +
                                      TextAt(a, {"spec", "hostname"}) + "\"");
     }
-    if (!member.mac.empty() && TextAt(a, {"metadata", "annotations", kMacAnnotation}) !=
-                                   Lower(member.mac)) {
+    if (!member.mac.empty() &&
+        TextAt(a, {"metadata", "annotations", kMacAnnotation}) != Lower(member.mac)) {
       return FailedPreconditionError(where + ": the Agent carries another MAC");
     }
     const json* labels = Find(a, {"metadata", "labels"});
@@ -583,7 +585,8 @@ class HcpManifestsDriver : public ClusterDriver {
   ClusterNames NamesOf(const ClusterSpec& c) const {
     ClusterNames n;
     n.name = HcpClusterName(c, o_.namespace_name);
-    n.label_value = IsLabelValue(c.id) && !c.id.empty() ? c.id : BoundedName({c.id}, c.id, kMaxLabel);
+    n.label_value =
+        IsLabelValue(c.id) && !c.id.empty() ? c.id : BoundedName({c.id}, c.id, kMaxLabel);
     return n;
   }
 
@@ -656,8 +659,8 @@ class HcpManifestsDriver : public ClusterDriver {
         {"dns", {{"baseDomain", o_.base_domain}}},
         {"networking",
          {{"networkType", o_.network_type},
-          {"clusterNetwork", json::array({{{"cidr", o_.cluster_network},
-                                           {"hostPrefix", o_.host_prefix}}})},
+          {"clusterNetwork",
+           json::array({{{"cidr", o_.cluster_network}, {"hostPrefix", o_.host_prefix}}})},
           {"serviceNetwork", json::array({{{"cidr", o_.service_network}}})},
           {"machineNetwork", json::array({{{"cidr", c.network.subnet}}})}}},
         {"platform", {{"type", "Agent"}, {"agent", {{"agentNamespace", o_.agent_namespace}}}}},
@@ -687,7 +690,8 @@ class HcpManifestsDriver : public ClusterDriver {
         {"release", {{"image", o_.release_image}}},
         {"management", {{"upgradeType", o_.node_upgrade_type}}},
         {"platform",
-         {{"type", "Agent"}, {"agent", {{"agentLabelSelector", {{"matchLabels", PoolLabels(n)}}}}}}},
+         {{"type", "Agent"},
+          {"agent", {{"agentLabelSelector", {{"matchLabels", PoolLabels(n)}}}}}}},
     };
     return {{"apiVersion", kHypershiftApi},
             {"kind", "NodePool"},
@@ -722,8 +726,8 @@ class HcpManifestsDriver : public ClusterDriver {
                         {"topoplace.io/tenant", c.tenant},
                         {"topoplace.io/project", c.project},
                         {"topoplace.io/name", c.name}};
-    return {{"name", name}, {"namespace", ns}, {"labels", PoolLabels(n)},
-            {"annotations", annotations}};
+    return {
+        {"name", name}, {"namespace", ns}, {"labels", PoolLabels(n)}, {"annotations", annotations}};
   }
 
   // The names of the cluster's Agents now applied.
@@ -763,9 +767,8 @@ class HcpManifestsDriver : public ClusterDriver {
 
 std::string HcpClusterName(const ClusterSpec& cluster, const std::string& namespace_name) {
   // The hosted control plane lives in namespace `<namespace>-<name>`, itself a DNS-1123 label.
-  const size_t room = kMaxLabel > namespace_name.size() + 1 + 8
-                          ? kMaxLabel - namespace_name.size() - 1
-                          : 8;
+  const size_t room =
+      kMaxLabel > namespace_name.size() + 1 + 8 ? kMaxLabel - namespace_name.size() - 1 : 8;
   return BoundedName({cluster.tenant, cluster.project, cluster.name}, cluster.id,
                      std::min(kMaxClusterName, room));
 }

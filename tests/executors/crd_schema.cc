@@ -13,11 +13,11 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::set<std::string> kTypes = {"object", "map",     "array",         "string",
-                                      "integer", "number", "boolean", "int-or-string", "any"};
+const std::set<std::string> kTypes = {"object", "map",     "array",         "string", "integer",
+                                      "number", "boolean", "int-or-string", "any"};
 const std::set<std::string> kAttributes = {
-    "type",      "required",  "open",     "enum",    "pattern", "keyPattern", "format",
-    "minLength", "maxLength", "minItems", "maxItems", "minimum", "maximum",   "note"};
+    "type",      "required",  "open",     "enum",     "pattern", "keyPattern", "format",
+    "minLength", "maxLength", "minItems", "maxItems", "minimum", "maximum",    "note"};
 
 // Where a schema path hangs: its parent's path ("" = the root) and how it is reached.
 struct Parent {
@@ -137,8 +137,9 @@ class Checker {
       const std::string at = Join(cp, key);
       auto f = schema_.fields.find(child);
       if (f == schema_.fields.end()) {
-        Error(at, "unknown_field", "is not a field of " + schema_.kind +
-                                       (sp.empty() ? "" : " at " + sp) + " in " + schema_.source);
+        Error(at, "unknown_field",
+              "is not a field of " + schema_.kind + (sp.empty() ? "" : " at " + sp) + " in " +
+                  schema_.source);
         continue;
       }
       Walk(value, child, at, f->second);
@@ -179,12 +180,14 @@ class Checker {
       if (!v.is_array()) return wrong("an array");
       const auto n = static_cast<long long>(v.size());
       if (f.min_items && n < *f.min_items) {
-        Error(cp, "out_of_range", "has " + std::to_string(n) + " items; at least " +
-                                      std::to_string(*f.min_items) + " expected");
+        Error(cp, "out_of_range",
+              "has " + std::to_string(n) + " items; at least " + std::to_string(*f.min_items) +
+                  " expected");
       }
       if (f.max_items && n > *f.max_items) {
-        Error(cp, "out_of_range", "has " + std::to_string(n) + " items; at most " +
-                                      std::to_string(*f.max_items) + " expected");
+        Error(cp, "out_of_range",
+              "has " + std::to_string(n) + " items; at most " + std::to_string(*f.max_items) +
+                  " expected");
       }
       auto item = schema_.fields.find(sp + "[]");
       for (size_t i = 0; i < v.size(); ++i) {
@@ -199,15 +202,15 @@ class Checker {
       return;
     }
     if (f.type == "integer" || (f.type == "int-or-string" && v.is_number())) {
-      if (!v.is_number_integer()) return wrong(f.type == "integer" ? "an integer"
-                                                                    : "an integer or a string");
+      if (!v.is_number_integer())
+        return wrong(f.type == "integer" ? "an integer" : "an integer or a string");
       CheckNumber(v.get<double>(), cp, f);
       const long long n = v.is_number_unsigned() && v.get<unsigned long long>() >
                                                         std::numeric_limits<long long>::max()
                               ? std::numeric_limits<long long>::max()
                               : v.get<long long>();
-      if (f.format == "int32" && (n < std::numeric_limits<int32_t>::min() ||
-                                  n > std::numeric_limits<int32_t>::max())) {
+      if (f.format == "int32" &&
+          (n < std::numeric_limits<int32_t>::min() || n > std::numeric_limits<int32_t>::max())) {
         Error(cp, "out_of_range", std::to_string(n) + " does not fit format int32");
       }
       return;
@@ -270,8 +273,9 @@ Status ReadField(const std::string& file, const std::string& path, const YAML::N
   if (n["pattern"]) f.pattern = n["pattern"].Scalar();
   if (n["keyPattern"]) f.key_pattern = n["keyPattern"].Scalar();
   if (n["format"]) f.format = n["format"].Scalar();
-  for (auto [key, slot] : {std::pair{"minLength", &f.min_length}, std::pair{"maxLength", &f.max_length},
-                           std::pair{"minItems", &f.min_items}, std::pair{"maxItems", &f.max_items}}) {
+  for (auto [key, slot] :
+       {std::pair{"minLength", &f.min_length}, std::pair{"maxLength", &f.max_length},
+        std::pair{"minItems", &f.min_items}, std::pair{"maxItems", &f.max_items}}) {
     if (n[key]) *slot = n[key].as<long long>();
   }
   if (n["minimum"]) f.minimum = n["minimum"].as<double>();

@@ -39,7 +39,7 @@ struct CrdField {
 struct CrdSchema {
   std::string api_version;
   std::string kind;
-  std::string source;  // where upstream it was read from
+  std::string source;                      // where upstream it was read from
   std::map<std::string, CrdField> fields;  // by schema path: "spec.services[].service"
 };
 

@@ -10,9 +10,12 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "executors/drivers.h"
 #include "executors/hcp_manifests_driver.h"
+#include "executors/runner.h"
+#include "inventory/executors_codec.h"
 #include "tests/executors/crd_schema.h"
 
 namespace topoplace {
@@ -28,7 +31,9 @@ using testing::ParseManifest;
 
 const char* kReleaseImage = "registry.test/release@sha256:0123456789abcdef";
 
-std::string FixtureDir() { return std::string(TOPOPLACE_SOURCE_DIR_DEFAULT) + "/tests/fixtures/crds/"; }
+std::string FixtureDir() {
+  return std::string(TOPOPLACE_SOURCE_DIR_DEFAULT) + "/tests/fixtures/crds/";
+}
 
 std::string ReadText(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -110,8 +115,10 @@ class HcpManifestsTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   DriverOptions Options() const {
-    return {{"applyDir", dir_.string()}, {"releaseImage", kReleaseImage},
-            {"baseDomain", "lab.topoplace.test"}, {"sshKeySecret", "lab-ssh-key"}};
+    return {{"applyDir", dir_.string()},
+            {"releaseImage", kReleaseImage},
+            {"baseDomain", "lab.topoplace.test"},
+            {"sshKeySecret", "lab-ssh-key"}};
   }
 
   std::unique_ptr<ClusterDriver> Driver(DriverOptions options = {}) const {
@@ -216,8 +223,7 @@ TEST_F(HcpManifestsTest, ManifestsOfASeveralMachineClusterPassTheSchemaCheck) {
   EXPECT_EQ(pool["spec"]["replicas"], 3);
   EXPECT_EQ(pool["spec"]["platform"]["agent"]["agentLabelSelector"]["matchLabels"],
             json({{kHcpClusterLabel, "plan-7"}}));
-  EXPECT_EQ(objects["InfraEnv"][0]["spec"]["agentLabels"],
-            json({{kHcpClusterLabel, "plan-7"}}));
+  EXPECT_EQ(objects["InfraEnv"][0]["spec"]["agentLabels"], json({{kHcpClusterLabel, "plan-7"}}));
   for (const NodeAddress& a : c.network.addresses) {
     const json agent = AgentOf(a.node);
     ASSERT_FALSE(agent.is_null()) << a.node;
@@ -275,8 +281,7 @@ TEST_F(HcpManifestsTest, BrokenManifestsAreCaughtWithTheirPath) {
 
   json unknown = hc;
   unknown["spec"]["platform"]["agent"]["agentNamspace"] = "typo";
-  ExpectOneError(CheckManifest(hcs, unknown), "spec.platform.agent.agentNamspace",
-                 "unknown_field");
+  ExpectOneError(CheckManifest(hcs, unknown), "spec.platform.agent.agentNamspace", "unknown_field");
 
   json missing = hc;
   missing["spec"]["release"].erase("image");
@@ -294,8 +299,7 @@ TEST_F(HcpManifestsTest, BrokenManifestsAreCaughtWithTheirPath) {
 
   json wrong_type = pool;
   wrong_type["spec"]["replicas"] = "2";
-  ExpectOneError(CheckManifest(schemas_.at("NodePool"), wrong_type), "spec.replicas",
-                 "wrong_type");
+  ExpectOneError(CheckManifest(schemas_.at("NodePool"), wrong_type), "spec.replicas", "wrong_type");
 
   json wrong_pattern = hc;
   wrong_pattern["spec"]["release"]["image"] = "an image with spaces";
@@ -471,9 +475,9 @@ TEST_F(HcpManifestsTest, EachNodePoolSelectsOnlyItsOwnClustersAgents) {
     const ClusterSpec& own = cluster == name_a ? a : b;
     int selected = 0;
     for (const json& agent : objects["Agent"]) {
-      const bool mine = agent["metadata"]["annotations"]["topoplace.io/node"]
-                            .get<std::string>()
-                            .rfind(own.id + "-", 0) == 0;
+      const bool mine =
+          agent["metadata"]["annotations"]["topoplace.io/node"].get<std::string>().rfind(
+              own.id + "-", 0) == 0;
       EXPECT_EQ(MatchLabels(selector, agent["metadata"]["labels"]), mine)
           << cluster << " / " << agent["metadata"]["name"];
       selected += mine;
@@ -593,6 +597,66 @@ TEST_F(HcpManifestsTest, BadOptionsAndClustersAreRefused) {
   bad_mac.mac = "02:00:00:zz:00:01";
   EXPECT_EQ(d->AddNode(c, bad_mac).code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(Snapshot(dir_).size() == 3u) << "a refused call wrote something";
+}
+
+TEST_F(HcpManifestsTest, MachinesJoiningAtOnceAreAllCounted) {
+  auto d = Driver();
+  ASSERT_NE(d, nullptr);
+  const ClusterSpec c = Cluster("plan-16", "wide", "10.128.14.0/24", 8);
+  ASSERT_TRUE(d->EnsureCluster(c).ok());
+  std::vector<Status> results(c.network.addresses.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < c.network.addresses.size(); ++i) {
+    threads.emplace_back([&, i] { results[i] = d->AddNode(c, Member(c.network.addresses[i])); });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const Status& s : results) EXPECT_TRUE(s.ok()) << s.ToString();
+  auto objects = Objects();
+  EXPECT_EQ(objects["Agent"].size(), 8u);
+  EXPECT_EQ(Object("NodePool", HcpClusterName(c, "clusters"))["spec"]["replicas"], 8);
+  for (const NodeAddress& a : c.network.addresses) {
+    Result<bool> ready = d->NodeReady(c, Member(a));
+    ASSERT_TRUE(ready.ok());
+    EXPECT_TRUE(*ready) << a.node;
+  }
+}
+
+// The settings file names the driver under `cluster:` with its options, read strictly.
+TEST_F(HcpManifestsTest, TheSettingsFileConfiguresTheDriverStrictly) {
+  const std::string head = "apiVersion: topoplace/v1\ndrivers:\n  cluster:\n    hcp-manifests:\n";
+  const std::string good = head + "      applyDir: " + dir_.string() +
+                           "\n      releaseImage: registry.test/release:1\n"
+                           "      baseDomain: lab.topoplace.test\n      hostPrefix: 24\n"
+                           "      servicePublishing: Route\n";
+  Result<ExecutorSettings> settings = LoadExecutorSettingsString(good, "settings.yaml");
+  ASSERT_TRUE(settings.ok()) << settings.status().ToString();
+  Result<RunnerDrivers> drivers = MakeRunnerDrivers(BuiltinDrivers(), *settings);
+  ASSERT_TRUE(drivers.ok()) << drivers.status().ToString();
+  ASSERT_TRUE(drivers->cluster.count("hcp-manifests"));
+  const ClusterSpec c = Cluster("plan-17", "conf", "10.128.15.0/24", 1);
+  ASSERT_TRUE(drivers->cluster.at("hcp-manifests")->EnsureCluster(c).ok());
+  const json hc = Object("HostedCluster", HcpClusterName(c, "clusters"));
+  ASSERT_FALSE(hc.is_null());
+  EXPECT_EQ(hc["spec"]["networking"]["clusterNetwork"][0]["hostPrefix"], 24);
+  EXPECT_EQ(hc["spec"]["services"][0]["servicePublishingStrategy"]["type"], "Route");
+
+  Result<ExecutorSettings> typo =
+      LoadExecutorSettingsString(head + "      applyDir: /x\n      relaseImage: r:1\n", "s.yaml");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.status().message().find("relaseImage"), std::string::npos)
+      << typo.status().message();
+  Result<ExecutorSettings> range =
+      LoadExecutorSettingsString(head + "      applyDir: /x\n      hostPrefix: 40\n", "s.yaml");
+  ASSERT_FALSE(range.ok());
+  EXPECT_NE(range.status().message().find("hostPrefix"), std::string::npos)
+      << range.status().message();
+  // Read, but refused by the driver: the release image is the deployment's to name.
+  Result<ExecutorSettings> no_release =
+      LoadExecutorSettingsString(head + "      applyDir: /x\n", "s.yaml");
+  ASSERT_TRUE(no_release.ok()) << no_release.status().ToString();
+  Result<RunnerDrivers> refused = MakeRunnerDrivers(BuiltinDrivers(), *no_release);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("releaseImage"), std::string::npos);
 }
 
 }  // namespace
