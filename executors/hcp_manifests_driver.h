@@ -3,7 +3,8 @@
 //
 // For a cluster it generates a HostedCluster and a NodePool (hypershift.openshift.io/v1beta1,
 // platform Agent) and an InfraEnv (agent-install.openshift.io/v1beta1); for each machine an Agent
-// (agent-install.openshift.io/v1beta1), approved, with the node's name as its hostname, its MAC
+// (agent-install.openshift.io/v1beta1), approved, with the node's name as its hostname (lower
+// case, other characters than letters and digits as hyphens when it is no host name), its MAC
 // and address as annotations (the Agent's spec has no field for them) and the labels the
 // NodePool's agent selector matches: `topoplace.io/cluster: <cluster label>`, which only this
 // cluster's Agents carry. The NodePool's replicas follow the machines: the cluster's planned

@@ -532,6 +532,22 @@ TEST_F(HcpManifestsTest, NamesAreBoundedDeterministicDnsLabels) {
   auto d = Driver();
   ASSERT_NE(d, nullptr);
   Deploy(*d, c);
+  // An id that is no label value still gives the Agents a label only they carry.
+  ClusterSpec odd = Cluster("plan 18/odd:id", "Odd", "10.128.16.0/24", 2);
+  for (NodeAddress& a : odd.network.addresses)
+    a.node = "R1_N" + a.address.substr(a.address.rfind('.'));
+  Deploy(*d, odd);
+  const json odd_agent = AgentOf(odd.network.addresses[0].node);
+  ASSERT_FALSE(odd_agent.is_null());
+  EXPECT_EQ(odd_agent["spec"]["hostname"], "r1-n-10");
+  const json odd_pool = Object("NodePool", HcpClusterName(odd, "clusters"));
+  ASSERT_FALSE(odd_pool.is_null());
+  EXPECT_TRUE(MatchLabels(odd_pool["spec"]["platform"]["agent"]["agentLabelSelector"],
+                          odd_agent["metadata"]["labels"]));
+  EXPECT_FALSE(MatchLabels(odd_pool["spec"]["platform"]["agent"]["agentLabelSelector"],
+                           AgentOf(c.network.addresses[0].node)["metadata"]["labels"]));
+  EXPECT_TRUE(d->VerifyNode(odd, Member(odd.network.addresses[1])).ok());
+  ASSERT_EQ(Objects()["Agent"].size(), 3u);
   for (const auto& [kind, list] : Objects()) {
     for (const json& o : list) {
       EXPECT_TRUE(CheckManifest(schemas_.at(kind), o).empty())
