@@ -400,9 +400,9 @@ std::string TextAt(const json& j, std::initializer_list<const char*> path) {
 }
 
 // Whether a label selector (matchLabels and matchExpressions) selects an object with `labels`.
-// An empty selector selects nothing here: a NodePool without one claims no Agent of ours.
+// As in the API: no selector selects nothing, an empty one everything.
 bool Selects(const json* selector, const json* labels) {
-  if (selector == nullptr || !selector->is_object() || selector->empty()) return false;
+  if (selector == nullptr || !selector->is_object()) return false;
   static const json kNone = json::object();
   const json& l = labels && labels->is_object() ? *labels : kNone;
   auto value_of = [&](const std::string& key) -> std::optional<std::string> {
@@ -530,13 +530,21 @@ class HcpManifestsDriver : public ClusterDriver {
     if (!Selects(Find(**pool, {"spec", "platform", "agent", "agentLabelSelector"}), labels)) {
       return FailedPreconditionError(where + ": the NodePool's agent selector does not match it");
     }
-    // Bound to this NodePool only: no other NodePool whose agents live here selects it.
+    // Bound to this NodePool only: no other NodePool whose HostedCluster takes its Agents from
+    // this namespace selects it.
     Result<std::vector<json>> pools = hub_.List("NodePool", "");
     if (!pools.ok()) return pools.status();
     for (const json& other : *pools) {
       const std::string other_ns = TextAt(other, {"metadata", "namespace"});
       const std::string other_name = TextAt(other, {"metadata", "name"});
       if (other_ns == o_.namespace_name && other_name == n.name) continue;
+      Result<std::optional<json>> other_hc =
+          hub_.Get("HostedCluster", other_ns, TextAt(other, {"spec", "clusterName"}));
+      if (!other_hc.ok()) return other_hc.status();
+      if (!*other_hc || TextAt(**other_hc, {"spec", "platform", "agent", "agentNamespace"}) !=
+                            o_.agent_namespace) {
+        continue;
+      }
       if (Selects(Find(other, {"spec", "platform", "agent", "agentLabelSelector"}), labels)) {
         return FailedPreconditionError(where + ": NodePool " + other_ns + "/" + other_name +
                                        " selects it too");

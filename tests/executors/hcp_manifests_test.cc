@@ -488,19 +488,32 @@ TEST_F(HcpManifestsTest, EachNodePoolSelectsOnlyItsOwnClustersAgents) {
             AgentOf(b.network.addresses[0].node)["metadata"]["labels"][kHcpClusterLabel]);
   EXPECT_TRUE(d->VerifyNode(b, Member(b.network.addresses[0])).ok());
 
-  // A NodePool elsewhere that would also claim b's Agents makes b's verification fail.
+  // Another NodePool of a HostedCluster that takes its Agents from the same namespace, whose
+  // selector would also claim b's Agents, makes b's verification fail; one whose HostedCluster
+  // takes Agents from elsewhere does not.
   json greedy = Object("NodePool", name_a);
   greedy["metadata"]["name"] = "greedy";
   greedy["spec"]["platform"]["agent"]["agentLabelSelector"] = {
       {"matchExpressions", json::array({{{"key", kHcpClusterLabel}, {"operator", "Exists"}}})}};
-  fs::create_directories(dir_ / "other" / "NodePool");
-  WriteText(dir_ / "other" / "NodePool" / "greedy.json", greedy.dump(2));
+  const fs::path greedy_file = dir_ / "clusters" / "NodePool" / "greedy.json";
+  WriteText(greedy_file, greedy.dump(2));
   Status verified = d->VerifyNode(b, Member(b.network.addresses[0]));
   EXPECT_EQ(verified.code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(verified.message().find("greedy"), std::string::npos) << verified.ToString();
+  fs::remove(greedy_file);
+  json elsewhere = Object("HostedCluster", name_a);
+  elsewhere["metadata"]["namespace"] = "other";
+  elsewhere["spec"]["platform"]["agent"]["agentNamespace"] = "other-agents";
+  greedy["metadata"]["namespace"] = "other";
+  fs::create_directories(dir_ / "other" / "NodePool");
+  fs::create_directories(dir_ / "other" / "HostedCluster");
+  WriteText(dir_ / "other" / "NodePool" / "greedy.json", greedy.dump(2));
+  WriteText(dir_ / "other" / "HostedCluster" / (name_a + ".json"), elsewhere.dump(2));
+  verified = d->VerifyNode(b, Member(b.network.addresses[0]));
+  EXPECT_TRUE(verified.ok()) << verified.ToString();
+  fs::remove_all(dir_ / "other");
 
   // Removing a's machines and a leaves b whole.
-  fs::remove(dir_ / "other" / "NodePool" / "greedy.json");
   for (const NodeAddress& n : a.network.addresses) ASSERT_TRUE(d->RemoveNode(a, n.node).ok());
   ASSERT_TRUE(d->RemoveCluster(a).ok());
   objects = Objects();
