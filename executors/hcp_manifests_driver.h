@@ -17,9 +17,10 @@
 // from that directory: NodeReady is true once the machine's Agent is applied, approved and
 // labelled for the NodePool's selector; VerifyNode re-reads the files and checks the Agent is
 // bound to this cluster's NodePool (selected by it and by no other NodePool whose HostedCluster
-// takes Agents from the same namespace, hostname and MAC as given); RemoveNode deletes the Agent's file (a missing file is success); RemoveCluster deletes
-// the NodePool, InfraEnv and HostedCluster files once no Agent of the cluster is left, and is
-// kFailedPrecondition naming the Agents otherwise.
+// takes Agents from the same namespace, hostname and MAC as given); RemoveNode deletes the Agent's
+// file (a missing file is success); RemoveCluster deletes the NodePool, InfraEnv and HostedCluster
+// files once no Agent of the cluster is left, and is kFailedPrecondition naming the Agents
+// otherwise.
 //
 // Names are DNS-1123 labels derived from tenant, project and name plus six hex digits of a hash
 // of the cluster id (deterministic, distinct per cluster): the HostedCluster, NodePool and
