@@ -76,7 +76,23 @@ const std::vector<DriverSpec>& Drivers() {
         {"dnsmasq", OptionKind::kText}}},
       {"slurm", "slurm", {{"conf", OptionKind::kText}, {"controllerNamespace", OptionKind::kText}}},
       // `cluster:` names cluster drivers other than slurm (whose options sit under `slurm:`).
-      {"cluster", "hcp-manifests", {}},
+      {"cluster",
+       "hcp-manifests",
+       {{"applyDir", OptionKind::kText},
+        {"releaseImage", OptionKind::kText},
+        {"baseDomain", OptionKind::kText},
+        {"namespace", OptionKind::kText},
+        {"agentNamespace", OptionKind::kText},
+        {"pullSecret", OptionKind::kText},
+        {"sshKeySecret", OptionKind::kText},
+        {"sshAuthorizedKey", OptionKind::kText},
+        {"servicePublishing", OptionKind::kText},
+        {"nodePortAddress", OptionKind::kText},
+        {"clusterNetwork", OptionKind::kText},
+        {"hostPrefix", OptionKind::kInteger, {1, 32}},
+        {"serviceNetwork", OptionKind::kText},
+        {"networkType", OptionKind::kText},
+        {"nodeUpgradeType", OptionKind::kText}}},
   };
   return kDrivers;
 }
