@@ -4,6 +4,7 @@
 #include "executors/ipmi_driver.h"
 #include "executors/ovs_driver.h"
 #include "executors/redfish_driver.h"
+#include "executors/slurm_driver.h"
 
 namespace topoplace {
 
@@ -13,6 +14,7 @@ DriverRegistry BuiltinDrivers() {
   r.AddBmc("redfish", MakeRedfishDriver);
   r.AddL2("ovs", MakeOvsDriver);
   r.AddL3("dnsmasq", MakeDnsmasqDriver);
+  r.AddCluster("slurm", MakeSlurmDriver);
   return r;
 }
 

@@ -74,7 +74,16 @@ const std::vector<DriverSpec>& Drivers() {
         {"tftpRoot", OptionKind::kText},
         {"leaseSeconds", OptionKind::kInteger, {60, 365 * 86400}},
         {"dnsmasq", OptionKind::kText}}},
-      {"slurm", "slurm", {{"conf", OptionKind::kText}, {"controllerNamespace", OptionKind::kText}}},
+      {"slurm",
+       "slurm",
+       {{"conf", OptionKind::kText},
+        {"controllerNamespace", OptionKind::kText},
+        {"bin", OptionKind::kText},
+        {"timeoutSeconds", OptionKind::kSeconds},
+        {"drainTimeoutSeconds", OptionKind::kSeconds},
+        {"bridge", OptionKind::kText},
+        {"ovsdb", OptionKind::kText},
+        {"switchNamespace", OptionKind::kText}}},
       // `cluster:` names cluster drivers other than slurm (whose options sit under `slurm:`).
       {"cluster", "hcp-manifests", {}},
   };
