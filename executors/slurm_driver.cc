@@ -283,7 +283,8 @@ class SlurmDriver : public ClusterDriver {
   // One record of `scontrol show <kind> -o <name>`; nullopt when Slurm does not know the name.
   Result<std::optional<std::map<std::string, std::string>>> ShowRecord(
       const std::string& kind, const std::string& name) const {
-    Result<ProcessResult> r = Slurm("scontrol", {"show", kind, "-o", name});
+    // --future: a node created but whose slurmd has not registered yet is hidden otherwise.
+    Result<ProcessResult> r = Slurm("scontrol", {"--future", "show", kind, "-o", name});
     if (!r.ok()) return r.status();
     const std::string text = r->err + r->out;
     if (r->exit_code != 0) {
