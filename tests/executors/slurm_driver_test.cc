@@ -11,12 +11,15 @@
 
 #include "executors/drivers.h"
 #include "executors/slurm_driver.h"
+#include "tests/executors/fabric_peer.h"
 #include "tests/executors/slurm_peer.h"
 
 namespace topoplace {
 namespace {
 
+using testing::FabricPeer;
 using testing::SlurmPeer;
+using testing::SlurmPeerOptions;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -287,6 +290,81 @@ TEST_F(SlurmDriverTest, BadOptionsAndNamesAreRefused) {
   auto show = peer_->Client("scontrol", {"show", "partition"});
   ASSERT_TRUE(show.ok());
   EXPECT_THAT(show->out, ::testing::Not(HasSubstr("acme")));
+}
+
+
+// The controller on tenant VLANs: with `bridge` set, the driver plugs the controller's namespace
+// into each tenant network at its service address; a machine on that VLAN (and only there)
+// reaches it, boots its slurmd against it, and is handed over.
+TEST(SlurmDriverOnFabricTest, ControllerJoinsEachTenantVlanAtItsServiceAddress) {
+  auto fabric = FabricPeer::Start(2, 4000);
+  ASSERT_TRUE(fabric.ok()) << fabric.status().ToString();
+  SlurmPeerOptions so;
+  so.bridge_cidr = "";
+  so.loopback_address = "10.254.0.1";
+  auto peer = SlurmPeer::Start(so);
+  ASSERT_TRUE(peer.ok()) << peer.status().ToString();
+  auto made = MakeSlurmDriver({{"conf", (*peer)->conf()},
+                               {"controllerNamespace", (*peer)->controller_netns()},
+                               {"bridge", (*fabric)->bridge()},
+                               {"switchNamespace", (*fabric)->switch_netns()},
+                               {"ovsdb", (*fabric)->ovsdb()},
+                               {"timeoutSeconds", "20"}});
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  std::unique_ptr<ClusterDriver> driver = std::move(*made);
+
+  ClusterSpec a, b;
+  a.id = "plan-a";
+  a.tenant = "acme";
+  a.network = {"net-a", "acme", "acme/", 101, "10.128.0.0/24", "10.128.0.1", {}};
+  b.id = "plan-b";
+  b.tenant = "globex";
+  b.network = {"net-b", "globex", "globex/", 102, "10.128.1.0/24", "10.128.1.1", {}};
+  ASSERT_TRUE(driver->EnsureCluster(a).ok());
+  Status s = driver->EnsureCluster(b);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_TRUE(driver->EnsureCluster(a).ok());  // idempotent
+  EXPECT_EQ(driver->Access(a)["controller"], "10.128.0.254");
+
+  // Machine 0 on acme's VLAN with an address of acme's subnet; machine 1 on globex's VLAN but
+  // with an acme address: the controller is not reachable across VLANs.
+  const FabricPeer& f = **fabric;
+  ASSERT_TRUE(f.Vsctl({"set", "port", f.node(0).port, "tag=101"}).ok());
+  ASSERT_TRUE(f.Vsctl({"set", "port", f.node(1).port, "tag=102"}).ok());
+  ASSERT_TRUE(f.SetAddress(0, "10.128.0.10/24").ok());
+  ASSERT_TRUE(f.SetAddress(1, "10.128.0.11/24").ok());
+  EXPECT_TRUE(f.Ping(0, "10.128.0.254"));
+  EXPECT_FALSE(f.Ping(1, "10.128.0.254"));
+
+  ClusterMember m;
+  m.node = "n1";
+  m.address = "10.128.0.10";
+  m.cpus = 16;
+  m.memory_gib = 64;
+  ASSERT_TRUE((*peer)->StartSlurmd(f.node(0).netns, "n1", 16, 64 * 1024, "service").ok());
+  ASSERT_TRUE(driver->AddNode(a, m).ok());
+  bool ready = false;
+  for (int i = 0; i < 200 && !ready; ++i) {
+    Result<bool> r = driver->NodeReady(a, m);
+    ready = r.ok() && *r;
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_TRUE(ready) << (*peer)->Node("n1")["State"];
+  EXPECT_EQ((*peer)->Node("n1")["CPUTot"], "16");
+  EXPECT_EQ((*peer)->Node("n1")["RealMemory"], "65536");
+  s = driver->VerifyNode(a, m);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+
+  ASSERT_TRUE(driver->RemoveNode(a, "n1").ok());
+  EXPECT_FALSE((*peer)->NodeKnown("n1"));
+  ASSERT_TRUE(driver->RemoveCluster(a).ok());
+  EXPECT_FALSE((*peer)->PartitionExists("acme-default"));
+  EXPECT_FALSE(f.Ping(0, "10.128.0.254"));  // unplugged
+  auto ports = f.Vsctl({"list-ports", f.bridge()});
+  ASSERT_TRUE(ports.ok());
+  EXPECT_THAT(*ports, ::testing::Not(HasSubstr(SlurmControllerPortFor("net-a").switch_port)));
+  EXPECT_THAT(*ports, HasSubstr(SlurmControllerPortFor("net-b").switch_port));
+  EXPECT_TRUE(driver->RemoveCluster(b).ok());
 }
 
 }  // namespace

@@ -191,6 +191,14 @@ SlurmPeer::~SlurmPeer() {
   }
   StopPid(slurmctld_pid_, "slurmctld");
   StopPid(PidIn(fs::path(dir_) / "munge/run/munged.pid"), "munged");
+  // What else still runs in our namespaces (a job's slurmstepd outliving its slurmd).
+  for (const std::string& ns : netns_) {
+    Result<ProcessResult> pids = RunProcess({"ip", "netns", "pids", ns});
+    std::istringstream in(pids.ok() ? pids->out : "");
+    for (int pid = 0; in >> pid;) {
+      if (pid > 1) kill(pid, SIGKILL);
+    }
+  }
   for (const std::string& ns : netns_) (void)RunProcess({"ip", "netns", "del", ns});
   if (!dir_.empty() && std::getenv("TOPOPLACE_KEEP_PEER_DIRS") == nullptr)
     fs::remove_all(dir_, ec);
