@@ -5,7 +5,8 @@
 # Usage: slurmd_boot.sh PEER_DIR NETNS NODE CPUS REAL_MEMORY_MIB CONF_SERVER [CONTROLLER_ADDRESS]
 #   CONF_SERVER "service" = the service address (last usable host) of the subnet eth0 has;
 #   CONTROLLER_ADDRESS (optional) = the controller's own address, routed through CONF_SERVER.
-# slurmd daemonizes and writes PEER_DIR/run/slurmd-NODE.pid (SlurmdPidFile of the peer's conf).
+# slurmd daemonizes and writes PEER_DIR/run/slurmd-NODE.pid (SlurmdPidFile of the peer's conf);
+# this script returns once that file names a live slurmd.
 set -eu
 dir=$1; ns=$2; node=$3; cpus=$4; mib=$5; server=$6; ctl=${7:-}
 if [ "$server" = service ]; then
@@ -20,9 +21,20 @@ if [ -n "$ctl" ] && [ "$ctl" != "$server" ]; then
   ip -n "$ns" route replace "$ctl/32" via "$server" dev eth0
 fi
 mkdir -p "$dir/spool/$node"
-rm -f "$dir/run/slurmd-$node.pid"
-exec nsenter --net="/run/netns/$ns" unshare --uts --mount env -u SLURM_CONF sh -c '
-  hostname "$1"
-  mount -t tmpfs none /run && mkdir /run/munge && mount --bind "$2/munge/run" /run/munge
-  exec slurmd -Z -N "$1" --conf-server "$3" --conf "CPUs=$4 RealMemory=$5"' \
-  slurmd_boot "$node" "$dir" "$server" "$cpus" "$mib"
+pidfile="$dir/run/slurmd-$node.pid"
+rm -f "$pidfile"
+# The controller may not serve this network yet (the hand-over plugs it in while machines boot):
+# slurmd gives up when it cannot fetch its configuration, so try again, for about two minutes.
+for try in $(seq 60); do
+  nsenter --net="/run/netns/$ns" unshare --uts --mount env -u SLURM_CONF sh -c '
+    hostname "$1"
+    mount -t tmpfs none /run && mkdir /run/munge && mount --bind "$2/munge/run" /run/munge
+    exec slurmd -Z -N "$1" --conf-server "$3" --conf "CPUs=$4 RealMemory=$5"' \
+    slurmd_boot "$node" "$dir" "$server" "$cpus" "$mib" || true
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && exit 0
+    sleep 0.2
+  done
+done
+echo "slurmd_boot: slurmd of $node did not start (controller $server unreachable?)" >&2
+exit 1
