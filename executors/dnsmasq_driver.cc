@@ -199,7 +199,9 @@ struct NetworkPlace {
 class DnsmasqDriver : public L3Driver {
  public:
   DnsmasqDriver(Options o, OvsVsctl vsctl)
-      : o_(std::move(o)), vsctl_(vsctl), port_(o_.bridge, o_.switch_ns, vsctl, o_.timeout_seconds) {}
+      : o_(std::move(o)),
+        vsctl_(vsctl),
+        port_(o_.bridge, o_.switch_ns, vsctl, o_.timeout_seconds) {}
 
   Status EnsureNetwork(const TenantNetwork& network) override {
     Result<Ipv4Net> net = CheckNetwork(network);

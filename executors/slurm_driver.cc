@@ -87,7 +87,8 @@ bool ControllerUnreachable(const std::string& text) {
 
 class SlurmDriver : public ClusterDriver {
  public:
-  SlurmDriver(Options o, std::optional<NetnsPort> port) : o_(std::move(o)), port_(std::move(port)) {}
+  SlurmDriver(Options o, std::optional<NetnsPort> port)
+      : o_(std::move(o)), port_(std::move(port)) {}
 
   Status EnsureCluster(const ClusterSpec& cluster) override {
     Result<std::string> part = PartitionOf(cluster);
@@ -136,7 +137,8 @@ class SlurmDriver : public ClusterDriver {
     if (!part.ok()) return part.status();
     if (!IsSlurmName(member.node)) return BadNode(member.node);
     // sinfo lists a node of the partition once it is neither FUTURE nor unknown.
-    Result<ProcessResult> r = Slurm("sinfo", {"-h", "-N", "-p", *part, "-n", member.node, "-o", "%t"});
+    Result<ProcessResult> r =
+        Slurm("sinfo", {"-h", "-N", "-p", *part, "-n", member.node, "-o", "%t"});
     if (!r.ok()) return Named(*part, member.node, r.status());
     if (r->exit_code != 0) {
       if (Contains(r->err, "Invalid node name")) return false;
@@ -155,16 +157,15 @@ class SlurmDriver : public ClusterDriver {
     if (!IsSlurmName(member.node)) return BadNode(member.node);
     // --immediate: a node that cannot take the job now fails it instead of queueing it.
     const int wait = std::max(1, static_cast<int>(o_.timeout_seconds) - 2);
-    Result<ProcessResult> r =
-        Slurm("srun", {"-N1", "-n1", "-w", member.node, "-p", *part,
-                       "--immediate=" + std::to_string(wait), "hostname"});
+    Result<ProcessResult> r = Slurm("srun", {"-N1", "-n1", "-w", member.node, "-p", *part,
+                                             "--immediate=" + std::to_string(wait), "hostname"});
     if (!r.ok()) return Named(*part, member.node, r.status());
     if (r->exit_code != 0) return Named(*part, member.node, Failure("srun", *r));
     const std::string printed = Trim(r->out);
     if (printed != member.node) {
-      return Named(*part, member.node,
-                   InternalError("a job on it printed \"" + printed.substr(0, 100) +
-                                 "\", not its name"));
+      return Named(
+          *part, member.node,
+          InternalError("a job on it printed \"" + printed.substr(0, 100) + "\", not its name"));
     }
     return Status::Ok();
   }
@@ -235,7 +236,8 @@ class SlurmDriver : public ClusterDriver {
 
   // Puts the partition and node in front of a message that does not name them yet.
   static Status Named(const std::string& part, const std::string& node, const Status& s) {
-    std::string who = node.empty() ? "partition " + part : "node " + node + " (partition " + part + ")";
+    std::string who =
+        node.empty() ? "partition " + part : "node " + node + " (partition " + part + ")";
     if (s.message().rfind(who, 0) == 0) return s;
     return Status(s.code(), who + ": " + s.message());
   }
@@ -348,12 +350,12 @@ class SlurmDriver : public ClusterDriver {
     if (!info.ok()) return info.status();
     if (!info->has_value()) return Status::Ok();  // Slurm does not know it: removed already
     const std::string state = (**info)["State"];
-    const auto deadline =
-        Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(o_.drain_timeout_seconds * 1000));
+    const auto deadline = Clock::now() + std::chrono::milliseconds(
+                                             static_cast<int64_t>(o_.drain_timeout_seconds * 1000));
     // Drained, Slurm starts nothing new on it; a FUTURE node (its slurmd never came) runs nothing.
     if (!Contains(state, "FUTURE") && !Contains(state, "DRAIN")) {
-      Status s = Scontrol({"update", "NodeName=" + node, "State=DRAIN",
-                           "Reason=handed back by topoplace"});
+      Status s = Scontrol(
+          {"update", "NodeName=" + node, "State=DRAIN", "Reason=handed back by topoplace"});
       if (!s.ok()) return s;
     }
     std::string jobs;
@@ -474,15 +476,15 @@ SlurmControllerPortNames SlurmControllerPortFor(const std::string& network_id) {
 }
 
 Result<std::unique_ptr<ClusterDriver>> MakeSlurmDriver(const DriverOptions& options) {
-  static const std::set<std::string> kKnown = {
-      "conf",   "controllerNamespace", "bin",   "timeoutSeconds", "drainTimeoutSeconds",
-      "bridge", "ovsdb",               "switchNamespace"};
+  static const std::set<std::string> kKnown = {"conf",           "controllerNamespace", "bin",
+                                               "timeoutSeconds", "drainTimeoutSeconds", "bridge",
+                                               "ovsdb",          "switchNamespace"};
   for (const auto& [key, value] : options) {
     if (!kKnown.count(key)) {
       std::string known;
       for (const std::string& k : kKnown) known += (known.empty() ? "" : ", ") + k;
-      return InvalidArgumentError("slurm driver: unknown option \"" + key +
-                                  "\"; expected one of " + known);
+      return InvalidArgumentError("slurm driver: unknown option \"" + key + "\"; expected one of " +
+                                  known);
     }
   }
   auto get = [&](const char* key) {
@@ -510,7 +512,8 @@ Result<std::unique_ptr<ClusterDriver>> MakeSlurmDriver(const DriverOptions& opti
   for (const char* key : {"timeoutSeconds", "drainTimeoutSeconds"}) {
     Result<double> v = NumberOption(options, key, std::string(key) == "timeoutSeconds" ? 30 : 60);
     if (!v.ok()) return Status(v.status().code(), "slurm driver: " + v.status().message());
-    if (*v <= 0) return InvalidArgumentError(std::string("slurm driver: ") + key + " must be positive");
+    if (*v <= 0)
+      return InvalidArgumentError(std::string("slurm driver: ") + key + " must be positive");
     (std::string(key) == "timeoutSeconds" ? o.timeout_seconds : o.drain_timeout_seconds) = *v;
   }
   std::optional<NetnsPort> port;

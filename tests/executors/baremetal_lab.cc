@@ -63,8 +63,8 @@ BaremetalLab::BaremetalLab(const LabOptions& options) : options_(options) {
     std::string off = "ip netns exec " + ns + " ip addr flush dev eth0";
     if (slurm_) {
       // The booted OS hands the machine to SLURM once it has its address; power off stops it.
-      on += " && " + slurm_->SlurmdBootCommand(ns, Name(i), kNodeCores, kNodeMemoryGiB * 1024L,
-                                               "service");
+      on += " && " +
+            slurm_->SlurmdBootCommand(ns, Name(i), kNodeCores, kNodeMemoryGiB * 1024L, "service");
       off = slurm_->SlurmdStopCommand(Name(i)) + "; " + off;
     }
     machines.on_power_on.push_back(on);
@@ -152,11 +152,9 @@ BaremetalLab::BaremetalLab(const LabOptions& options) : options_(options) {
     e << "  slurm: {conf: " << slurm_->conf()
       << ", controllerNamespace: " << slurm_->controller_netns()
       << ", bridge: " << fabric_->bridge() << ", switchNamespace: " << fabric_->switch_netns()
-      << ", ovsdb: \"" << fabric_->ovsdb()
-      << "\", timeoutSeconds: 20, drainTimeoutSeconds: 30}\n";
+      << ", ovsdb: \"" << fabric_->ovsdb() << "\", timeoutSeconds: 20, drainTimeoutSeconds: 30}\n";
   }
-  e << "runner: {attempts: "
-    << options.attempts << ", backoffSeconds: " << options.backoff_seconds
+  e << "runner: {attempts: " << options.attempts << ", backoffSeconds: " << options.backoff_seconds
     << ", bootTimeoutSeconds: " << options.boot_timeout_seconds
     << ", parallelism: " << options.parallelism << "}\n";
   settings_path_ = (dir / "executors.yaml").string();

@@ -1,6 +1,8 @@
 // The slurm cluster driver against a real slurmctld and real slurmd (tests/executors/slurm_peer.h):
 // every assertion reads Slurm's own state back (scontrol, sinfo, a job we run ourselves), as a
 // person handed the cluster would.
+#include "executors/slurm_driver.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -10,19 +12,18 @@
 #include <thread>
 
 #include "executors/drivers.h"
-#include "executors/slurm_driver.h"
 #include "tests/executors/fabric_peer.h"
 #include "tests/executors/slurm_peer.h"
 
 namespace topoplace {
 namespace {
 
-using testing::FabricPeer;
-using testing::SlurmPeer;
-using testing::SlurmPeerOptions;
 using ::testing::ElementsAre;
+using testing::FabricPeer;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using testing::SlurmPeer;
+using testing::SlurmPeerOptions;
 using ::testing::UnorderedElementsAre;
 
 class SlurmDriverTest : public ::testing::Test {
@@ -94,9 +95,8 @@ class SlurmDriverTest : public ::testing::Test {
   }
 
   std::string Srun(const std::string& node, const std::string& partition) {
-    auto r = peer_->Client("srun", {"-N1", "-w", node, "-p", partition, "--immediate=10",
-                                    "hostname"},
-                           30);
+    auto r = peer_->Client("srun",
+                           {"-N1", "-w", node, "-p", partition, "--immediate=10", "hostname"}, 30);
     if (!r.ok()) return "error: " + r.status().ToString();
     if (r->exit_code != 0) return "failed: " + FirstLine(*r);
     std::string out = r->out;
@@ -251,8 +251,7 @@ TEST_F(SlurmDriverTest, AStoppedControllerIsUnavailableWithinTheTimeout) {
   peer_->StopController();
   auto start = std::chrono::steady_clock::now();
   Status s = quick->EnsureCluster(acme);
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
   EXPECT_THAT(s.message(), HasSubstr("acme-default"));
   EXPECT_LT(seconds, 8);
@@ -285,13 +284,11 @@ TEST_F(SlurmDriverTest, BadOptionsAndNamesAreRefused) {
   bad.address = "10.252.0.9";
   bad.cpus = 1;
   bad.memory_gib = 1;
-  EXPECT_EQ(driver_->AddNode(Cluster("p", "acme", ""), bad).code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(driver_->AddNode(Cluster("p", "acme", ""), bad).code(), StatusCode::kInvalidArgument);
   auto show = peer_->Client("scontrol", {"show", "partition"});
   ASSERT_TRUE(show.ok());
   EXPECT_THAT(show->out, ::testing::Not(HasSubstr("acme")));
 }
-
 
 // The controller on tenant VLANs: with `bridge` set, the driver plugs the controller's namespace
 // into each tenant network at its service address; a machine on that VLAN (and only there)

@@ -128,7 +128,8 @@ Status SlurmPeer::Setup(const SlurmPeerOptions& options) {
   if (s.ok() && !options.bridge_cidr.empty()) {
     ctl_address_ = options.bridge_cidr.substr(0, options.bridge_cidr.find('/'));
     s = Must({"ip", "-n", ctl_netns_, "link", "add", "br0", "type", "bridge"});
-    if (s.ok()) s = Must({"ip", "-n", ctl_netns_, "addr", "add", options.bridge_cidr, "dev", "br0"});
+    if (s.ok())
+      s = Must({"ip", "-n", ctl_netns_, "addr", "add", options.bridge_cidr, "dev", "br0"});
     if (s.ok()) s = Must({"ip", "-n", ctl_netns_, "link", "set", "br0", "up"});
   } else if (s.ok()) {
     ctl_address_ = options.loopback_address;
@@ -149,7 +150,8 @@ Status SlurmPeer::Setup(const SlurmPeerOptions& options) {
        << "SlurmctldPidFile=" << (d / "run/slurmctld.pid").string() << "\n"
        << "SlurmdPidFile=" << (d / "run").string() << "/slurmd-%n.pid\n"
        << "SlurmctldLogFile=" << (d / "log/slurmctld.log").string() << "\n"
-       << "SlurmdLogFile=" << (d / "log").string() << "/slurmd-%n.log\n"
+       << "SlurmdLogFile=" << (d / "log").string()
+       << "/slurmd-%n.log\n"
        // Configless nodes, dynamic nodes, a node's resources as registered even beyond the
        // hardware of this test machine (a node class of 16 cores on a 2-core machine).
        << "SlurmctldParameters=enable_configless\n"
@@ -165,10 +167,10 @@ Status SlurmPeer::Setup(const SlurmPeerOptions& options) {
   conf.close();
 
   // slurmctld checks that its host name is SlurmctldHost's: give it its own.
-  Result<int> pid = SpawnDaemon({"nsenter", "--net=/run/netns/" + ctl_netns_, "unshare", "--uts",
-                                 "env", "SLURM_CONF=" + conf_, "sh", "-c",
-                                 "hostname ctl && exec slurmctld -D -i"},
-                                (d / "log/slurmctld.out").string());
+  Result<int> pid =
+      SpawnDaemon({"nsenter", "--net=/run/netns/" + ctl_netns_, "unshare", "--uts", "env",
+                   "SLURM_CONF=" + conf_, "sh", "-c", "hostname ctl && exec slurmctld -D -i"},
+                  (d / "log/slurmctld.out").string());
   if (!pid.ok()) return pid.status();
   slurmctld_pid_ = *pid;
   for (int i = 0; i < 200; ++i) {
@@ -200,8 +202,7 @@ SlurmPeer::~SlurmPeer() {
     }
   }
   for (const std::string& ns : netns_) (void)RunProcess({"ip", "netns", "del", ns});
-  if (!dir_.empty() && std::getenv("TOPOPLACE_KEEP_PEER_DIRS") == nullptr)
-    fs::remove_all(dir_, ec);
+  if (!dir_.empty() && std::getenv("TOPOPLACE_KEEP_PEER_DIRS") == nullptr) fs::remove_all(dir_, ec);
 }
 
 Result<std::string> SlurmPeer::AddBridgedNode(const std::string& node, const std::string& cidr) {
@@ -226,8 +227,7 @@ std::string SlurmPeer::PidFile(const std::string& node) const {
 }
 
 std::string SlurmPeer::SlurmdBootCommand(const std::string& netns, const std::string& node,
-                                         int cpus, long mib,
-                                         const std::string& conf_server) const {
+                                         int cpus, long mib, const std::string& conf_server) const {
   return SourceDir() + "/tests/peers/slurmd_boot.sh " + dir_ + " " + netns + " " + node + " " +
          std::to_string(cpus) + " " + std::to_string(mib) + " " +
          (conf_server.empty() ? ctl_address_ : conf_server) + " " + ctl_address_;
@@ -238,8 +238,8 @@ std::string SlurmPeer::SlurmdStopCommand(const std::string& node) const {
   return "[ -f " + f + " ] && kill $(cat " + f + ") 2>/dev/null; rm -f " + f;
 }
 
-Status SlurmPeer::StartSlurmd(const std::string& netns, const std::string& node, int cpus,
-                              long mib, const std::string& conf_server) {
+Status SlurmPeer::StartSlurmd(const std::string& netns, const std::string& node, int cpus, long mib,
+                              const std::string& conf_server) {
   Status s = Must({"/bin/sh", "-c", SlurmdBootCommand(netns, node, cpus, mib, conf_server)}, 30);
   if (!s.ok()) return s;
   for (int i = 0; i < 200; ++i) {
@@ -276,7 +276,8 @@ Result<ProcessResult> SlurmPeer::Client(const std::string& program,
 
 bool SlurmPeer::PartitionExists(const std::string& partition) const {
   Result<ProcessResult> r = Client("scontrol", {"show", "partition", "-o", partition});
-  return r.ok() && r->exit_code == 0 && r->out.find("PartitionName=" + partition) != std::string::npos;
+  return r.ok() && r->exit_code == 0 &&
+         r->out.find("PartitionName=" + partition) != std::string::npos;
 }
 
 std::vector<std::string> SlurmPeer::PartitionNodes(const std::string& partition) const {

@@ -3,11 +3,11 @@
 // as configured) in a network namespace of its own, everything under a temporary directory.
 //
 // The controller's namespace either holds a plain Linux bridge with the controller's address, into
-// which AddBridgedNode plugs node namespaces (one subnet, as recipe 4), or only a controller address
-// on its loopback, for a driver that plugs the namespace into tenant VLANs itself (the lab); nodes
-// then route that address through their subnet's service address (tests/peers/slurmd_boot.sh).
-// A node's slurmd runs configless (`slurmd -Z --conf-server`) in the node's namespace with its own
-// hostname, as a booted machine would start it.
+// which AddBridgedNode plugs node namespaces (one subnet, as recipe 4), or only a controller
+// address on its loopback, for a driver that plugs the namespace into tenant VLANs itself (the
+// lab); nodes then route that address through their subnet's service address
+// (tests/peers/slurmd_boot.sh). A node's slurmd runs configless (`slurmd -Z --conf-server`) in the
+// node's namespace with its own hostname, as a booted machine would start it.
 //
 // Names (namespaces) start with a prefix made from our PID, so test binaries running at the same
 // time do not meet. Everything is stopped by PID and the namespaces deleted in the destructor.
