@@ -106,8 +106,8 @@ class SlurmDriverTest : public ::testing::Test {
 
   // Submits `seconds` of sleep on `node` and waits until it runs there (not merely queued).
   bool RunJob(const std::string& node, const std::string& partition, int seconds) {
-    auto job = peer_->Client("sbatch", {"--parsable", "-p", partition, "-w", node, "--wrap",
-                                        "sleep " + std::to_string(seconds)});
+    auto job = peer_->Client("sbatch", {"--parsable", "--output=/dev/null", "-p", partition, "-w",
+                                        node, "--wrap", "sleep " + std::to_string(seconds)});
     if (!job.ok() || job->exit_code != 0) return false;
     std::string id = job->out.substr(0, job->out.find_first_of(";\n"));
     for (int i = 0; i < 100; ++i) {
