@@ -509,12 +509,17 @@ Result<std::unique_ptr<ClusterDriver>> MakeSlurmDriver(const DriverOptions& opti
   }
   if (!o.bridge.empty() && !IsDeviceName(o.bridge))
     return InvalidArgumentError("slurm driver: bridge \"" + o.bridge + "\" is not a bridge name");
-  for (const char* key : {"timeoutSeconds", "drainTimeoutSeconds"}) {
-    Result<double> v = NumberOption(options, key, std::string(key) == "timeoutSeconds" ? 30 : 60);
+  struct Bound {
+    const char* key;
+    double* value;
+  };
+  for (const Bound& b : {Bound{"timeoutSeconds", &o.timeout_seconds},
+                         Bound{"drainTimeoutSeconds", &o.drain_timeout_seconds}}) {
+    Result<double> v = NumberOption(options, b.key, *b.value);
     if (!v.ok()) return Status(v.status().code(), "slurm driver: " + v.status().message());
     if (*v <= 0)
-      return InvalidArgumentError(std::string("slurm driver: ") + key + " must be positive");
-    (std::string(key) == "timeoutSeconds" ? o.timeout_seconds : o.drain_timeout_seconds) = *v;
+      return InvalidArgumentError(std::string("slurm driver: ") + b.key + " must be positive");
+    *b.value = *v;
   }
   std::optional<NetnsPort> port;
   if (!o.bridge.empty()) {
