@@ -208,6 +208,20 @@ TEST_F(SlurmDriverTest, RemoveNodeTakesItOutOfSlurmWhileItsSlurmdStillRuns) {
   EXPECT_TRUE(driver_->RemoveNode(acme, "n1").ok());
 }
 
+TEST_F(SlurmDriverTest, RemoveNodeOfAMachineWhoseSlurmdIsGoneStillDeletesIt) {
+  ClusterSpec acme = Cluster("plan-acme", "acme", "");
+  ClusterMember n1 = Machine("n1", 22);
+  ASSERT_TRUE(driver_->EnsureCluster(acme).ok());
+  Boot(n1);
+  ASSERT_TRUE(driver_->AddNode(acme, n1).ok());
+  ASSERT_TRUE(WaitReady(acme, n1));
+  peer_->StopSlurmd("n1");  // the machine went away before it was handed back
+  Status s = driver_->RemoveNode(acme, "n1");
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_FALSE(peer_->NodeKnown("n1"));
+  EXPECT_THAT(peer_->PartitionNodes("acme-default"), IsEmpty());
+}
+
 TEST_F(SlurmDriverTest, RemoveNodeGivesUpOnJobsThatOutlastTheDrainBound) {
   ClusterSpec acme = Cluster("plan-acme", "acme", "");
   ClusterMember n1 = Machine("n1", 21);
