@@ -5,6 +5,7 @@
 #include "executors/ipmi_driver.h"
 #include "executors/ovs_driver.h"
 #include "executors/redfish_driver.h"
+#include "executors/slurm_driver.h"
 
 namespace topoplace {
 
@@ -15,6 +16,7 @@ DriverRegistry BuiltinDrivers() {
   r.AddL2("ovs", MakeOvsDriver);
   r.AddL3("dnsmasq", MakeDnsmasqDriver);
   r.AddCluster("hcp-manifests", MakeHcpManifestsDriver);
+  r.AddCluster("slurm", MakeSlurmDriver);
   return r;
 }
 

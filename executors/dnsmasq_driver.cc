@@ -18,6 +18,7 @@
 #include <sstream>
 #include <thread>
 
+#include "executors/netns_port.h"
 #include "executors/ovs_driver.h"
 #include "executors/process.h"
 
@@ -197,7 +198,10 @@ struct NetworkPlace {
 
 class DnsmasqDriver : public L3Driver {
  public:
-  DnsmasqDriver(Options o, OvsVsctl vsctl) : o_(std::move(o)), vsctl_(std::move(vsctl)) {}
+  DnsmasqDriver(Options o, OvsVsctl vsctl)
+      : o_(std::move(o)),
+        vsctl_(vsctl),
+        port_(o_.bridge, o_.switch_ns, vsctl, o_.timeout_seconds) {}
 
   Status EnsureNetwork(const TenantNetwork& network) override {
     Result<Ipv4Net> net = CheckNetwork(network);
@@ -404,24 +408,9 @@ class DnsmasqDriver : public L3Driver {
     return argv;
   }
 
-  static std::vector<std::string> InNs(const std::string& ns, std::vector<std::string> argv) {
-    if (ns.empty()) return argv;
-    std::vector<std::string> wrapped = {"ip", "netns", "exec", ns};
-    wrapped.insert(wrapped.end(), argv.begin(), argv.end());
-    return wrapped;
-  }
-
   static bool NetnsExists(const std::string& ns) {
     std::error_code ec;
     return fs::exists(fs::path(kNetnsDir) / ns, ec);
-  }
-
-  Result<bool> LinkExists(const std::string& ns, const std::string& dev) const {
-    Result<ProcessResult> r = Run(Ip(ns, {"link", "show", "dev", dev}));
-    if (!r.ok()) return r.status();
-    if (r->exit_code == 0) return true;
-    if (r->err.find("does not exist") != std::string::npos) return false;
-    return InternalError("ip link show " + dev + ": " + FirstLine(*r));
   }
 
   // ---- dnsmasq ----
@@ -546,42 +535,7 @@ class DnsmasqDriver : public L3Driver {
     Status s = Must(Ip(n.netns, {"link", "set", "lo", "up"}));
     if (!s.ok()) return s;
 
-    Result<bool> inner = LinkExists(n.netns, n.inner_port);
-    if (!inner.ok()) return inner.status();
-    Result<bool> outer = LinkExists(o_.switch_ns, n.switch_port);
-    if (!outer.ok()) return outer.status();
-    bool created = false;
-    if (!*inner || !*outer) {
-      // Half a pair cannot be repaired: start again from a fresh one.
-      if (*outer) s = Must(Ip(o_.switch_ns, {"link", "del", "dev", n.switch_port}));
-      if (s.ok() && *inner) s = Must(Ip(n.netns, {"link", "del", "dev", n.inner_port}));
-      if (!s.ok()) return s;
-      std::vector<std::string> add = {"ip", "link", "add", n.switch_port};
-      if (!o_.switch_ns.empty()) add.insert(add.end(), {"netns", o_.switch_ns});
-      add.insert(add.end(), {"type", "veth", "peer", "name", n.inner_port, "netns", n.netns});
-      s = Must(add);
-      if (!s.ok()) return s;
-      created = true;
-    }
-    // The userspace datapath passes packets with the checksum left to the (absent) offload:
-    // without this, UDP (DHCP) arrives with bad checksums and is dropped.
-    s = Must(InNs(o_.switch_ns, {"ethtool", "-K", n.switch_port, "tx", "off"}));
-    if (s.ok()) s = Must(InNs(n.netns, {"ethtool", "-K", n.inner_port, "tx", "off"}));
-    if (s.ok()) s = Must(Ip(o_.switch_ns, {"link", "set", "dev", n.switch_port, "up"}));
-    if (s.ok()) s = Must(Ip(n.netns, {"link", "set", "dev", n.inner_port, "up"}));
-    if (!s.ok()) return s;
-    s = EnsureGatewayAddress(n, net);
-    if (!s.ok()) return s;
-
-    Result<std::optional<std::string>> on = vsctl_.BridgeOfPort(n.switch_port);
-    if (!on.ok()) return on.status();
-    if (created || !on->has_value() || **on != o_.bridge) {
-      s = vsctl_.AddAccessPort(o_.bridge, n.switch_port, network.vlan);
-    } else {
-      Result<int> tag = vsctl_.Tag(n.switch_port);
-      if (!tag.ok()) return tag.status();
-      if (*tag != network.vlan) s = vsctl_.SetAccessPort(n.switch_port, network.vlan);
-    }
+    s = port_.Plug(PortSpec(n, network.vlan, net));
     if (!s.ok()) return s;
 
     std::vector<std::string> args = DnsmasqArgs(net, p);
@@ -592,23 +546,14 @@ class DnsmasqDriver : public L3Driver {
     return StartDnsmasq(p, args);
   }
 
-  Status EnsureGatewayAddress(const DnsmasqNetworkNames& n, const Ipv4Net& net) const {
-    std::string want = FormatIpv4(net.gateway) + "/" + std::to_string(net.prefix);
-    Result<ProcessResult> r = Run(Ip(n.netns, {"-4", "-o", "addr", "show", "dev", n.inner_port}));
-    if (!r.ok()) return r.status();
-    if (r->exit_code != 0)
-      return InternalError("ip addr show " + n.inner_port + ": " + FirstLine(*r));
-    std::set<std::string> have;
-    for (const std::string& line : SplitLines(r->out)) {
-      std::vector<std::string> w = SplitWords(line);
-      for (size_t i = 0; i + 1 < w.size(); ++i) {
-        if (w[i] == "inet") have.insert(w[i + 1]);
-      }
-    }
-    if (have == std::set<std::string>{want}) return Status::Ok();
-    Status s = Must(Ip(n.netns, {"addr", "flush", "dev", n.inner_port}));
-    if (s.ok()) s = Must(Ip(n.netns, {"addr", "add", want, "dev", n.inner_port}));
-    return s;
+  static NetnsPortSpec PortSpec(const DnsmasqNetworkNames& n, int vlan, const Ipv4Net& net) {
+    NetnsPortSpec spec;
+    spec.netns = n.netns;
+    spec.inner_port = n.inner_port;
+    spec.switch_port = n.switch_port;
+    spec.vlan = vlan;
+    spec.address = FormatIpv4(net.gateway) + "/" + std::to_string(net.prefix);
+    return spec;
   }
 
   Status Remove(const TenantNetwork& network) {
@@ -616,14 +561,8 @@ class DnsmasqDriver : public L3Driver {
     const DnsmasqNetworkNames& n = p.names;
     Status s = StopDnsmasq(p);
     if (!s.ok()) return s;
-    s = vsctl_.DeletePort(n.switch_port);
+    s = port_.Unplug(PortSpec(n, network.vlan, Ipv4Net{}));
     if (!s.ok()) return s;
-    if (o_.switch_ns.empty() || NetnsExists(o_.switch_ns)) {
-      Result<bool> outer = LinkExists(o_.switch_ns, n.switch_port);
-      if (!outer.ok()) return outer.status();
-      if (*outer) s = Must(Ip(o_.switch_ns, {"link", "del", "dev", n.switch_port}));
-      if (!s.ok()) return s;
-    }
     if (NetnsExists(n.netns)) {
       s = Must({"ip", "netns", "del", n.netns});
       if (!s.ok()) return s;
@@ -673,6 +612,7 @@ class DnsmasqDriver : public L3Driver {
 
   Options o_;
   OvsVsctl vsctl_;
+  NetnsPort port_;  // the server's veth on the tenant VLAN
   std::mutex locks_mu_;
   std::map<std::string, std::shared_ptr<std::mutex>> locks_;
 };

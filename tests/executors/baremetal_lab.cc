@@ -44,13 +44,31 @@ BaremetalLab::BaremetalLab(const LabOptions& options) : options_(options) {
             "  deconfig) ip addr flush dev \"$interface\";;\n"
             "esac\nexit 0\n",
             0755);
+  if (options.slurm) {
+    // The controller's own address sits outside the tenant pool; machines reach it through their
+    // subnet's service address, where the slurm driver plugs the controller in.
+    SlurmPeerOptions so;
+    so.bridge_cidr = "";
+    so.loopback_address = "10.254.0.1";
+    Result<std::unique_ptr<SlurmPeer>> slurm = SlurmPeer::Start(so);
+    if (!slurm.ok()) throw std::runtime_error("slurm: " + slurm.status().message());
+    slurm_ = std::move(slurm).value();
+  }
   PeerMachineOptions machines;
   for (int i = 0; i < options.nodes; ++i) {
     const std::string ns = fabric_->node(i).netns;
-    machines.on_power_on.push_back("ip netns exec " + ns + " busybox udhcpc -i eth0 -q -n -t " +
-                                   std::to_string(static_cast<int>(options.boot_timeout_seconds)) +
-                                   " -T 1 -s " + (dir / "dhcp-script.sh").string());
-    machines.on_power_off.push_back("ip netns exec " + ns + " ip addr flush dev eth0");
+    std::string on = "ip netns exec " + ns + " busybox udhcpc -i eth0 -q -n -t " +
+                     std::to_string(static_cast<int>(options.boot_timeout_seconds)) + " -T 1 -s " +
+                     (dir / "dhcp-script.sh").string();
+    std::string off = "ip netns exec " + ns + " ip addr flush dev eth0";
+    if (slurm_) {
+      // The booted OS hands the machine to SLURM once it has its address; power off stops it.
+      on += " && " +
+            slurm_->SlurmdBootCommand(ns, Name(i), kNodeCores, kNodeMemoryGiB * 1024L, "service");
+      off = slurm_->SlurmdStopCommand(Name(i)) + "; " + off;
+    }
+    machines.on_power_on.push_back(on);
+    machines.on_power_off.push_back(off);
   }
   bmcs_ = std::make_unique<IpmiSimPeer>(options.nodes, machines);
   // The same machines behind the Redfish test emulator too (system i+1 is machine i); a machine's
@@ -70,8 +88,9 @@ BaremetalLab::BaremetalLab(const LabOptions& options) : options_(options) {
     << "}}\n"
        "  racks: [{name: r1, site: lab, row: row-1, pod: pod-1, powerDomains: [pdu-a, pdu-b]}]\n"
        "  nodeClasses:\n"
-       "    - {name: cpu, cpu: {cores: 16, model: lab}, memoryGiB: 64, storageGiB: 100, "
-       "costPerHour: 1}\n"
+       "    - {name: cpu, cpu: {cores: "
+    << kNodeCores << ", model: lab}, memoryGiB: " << kNodeMemoryGiB
+    << ", storageGiB: 100, costPerHour: 1}\n"
        "  nodes:\n";
   for (int i = 0; i < options.nodes; ++i) {
     auto pool = options.pool.find(i);
@@ -128,9 +147,14 @@ BaremetalLab::BaremetalLab(const LabOptions& options) : options_(options) {
        "  l3: {dnsmasq: {stateDir: "
     << state_dir_ << ", switchNamespace: " << fabric_->switch_netns()
     << ", bridge: " << fabric_->bridge() << ", ovsdb: \"" << fabric_->ovsdb()
-    << "\", leaseSeconds: 600}}\n"
-       "runner: {attempts: "
-    << options.attempts << ", backoffSeconds: " << options.backoff_seconds
+    << "\", leaseSeconds: 600}}\n";
+  if (slurm_) {
+    e << "  slurm: {conf: " << slurm_->conf()
+      << ", controllerNamespace: " << slurm_->controller_netns()
+      << ", bridge: " << fabric_->bridge() << ", switchNamespace: " << fabric_->switch_netns()
+      << ", ovsdb: \"" << fabric_->ovsdb() << "\", timeoutSeconds: 20, drainTimeoutSeconds: 30}\n";
+  }
+  e << "runner: {attempts: " << options.attempts << ", backoffSeconds: " << options.backoff_seconds
     << ", bootTimeoutSeconds: " << options.boot_timeout_seconds
     << ", parallelism: " << options.parallelism << "}\n";
   settings_path_ = (dir / "executors.yaml").string();

@@ -21,6 +21,7 @@
 
 #include "tests/executors/bmc_peers.h"
 #include "tests/executors/fabric_peer.h"
+#include "tests/executors/slurm_peer.h"
 #include "tests/service/service_harness.h"
 
 namespace topoplace::testing {
@@ -34,6 +35,10 @@ struct LabOptions {
   double backoff_seconds = 0.2;
   double boot_timeout_seconds = 40;
   int parallelism = 16;
+  // A SLURM controller (tests/executors/slurm_peer.h) the slurm cluster driver hands machines to:
+  // its namespace is plugged into the tenant VLANs by the driver, and a machine that boots starts
+  // its slurmd configless against its subnet's service address, with its class's cores and memory.
+  bool slurm = false;
 };
 
 class BaremetalLab {
@@ -48,6 +53,10 @@ class BaremetalLab {
   const Scenario& scenario() const { return scenario_; }
   FabricPeer& fabric() { return *fabric_; }
   IpmiSimPeer& bmcs() { return *bmcs_; }
+  SlurmPeer& slurm() { return *slurm_; }  // only with LabOptions::slurm
+  // What the lab's node class says, and so what each machine's slurmd registers.
+  static constexpr int kNodeCores = 16;
+  static constexpr int kNodeMemoryGiB = 64;
   const std::string& state_dir() const { return state_dir_; }
 
   static std::string Name(int i) { return "n" + std::to_string(i + 1); }
@@ -71,6 +80,7 @@ class BaremetalLab {
   std::unique_ptr<FabricPeer> fabric_;
   std::unique_ptr<IpmiSimPeer> bmcs_;
   std::unique_ptr<RedfishEmulatorPeer> redfish_;
+  std::unique_ptr<SlurmPeer> slurm_;
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<TempDir> dir_;
   std::string scenario_path_, settings_path_, db_, admin_, state_dir_;
