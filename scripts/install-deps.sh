@@ -16,6 +16,7 @@ packages=(
   python3-sushy redfishtool   # Redfish test emulator judged by two clients we did not write
   openssl               # test certificates (HTTPS to the Redfish test emulator, serve --tls-cert)
   openvswitch-switch dnsmasq-base busybox ethtool iproute2 iputils-ping   # network driver tests: a real fabric
+  curl                  # scripts/demo.sh: the story told through the HTTP API
   slurm-wlm munge       # slurm cluster driver tests: slurmctld and one slurmd per machine
 )
 

@@ -118,7 +118,9 @@ BaremetalLab::BaremetalLab(const LabOptions& options) : options_(options) {
        "tenants:\n";
   // Either tenant may hold every machine of the lab (the benchmark's one cluster of all of them).
   const int quota = std::max(100, options.nodes);
-  y << "  - {name: acme, quota: {nodes: " << quota << "}}\n"
+  y << "  - {name: " << options.tenant << ", quota: {nodes: " << quota << "}"
+    << (options.project.empty() ? "" : ", projects: [{name: " + options.project + "}]")
+    << "}\n"
     << "  - {name: globex, quota: {nodes: " << quota << "}}\n";
   scenario_path_ = (dir / "lab.yaml").string();
   WriteFile(scenario_path_, y.str());
@@ -160,6 +162,7 @@ BaremetalLab::BaremetalLab(const LabOptions& options) : options_(options) {
   settings_path_ = (dir / "executors.yaml").string();
   WriteFile(settings_path_, e.str());
   db_ = (dir / "lab.db").string();
+  if (!options.start_server) return;
   StartServer();
   admin_ = CreateToken(db_, "provider-admin");
 }

@@ -39,6 +39,11 @@ struct LabOptions {
   // its namespace is plugged into the tenant VLANs by the driver, and a machine that boots starts
   // its slurmd configless against its subnet's service address, with its class's cores and memory.
   bool slurm = false;
+  // The first tenant (the second is always "globex") and, when set, its one project.
+  std::string tenant = "acme";
+  std::string project;
+  // Off: the lab writes its files and starts its peers; the caller runs `topoplace serve`.
+  bool start_server = true;
 };
 
 class BaremetalLab {
@@ -58,6 +63,10 @@ class BaremetalLab {
   static constexpr int kNodeCores = 16;
   static constexpr int kNodeMemoryGiB = 64;
   const std::string& state_dir() const { return state_dir_; }
+  // The files `topoplace serve` runs with: --scenario, --executors, --db.
+  const std::string& scenario_path() const { return scenario_path_; }
+  const std::string& settings_path() const { return settings_path_; }
+  const std::string& db() const { return db_; }
 
   static std::string Name(int i) { return "n" + std::to_string(i + 1); }
   static int Index(const std::string& name) { return std::stoi(name.substr(1)) - 1; }

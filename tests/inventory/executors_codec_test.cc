@@ -132,9 +132,10 @@ runner: {attempt: 3}
           "executors.yaml:3:33: drivers.bmc.redfish.verifyTLS: unknown key (did you mean "
           "\"verifyTls\"?); expected one of verifyTls, timeoutSeconds, caFile",
           "executors.yaml:4:3: drivers.l4: unknown key (did you mean \"l2\"?); expected one of "
-          "bmc, l2, l3, slurm",
+          "bmc, l2, l3, slurm, cluster",
           "executors.yaml:5:11: drivers.slurm.config: unknown key (did you mean \"conf\"?); "
-          "expected one of conf, controllerNamespace, fake",
+          "expected one of conf, controllerNamespace, bin, timeoutSeconds, drainTimeoutSeconds, "
+          "bridge, ovsdb, switchNamespace, fake",
           "executors.yaml:6:10: runner.attempt: unknown key (did you mean \"attempts\"?); "
           "expected one of attempts, backoffSeconds, stepTimeoutSeconds, bootTimeoutSeconds, "
           "parallelism, replaceFailedNodes"));
