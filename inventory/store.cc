@@ -984,6 +984,7 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
   // holdings (maintenance, failed).
   Scenario doc;
   doc.inventory = scenario.inventory;
+  doc.cluster_templates = scenario.cluster_templates;  // they name the inventory's classes
   for (Node& n : doc.inventory.nodes) {
     n.holder.clear();
     if (n.state == NodeState::kAllocated || n.state == NodeState::kReserved) {
@@ -1173,6 +1174,7 @@ Result<Scenario> Store::Export() {
   if (!allocations.ok()) return allocations.status();
   Scenario s;
   s.inventory = std::move(doc->inventory);
+  s.cluster_templates = std::move(doc->cluster_templates);
   std::unordered_map<std::string, const NodeRecord*> by_name;
   for (const NodeRecord& n : state->nodes) by_name[n.name] = &n;
   for (Node& n : s.inventory.nodes) {

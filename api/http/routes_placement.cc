@@ -169,6 +169,9 @@ std::optional<RouteError> ValidateAgainst(const View& view, const SolveCall& cal
 
 bool Placed(const PlacementResult& r) { return HasPlacement(r.status); }
 
+// The problem a view poses to the solver.
+PlacementProblem ProblemOf(const View& view) { return {view.snapshot, view.tenants}; }
+
 RouteResultOf<PlacementResult> SolveWith(Service& s, const View& view, const SolveCall& call) {
   PlacementProblem problem{view.snapshot, view.tenants};
   auto results = Solve(problem, {call.request}, call.options);
@@ -609,7 +612,139 @@ Result<Json> HoldCluster(Service& s, const std::string& purpose, const std::stri
   return ClusterJson(s, *k);
 }
 
+// POST /v1/clusters {"template": NAME, "tenant": T, "project": P, "name": N}: every node set of
+// the scenario's cluster template placed in one solve (SolveTemplate), all or none, and held as
+// one cluster of the template's purpose.
+RouteResult CreateTemplateCluster(Service& s, const Call& c, const nlohmann::json& body) {
+  if (auto e = CheckQuery(c, {"backend", "timeLimitSeconds"})) return *std::move(e);
+  std::vector<BodyError> errors;
+  for (const auto& [key, value] : body.items()) {
+    if (key != "template" && key != "tenant" && key != "project" && key != "name") {
+      errors.push_back({"unknown_field", "/" + key,
+                        "unknown field; a cluster from a template takes template, tenant, "
+                        "project and name"});
+    } else if (!value.is_string() || value.get<std::string>().empty() ||
+               value.get<std::string>().size() > 253) {
+      errors.push_back({"bad_value", "/" + key, "expected a name (a non-empty string)"});
+    }
+  }
+  if (!errors.empty()) return BodyErrors(errors);
+  const std::string template_name = body.at("template").get<std::string>();
+  const Principal& who = c.principal();
+  std::string tenant = body.value("tenant", "");
+  if (!who.sees_all()) {
+    if (tenant.empty()) tenant = who.tenant;
+    if (tenant != who.tenant) return TenantNotFound(tenant);
+  } else if (tenant.empty()) {
+    RouteError e = WithReason(StatusCode::kInvalidArgument, "missing_field",
+                              "a provider must name the tenant the cluster is for");
+    e.pointer = "/tenant";
+    return e;
+  }
+  const std::string project = body.value("project", "");
+  const std::string name = body.value("name", template_name);
+  SolveOptions options;
+  options.backend = s.args().solver;
+  options.time_limit_seconds = s.args().time_limit_seconds;
+  if (auto it = c.query.find("backend"); it != c.query.end()) {
+    if (!options.backends->Accepts(it->second)) {
+      return BadParameter("backend", "\"" + it->second.substr(0, 40) + "\" is not a backend");
+    }
+    options.backend = it->second;
+  }
+  RouteResultOf<double> time_limit =
+      NumberParam(c, "timeLimitSeconds", options.time_limit_seconds, 0.001, 60);
+  if (!time_limit.ok()) return std::move(time_limit).error();
+  options.time_limit_seconds = *time_limit;
+  RouteResultOf<SolveOptions> limited =
+      EnforceSolveLimits(s, c, options, c.query.count("timeLimitSeconds") > 0);
+  if (!limited.ok()) return std::move(limited).error();
+  options = *limited;
+
+  std::string purpose;
+  return SolveAndHoldWith(
+      s, c, "cluster",
+      [&](const View& view) -> RouteResultOf<Solved> {
+        if (view.TenantIndex(tenant) < 0) return TenantNotFound(tenant);
+        const ClusterTemplate* t = nullptr;
+        std::string known;
+        if (view.cluster_templates) {
+          for (const ClusterTemplate& x : *view.cluster_templates) {
+            if (x.name == template_name) t = &x;
+            known += (known.empty() ? "" : ", ") + x.name;
+          }
+        }
+        if (t == nullptr) {
+          RouteError e = WithReason(
+              StatusCode::kNotFound, "template_not_found",
+              "no cluster template \"" + template_name.substr(0, 80) + "\"; the scenario has " +
+                  (known.empty() ? std::string("none") : known));
+          e.pointer = "/template";
+          return e;
+        }
+        purpose = std::string(PurposeName(t->purpose));
+        PlacementProblem problem = ProblemOf(view);
+        Result<TemplateResult> placed =
+            SolveTemplate(problem, *t, name, tenant, project, options);
+        if (!placed.ok()) return RouteError(placed.status());
+        const TemplateResult& r = *placed;
+        const std::vector<Request> sets = ExpandTemplate(*t, name, tenant, project);
+        if (r.failed_set >= 0 || r.nodes.empty()) {
+          const int failed = std::max(0, r.failed_set);
+          RouteError e = Unplaceable(view, r.sets.at(failed));
+          e.extra["nodeSet"] = t->node_sets.at(failed).name;
+          return e;
+        }
+        Solved out;
+        HoldRequest& h = out.hold;
+        h.tenant = tenant;
+        h.name = name;
+        h.request = Json{{"template", t->name}, {"tenant", tenant}, {"project", project},
+                         {"name", name}}.dump();
+        h.cost_per_hour = r.cost_per_hour;
+        h.now_ms = NowMillis();
+        if (t->exclusive) h.exclusive = std::string(LevelName(*t->exclusive));
+        Json placement{{"template", t->name}, {"purpose", purpose},
+                       {"costPerHour", r.cost_per_hour}, {"nodeSets", Json::array()}};
+        for (size_t i = 0; i < r.sets.size(); ++i) {
+          // Defence in depth, as for one request: each set's nodes pass the verifier.
+          auto violations = VerifyPlacement(problem, sets[i], r.sets[i].nodes);
+          if (!violations.empty()) {
+            RouteError e = WithReason(StatusCode::kInternal, "placement_failed_verification",
+                                      violations.front().constraint + ": " +
+                                          violations.front().detail);
+            e.message_is_public = true;
+            return e;
+          }
+          for (int n : r.sets[i].nodes) {
+            h.nodes.push_back({view.snapshot->inventory.nodes[n].name,
+                               view.snapshot->states.generation(n),
+                               "node set " + t->node_sets[i].name + ": " +
+                                   AdmissionRule(view, sets[i], n)});
+          }
+          Json set = PlacementResultToJson(*view.snapshot, r.sets[i]);
+          set["nodeSet"] = t->node_sets[i].name;
+          placement["nodeSets"].push_back(std::move(set));
+        }
+        h.neighbours = NeighboursOf(*view.snapshot, r.nodes);
+        out.placement = std::move(placement);
+        return out;
+      },
+      [&](const HoldRequest& h, const Actor& a) {
+        return HoldCluster(s, purpose, project, h, a);
+      });
+}
+
 RouteResult CreateCluster(Service& s, const Call& c) {
+  {
+    // A cluster from a template names it; any other body is a request (section 3).
+    std::vector<BodyError> errors;
+    const nlohmann::json body =
+        c.body.empty() ? nlohmann::json() : ParseJsonBody(c.body, errors);
+    if (errors.empty() && body.is_object() && body.contains("template")) {
+      return CreateTemplateCluster(s, c, body);
+    }
+  }
   RouteResultOf<SolveCall> parsed = ParseSolveCall(s, c, false);
   if (!parsed.ok()) return std::move(parsed).error();
   const SolveCall& call = *parsed;
@@ -654,6 +789,30 @@ RouteResult DeleteCluster(Service& s, const Call& c) {
   Result<ClusterRecord> again = s.store().GetCluster(c.params[0], c.principal().scope());
   if (!again.ok()) return again.status();
   return {kHttpOk, ClusterJson(s, *again)};
+}
+
+// The scenario's cluster templates: what a tenant can order by name (POST /v1/clusters).
+RouteResult ListClusterTemplates(Service& s, const Call& c) {
+  if (auto e = CheckQuery(c, {})) return *std::move(e);
+  Result<std::shared_ptr<const View>> view = s.CurrentView();
+  if (!view.ok()) return view.status();
+  Json list = Json::array();
+  if ((*view)->cluster_templates) {
+    for (const ClusterTemplate& t : *(*view)->cluster_templates) {
+      Json sets = Json::array();
+      int nodes = 0;
+      for (const NodeSet& n : t.node_sets) {
+        sets.push_back({{"name", n.name}, {"class", n.node_class}, {"size", n.size}});
+        nodes += n.size;
+      }
+      list.push_back({{"name", t.name},
+                      {"description", t.description},
+                      {"purpose", PurposeName(t.purpose)},
+                      {"nodes", nodes},
+                      {"nodeSets", sets}});
+    }
+  }
+  return {kHttpOk, Json{{"templates", list}}};
 }
 
 RouteResult ListClusters(Service& s, const Call& c) {
@@ -755,6 +914,8 @@ std::vector<Route> PlacementRoutes() {
       {"POST", "/v1/clusters", "/v1/clusters", "place and allocate a cluster", kWriters,
        CreateCluster, kHttpCreated},
       {"GET", "/v1/clusters", "/v1/clusters", "list clusters", kReaders, ListClusters},
+      {"GET", "/v1/cluster-templates", "/v1/cluster-templates",
+       "the cluster templates a cluster can be ordered from", kReaders, ListClusterTemplates},
       {"GET", "/v1/clusters/" + id, "/v1/clusters/{id}", "get a cluster and its steps", kReaders,
        GetCluster},
       {"DELETE", "/v1/clusters/" + id, "/v1/clusters/{id}",

@@ -261,12 +261,14 @@ void ApplyNodes(const std::vector<NodeRecord>& nodes, const Inventory& inventory
 // between long-lived blocks could never be handed back. So the document is parsed on a thread of
 // its own (a heap arena of its own), only the finished inventory is copied into the server's heap,
 // and everything the parse touched is freed and returned in one piece.
-Result<std::shared_ptr<const Snapshot>> SnapshotOfDocument(const std::string& yaml) {
+Result<std::shared_ptr<const Snapshot>> SnapshotOfDocument(
+    const std::string& yaml, std::vector<ClusterTemplate>& templates) {
   Result<Inventory> parsed = InternalError("not parsed");
   std::thread parser([&] {
     Result<Scenario> doc = LoadStoredScenario(yaml);
     if (doc.ok()) {
       parsed = std::move(doc->inventory);
+      templates = std::move(doc->cluster_templates);
     } else {
       parsed = doc.status();
     }
@@ -318,9 +320,11 @@ Result<std::shared_ptr<const View>> Service::CurrentView() {
     int64_t inventory_version = 0;
     Result<std::string> yaml = store_->InventoryYaml(inventory_version);
     if (!yaml.ok()) return yaml.status();
-    auto snap = SnapshotOfDocument(*yaml);
+    std::vector<ClusterTemplate> templates;
+    auto snap = SnapshotOfDocument(*yaml, templates);
     if (!snap.ok()) return snap.status();
     base_ = *snap;
+    base_templates_ = std::make_shared<const std::vector<ClusterTemplate>>(std::move(templates));
     base_version_ = inventory_version;
   }
   auto view = std::make_shared<View>();
@@ -333,6 +337,7 @@ Result<std::shared_ptr<const View>> Service::CurrentView() {
   view->inventory_version = state.inventory_version;
   view->snapshot = base_->WithStates(std::move(states));
   view->tenants = std::move(state.tenants);
+  view->cluster_templates = base_templates_;
   view_ = view;
   return std::shared_ptr<const View>(view);
 }

@@ -163,6 +163,8 @@ struct View {
   // live states and generations; a new view copies only the blocks of changed nodes.
   std::shared_ptr<const Snapshot> snapshot;
   std::vector<Tenant> tenants;
+  // The scenario's cluster templates (shared by every view of one inventory version).
+  std::shared_ptr<const std::vector<ClusterTemplate>> cluster_templates;
   CowVector<std::string> holdings;  // per node: the reservation or allocation holding it, or ""
   int TenantIndex(const std::string& name) const;
 };
@@ -211,6 +213,7 @@ class Service {
   std::mutex view_mu_;
   std::shared_ptr<const View> view_;
   std::shared_ptr<const Snapshot> base_;  // the inventory without states, per inventory version
+  std::shared_ptr<const std::vector<ClusterTemplate>> base_templates_;
   int64_t base_version_ = -1;
   struct CachedToken {
     Principal principal;

@@ -121,7 +121,8 @@ BaremetalLab::BaremetalLab(const LabOptions& options) : options_(options) {
   y << "  - {name: " << options.tenant << ", quota: {nodes: " << quota << "}"
     << (options.project.empty() ? "" : ", projects: [{name: " + options.project + "}]")
     << "}\n"
-    << "  - {name: globex, quota: {nodes: " << quota << "}}\n";
+    << "  - {name: globex, quota: {nodes: " << quota << "}}\n"
+    << options.extra_yaml;
   scenario_path_ = (dir / "lab.yaml").string();
   WriteFile(scenario_path_, y.str());
   Result<Scenario> scenario = LoadScenarioFile(scenario_path_);
@@ -155,6 +156,11 @@ BaremetalLab::BaremetalLab(const LabOptions& options) : options_(options) {
       << ", controllerNamespace: " << slurm_->controller_netns()
       << ", bridge: " << fabric_->bridge() << ", switchNamespace: " << fabric_->switch_netns()
       << ", ovsdb: \"" << fabric_->ovsdb() << "\", timeoutSeconds: 20, drainTimeoutSeconds: 30}\n";
+  }
+  if (options.openshift) {
+    hub_dir_ = (dir / "hub").string();
+    e << "  cluster: {hcp-manifests: {applyDir: " << hub_dir_
+      << ", releaseImage: \"registry.lab.invalid/release:lab\", baseDomain: lab.example}}\n";
   }
   e << "runner: {attempts: " << options.attempts << ", backoffSeconds: " << options.backoff_seconds
     << ", bootTimeoutSeconds: " << options.boot_timeout_seconds

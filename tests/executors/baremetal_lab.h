@@ -44,6 +44,10 @@ struct LabOptions {
   std::string project;
   // Off: the lab writes its files and starts its peers; the caller runs `topoplace serve`.
   bool start_server = true;
+  // The hcp-manifests driver with its hub stand-in's directory under the lab (hub_dir()).
+  bool openshift = false;
+  // Appended to the lab's scenario (e.g. `clusterTemplates:` over its class "cpu").
+  std::string extra_yaml;
 };
 
 class BaremetalLab {
@@ -67,6 +71,7 @@ class BaremetalLab {
   const std::string& scenario_path() const { return scenario_path_; }
   const std::string& settings_path() const { return settings_path_; }
   const std::string& db() const { return db_; }
+  const std::string& hub_dir() const { return hub_dir_; }  // with LabOptions::openshift
 
   static std::string Name(int i) { return "n" + std::to_string(i + 1); }
   static int Index(const std::string& name) { return std::stoi(name.substr(1)) - 1; }
@@ -92,7 +97,7 @@ class BaremetalLab {
   std::unique_ptr<SlurmPeer> slurm_;
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<TempDir> dir_;
-  std::string scenario_path_, settings_path_, db_, admin_, state_dir_;
+  std::string scenario_path_, settings_path_, db_, admin_, state_dir_, hub_dir_;
   Scenario scenario_;
 };
 

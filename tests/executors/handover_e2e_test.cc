@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "tests/executors/baremetal_lab.h"
@@ -119,6 +121,87 @@ TEST(HandoverE2E, TenantsGetTheirOwnPartitionsAJobRunsOnEveryNodeAndReleaseLeave
   EXPECT_FALSE(lab.slurm().PartitionExists(pa));
   EXPECT_TRUE(lab.slurm().PartitionExists(pg));
   EXPECT_EQ(Hostname(lab, pg, gn[0]), gn[0]);
+}
+
+// The files the hub stand-in holds for kind `kind` (HostedCluster, NodePool, InfraEnv, Agent).
+std::vector<json> HubObjects(const BaremetalLab& lab, const std::string& kind) {
+  std::vector<json> out;
+  if (!std::filesystem::exists(lab.hub_dir())) return out;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(lab.hub_dir())) {
+    if (!f.is_regular_file() || f.path().parent_path().filename() != kind) continue;
+    std::ifstream in(f.path());
+    json j = json::parse(in, nullptr, false);
+    if (!j.is_discarded()) out.push_back(j);
+  }
+  return out;
+}
+
+TEST(HandoverE2E, AnOpenshiftClusterFromATemplateIsInstalledWithItsAccessAndTornDown) {
+  LabOptions options;
+  options.nodes = 4;
+  options.openshift = true;
+  options.project = "web";
+  options.extra_yaml =
+      "clusterTemplates:\n"
+      "  - name: openshift-small\n"
+      "    description: three workers and one infra node\n"
+      "    purpose: openshift\n"
+      "    nodeSets:\n"
+      "      - {name: workers, class: cpu, size: 2}\n"
+      "      - {name: infra, class: cpu, size: 1}\n";
+  BaremetalLab lab(options);
+
+  json listed = lab.Call("GET", "/v1/cluster-templates", nullptr, 200);
+  ASSERT_EQ(listed["templates"].size(), 1u) << listed.dump(1);
+  EXPECT_EQ(listed["templates"][0]["nodes"], 3);
+  // An unknown template is named, not guessed.
+  json missing = lab.Call("POST", "/v1/clusters",
+                          {{"template", "openshift-huge"}, {"tenant", "acme"}}, 404);
+  EXPECT_EQ(missing["code"], "template_not_found") << missing.dump(1);
+
+  json k = lab.Call("POST", "/v1/clusters",
+                    {{"template", "openshift-small"}, {"tenant", "acme"}, {"project", "web"},
+                     {"name", "shop"}},
+                    201);
+  EXPECT_EQ(k["purpose"], "openshift");
+  ASSERT_EQ(k["placement"]["nodeSets"].size(), 2u) << k.dump(1);
+  EXPECT_EQ(k["placement"]["nodeSets"][0]["nodes"].size(), 2u);
+  EXPECT_EQ(k["placement"]["nodeSets"][1]["nodes"].size(), 1u);
+  k = lab.WaitForCluster(k["id"], "READY", 120);
+  ASSERT_EQ(k["status"], "READY") << k.dump(1) << Steps(k);
+  EXPECT_EQ(MilestoneNames(k),
+            (std::vector<std::string>{"requested", "assigned-to-tenant", "assigned-to-project",
+                                      "installing", "ready"}));
+  const std::vector<std::string> nodes = ClusterNodes(k);
+  ASSERT_EQ(nodes.size(), 3u);
+  // Credentials by reference and a console link.
+  EXPECT_EQ(k["access"]["apiUrl"].get<std::string>().rfind("https://api.", 0), 0u) << k.dump(1);
+  EXPECT_NE(k["access"]["consoleUrl"].get<std::string>().find("console"), std::string::npos);
+  EXPECT_NE(k["access"]["kubeconfig"].get<std::string>().find("admin-kubeconfig"),
+            std::string::npos);
+
+  // What the hub was given: one hosted cluster whose pool takes exactly the three machines.
+  ASSERT_EQ(HubObjects(lab, "HostedCluster").size(), 1u);
+  const std::vector<json> pools = HubObjects(lab, "NodePool");
+  ASSERT_EQ(pools.size(), 1u);
+  EXPECT_EQ(pools[0]["spec"]["replicas"], 3);
+  std::vector<std::string> hosts;
+  for (const json& a : HubObjects(lab, "Agent")) {
+    EXPECT_EQ(a["spec"]["approved"], true);
+    hosts.push_back(a["spec"]["hostname"]);
+  }
+  EXPECT_EQ(Sorted(hosts), nodes);
+  for (const std::string& n : nodes) EXPECT_TRUE(lab.PoweredOn(BaremetalLab::Index(n))) << n;
+
+  lab.Call("DELETE", "/v1/clusters/" + k["id"].get<std::string>(), nullptr, 202);
+  k = lab.WaitForCluster(k["id"], "DELETED", 90);
+  ASSERT_EQ(k["status"], "DELETED") << Steps(k);
+  EXPECT_TRUE(HubObjects(lab, "Agent").empty());
+  EXPECT_TRUE(HubObjects(lab, "HostedCluster").empty());
+  for (const std::string& n : nodes) {
+    EXPECT_FALSE(lab.PoweredOn(BaremetalLab::Index(n))) << n;
+    EXPECT_EQ(lab.PortTag(BaremetalLab::Index(n)), 4000) << n;
+  }
 }
 
 }  // namespace
