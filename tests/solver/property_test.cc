@@ -44,6 +44,7 @@ bool* MaskField(ConstraintMask& m, const std::string& name) {
   if (name == "roce") return &m.roce;
   if (name == "budget") return &m.budget;
   if (name == "quota") return &m.quota;
+  if (name == "projectQuota") return &m.project_quota;
   if (name == "tenantBudget") return &m.tenant_budget;
   return nullptr;  // count, availability: always enforced
 }
@@ -414,7 +415,10 @@ TEST(PropertyTest, BackendsAgreeWithExhaustiveSearch) {
           ASSERT_TRUE(got.explanation.has_value());
           ++tally.explanations;
           // The conflict set: infeasible on its own, feasible without any one of its items.
-          ConstraintMask only{false, false, false, false, false, false, false, false, false};
+          ConstraintMask only;
+          for (const char* group : {"select", "locality", "spread", "compliance", "exclusive",
+                                    "roce", "budget", "quota", "projectQuota", "tenantBudget"})
+            *MaskField(only, group) = false;
           std::string items;
           for (const ConflictItem& c : got.explanation->conflict) {
             items += c.constraint + " ";
