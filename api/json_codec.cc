@@ -120,8 +120,10 @@ Json PlanToJson(const Plan& plan, const TenantNetwork* network) {
   Json j{{"id", plan.id},
          {"allocation", plan.allocation},
          {"tenant", plan.tenant},
+         {"project", plan.project},
          {"purpose", plan.purpose}};
   AddPlanProgressJson(plan, network, j);
+  if (!plan.access.empty()) j["access"] = plan.access;
   j["createdAt"] = IsoTime(plan.created_ms);
   j["updatedAt"] = IsoTime(plan.updated_ms);
   return j;
@@ -133,6 +135,7 @@ Json PlanSummaryJson(const Plan& plan) {
   Json j{{"id", plan.id},
          {"allocation", plan.allocation},
          {"tenant", plan.tenant},
+         {"project", plan.project},
          {"purpose", plan.purpose},
          {"status", PlanStatusName(plan.status)},
          {"stepsDone", done},

@@ -77,6 +77,14 @@ RouteError TenantNotFound(const std::string& tenant) {
   return e;
 }
 
+// A token bound to one project asked for another: 403, as for any act its scope does not allow.
+RouteError OtherProject(const Principal& who, const std::string& project, std::string_view act) {
+  return WithReason(StatusCode::kPermissionDenied, "forbidden",
+                    "this token acts for project " + QuotedText(who.project.value_or(""), 64) +
+                        " of tenant " + QuotedText(who.tenant, 64) + " only; it may not " +
+                        std::string(act) + " project " + QuotedText(project, 64));
+}
+
 // Decodes the body and query of a solve/reservation/cluster call, scoped to the caller.
 RouteResultOf<SolveCall> ParseSolveCall(Service& s, const Call& c, bool holds) {
   const std::optional<RouteError> unknown =
@@ -135,6 +143,16 @@ RouteResultOf<SolveCall> ParseSolveCall(Service& s, const Call& c, bool holds) {
         e.pointer = "/tenant";
         return e;
       }
+      if (who.project) {
+        // A token bound to a project places for that project; naming another is not allowed.
+        if (!out.body.contains("project")) {
+          out.request.project = *who.project;
+        } else if (out.request.project != *who.project) {
+          RouteError e = OtherProject(who, out.request.project, "place for");
+          e.pointer = "/project";
+          return e;
+        }
+      }
       if (!d.has_name) out.request.name = "request";
       out.options.requests_validated = true;  // fields here, the rest by ValidateAgainst
     }
@@ -148,7 +166,14 @@ RouteResultOf<SolveCall> ParseSolveCall(Service& s, const Call& c, bool holds) {
 // and the decoding are the request's one validation; the solver does not repeat it.
 std::optional<RouteError> ValidateAgainst(const View& view, const SolveCall& call) {
   const Request& r = call.request;
-  if (view.TenantIndex(r.tenant) < 0) return TenantNotFound(r.tenant);
+  const int tenant = view.TenantIndex(r.tenant);
+  if (tenant < 0) return TenantNotFound(r.tenant);
+  if (Result<const Project*> project = FindProject(view.tenants[tenant], r.project);
+      !project.ok()) {
+    RouteError e(project.status());
+    e.pointer = "/project";
+    return e;
+  }
   PlacementProblem problem{view.snapshot, view.tenants};
   const Status st = ValidateRequestAgainst(problem, r);
   if (st.ok()) return std::nullopt;
@@ -241,6 +266,7 @@ std::string AdmissionRule(const View& view, const Request& r, int node) {
 HoldRequest MakeHold(const View& view, const SolveCall& call, const PlacementResult& r) {
   HoldRequest h;
   h.tenant = call.request.tenant;
+  h.project = call.request.project;
   h.name = call.request.name;
   h.request = EncodeRequestJson(call.request).dump();
   h.cost_per_hour = r.cost_per_hour;
@@ -259,6 +285,7 @@ HoldRequest MakeHold(const View& view, const SolveCall& call, const PlacementRes
 Json SolveReply(const View& view, const SolveCall& call, const PlacementResult& r) {
   Json j = PlacementResultToJson(*view.snapshot, r);
   j["tenant"] = call.request.tenant;
+  j["project"] = call.request.project;
   j["verified"] = Placed(r);
   Json gens = Json::object();
   for (int n : r.nodes)
@@ -423,6 +450,7 @@ RouteResult CommitReservation(Service& s, const Call& c) {
   DecodedRequest d = DecodeRequestJson(call.body);
   if (!d.errors.empty()) return a.status();
   call.request = std::move(d.request);
+  call.request.project = old.project;
   Result<std::shared_ptr<const View>> current = s.CurrentView();
   if (!current.ok()) return current.status();
   const View& view = **current;
@@ -459,12 +487,27 @@ RouteResult CancelReservation(Service& s, const Call& c) {
 }
 
 RouteResultOf<bool> AllParam(const Call& c) {
-  if (auto e = CheckQuery(c, {"all", "limit", "pageToken"})) return *std::move(e);
+  if (auto e = CheckQuery(c, {"all", "limit", "pageToken", "project"})) return *std::move(e);
   auto it = c.query.find("all");
   if (it == c.query.end()) return false;
   if (it->second == "true") return true;
   if (it->second == "false") return false;
   return BadParameter("all", "expected true or false");
+}
+
+// The caller's scope narrowed to the `project` query parameter when given; a token bound to
+// another project may not list this one (403).
+RouteResultOf<Scope> ListScope(const Call& c) {
+  Scope scope = c.principal().scope();
+  auto it = c.query.find("project");
+  if (it == c.query.end()) return scope;
+  if (scope.project && *scope.project != it->second) {
+    RouteError e = OtherProject(c.principal(), it->second, "list");
+    e.parameter = "project";
+    return e;
+  }
+  scope.project = it->second;
+  return scope;
 }
 
 // A list answer: `items`, the list's own key (older clients read it; the same page), the token of
@@ -488,8 +531,10 @@ RouteResult ListReservations(Service& s, const Call& c) {
   if (!all.ok()) return std::move(all).error();
   RouteResultOf<PageRequest> page = PageParams(c, "reservations");
   if (!page.ok()) return std::move(page).error();
-  return PageReply(s.store().ListReservationsPage(c.principal().scope(), *all, *page),
-                   "reservations", ReservationToJson);
+  RouteResultOf<Scope> scope = ListScope(c);
+  if (!scope.ok()) return std::move(scope).error();
+  return PageReply(s.store().ListReservationsPage(*scope, *all, *page), "reservations",
+                   ReservationToJson);
 }
 
 RouteResult GetReservation(Service& s, const Call& c) {
@@ -503,7 +548,9 @@ RouteResult ListAllocations(Service& s, const Call& c) {
   if (!all.ok()) return std::move(all).error();
   RouteResultOf<PageRequest> page = PageParams(c, "allocations");
   if (!page.ok()) return std::move(page).error();
-  return PageReply(s.store().ListAllocationsPage(c.principal().scope(), *all, *page), "allocations",
+  RouteResultOf<Scope> scope = ListScope(c);
+  if (!scope.ok()) return std::move(scope).error();
+  return PageReply(s.store().ListAllocationsPage(*scope, *all, *page), "allocations",
                    AllocationToJson);
 }
 
@@ -678,6 +725,7 @@ RouteResultOf<PageRequest> PageParams(const Call& c, std::string_view list) {
 Json ReservationToJson(const ReservationRecord& r) {
   Json j{{"id", r.id},
          {"tenant", r.tenant},
+         {"project", r.project},
          {"name", r.name},
          {"status", ReservationStatusName(r.status)},
          {"createdAt", IsoTime(r.created_ms)},
@@ -693,6 +741,7 @@ Json ReservationToJson(const ReservationRecord& r) {
 Json AllocationToJson(const AllocationRecord& a) {
   return Json{{"id", a.id},
               {"tenant", a.tenant},
+              {"project", a.project},
               {"name", a.name},
               {"status", AllocationStatusName(a.status)},
               {"createdAt", IsoTime(a.created_ms)},
