@@ -389,14 +389,23 @@ void CheckLimits(const Tenant& t, const TenantUsage& u) {
   }
 }
 
+// The project `tenant` declares under `project` ("" = "default"), or null.
+const Project* DeclaredProject(const Tenant& tenant, std::string_view project) {
+  const std::string_view name = project.empty() ? std::string_view("default") : project;
+  for (const Project& p : tenant.projects) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
 // Fails with unknown_reference when `tenant` has no project `project`, and with quota_exceeded
 // when the project would break its own quota holding `adding` more than it holds now (the
 // tenant's limits are CheckLimits's; the default project has none of its own).
 void CheckProjectLimits(SqlConn& c, const Tenant& tenant, const std::string& project,
                         const TenantUsage& adding) {
-  Result<const Project*> found = FindProject(tenant, project);
-  if (!found.ok()) throw Abort{found.status()};
-  if (*found == nullptr) return;
+  if (Status known = CheckProjectOf(tenant, project); !known.ok()) throw Abort{known};
+  const Project* declared = DeclaredProject(tenant, project);
+  if (declared == nullptr) return;
   TenantUsage after = SumHeld(c, tenant.name, project);
   after.nodes += adding.nodes;
   after.gpus += adding.gpus;
@@ -404,8 +413,8 @@ void CheckProjectLimits(SqlConn& c, const Tenant& tenant, const std::string& pro
   after.memory_gib += adding.memory_gib;
   after.storage_gib += adding.storage_gib;
   after.cost_per_hour += adding.cost_per_hour;
-  CheckQuota("project " + QuotedText(project) + " of tenant " + QuotedText(tenant.name),
-             (*found)->quota, after);
+  CheckQuota("project " + QuotedText(declared->name) + " of tenant " + QuotedText(tenant.name),
+             declared->quota, after);
 }
 
 struct LockedNode {
@@ -527,6 +536,7 @@ std::vector<HeldNode> HoldNodes(SqlConn& c, Dialect d, const Tenant& tenant,
                                 const std::string& holder, std::string_view state,
                                 const std::string& exclusive) {
   if (claims.empty()) Fail(StatusCode::kInvalidArgument, "no_nodes", "nothing to hold");
+  if (Status known = CheckProjectOf(tenant, project); !known.ok()) throw Abort{known};
   std::vector<std::string> names;
   names.reserve(claims.size() + neighbours.size());
   for (const NodeClaim& claim : claims) names.push_back(claim.node);
@@ -753,7 +763,7 @@ ReservationRecord InsertReservation(SqlConn& c, Dialect d, const HoldRequest& ho
   ReservationRecord r;
   r.id = NewId("rsv-");
   r.tenant = hold.tenant;
-  r.project = hold.project;
+  r.project = StoredProjectName(hold.project);
   r.name = hold.name;
   r.request = hold.request;
   r.status = status;
@@ -861,19 +871,17 @@ std::string Actor::Describe() const {
   return s;
 }
 
-Result<const Project*> FindProject(const Tenant& tenant, const std::string& project) {
-  if (project.empty()) return static_cast<const Project*>(nullptr);
-  std::string known;
-  for (const Project& p : tenant.projects) {
-    if (p.name == project) return &p;
-    known += (known.empty() ? "" : ", ") + QuotedText(p.name);
+Status CheckProjectOf(const Tenant& tenant, std::string_view project) {
+  if (StoredProjectName(project).empty() || DeclaredProject(tenant, project) != nullptr) {
+    return Status::Ok();
   }
-  return WithReason(StatusCode::kInvalidArgument, "unknown_reference",
-                    "tenant " + QuotedText(tenant.name) + " has no project " +
-                        QuotedText(project) + "; " +
-                        (known.empty() ? std::string("it has only its default project (\"\")")
-                                       : "expected one of " + known +
-                                             " (or \"\", its default project)"));
+  std::string known;
+  for (const Project& p : tenant.projects) known += (known.empty() ? "" : ", ") + QuotedText(p.name);
+  return WithReason(
+      StatusCode::kInvalidArgument, "unknown_reference",
+      "tenant " + QuotedText(tenant.name) + " has no project " + QuotedText(project) + "; " +
+          (known.empty() ? std::string("it has only its default project (\"default\")")
+                         : "expected one of " + known + " (or \"default\")"));
 }
 
 Status AddAllocationRecords(Scenario& s, const std::vector<AllocationRecord>& allocations) {
@@ -1140,7 +1148,7 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
       double cost = 0;
       for (const auto& n : a.nodes) {
         holder_of[n] = id;
-        project_of[n] = a.project;
+        project_of[n] = StoredProjectName(a.project);
         if (a.request && a.request->exclusive) {
           exclusive_of[n] = std::string(LevelName(*a.request->exclusive));
         }
@@ -1151,7 +1159,7 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
       // export reads it back); empty when it does not.
       const std::string request = a.request ? DumpRequest(*a.request) : std::string();
       allocations.Add({id, a.tenant, a.name, request, "active", Num(now_ms), "0", "", Num(cost),
-                       "import", a.project});
+                       "import", StoredProjectName(a.project)});
       for (const auto& n : a.nodes) allocation_nodes.Add({id, n, "imported from the scenario"});
     }
     allocations.Flush();
@@ -1618,6 +1626,30 @@ Result<std::vector<ClusterRecord>> Store::ListClusters(const Scope& scope) {
   });
 }
 
+namespace {
+std::map<std::string, TenantUsage> SumHeldByProject(SqlConn& c, const std::string& tenant) {
+  std::map<std::string, TenantUsage> out;
+  for (const Row& r :
+       c.Query("SELECT project, COUNT(*), COALESCE(SUM(gpus), 0), COALESCE(SUM(cpu_cores), 0), "
+               "COALESCE(SUM(memory_gib), 0), COALESCE(SUM(storage_gib), 0), "
+               "COALESCE(SUM(cost_per_hour), 0) FROM nodes WHERE tenant = $1 GROUP BY project",
+               {tenant})) {
+    TenantUsage& x = out[Str(r[0])];
+    x.nodes = I64(r[1]);
+    x.gpus = I64(r[2]);
+    x.cpu_cores = I64(r[3]);
+    x.memory_gib = F64(r[4]);
+    x.storage_gib = F64(r[5]);
+    x.cost_per_hour = F64(r[6]);
+  }
+  return out;
+}
+}  // namespace
+
+Result<std::map<std::string, TenantUsage>> Store::HeldByProject(const std::string& tenant) {
+  return NoTxn(*pool_, [&](SqlConn& c) { return SumHeldByProject(c, tenant); });
+}
+
 Result<StoredUsage> Store::UsageOf(const std::string& tenant) {
   return InTxn(*pool_, false, [&](SqlConn& c) {
     if (c.Query("SELECT name FROM tenants WHERE name = $1", {tenant}).empty()) {
@@ -1639,19 +1671,7 @@ Result<StoredUsage> Store::UsageOf(const std::string& tenant) {
       Add(u.held, x);
       if (Str(r[0]) == "reserved") Add(u.reserved, x);
     }
-    for (const Row& r :
-         c.Query("SELECT project, COUNT(*), COALESCE(SUM(gpus), 0), COALESCE(SUM(cpu_cores), 0), "
-                 "COALESCE(SUM(memory_gib), 0), COALESCE(SUM(storage_gib), 0), "
-                 "COALESCE(SUM(cost_per_hour), 0) FROM nodes WHERE tenant = $1 GROUP BY project",
-                 {tenant})) {
-      TenantUsage& x = u.held_by_project[Str(r[0])];
-      x.nodes = I64(r[1]);
-      x.gpus = I64(r[2]);
-      x.cpu_cores = I64(r[3]);
-      x.memory_gib = F64(r[4]);
-      x.storage_gib = F64(r[5]);
-      x.cost_per_hour = F64(r[6]);
-    }
+    u.held_by_project = SumHeldByProject(c, tenant);
     u.reservations = I64(c.Query(
         "SELECT COUNT(*) FROM reservations WHERE tenant = $1 AND status = 'held'", {tenant})[0][0]);
     u.allocations =
@@ -1698,14 +1718,15 @@ Result<std::string> Store::CreateToken(const std::string& tenant, const std::str
         Fail(StatusCode::kNotFound, "tenant_not_found", "no tenant \"" + tenant + "\"");
       }
       if (project) {
-        Result<const Project*> found = FindProject(TenantFromRow(rows[0]), *project);
-        if (!found.ok()) throw Abort{found.status()};
+        Status known = CheckProjectOf(TenantFromRow(rows[0]), *project);
+        if (!known.ok()) throw Abort{known};
       }
     }
     c.Exec(
         "INSERT INTO api_tokens (hash, id, tenant, role, created_ms, created_by, expires_ms, "
         "project) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        {hash, id, tenant, role, Num(now_ms), actor.Describe(), Num(expires_ms), project});
+        {hash, id, tenant, role, Num(now_ms), actor.Describe(), Num(expires_ms),
+         project ? Param(StoredProjectName(*project)) : std::nullopt});
     nlohmann::json detail{{"role", role}};
     if (project) detail["project"] = *project;
     if (expires_ms != 0) detail["expiresMs"] = expires_ms;
@@ -2171,6 +2192,7 @@ std::vector<Plan> PlansWithSteps(SqlConn& c, const Rows& rows) {
 Plan InsertPlan(SqlConn& c, Dialect d, const AuditKeyState& audit, const Plan& plan,
                 const Actor& actor, int64_t now) {
   Plan p = plan;
+  p.project = StoredProjectName(p.project);
   if (p.id.empty()) p.id = NewId("pln-");
   if (p.created_ms == 0) p.created_ms = now;
   if (p.updated_ms == 0) p.updated_ms = p.created_ms;

@@ -69,6 +69,12 @@ struct Actor {
   std::string Describe() const;
 };
 
+// The name the store keeps a project under: "" for the tenant's default project (which callers
+// may name "" or "default"), any other name as it is. Records carry this name.
+inline std::string StoredProjectName(std::string_view project) {
+  return project == "default" ? std::string() : std::string(project);
+}
+
 // Whose records a call may see and touch: every tenant's (empty tenant: providers), one tenant's,
 // or one project of one tenant's (a token bound to a project). A tenant name converts to its
 // tenant-wide scope.
@@ -78,21 +84,21 @@ struct Scope {
   Scope(const char* tenant_name) : tenant(tenant_name) {}             // NOLINT: tenant-wide
   static Scope OfProject(std::string tenant_name, std::string project_name) {
     Scope s(std::move(tenant_name));
-    s.project = std::move(project_name);
+    s.project = StoredProjectName(project_name);
     return s;
   }
   std::string tenant;                  // empty = every tenant
-  std::optional<std::string> project;  // set = only this project of `tenant`
+  std::optional<std::string> project;  // set = only this project of `tenant` (StoredProjectName)
   bool Admits(const std::string& record_tenant, const std::string& record_project) const {
     return (tenant.empty() || record_tenant == tenant) &&
            (!project || record_project == *project);
   }
 };
 
-// The project of `tenant` named `project` ("" = the tenant's default project, which every tenant
-// has and which sets no limits of its own), or nullptr for the default project. An unknown name
-// is kInvalidArgument "unknown_reference", naming it and listing the tenant's projects.
-Result<const Project*> FindProject(const Tenant& tenant, const std::string& project);
+// OK when `project` names a project of `tenant` (its default project "" or "default", or one it
+// declares); else kInvalidArgument "unknown_reference", naming it and listing the tenant's
+// projects.
+Status CheckProjectOf(const Tenant& tenant, std::string_view project);
 
 struct NodeRecord {
   std::string name;
@@ -132,7 +138,7 @@ std::optional<AllocationStatus> ParseAllocationStatus(std::string_view s);
 struct ReservationRecord {
   std::string id;
   std::string tenant;
-  std::string project;  // "" = the tenant's default project
+  std::string project;  // StoredProjectName: "" = the tenant's default project
   std::string name;
   std::string request;  // the request as the service received it (JSON text), for re-solves
   ReservationStatus status = ReservationStatus::kHeld;
@@ -365,6 +371,9 @@ class Store {
   Result<std::vector<ClusterRecord>> ListClusters(const Scope& scope);
   Result<Page<ClusterRecord>> ListClustersPage(const Scope& scope, const PageRequest& page);
   Result<StoredUsage> UsageOf(const std::string& tenant);
+  // What each project of `tenant` holds (reserved or allocated), by StoredProjectName; projects
+  // that hold nothing are absent. One query: for the solver's per-project headroom.
+  Result<std::map<std::string, TenantUsage>> HeldByProject(const std::string& tenant);
 
   // --- plans (DESIGN.md section 6) ---------------------------------------------------------
   // The runner persists every step transition here, so a restarted runner resumes where the last

@@ -311,21 +311,27 @@ UsageAgainstLimits MeasureUsage(const std::string& who, const Quota& q,
   return out;
 }
 
-// The tenant's projects ("" = its default project, which has no limits of its own) with their use
-// against their own quotas; alerts past the project's alertAt, else the tenant's. `only`: just
-// that project (a token bound to it).
+// The tenant's projects, its default project first unless it declares one of that name (the
+// default has no limits of its own then), with their use against their own quotas; alerts past
+// the project's alertAt, else the tenant's. `only`: just that project (a token bound to it).
 Json ProjectsUsageJson(const Tenant& t, const StoredUsage& u,
                        const std::optional<std::string>& only) {
-  std::vector<const Project*> projects{nullptr};
-  for (const Project& p : t.projects) projects.push_back(&p);
+  std::vector<const Project*> projects;
+  bool declares_default = false;
+  for (const Project& p : t.projects) {
+    projects.push_back(&p);
+    declares_default = declares_default || StoredProjectName(p.name).empty();
+  }
+  if (!declares_default) projects.insert(projects.begin(), nullptr);
   Json list = Json::array();
   for (const Project* p : projects) {
-    const std::string name = p ? p->name : std::string();
-    if (only && *only != name) continue;
-    auto held = u.held_by_project.find(name);
+    const std::string name = p ? p->name : std::string("default");
+    const std::string stored = StoredProjectName(name);
+    if (only && *only != stored) continue;
+    auto held = u.held_by_project.find(stored);
     const std::vector<double>& alert_at = p && !p->alert_at.empty() ? p->alert_at : t.alert_at;
     UsageAgainstLimits m = MeasureUsage(
-        "project \"" + name + "\" of " + t.name, p ? p->quota : Quota{}, std::nullopt, alert_at,
+        "project " + name + " of " + t.name, p ? p->quota : Quota{}, std::nullopt, alert_at,
         held == u.held_by_project.end() ? TenantUsage{} : held->second, std::nullopt);
     m.quota.erase("costPerHour");  // a project has no budget of its own
     list.push_back(Json{{"name", name},

@@ -147,7 +147,7 @@ RouteResultOf<SolveCall> ParseSolveCall(Service& s, const Call& c, bool holds) {
         // A token bound to a project places for that project; naming another is not allowed.
         if (!out.body.contains("project")) {
           out.request.project = *who.project;
-        } else if (out.request.project != *who.project) {
+        } else if (StoredProjectName(out.request.project) != *who.project) {
           RouteError e = OtherProject(who, out.request.project, "place for");
           e.pointer = "/project";
           return e;
@@ -168,9 +168,8 @@ std::optional<RouteError> ValidateAgainst(const View& view, const SolveCall& cal
   const Request& r = call.request;
   const int tenant = view.TenantIndex(r.tenant);
   if (tenant < 0) return TenantNotFound(r.tenant);
-  if (Result<const Project*> project = FindProject(view.tenants[tenant], r.project);
-      !project.ok()) {
-    RouteError e(project.status());
+  if (Status project = CheckProjectOf(view.tenants[tenant], r.project); !project.ok()) {
+    RouteError e(std::move(project));
     e.pointer = "/project";
     return e;
   }
@@ -501,12 +500,13 @@ RouteResultOf<Scope> ListScope(const Call& c) {
   Scope scope = c.principal().scope();
   auto it = c.query.find("project");
   if (it == c.query.end()) return scope;
-  if (scope.project && *scope.project != it->second) {
+  const std::string project = StoredProjectName(it->second);
+  if (scope.project && *scope.project != project) {
     RouteError e = OtherProject(c.principal(), it->second, "list");
     e.parameter = "project";
     return e;
   }
-  scope.project = it->second;
+  scope.project = project;
   return scope;
 }
 

@@ -103,7 +103,7 @@ TEST_P(ProjectTest, AReservationAndItsAllocationBelongToTheProjectAskedFor) {
   // Without a project, the tenant's default project.
   Response plain = Reserve(med_, OneNode());
   ASSERT_EQ(plain.status, 201) << plain.body;
-  EXPECT_EQ(plain.Json()["project"], "");
+  EXPECT_EQ(plain.Json()["project"], "default");
 
   // A dry run says which project it solved for.
   Response solved = server_->Call("POST", "/v1/placements:solve", med_, OneNode("trial"));
@@ -119,8 +119,9 @@ TEST_P(ProjectTest, AReservationAndItsAllocationBelongToTheProjectAskedFor) {
   EXPECT_TRUE(Ids(trial.Json()).empty());
   Response defaults = server_->Call("GET", "/v1/allocations?project=", admin_);
   ASSERT_EQ(defaults.status, 200) << defaults.body;
-  for (const auto& item : defaults.Json()["items"]) EXPECT_EQ(item["project"], "") << item;
-  Response held = server_->Call("GET", "/v1/reservations?project=", med_);
+  EXPECT_FALSE(defaults.Json()["items"].empty());
+  for (const auto& item : defaults.Json()["items"]) EXPECT_EQ(item["project"], "default") << item;
+  Response held = server_->Call("GET", "/v1/reservations?project=default", med_);
   ASSERT_EQ(held.status, 200) << held.body;
   EXPECT_EQ(Ids(held.Json()), std::vector<std::string>{plain.Json()["id"]});
 }
@@ -184,7 +185,8 @@ TEST_P(ProjectTest, UsageShowsEachProjectWithItsAlerts) {
   std::map<std::string, json> projects;
   for (const auto& p : j["projects"]) projects[p["name"]] = p;
   ASSERT_EQ(projects.size(), 3u) << j["projects"];
-  EXPECT_EQ(projects[""]["usage"]["nodes"], 2);  // med-pilot, from the scenario
+  EXPECT_EQ(projects["default"]["usage"]["nodes"], 2);  // med-pilot, from the scenario
+  EXPECT_TRUE(projects["default"]["quota"]["nodes"].is_null());
   EXPECT_EQ(projects["scan"]["usage"]["nodes"], 2);
   EXPECT_EQ(projects["scan"]["quota"]["nodes"], 2);
   EXPECT_EQ(projects["trial"]["usage"]["nodes"], 1);

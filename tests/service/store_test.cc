@@ -782,9 +782,10 @@ TEST_P(StoreTest, TheCommitChecksTheProjectsQuotaAgain) {
   auto r = store_->Reserve(h, kAdmin);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   // The project's share lowered under the held reservation: the commit refuses.
+  // (RunSql passes the statement in double quotes to a shell: the JSON's quotes are escaped.)
   RunSql(url_,
-         "UPDATE tenants SET projects = '[{\"name\":\"scan\",\"quota\":{\"nodes\":1}},"
-         "{\"name\":\"trial\"}]' WHERE name = 'med-imaging'");
+         "UPDATE tenants SET projects = '[{\\\"name\\\":\\\"scan\\\",\\\"quota\\\":{\\\"nodes\\\":1}},"
+         "{\\\"name\\\":\\\"trial\\\"}]' WHERE name = 'med-imaging'");
   auto c = store_->Commit(r->id, "", kAdmin, NowMillis());
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().reason(), "quota_exceeded");
