@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
@@ -35,8 +36,8 @@ using yaml_reader::SourcePos;
 
 constexpr std::string_view kApiVersion = "topoplace/v1";
 
-constexpr std::string_view kRootKeys[] = {"apiVersion", "inventory",   "networks",
-                                          "tenants",    "allocations", "requests"};
+constexpr std::string_view kRootKeys[] = {"apiVersion",  "inventory", "networks",        "tenants",
+                                          "allocations", "requests",  "clusterTemplates"};
 constexpr std::string_view kInventoryKeys[] = {"sites",       "powerDomains", "switches", "racks",
                                                "nodeClasses", "nodes",        "generate"};
 constexpr std::string_view kSiteKeys[] = {"name", "region", "jurisdiction", "tags"};
@@ -63,10 +64,18 @@ constexpr std::string_view kGenerateKeys[] = {"name",         "site",        "re
                                               "allocated",    "maintenance", "failed",
                                               "vendors",      "seed",        "ports",
                                               "l2Driver"};
-constexpr std::string_view kTenantKeys[] = {"name", "quota", "compliance", "budgetPerHour",
-                                            "alertAt"};
+constexpr std::string_view kTenantKeys[] = {"name",       "quota",         "projects",
+                                            "compliance", "budgetPerHour", "alertAt"};
+constexpr std::string_view kProjectKeys[] = {"name", "quota", "alertAt"};
 constexpr std::string_view kQuotaKeys[] = {"nodes", "gpus", "cpuCores", "memoryGiB", "storageGiB"};
-constexpr std::string_view kAllocationKeys[] = {"name", "tenant", "nodes", "request"};
+constexpr std::string_view kAllocationKeys[] = {"name", "tenant", "project", "nodes", "request"};
+constexpr std::string_view kTemplateKeys[] = {"name",     "description", "purpose",   "nodeSets",
+                                              "topology", "compliance",  "exclusive", "network"};
+constexpr std::string_view kNodeSetKeys[] = {"name", "class", "size", "topology"};
+// The request keys a template (or one of its node sets) shares with a request; read by the
+// request's own reader, so they mean and are checked exactly as in a request.
+constexpr std::string_view kTemplateRequestKeys[] = {"topology", "compliance", "exclusive",
+                                                     "network", "purpose"};
 constexpr std::string_view kLabelOpKeys[] = {"in", "notIn", "exists"};
 
 constexpr std::string_view kRoleNames[] = {"leaf", "spine"};
@@ -90,6 +99,7 @@ const NumberRange kQuotaGpus{0, 1e9};
 const NumberRange kQuotaCores{0, 1e10};
 const NumberRange kQuotaMemory{0, 1e13};
 const NumberRange kQuotaStorage{0, 1e15};
+const NumberRange kNodeSetSize{1, 1'000'000};
 const NumberRange kFraction{0, 1, /*min_exclusive=*/true};
 const NumberRange kShare{0, 1};
 const NumberRange kWeight{0, 1e6, /*min_exclusive=*/true};
@@ -98,8 +108,27 @@ const NumberRange kVlan{1, 4094};
 // A tenant subnet needs a gateway and at least one node: /30 is the longest that has both.
 const NumberRange kTenantPrefix{1, 30};
 
-// The keys of a request map, from the request schema: all of them, or without name and tenant
-// (an allocation's request, whose name and tenant are the allocation's).
+// A quota's limit on resource `k` (kQuotaKeys order), as a number; nullopt when unset.
+std::optional<double> QuotaLimit(const Quota& q, size_t k) {
+  switch (k) {
+    case 0: return q.nodes ? std::optional<double>(static_cast<double>(*q.nodes)) : std::nullopt;
+    case 1: return q.gpus ? std::optional<double>(static_cast<double>(*q.gpus)) : std::nullopt;
+    case 2:
+      return q.cpu_cores ? std::optional<double>(static_cast<double>(*q.cpu_cores)) : std::nullopt;
+    case 3: return q.memory_gib;
+    case 4: return q.storage_gib;
+  }
+  return std::nullopt;
+}
+
+// The keys of a request map its reader's caller reads (an allocation's request takes them from
+// the allocation).
+bool IsCallersKey(std::string_view key) {
+  return key == "name" || key == "tenant" || key == "project";
+}
+
+// The keys of a request map, from the request schema: all of them, or without name, tenant and
+// project (an allocation's request, whose name, tenant and project are the allocation's).
 std::span<const std::string_view> RequestKeys() {
   static const std::vector<std::string_view> kKeys = [] {
     std::vector<std::string_view> keys;
@@ -112,7 +141,7 @@ std::span<const std::string_view> RequestBodyKeys() {
   static const std::vector<std::string_view> kKeys = [] {
     std::vector<std::string_view> keys;
     for (const RequestField* f : ChildFields("")) {
-      if (f->key() != "name" && f->key() != "tenant") keys.push_back(f->key());
+      if (!IsCallersKey(f->key())) keys.push_back(f->key());
     }
     return keys;
   }();
@@ -207,11 +236,28 @@ struct NodeSrc {
 struct NetworksSrc {
   std::optional<Ref> quarantine_vlan, vlan_from, vlan_to, pool, prefix_length;
 };
+// Where each limit of a quota was written, in kQuotaResources order.
+struct QuotaSrc {
+  std::array<std::optional<Ref>, 5> limits;
+};
+struct ProjectSrc {
+  std::optional<Ref> name;
+  QuotaSrc quota;
+};
 struct TenantSrc {
   std::optional<Ref> name;
+  QuotaSrc quota;
+  std::vector<ProjectSrc> projects;  // parallel to Tenant::projects
+};
+struct NodeSetSrc {
+  std::optional<Ref> name, node_class;
+};
+struct TemplateSrc {
+  std::optional<Ref> name;
+  std::vector<NodeSetSrc> node_sets;  // parallel to ClusterTemplate::node_sets
 };
 struct RequestSrc {
-  std::optional<Ref> name, tenant;
+  std::optional<Ref> name, tenant, project;
   std::vector<Ref> classes;     // parallel to NodeSelector::classes
   std::vector<Ref> compliance;  // parallel to Request::compliance
 };
@@ -224,7 +270,7 @@ struct RequestPositions {
   std::unordered_map<std::string, std::string> text;  // comparisons as written (">=2e6")
 };
 struct AllocationSrc {
-  std::optional<Ref> name, tenant;
+  std::optional<Ref> name, tenant, project;
   std::vector<Ref> nodes;             // parallel to Allocation::nodes
   std::optional<RequestSrc> request;  // when the allocation carries its request
   std::optional<Ref> request_nodes;   // where its request's `nodes` was written
@@ -292,6 +338,13 @@ class ScenarioLoader {
   void ParseTenant(const Field& f);
   void ParseAllocation(const Field& f);
   void ParseRequest(const Field& f);
+  void ParseClusterTemplate(const Field& f);
+  void ParseNodeSet(const Field& f, ClusterTemplate& t, TemplateSrc& src);
+  // A quota map (a tenant's or a project's).
+  void ParseQuota(const Field& f, Quota& q, QuotaSrc& src);
+  // The request keys of a template or node set (kTemplateRequestKeys present in `m`) into `shape`,
+  // with the request schema's validation of them.
+  void ReadTemplateShape(const MapFields& m, Request& shape);
   // The keys of a request other than name and tenant, from a map already read, then the request
   // schema's validation of the whole request.
   void ParseRequestBody(const MapFields& m, Request& r, RequestSrc& src, RequestPositions& at);
@@ -337,6 +390,11 @@ class ScenarioLoader {
                   std::map<std::pair<std::string, std::string>, PortOwner>& cabled);
   void CheckNetworks();
   void CheckTenantsAllocationsRequests();
+  // A tenant's projects: unique names, each limit within the tenant's.
+  void CheckProjects(size_t tenant);
+  // `project` (written at `ref`) names a project of `tenant` (-1: unknown, not checked).
+  void CheckProjectRef(const std::optional<Ref>& ref, const std::string& project, int tenant);
+  void CheckClusterTemplates();
   // Reports a dangling reference unless it points into a generate entry that could not run.
   void Dangling(const Ref& ref, std::string_view kind, const std::string& name,
                 std::string_view section, const NameTable& table);
@@ -357,6 +415,7 @@ class ScenarioLoader {
   std::vector<TenantSrc> tenants_;
   std::vector<AllocationSrc> allocations_;
   std::vector<RequestSrc> requests_;
+  std::vector<TemplateSrc> templates_;
   std::vector<std::string> failed_generate_prefixes_;
   // Sections that were not a list: references into them would only repeat that error.
   std::unordered_set<std::string> unreadable_sections_;
@@ -478,7 +537,7 @@ void ScenarioLoader::ParseRoot(const YAML::Node& root) {
     return;
   }
   MapFields m(diag_, root_field, kRootKeys,
-              "a map of apiVersion, inventory, tenants, allocations, requests");
+              "a map of apiVersion, inventory, tenants, allocations, requests, clusterTemplates");
   if (const Field* f = m.Require("apiVersion", std::string(kApiVersion))) {
     if (!f->value.IsScalar() || f->value.Scalar() != kApiVersion) {
       diag_.Error(f->pos(), f->path, "unsupported apiVersion " + yaml_reader::Describe(f->value),
@@ -491,6 +550,8 @@ void ScenarioLoader::ParseRoot(const YAML::Node& root) {
   ParseList(m, "tenants", "a list of tenants", &ScenarioLoader::ParseTenant);
   ParseList(m, "allocations", "a list of allocations", &ScenarioLoader::ParseAllocation);
   ParseList(m, "requests", "a list of requests", &ScenarioLoader::ParseRequest);
+  ParseList(m, "clusterTemplates", "a list of cluster templates",
+            &ScenarioLoader::ParseClusterTemplate);
 }
 
 void ScenarioLoader::ParseInventory(const Field& f) {
@@ -805,38 +866,71 @@ void ScenarioLoader::ParseGenerate(const Field& f) {
   generates_.push_back(std::move(g));
 }
 
+// Reads quota-use fractions like [0.8, 0.95], sorted.
+void ReadAlertAt(Diagnostics& diag, const Field& f, std::vector<double>& out) {
+  if (auto items =
+          yaml_reader::ListItems(diag, f, "a list of quota-use fractions like [0.8, 0.95]")) {
+    for (const Field& item : *items) {
+      if (auto v = yaml_reader::ReadNumber(diag, item, kFraction)) out.push_back(*v);
+    }
+    std::sort(out.begin(), out.end());
+  }
+}
+
+void ScenarioLoader::ParseQuota(const Field& f, Quota& q, QuotaSrc& src) {
+  MapFields qm(diag_, f, kQuotaKeys, "a map with nodes, gpus, cpuCores, memoryGiB, storageGiB");
+  if (!qm.is_map()) return;
+  auto at = [&](size_t k) {
+    const Field* v = qm.Get(kQuotaKeys[k]);
+    return v ? std::optional<Ref>(Ref{v->path, v->pos()}) : std::nullopt;
+  };
+  ReadIntInto(qm, "nodes", kQuotaNodes, q.nodes);
+  ReadIntInto(qm, "gpus", kQuotaGpus, q.gpus);
+  ReadIntInto(qm, "cpuCores", kQuotaCores, q.cpu_cores);
+  if (const Field* v = qm.Get("memoryGiB"))
+    q.memory_gib = yaml_reader::ReadNumber(diag_, *v, kQuotaMemory);
+  if (const Field* v = qm.Get("storageGiB"))
+    q.storage_gib = yaml_reader::ReadNumber(diag_, *v, kQuotaStorage);
+  for (size_t k = 0; k < src.limits.size(); ++k) {
+    if (QuotaLimit(q, k)) src.limits[k] = at(k);
+  }
+}
+
 void ScenarioLoader::ParseTenant(const Field& f) {
   MapFields m(diag_, f, kTenantKeys,
-              "a tenant: a map with name, quota, compliance, budgetPerHour, alertAt");
+              "a tenant: a map with name, quota, projects, compliance, budgetPerHour, alertAt");
   if (!m.is_map()) return;
   Tenant t;
   TenantSrc src;
   src.name = ReadName(m, "name", "a tenant name", t.name, true);
-  if (const Field* q = m.Get("quota")) {
-    MapFields qm(diag_, *q, kQuotaKeys, "a map with nodes, gpus, cpuCores, memoryGiB, storageGiB");
-    if (qm.is_map()) {
-      ReadIntInto(qm, "nodes", kQuotaNodes, t.quota.nodes);
-      ReadIntInto(qm, "gpus", kQuotaGpus, t.quota.gpus);
-      ReadIntInto(qm, "cpuCores", kQuotaCores, t.quota.cpu_cores);
-      if (const Field* v = qm.Get("memoryGiB"))
-        t.quota.memory_gib = yaml_reader::ReadNumber(diag_, *v, kQuotaMemory);
-      if (const Field* v = qm.Get("storageGiB"))
-        t.quota.storage_gib = yaml_reader::ReadNumber(diag_, *v, kQuotaStorage);
+  if (const Field* q = m.Get("quota")) ParseQuota(*q, t.quota, src.quota);
+  if (const Field* ps = m.Get("projects")) {
+    if (auto items = yaml_reader::ListItems(diag_, *ps, "a list of projects")) {
+      for (const Field& item : *items) {
+        MapFields pm(diag_, item, kProjectKeys, "a project: a map with name, quota, alertAt");
+        if (!pm.is_map()) continue;
+        Project p;
+        ProjectSrc psrc;
+        psrc.name = ReadName(pm, "name", "a project name", p.name, true);
+        if (psrc.name) {
+          if (std::string why = CheckRequestText(p.name); !why.empty()) {
+            const size_t semi = why.find("; expected ");
+            diag_.Error(psrc.name->pos, psrc.name->path, why.substr(0, semi),
+                        why.substr(semi + 11));
+          }
+        }
+        if (const Field* q = pm.Get("quota")) ParseQuota(*q, p.quota, psrc.quota);
+        if (const Field* a = pm.Get("alertAt")) ReadAlertAt(diag_, *a, p.alert_at);
+        t.projects.push_back(std::move(p));
+        src.projects.push_back(std::move(psrc));
+      }
     }
   }
   if (const Field* c = m.Get("compliance"))
     ReadNameList(*c, "a compliance name like hipaa", t.compliance, false);
   if (const Field* b = m.Get("budgetPerHour"))
     t.budget_per_hour = yaml_reader::ReadNumber(diag_, *b, kBudget);
-  if (const Field* a = m.Get("alertAt")) {
-    if (auto items =
-            yaml_reader::ListItems(diag_, *a, "a list of quota-use fractions like [0.8, 0.95]")) {
-      for (const Field& item : *items) {
-        if (auto v = yaml_reader::ReadNumber(diag_, item, kFraction)) t.alert_at.push_back(*v);
-      }
-      std::sort(t.alert_at.begin(), t.alert_at.end());
-    }
-  }
+  if (const Field* a = m.Get("alertAt")) ReadAlertAt(diag_, *a, t.alert_at);
   s_.tenants.push_back(std::move(t));
   tenants_.push_back(std::move(src));
 }
@@ -848,6 +942,7 @@ void ScenarioLoader::ParseAllocation(const Field& f) {
   AllocationSrc src;
   src.name = ReadName(m, "name", "an allocation name", a.name, true);
   src.tenant = ReadName(m, "tenant", "the name of a tenant", a.tenant, true);
+  src.project = ReadName(m, "project", "the name of a project of the tenant", a.project, false);
   if (const Field* n = m.Require("nodes", "a list of node names")) {
     src.nodes = ReadNameList(*n, "a node name", a.nodes, false);
     if (n->value.IsSequence() && n->value.size() == 0) {
@@ -856,8 +951,8 @@ void ScenarioLoader::ParseAllocation(const Field& f) {
   }
   if (const Field* rf = m.Get("request")) {
     MapFields rm(diag_, *rf, RequestBodyKeys(),
-                 "a request without name and tenant (the allocation's): nodes or gpus, select, "
-                 "topology, ...");
+                 "a request without name, tenant and project (the allocation's): nodes or gpus, "
+                 "select, topology, ...");
     if (rm.is_map()) {
       Request r;
       RequestSrc rsrc;
@@ -866,6 +961,7 @@ void ScenarioLoader::ParseAllocation(const Field& f) {
       if (const Field* count = rm.Get("nodes")) src.request_nodes = Ref{count->path, count->pos()};
       r.name = a.name;
       r.tenant = a.tenant;
+      r.project = a.project;
       a.request = std::move(r);
       src.request = std::move(rsrc);
     }
@@ -942,14 +1038,73 @@ void ScenarioLoader::ParseRequest(const Field& f) {
   RequestPositions at{m.path(), m.pos(), {}, {}, {}};
   src.name = ReadName(m, "name", "a request name", r.name, true);
   src.tenant = ReadName(m, "tenant", "the name of a tenant", r.tenant, true);
+  src.project = ReadName(m, "project", "the name of a project of the tenant", r.project, false);
   ParseRequestBody(m, r, src, at);
   s_.requests.push_back(std::move(r));
   requests_.push_back(std::move(src));
 }
 
+void ScenarioLoader::ReadTemplateShape(const MapFields& m, Request& shape) {
+  RequestSrc src;
+  RequestPositions at{m.path(), m.pos(), {}, {}, {}};
+  ReadRequestMap(m, "", shape, src, at);
+  // A shape is not a whole request: its count is the node set's, so only the rules on the keys
+  // it has can fail.
+  shape.nodes = 1;
+  ReportValidation(shape, at);
+}
+
+void ScenarioLoader::ParseClusterTemplate(const Field& f) {
+  MapFields m(diag_, f, kTemplateKeys,
+              "a cluster template: a map with name, description, purpose, nodeSets, topology, "
+              "compliance, exclusive, network");
+  if (!m.is_map()) return;
+  ClusterTemplate t;
+  TemplateSrc src;
+  src.name = ReadName(m, "name", "a template name", t.name, true);
+  ReadStringInto(m, "description", "a line of text", t.description);
+  Request shape;
+  ReadTemplateShape(m, shape);
+  t.purpose = shape.purpose;
+  t.locality = shape.locality;
+  t.spread = shape.spread;
+  t.compliance = shape.compliance;
+  t.exclusive = shape.exclusive;
+  t.roce = shape.roce;
+  if (const Field* sets = m.Require("nodeSets", "a list of node sets")) {
+    if (auto items = yaml_reader::ListItems(diag_, *sets, "a list of node sets")) {
+      for (const Field& item : *items) ParseNodeSet(item, t, src);
+      if (items->empty()) {
+        diag_.Error(sets->pos(), sets->path, "no node sets",
+                    "at least one node set {name, class, size}");
+      }
+    }
+  }
+  s_.cluster_templates.push_back(std::move(t));
+  templates_.push_back(std::move(src));
+}
+
+void ScenarioLoader::ParseNodeSet(const Field& f, ClusterTemplate& t, TemplateSrc& src) {
+  MapFields m(diag_, f, kNodeSetKeys, "a node set: a map with name, class, size, topology");
+  if (!m.is_map()) return;
+  NodeSet set;
+  NodeSetSrc set_src;
+  set_src.name = ReadName(m, "name", "a node set name", set.name, true);
+  set_src.node_class = ReadName(m, "class", "the name of a node class", set.node_class, true);
+  if (const Field* size = m.Require("size", kNodeSetSize.Describe(true))) {
+    if (auto v = yaml_reader::ReadInt(diag_, *size, kNodeSetSize)) set.size = static_cast<int>(*v);
+  }
+  Request shape;
+  ReadTemplateShape(m, shape);
+  set.locality = shape.locality;
+  set.spread = shape.spread;
+  t.node_sets.push_back(std::move(set));
+  src.node_sets.push_back(std::move(set_src));
+}
+
 void ScenarioLoader::ParseRequestBody(const MapFields& m, Request& r, RequestSrc& src,
                                       RequestPositions& at) {
-  for (const std::string_view key : {"name", "tenant"}) {
+  for (const std::string_view key : {"name", "tenant", "project"}) {
     if (const Field* f = m.Get(key)) {
       at.value[f->path] = f->pos();
       at.key[f->path] = f->key_pos;
@@ -963,7 +1118,7 @@ void ScenarioLoader::ReadRequestMap(const MapFields& m, std::string_view parent,
                                     RequestSrc& src, RequestPositions& at) {
   for (const RequestField* spec : ChildFields(parent)) {
     const std::string_view key = spec->key();
-    if (parent.empty() && (key == "name" || key == "tenant")) continue;  // the caller reads these
+    if (parent.empty() && IsCallersKey(key)) continue;  // the caller reads these
     std::string required_expected;
     if (spec->required) {
       required_expected = spec->type == FieldType::kEnum ? "one of " + JoinNames(spec->values)
@@ -1403,6 +1558,7 @@ void ScenarioLoader::CheckTenantsAllocationsRequests() {
       Duplicate(*tenants_[i].name, "tenant", s_.tenants[i].name, tenant_names_);
     }
   }
+  for (size_t i = 0; i < tenants_.size() && i < s_.tenants.size(); ++i) CheckProjects(i);
 
   NameTable allocation_names;
   struct Holder {
@@ -1418,6 +1574,7 @@ void ScenarioLoader::CheckTenantsAllocationsRequests() {
     }
     if (src.tenant && tenant_names_.Find(a.tenant) < 0)
       Dangling(*src.tenant, "tenant", a.tenant, "tenants", tenant_names_);
+    CheckProjectRef(src.project, a.project, src.tenant ? tenant_names_.Find(a.tenant) : -1);
     if (src.request && a.request) {
       CheckRequestRefs(*a.request, *src.request, src.tenant ? tenant_names_.Find(a.tenant) : -1);
       if (a.request->nodes && *a.request->nodes != static_cast<int>(a.nodes.size()) &&
@@ -1455,7 +1612,75 @@ void ScenarioLoader::CheckTenantsAllocationsRequests() {
     const int tenant = src.tenant ? tenant_names_.Find(r.tenant) : -1;
     if (src.tenant && tenant < 0)
       Dangling(*src.tenant, "tenant", r.tenant, "tenants", tenant_names_);
+    CheckProjectRef(src.project, r.project, tenant);
     CheckRequestRefs(r, src, tenant);
+  }
+}
+
+void ScenarioLoader::CheckProjects(size_t i) {
+  const Tenant& t = s_.tenants[i];
+  const TenantSrc& src = tenants_[i];
+  NameTable names;
+  for (size_t k = 0; k < t.projects.size() && k < src.projects.size(); ++k) {
+    const Project& p = t.projects[k];
+    const ProjectSrc& psrc = src.projects[k];
+    if (psrc.name && !names.Add(p.name, static_cast<int>(k), psrc.name->pos)) {
+      Duplicate(*psrc.name, "project", p.name, names);
+    }
+    for (size_t r = 0; r < psrc.quota.limits.size(); ++r) {
+      const std::optional<double> own = QuotaLimit(p.quota, r);
+      const std::optional<double> tenants = QuotaLimit(t.quota, r);
+      if (!own || !tenants || *own <= *tenants || !psrc.quota.limits[r]) continue;
+      const std::string key(kQuotaKeys[r]);
+      const Ref& at = *psrc.quota.limits[r];
+      diag_.Error(at.pos, at.path,
+                  "project " + Quoted(p.name) + " has quota " + key + " " +
+                      yaml_reader::FormatNumber(*own) + ", above tenant " + Quoted(t.name) +
+                      "'s quota " + key + " " + yaml_reader::FormatNumber(*tenants),
+                  "at most " + yaml_reader::FormatNumber(*tenants) +
+                      " (a project's quota is a share of its tenant's)");
+    }
+  }
+}
+
+void ScenarioLoader::CheckProjectRef(const std::optional<Ref>& ref, const std::string& project,
+                                     int tenant) {
+  if (!ref || tenant < 0) return;
+  const Tenant& t = s_.tenants[tenant];
+  if (HasProject(t, project)) return;
+  diag_.Error(ref->pos, ref->path,
+              "project " + Quoted(project) + " is not a project of tenant " + Quoted(t.name),
+              t.projects.empty()
+                  ? "\"default\" or no project (tenant " + Quoted(t.name) + " declares no projects)"
+                  : "one of " + JoinNames(ProjectNames(t)) + ", or no project (\"default\")");
+}
+
+void ScenarioLoader::CheckClusterTemplates() {
+  NameTable template_names;
+  const std::vector<std::string> classes = class_names_.Names();
+  for (size_t i = 0; i < templates_.size() && i < s_.cluster_templates.size(); ++i) {
+    const ClusterTemplate& t = s_.cluster_templates[i];
+    const TemplateSrc& src = templates_[i];
+    if (src.name && !template_names.Add(t.name, static_cast<int>(i), src.name->pos)) {
+      Duplicate(*src.name, "cluster template", t.name, template_names);
+    }
+    NameTable set_names;
+    for (size_t k = 0; k < t.node_sets.size() && k < src.node_sets.size(); ++k) {
+      const NodeSet& set = t.node_sets[k];
+      const NodeSetSrc& set_src = src.node_sets[k];
+      if (set_src.name && !set_names.Add(set.name, static_cast<int>(k), set_src.name->pos)) {
+        Duplicate(*set_src.name, "node set", set.name, set_names);
+      }
+      if (!set_src.node_class || class_names_.Find(set.node_class) >= 0) continue;
+      if (unreadable_sections_.count("inventory.nodeClasses")) continue;
+      std::string what = "unknown node class " + Quoted(set.node_class);
+      const std::string close = yaml_reader::ClosestName(set.node_class, classes);
+      if (!close.empty()) what += " (did you mean " + Quoted(close) + "?)";
+      diag_.Error(set_src.node_class->pos, set_src.node_class->path, what,
+                  classes.empty() ? std::string("a node class declared in inventory.nodeClasses "
+                                                "(there are none)")
+                                  : "one of " + JoinNames(classes));
+    }
   }
 }
 
@@ -1499,6 +1724,7 @@ Result<Request> ScenarioLoader::LoadRequest(std::string_view yaml) {
       RequestPositions at{"", m.pos(), {}, {}, {}};
       src.name = ReadName(m, "name", "a request name", r.name, false);
       src.tenant = ReadName(m, "tenant", "the name of a tenant", r.tenant, false);
+      src.project = ReadName(m, "project", "the name of a project of the tenant", r.project, false);
       ParseRequestBody(m, r, src, at);
     }
   } catch (const YAML::Exception& e) {
@@ -1544,6 +1770,7 @@ Result<Scenario> ScenarioLoader::Load(std::string_view yaml) {
     }
   }
   CheckTenantsAllocationsRequests();
+  CheckClusterTemplates();
   if (!diag_.empty()) return Failed(diag_);
   s_.ApplyAllocations();
   Status indexed = s_.inventory.BuildIndex();

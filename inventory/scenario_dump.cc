@@ -341,6 +341,36 @@ void WriteNetworks(Writer& w, const std::optional<NetworkPolicy>& networks) {
   out += '\n';
 }
 
+bool HasLimits(const Quota& q) {
+  return q.nodes || q.gpus || q.cpu_cores || q.memory_gib || q.storage_gib;
+}
+
+// A quota as one flow map: {nodes: 8, gpus: 64}.
+void WriteQuota(Writer& w, const Quota& q) {
+  w.Open();
+  if (q.nodes) {
+    w.Key("nodes");
+    w.Int(*q.nodes);
+  }
+  if (q.gpus) {
+    w.Key("gpus");
+    w.Int(*q.gpus);
+  }
+  if (q.cpu_cores) {
+    w.Key("cpuCores");
+    w.Int(*q.cpu_cores);
+  }
+  if (q.memory_gib) {
+    w.Key("memoryGiB");
+    w.Num(*q.memory_gib);
+  }
+  if (q.storage_gib) {
+    w.Key("storageGiB");
+    w.Num(*q.storage_gib);
+  }
+  w.Close();
+}
+
 void WriteTenants(Writer& w, const std::vector<Tenant>& tenants) {
   if (tenants.empty()) return;
   std::string& out = w.out();
@@ -349,32 +379,28 @@ void WriteTenants(Writer& w, const std::vector<Tenant>& tenants) {
     out += "  - name: ";
     w.Str(t.name);
     out += '\n';
-    const Quota& q = t.quota;
-    if (q.nodes || q.gpus || q.cpu_cores || q.memory_gib || q.storage_gib) {
+    if (HasLimits(t.quota)) {
       out += "    quota: ";
-      w.Open();
-      if (q.nodes) {
-        w.Key("nodes");
-        w.Int(*q.nodes);
-      }
-      if (q.gpus) {
-        w.Key("gpus");
-        w.Int(*q.gpus);
-      }
-      if (q.cpu_cores) {
-        w.Key("cpuCores");
-        w.Int(*q.cpu_cores);
-      }
-      if (q.memory_gib) {
-        w.Key("memoryGiB");
-        w.Num(*q.memory_gib);
-      }
-      if (q.storage_gib) {
-        w.Key("storageGiB");
-        w.Num(*q.storage_gib);
-      }
-      w.Close();
+      WriteQuota(w, t.quota);
       out += '\n';
+    }
+    if (!t.projects.empty()) {
+      out += "    projects:\n";
+      for (const Project& p : t.projects) {
+        out += "      - ";
+        w.Open();
+        w.KeyStr("name", p.name);
+        if (HasLimits(p.quota)) {
+          w.Key("quota");
+          WriteQuota(w, p.quota);
+        }
+        if (!p.alert_at.empty()) {
+          w.Key("alertAt");
+          w.NumList(p.alert_at);
+        }
+        w.Close();
+        out += '\n';
+      }
     }
     if (!t.compliance.empty()) {
       out += "    compliance: ";
@@ -406,6 +432,10 @@ void WriteAllocations(Writer& w, const std::vector<Allocation>& allocations) {
       w.Str(a.name);
       w.out() += "\n    tenant: ";
       w.Str(a.tenant);
+      if (!a.project.empty()) {
+        w.out() += "\n    project: ";
+        w.Str(a.project);
+      }
       w.out() += "\n    nodes: ";
       w.StrList(a.nodes);
       w.out() += "\n    request:\n";
@@ -416,6 +446,7 @@ void WriteAllocations(Writer& w, const std::vector<Allocation>& allocations) {
     w.Open();
     w.KeyStr("name", a.name);
     w.KeyStr("tenant", a.tenant);
+    w.KeyStrIfSet("project", a.project);
     w.Key("nodes");
     w.StrList(a.nodes);
     w.Close();
@@ -503,7 +534,8 @@ void WriteRequestFields(Writer& w, std::string_view parent, const Request& r,
                         const std::string& ind) {
   std::string& out = w.out();
   for (const RequestField* f : ChildFields(parent)) {
-    if (parent.empty() && (f->key() == "name" || f->key() == "tenant")) continue;
+    if (parent.empty() && (f->key() == "name" || f->key() == "tenant" || f->key() == "project"))
+      continue;  // the caller's: an allocation's request takes them from the allocation
     if (!Written(*f, r)) continue;
     out += ind;
     out += f->key();
@@ -540,7 +572,7 @@ void WriteRequestFields(Writer& w, std::string_view parent, const Request& r,
   }
 }
 
-// The keys of a request other than name and tenant, each line starting with `ind`.
+// The keys of a request other than name, tenant and project, each line starting with `ind`.
 void WriteRequestBody(Writer& w, const Request& r, const std::string& ind) {
   WriteRequestFields(w, "", r, ind);
 }
@@ -555,7 +587,56 @@ void WriteRequests(Writer& w, const std::vector<Request>& requests) {
     out += "\n    tenant: ";
     w.Str(r.tenant);
     out += '\n';
+    if (!r.project.empty()) {
+      out += "    project: ";
+      w.Str(r.project);
+      out += '\n';
+    }
     WriteRequestBody(w, r, "    ");
+  }
+}
+
+// A template's (or node set's) request keys are written by the request's writer, from the
+// request they stand for.
+Request TemplateShape(const ClusterTemplate& t) {
+  Request shape;
+  shape.purpose = t.purpose;
+  shape.locality = t.locality;
+  shape.spread = t.spread;
+  shape.compliance = t.compliance;
+  shape.exclusive = t.exclusive;
+  shape.roce = t.roce;
+  return shape;
+}
+
+void WriteClusterTemplates(Writer& w, const std::vector<ClusterTemplate>& templates) {
+  if (templates.empty()) return;
+  std::string& out = w.out();
+  w.Line("clusterTemplates:");
+  for (const ClusterTemplate& t : templates) {
+    out += "  - name: ";
+    w.Str(t.name);
+    out += '\n';
+    if (!t.description.empty()) {
+      out += "    description: ";
+      w.Str(t.description);
+      out += '\n';
+    }
+    out += "    nodeSets:\n";
+    for (const NodeSet& set : t.node_sets) {
+      out += "      - name: ";
+      w.Str(set.name);
+      out += "\n        class: ";
+      w.Str(set.node_class);
+      out += "\n        size: ";
+      w.Int(set.size);
+      out += '\n';
+      Request shape;
+      shape.locality = set.locality;
+      shape.spread = set.spread;
+      WriteRequestBody(w, shape, "        ");
+    }
+    WriteRequestBody(w, TemplateShape(t), "    ");
   }
 }
 
@@ -568,6 +649,11 @@ std::string DumpRequest(const Request& request) {
   w.out() += "\ntenant: ";
   w.Str(request.tenant);
   w.out() += '\n';
+  if (!request.project.empty()) {
+    w.out() += "project: ";
+    w.Str(request.project);
+    w.out() += '\n';
+  }
   WriteRequestBody(w, request, "");
   return std::move(w.out());
 }
@@ -583,6 +669,7 @@ std::string DumpScenario(const Scenario& scenario) {
   WriteTenants(w, scenario.tenants);
   WriteAllocations(w, scenario.allocations);
   WriteRequests(w, scenario.requests);
+  WriteClusterTemplates(w, scenario.cluster_templates);
   return std::move(w.out());
 }
 

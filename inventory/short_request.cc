@@ -274,7 +274,8 @@ std::string ShortRequestText(const Request& r) {
     return std::string(buf);
   };
   for (const RequestField& f : RequestFields()) {
-    if (f.short_key.empty() || f.path == "name" || f.path == "tenant") continue;
+    if (f.short_key.empty() || f.path == "name" || f.path == "tenant" || f.path == "project")
+      continue;
     if (f.type == FieldType::kLabelMap) {
       for (const LabelPredicate& l : r.select.labels) {
         if (l.op == LabelPredicate::Op::kIn) add("label." + l.key, join(l.values));

@@ -7,9 +7,10 @@
 // locality=LEVEL[:required|preferred][:MAXDOMAINS]; spread=LEVEL:FRACTION | LEVEL:max=N, with
 // :min=N added or alone (powerDomain:0.5:min=2, rack:max=2); compliance=hipaa|gdpr;
 // exclusive=rack|leaf; roce=true|false; maxCostPerHour=X; purpose=openshift|slurm|baremetal;
-// priority=N; name=...; tenant=.... Levels: nvlink, leaf, rack, row, pod, spine, site, powerDomain.
-// The keys, their types and bounds are the request schema's (model/request_schema.h): a value out
-// of bounds gets the same path and code as in YAML or JSON (ErrorDetail in Status::details()).
+// priority=N; name=...; tenant=...; project=.... Levels: nvlink, leaf, rack, row, pod, spine, site,
+// powerDomain. The keys, their types and bounds are the request schema's (model/request_schema.h):
+// a value out of bounds gets the same path and code as in YAML or JSON (ErrorDetail in
+// Status::details()).
 //
 // Parsing is strict: an unknown key, a repeated key, a bad number or level is an error naming the
 // key, the text and the column (1-based) where the item starts. Cross-checks against a scenario
@@ -41,8 +42,8 @@ Result<Request> ParseShortRequest(std::string_view text, std::string_view label)
 // nullopt when there is no '='.
 std::optional<std::pair<std::string, std::string>> SplitShortItem(std::string_view item);
 
-// The short form of `r` (count, select, topology, compliance, ...; without name and tenant), as
-// ParseShortRequest reads it back.
+// The short form of `r` (count, select, topology, compliance, ...; without name, tenant and
+// project), as ParseShortRequest reads it back.
 std::string ShortRequestText(const Request& r);
 
 // Level names accepted anywhere in the short form (and the CSV trace).

@@ -12,6 +12,29 @@ std::string Inventory::PodOf(const Node& node) const {
   return leaf_switch ? leaf_switch->pod : std::string();
 }
 
+std::string_view ProjectName(std::string_view project) {
+  return project.empty() ? kDefaultProject : project;
+}
+
+const Project* FindProject(const Tenant& tenant, std::string_view project) {
+  const std::string_view name = ProjectName(project);
+  for (const Project& p : tenant.projects) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+bool HasProject(const Tenant& tenant, std::string_view project) {
+  return ProjectName(project) == kDefaultProject || FindProject(tenant, project) != nullptr;
+}
+
+std::vector<std::string> ProjectNames(const Tenant& tenant) {
+  std::vector<std::string> names;
+  for (const Project& p : tenant.projects) names.push_back(p.name);
+  if (names.empty()) names.emplace_back(kDefaultProject);
+  return names;
+}
+
 std::string_view SwitchRoleName(SwitchRole role) {
   return role == SwitchRole::kLeaf ? "leaf" : "spine";
 }

@@ -174,6 +174,21 @@ struct Tenant {
   bool operator==(const Tenant&) const = default;
 };
 
+// Project names. A request, allocation or cluster that names no project ("") is in its tenant's
+// project "default". "default" (or "") is always a project of every tenant: with no limits of its
+// own unless the tenant declares a project of that name. Any other name must be declared.
+inline constexpr std::string_view kDefaultProject = "default";
+// "" -> "default"; any other name as it is.
+std::string_view ProjectName(std::string_view project);
+// The declared project `project` names ("" = "default"), or null (an undeclared "default" has no
+// limits of its own; any other undeclared name is not a project of `tenant`).
+const Project* FindProject(const Tenant& tenant, std::string_view project);
+// Whether `project` names a project of `tenant`: "", "default", or a declared one.
+bool HasProject(const Tenant& tenant, std::string_view project);
+// The names a request of `tenant` may give as its project, for "expected one of" lists: the
+// declared ones, else "default".
+std::vector<std::string> ProjectNames(const Tenant& tenant);
+
 // Allocation (who holds which nodes, and optionally the request they were placed for) lives in
 // model/scenario.h, beside Request.
 

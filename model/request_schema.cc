@@ -88,6 +88,15 @@ std::vector<RequestField> BuildTable() {
          return r.tenant.empty() ? FieldValue{} : FieldValue{r.tenant};
        },
        .set = [](Request& r, const FieldValue& v) { r.tenant = std::get<std::string>(v); }});
+  add({.path = "project",
+       .type = F::kString,
+       .doc = "the tenant's project the nodes are for; absent = \"default\"",
+       .noun = "the name of a project of the tenant",
+       .short_key = "project",
+       .get = [](const Request& r) -> FieldValue {
+         return r.project.empty() ? FieldValue{} : FieldValue{r.project};
+       },
+       .set = [](Request& r, const FieldValue& v) { r.project = std::get<std::string>(v); }});
   add({.path = "nodes",
        .type = F::kInt,
        .doc = "exactly this many whole nodes (or give gpus)",

@@ -1,5 +1,9 @@
 #include "model/scenario.h"
 
+#include <algorithm>
+#include <iterator>
+#include <unordered_map>
+
 namespace topoplace {
 
 std::vector<Request> ExpandTemplate(const ClusterTemplate& t, const std::string& name,
@@ -56,6 +60,53 @@ void Scenario::ApplyAllocations() {
   }
 }
 
+void AddNodeUsage(TenantUsage& u, const NodeClass& c, int sign) {
+  u.nodes += sign;
+  u.gpus += sign * c.gpu.count;
+  u.cpu_cores += sign * c.cpu.cores;
+  u.memory_gib += sign * c.memory_gib;
+  u.storage_gib += sign * c.storage_gib;
+  u.cost_per_hour += sign * c.cost_per_hour;
+}
+
+const ProjectUsage* FindProjectUsage(const std::vector<ProjectUsage>& usages,
+                                     std::string_view tenant, std::string_view project) {
+  const std::string_view name = ProjectName(project);
+  for (const ProjectUsage& u : usages) {
+    if (u.tenant == tenant && u.project == name) return &u;
+  }
+  return nullptr;
+}
+
+void AddProjectUsage(std::vector<ProjectUsage>& usages, const Inventory& inventory,
+                     std::string_view tenant, std::string_view project,
+                     std::span<const int> nodes) {
+  const std::string_view name = ProjectName(project);
+  auto it = std::find_if(usages.begin(), usages.end(), [&](const ProjectUsage& u) {
+    return u.tenant == tenant && u.project == name;
+  });
+  if (it == usages.end()) {
+    usages.push_back({std::string(tenant), std::string(name), {}});
+    it = std::prev(usages.end());
+  }
+  for (int node : nodes) AddNodeUsage(it->usage, inventory.ClassOf(node));
+}
+
+std::vector<ProjectUsage> ProjectUsages(const Inventory& inventory,
+                                        const std::vector<Allocation>& allocations) {
+  std::vector<ProjectUsage> out;
+  std::vector<int> nodes;
+  for (const Allocation& a : allocations) {
+    nodes.clear();
+    for (const std::string& n : a.nodes) {
+      const int i = inventory.NodeIndex(n);
+      if (i >= 0) nodes.push_back(i);
+    }
+    AddProjectUsage(out, inventory, a.tenant, a.project, nodes);
+  }
+  return out;
+}
+
 namespace {
 
 // What counts as a tenant's usage, written once: the class resources of every node `holds` says
@@ -64,14 +115,7 @@ template <typename Holds>
 TenantUsage SumUsage(const Inventory& inventory, Holds holds) {
   TenantUsage u;
   for (int i = 0; i < static_cast<int>(inventory.nodes.size()); ++i) {
-    if (!holds(i)) continue;
-    const NodeClass& c = inventory.ClassOf(i);
-    u.nodes += 1;
-    u.gpus += c.gpu.count;
-    u.cpu_cores += c.cpu.cores;
-    u.memory_gib += c.memory_gib;
-    u.storage_gib += c.storage_gib;
-    u.cost_per_hour += c.cost_per_hour;
+    if (holds(i)) AddNodeUsage(u, inventory.ClassOf(i));
   }
   return u;
 }

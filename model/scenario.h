@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,27 @@ struct TenantUsage {
   double storage_gib = 0;
   double cost_per_hour = 0;
 };
+
+// Adds one node of class `c` to `usage` (sign -1: takes it away).
+void AddNodeUsage(TenantUsage& usage, const NodeClass& c, int sign = 1);
+
+// What one project of a tenant holds: the nodes of its allocations (and, in the service, holds).
+// A project's quota binds on this; the tenant's own quota binds on everything the tenant holds.
+struct ProjectUsage {
+  std::string tenant;
+  std::string project;  // ProjectName(): "default" for those that name no project
+  TenantUsage usage;
+};
+// Per (tenant, project) in `allocations`, the resources of their nodes, in order of first
+// appearance; node names not in the inventory are skipped. Needs an indexed inventory.
+std::vector<ProjectUsage> ProjectUsages(const Inventory& inventory,
+                                        const std::vector<Allocation>& allocations);
+// The entry of `usages` for `tenant`'s `project` ("" = "default"); null when it holds nothing.
+const ProjectUsage* FindProjectUsage(const std::vector<ProjectUsage>& usages,
+                                     std::string_view tenant, std::string_view project);
+// Adds `nodes` (inventory indices) to `tenant`'s `project` in `usages`, making the entry if needed.
+void AddProjectUsage(std::vector<ProjectUsage>& usages, const Inventory& inventory,
+                     std::string_view tenant, std::string_view project, std::span<const int> nodes);
 
 // Sums the resources of all nodes `states` says `tenant` holds. Needs an indexed inventory.
 TenantUsage UsageOf(const Inventory& inventory, const NodeStates& states, std::string_view tenant);

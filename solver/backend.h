@@ -11,8 +11,9 @@
 // - locality required: at most max_domains domains of the level; preferred: objective only;
 // - spread: per-domain cap Spread::CapFor(count), and at least min_domains domains;
 // - roce: all chosen nodes' leaves share one vendor;
-// - headroom: quota (nodes, gpus, cores, memory, storage) left after current holdings, and the
-//   cost cap min(request budget, tenant budget - current spend);
+// - headroom: quota (nodes, gpus, cores, memory, storage) left after current holdings, the least
+//   of the tenant's and the request's project's (PlacementProblem::project_usage), and the cost
+//   cap min(request budget, tenant budget - current spend);
 // - objective: ObjectiveWeights in solver.h, computed by EvaluateObjective().
 //
 // Thread safety: backends are stateless; Solve() may run concurrently.
@@ -41,6 +42,7 @@ struct ConstraintMask {
   bool roce = true;
   bool budget = true;         // the request's own maxCostPerHour
   bool quota = true;          // tenant quota headroom
+  bool project_quota = true;  // the request's project's quota headroom
   bool tenant_budget = true;  // tenant budgetPerHour headroom
 };
 
@@ -54,6 +56,8 @@ struct PreparedRequest {
   const Snapshot* snapshot = nullptr;
   const Request* request = nullptr;
   const Tenant* tenant = nullptr;  // null when the tenant is not in the problem
+  // The request's project when the tenant declares it (FindProject()), else null.
+  const Project* project = nullptr;
   ConstraintMask mask;
   std::vector<int> candidates;  // sorted node indices
   Headroom headroom;

@@ -31,6 +31,7 @@ bool& Enforced(ConstraintMask& mask, ConstraintGroup g) {
   switch (g) {
     case ConstraintGroup::kTenantBudget: return mask.tenant_budget;
     case ConstraintGroup::kQuota: return mask.quota;
+    case ConstraintGroup::kProjectQuota: return mask.project_quota;
     case ConstraintGroup::kBudget: return mask.budget;
     case ConstraintGroup::kExclusive: return mask.exclusive;
     case ConstraintGroup::kRoce: return mask.roce;
@@ -71,6 +72,11 @@ std::vector<ConstraintGroup> GroupsUsed(const Request& r, const Tenant* tenant) 
         on = tenant != nullptr && tenant->budget_per_hour.has_value();
         break;
       case ConstraintGroup::kQuota: on = tenant != nullptr && HasQuota(tenant->quota); break;
+      case ConstraintGroup::kProjectQuota: {
+        const Project* p = tenant != nullptr ? FindProject(*tenant, r.project) : nullptr;
+        on = p != nullptr && HasQuota(p->quota);
+        break;
+      }
       case ConstraintGroup::kBudget: on = r.max_cost_per_hour.has_value(); break;
       case ConstraintGroup::kExclusive: on = r.exclusive.has_value(); break;
       case ConstraintGroup::kRoce: on = r.roce; break;
@@ -98,8 +104,8 @@ static_assert(
 std::string GroupName(ConstraintGroup g) {
   // Indexed by the enum, which lists the groups in kConstraintGroups order.
   static constexpr std::array<std::string_view, kConstraintGroups.size()> kNames = {
-      "tenantBudget", "quota",      "budget", "exclusive", "roce",
-      "spread",       "compliance", "select", "locality"};
+      "tenantBudget", "quota",  "projectQuota", "budget", "exclusive",
+      "roce",         "spread", "compliance",   "select", "locality"};
   return std::string(kNames[static_cast<size_t>(g)]);
 }
 
@@ -113,6 +119,8 @@ std::string GroupLabel(const Request& r, ConstraintGroup g) {
     case ConstraintGroup::kExclusive:
       return "exclusive(" + std::string(LevelName(*r.exclusive)) + ")";
     case ConstraintGroup::kBudget: return "budget(" + Money(*r.max_cost_per_hour) + "/h)";
+    case ConstraintGroup::kProjectQuota:
+      return "quota(project " + std::string(ProjectName(r.project)) + ")";
     default: return GroupName(g);
   }
 }
@@ -130,18 +138,26 @@ std::string GroupStatement(const Request& r, const Tenant* tenant, ConstraintGro
     case ConstraintGroup::kBudget: return "budget " + Money(*r.max_cost_per_hour) + "/h";
     case ConstraintGroup::kTenantBudget:
       return "tenant budget " + Money(*tenant->budget_per_hour) + "/h";
-    case ConstraintGroup::kQuota: {
-      const Quota& q = tenant->quota;
+    case ConstraintGroup::kQuota:
+    case ConstraintGroup::kProjectQuota: {
+      const Project* project = FindProject(*tenant, r.project);
+      const bool own = g == ConstraintGroup::kProjectQuota && project != nullptr;
+      const Quota& q = own ? project->quota : tenant->quota;
       std::vector<std::string> parts;
       if (q.nodes) parts.push_back("nodes " + std::to_string(*q.nodes));
       if (q.gpus) parts.push_back("gpus " + std::to_string(*q.gpus));
       if (q.cpu_cores) parts.push_back("cpuCores " + std::to_string(*q.cpu_cores));
       if (q.memory_gib) parts.push_back("memoryGiB " + Money(*q.memory_gib));
       if (q.storage_gib) parts.push_back("storageGiB " + Money(*q.storage_gib));
+      if (own) return ProjectLabel(r) + ": quota " + Join(parts, ", ");
       return "quota " + Join(parts, ", ");
     }
   }
   return GroupName(g);
+}
+
+std::string ProjectLabel(const Request& r) {
+  return "project " + std::string(ProjectName(r.project)) + " of " + r.tenant;
 }
 
 std::string CountText(const Request& r) {

@@ -36,6 +36,7 @@ namespace topoplace {
 enum class ConstraintGroup {
   kTenantBudget,
   kQuota,
+  kProjectQuota,
   kBudget,
   kExclusive,
   kRoce,
@@ -46,10 +47,11 @@ enum class ConstraintGroup {
 };
 
 // Every group, in the order the deletion filter tries to drop them and the explanations list them.
-inline constexpr std::array<ConstraintGroup, 9> kConstraintGroups = {
-    ConstraintGroup::kTenantBudget, ConstraintGroup::kQuota,  ConstraintGroup::kBudget,
-    ConstraintGroup::kExclusive,    ConstraintGroup::kRoce,   ConstraintGroup::kSpread,
-    ConstraintGroup::kCompliance,   ConstraintGroup::kSelect, ConstraintGroup::kLocality};
+inline constexpr std::array<ConstraintGroup, 10> kConstraintGroups = {
+    ConstraintGroup::kTenantBudget, ConstraintGroup::kQuota,      ConstraintGroup::kProjectQuota,
+    ConstraintGroup::kBudget,       ConstraintGroup::kExclusive,  ConstraintGroup::kRoce,
+    ConstraintGroup::kSpread,       ConstraintGroup::kCompliance, ConstraintGroup::kSelect,
+    ConstraintGroup::kLocality};
 
 // The mask's switch for `g`.
 bool& Enforced(ConstraintMask& mask, ConstraintGroup g);
@@ -64,7 +66,8 @@ const Tenant* FindTenant(const PlacementProblem& problem, std::string_view name)
 // order: preferred locality is an objective, not a constraint, and is not listed.
 std::vector<ConstraintGroup> GroupsUsed(const Request& r, const Tenant* tenant);
 
-// The name in ConflictItem::constraint: "tenantBudget", "quota", "budget", "exclusive", "roce",
+// The name in ConflictItem::constraint: "tenantBudget", "quota", "projectQuota", "budget",
+// "exclusive", "roce",
 // "spread", "compliance", "select", "locality".
 std::string GroupName(ConstraintGroup g);
 // The short form for summaries and relaxations: "hipaa + gdpr", "locality(leaf,1)",
@@ -73,7 +76,8 @@ std::string GroupLabel(const Request& r, ConstraintGroup g);
 // The rule as the request or its tenant states it, which each explanation follows with its own
 // numbers: "select (class h100x8)", "compliance hipaa", "locality leaf required, maxDomains 1",
 // "spread over powerDomain", "roce: one leaf vendor only", "budget 300/h", "tenant budget 200/h",
-// "quota nodes 4, gpus 32". `tenant` is only read for quota and tenantBudget and must then be set.
+// "quota nodes 4, gpus 32", "project llm of nlp-lab: quota nodes 8". `tenant` is only read for
+// quota, projectQuota and tenantBudget and must then be set.
 std::string GroupStatement(const Request& r, const Tenant* tenant, ConstraintGroup g);
 // "4 nodes requested" or "40 GPUs requested".
 std::string CountText(const Request& r);
@@ -126,5 +130,7 @@ std::string Money(double x);
 // "1 node", "3 nodes".
 std::string Plural(int64_t n, std::string_view one);
 std::string Join(const std::vector<std::string>& items, std::string_view sep);
+// "project llm of nlp-lab": the request's project as explanations name it.
+std::string ProjectLabel(const Request& r);
 
 }  // namespace topoplace

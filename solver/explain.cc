@@ -284,6 +284,29 @@ class Explainer {
         if (why && why->starts_with("quota leaves")) return *why;
         return "quota leaves " + Join(parts, ", ") + "; " + CountText(r);
       }
+      case Group::kProjectQuota: {
+        // "project llm of nlp-lab: quota nodes 8, 6 held; 4 requested"
+        const Quota& q = FindProject(*tenant_, r.project)->quota;
+        const ProjectUsage* held = FindProjectUsage(problem_.project_usage, r.tenant, r.project);
+        const TenantUsage u = held != nullptr ? held->usage : TenantUsage{};
+        std::vector<std::string> parts;
+        if (q.nodes)
+          parts.push_back("nodes " + std::to_string(*q.nodes) + ", " + std::to_string(u.nodes) +
+                          " held");
+        if (q.gpus)
+          parts.push_back("gpus " + std::to_string(*q.gpus) + ", " + std::to_string(u.gpus) +
+                          " held");
+        if (q.cpu_cores)
+          parts.push_back("cpuCores " + std::to_string(*q.cpu_cores) + ", " +
+                          std::to_string(u.cpu_cores) + " held");
+        if (q.memory_gib)
+          parts.push_back("memoryGiB " + Money(*q.memory_gib) + ", " + Money(u.memory_gib) +
+                          " held");
+        if (q.storage_gib)
+          parts.push_back("storageGiB " + Money(*q.storage_gib) + ", " + Money(u.storage_gib) +
+                          " held");
+        return ProjectLabel(r) + ": quota " + Join(parts, "; ") + "; " + CountText(r);
+      }
     }
     return "";
   }
@@ -446,7 +469,8 @@ class Explainer {
         }
         return;
       }
-      case Group::kQuota: {
+      case Group::kQuota:
+      case Group::kProjectQuota: {
         ObjectiveWeights cost_only{1.0, 0.0, 0.0, 0.0, 0.0};
         Outcome o = Check(r, AllGroupsBut(g), nullptr, &cost_only);
         if (o.verdict != Verdict::kFeasible) return;
@@ -461,35 +485,46 @@ class Explainer {
           memory += c.memory_gib;
           storage += c.storage_gib;
         }
+        // The quota raised: the tenant's, or the request's project's.
         PlacementProblem relaxed = problem_;
-        Tenant* t = nullptr;
+        Quota* quota = nullptr;
         for (Tenant& candidate : relaxed.tenants) {
-          if (candidate.name == r.tenant) t = &candidate;
+          if (candidate.name != r.tenant) continue;
+          if (g == Group::kQuota) {
+            quota = &candidate.quota;
+          } else {
+            for (Project& p : candidate.projects) {
+              if (p.name == ProjectName(r.project)) quota = &p.quota;
+            }
+          }
         }
-        if (t == nullptr) return;
+        if (quota == nullptr) return;
         std::vector<std::string> parts;
         if (h.nodes && nodes > *h.nodes) {
-          *t->quota.nodes += nodes - *h.nodes;
+          *quota->nodes += nodes - *h.nodes;
           parts.push_back("+" + Plural(nodes - *h.nodes, "node"));
         }
         if (h.gpus && gpus > *h.gpus) {
-          *t->quota.gpus += gpus - *h.gpus;
+          *quota->gpus += gpus - *h.gpus;
           parts.push_back("+" + Plural(gpus - *h.gpus, "GPU"));
         }
         if (h.cpu_cores && cores > *h.cpu_cores) {
-          *t->quota.cpu_cores += cores - *h.cpu_cores;
+          *quota->cpu_cores += cores - *h.cpu_cores;
           parts.push_back("+" + Plural(cores - *h.cpu_cores, "CPU core"));
         }
         if (h.memory_gib && memory > *h.memory_gib + kCostTolerance) {
-          *t->quota.memory_gib += CentsUp(memory - *h.memory_gib);
+          *quota->memory_gib += CentsUp(memory - *h.memory_gib);
           parts.push_back("+" + Money(CentsUp(memory - *h.memory_gib)) + " GiB memory");
         }
         if (h.storage_gib && storage > *h.storage_gib + kCostTolerance) {
-          *t->quota.storage_gib += CentsUp(storage - *h.storage_gib);
+          *quota->storage_gib += CentsUp(storage - *h.storage_gib);
           parts.push_back("+" + Money(CentsUp(storage - *h.storage_gib)) + " GiB storage");
         }
         if (!parts.empty() && Feasible(r, all, &relaxed)) {
-          out.relaxations.push_back("feasible with quota " + Join(parts, ", "));
+          out.relaxations.push_back(
+              "feasible with " +
+              (g == Group::kQuota ? std::string("quota ") : ProjectLabel(r) + " quota ") +
+              Join(parts, ", "));
         }
         return;
       }

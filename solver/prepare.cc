@@ -584,20 +584,17 @@ PreparedRequest Prepare(const PlacementProblem& problem, const Request& request,
     p.candidates.push_back(i);
   }
 
-  // Headroom: what the tenant holds now, minus the request's own current nodes (a re-solve may
-  // keep them, so they must not count twice).
-  if (mask.quota || mask.tenant_budget) {
+  // Headroom: what the tenant (and the request's project) holds now, minus the request's own
+  // current nodes (a re-solve may keep them, so they must not count twice).
+  p.project = p.tenant != nullptr ? FindProject(*p.tenant, request.project) : nullptr;
+  if (mask.quota || mask.tenant_budget || mask.project_quota) {
     TenantUsage usage = UsageOf(inv, states, request.tenant);
+    TenantUsage kept;
     for (int node : p.current) {
       if (node < 0 || node >= n || own == NodeStates::kNoHolder || states.holder_id(node) != own)
         continue;
-      const NodeClass& c = inv.ClassOf(node);
-      usage.nodes -= 1;
-      usage.gpus -= c.gpu.count;
-      usage.cpu_cores -= c.cpu.cores;
-      usage.memory_gib -= c.memory_gib;
-      usage.storage_gib -= c.storage_gib;
-      usage.cost_per_hour -= c.cost_per_hour;
+      AddNodeUsage(usage, inv.ClassOf(node), -1);
+      AddNodeUsage(kept, inv.ClassOf(node));
     }
     if (mask.quota && p.tenant != nullptr) {
       const Quota& q = p.tenant->quota;
@@ -609,6 +606,24 @@ PreparedRequest Prepare(const PlacementProblem& problem, const Request& request,
     }
     if (mask.tenant_budget && p.tenant != nullptr && p.tenant->budget_per_hour) {
       p.headroom.cost_per_hour = *p.tenant->budget_per_hour - usage.cost_per_hour;
+    }
+    // The project's share binds as well: the least of the two headrooms is what is left.
+    if (mask.project_quota && p.project != nullptr) {
+      const ProjectUsage* held =
+          FindProjectUsage(problem.project_usage, request.tenant, request.project);
+      TenantUsage used = held != nullptr ? held->usage : TenantUsage{};
+      used.nodes -= kept.nodes;
+      used.gpus -= kept.gpus;
+      used.cpu_cores -= kept.cpu_cores;
+      used.memory_gib -= kept.memory_gib;
+      used.storage_gib -= kept.storage_gib;
+      const Quota& q = p.project->quota;
+      auto tighten = [](auto& slot, auto left) { slot = slot ? std::min(*slot, left) : left; };
+      if (q.nodes) tighten(p.headroom.nodes, *q.nodes - used.nodes);
+      if (q.gpus) tighten(p.headroom.gpus, *q.gpus - used.gpus);
+      if (q.cpu_cores) tighten(p.headroom.cpu_cores, *q.cpu_cores - used.cpu_cores);
+      if (q.memory_gib) tighten(p.headroom.memory_gib, *q.memory_gib - used.memory_gib);
+      if (q.storage_gib) tighten(p.headroom.storage_gib, *q.storage_gib - used.storage_gib);
     }
   }
   if (mask.budget && request.max_cost_per_hour) {

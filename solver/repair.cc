@@ -267,6 +267,7 @@ class RequestRepair {
                 const std::vector<int>& kept, const RepairOptions& options)
       : problem_(problem), request_(request), kept_(kept), options_(options) {}
 
+  const PlacementProblem& problem() const { return problem_; }
   // The request under `mask` with the kept nodes as its current, fixed placement.
   PreparedRequest Prepared(const ConstraintMask& mask) const {
     PreparedRequest p = Prepare(problem_, request_, options_.solve, mask, kept_);
@@ -444,7 +445,8 @@ std::string Describe(const RequestRepair& repair, const PreparedRequest& p, Cons
     return s.empty() ? std::string("none") : s;
   };
   std::string rule = GroupStatement(r, p.tenant, g);
-  const bool tenant_wide = g == ConstraintGroup::kQuota || g == ConstraintGroup::kTenantBudget;
+  const bool tenant_wide = g == ConstraintGroup::kQuota || g == ConstraintGroup::kProjectQuota ||
+                           g == ConstraintGroup::kTenantBudget;
   if (kept.empty() && !tenant_wide) return rule;  // the rest is the kept nodes' part
   switch (g) {
     case ConstraintGroup::kSelect:
@@ -484,6 +486,13 @@ std::string Describe(const RequestRepair& repair, const PreparedRequest& p, Cons
       const TenantUsage u = UsageOf(inv, p.snapshot->states, r.tenant);
       return rule + "; tenant " + r.tenant + " holds " + Plural(u.nodes, "node") + ", " +
              Plural(u.gpus, "GPU") + " (kept nodes included)";
+    }
+    case ConstraintGroup::kProjectQuota: {
+      const ProjectUsage* held =
+          FindProjectUsage(repair.problem().project_usage, r.tenant, r.project);
+      const TenantUsage u = held != nullptr ? held->usage : TenantUsage{};
+      return rule + "; " + Plural(u.nodes, "node") + ", " + Plural(u.gpus, "GPU") +
+             " held (kept nodes included)";
     }
     case ConstraintGroup::kTenantBudget: {
       const TenantUsage u = UsageOf(inv, p.snapshot->states, r.tenant);

@@ -234,6 +234,17 @@ Status CheckCall(const PlacementProblem& problem, const std::vector<Request>& re
   return st;
 }
 
+// The placed nodes become the tenant's: unavailable to later requests and counted against its
+// quota, its project's quota and its budget. Only node states change; inventory and topology are
+// shared.
+void TakeNodes(PlacementProblem& state, const Request& request, std::span<const int> nodes) {
+  NodeStates states = state.snapshot->states;
+  for (int node : nodes) states.Allocate(node, request.tenant, request.exclusive);
+  state.snapshot = state.snapshot->WithStates(std::move(states));
+  AddProjectUsage(state.project_usage, state.snapshot->inventory, request.tenant, request.project,
+                  nodes);
+}
+
 }  // namespace
 
 std::string_view SolveStatusName(SolveStatus s) {
@@ -273,6 +284,13 @@ Status CheckRequest(const PlacementProblem& problem, const Request& request, boo
       fail("select.class[" + std::to_string(i) + "]", "unknown_class",
            "unknown node class " + Quoted(c) + "; expected one of " + known);
     }
+  }
+  if (tenant != nullptr && !HasProject(*tenant, request.project)) {
+    std::string known;
+    for (const std::string& p : ProjectNames(*tenant)) known += (known.empty() ? "" : ", ") + p;
+    fail("project", "unknown_project",
+         "project " + Quoted(request.project) + " is not a project of tenant " +
+             Quoted(tenant->name) + "; expected one of " + known);
   }
   if (tenant != nullptr) {
     for (size_t i = 0; i < request.compliance.size(); ++i) {
@@ -331,16 +349,134 @@ Result<std::vector<PlacementResult>> SolveBatch(const PlacementProblem& problem,
   PlacementProblem state = problem;
   for (size_t i : order) {
     PlacementResult r = SolveOne(state, requests[i], options, *backend);
-    if (Feasible(r) && !r.nodes.empty()) {
-      // The placed nodes become the tenant's: unavailable to later requests and counted against
-      // its quota and budget. Only node states change; inventory and topology are shared.
-      NodeStates states = state.snapshot->states;
-      for (int node : r.nodes) states.Allocate(node, requests[i].tenant, requests[i].exclusive);
-      state.snapshot = state.snapshot->WithStates(std::move(states));
-    }
+    if (Feasible(r) && !r.nodes.empty()) TakeNodes(state, requests[i], r.nodes);
     results[i] = std::move(r);
   }
   return results;
+}
+
+namespace {
+
+// Sets that are placed in every order when one fails: 4 sets have 24 orders.
+constexpr size_t kMaxOrderedSets = 4;
+
+// One pass over the sets in `order`, each solved against the problem with the sets before it
+// taken; stops at the first set that does not fit.
+struct TemplatePass {
+  std::vector<PlacementResult> results;  // by set index; filled up to the failed set
+  int failed = -1;
+  PlacementProblem state_at_failure;  // what the failed set was solved against
+};
+
+TemplatePass PlaceInOrder(const PlacementProblem& problem, const std::vector<Request>& requests,
+                          const std::vector<int>& order, const SolveOptions& options,
+                          const Backend* backend) {
+  TemplatePass pass;
+  pass.results.resize(requests.size());
+  PlacementProblem state = problem;
+  for (int i : order) {
+    PlacementResult r = SolveOne(state, requests[i], options, backend);
+    if (!Feasible(r)) {
+      pass.failed = i;
+      pass.results[i] = std::move(r);
+      pass.state_at_failure = std::move(state);
+      return pass;
+    }
+    TakeNodes(state, requests[i], r.nodes);
+    pass.results[i] = std::move(r);
+  }
+  return pass;
+}
+
+}  // namespace
+
+Result<TemplateResult> SolveTemplate(const PlacementProblem& problem,
+                                     const ClusterTemplate& cluster_template,
+                                     const std::string& cluster, const std::string& tenant,
+                                     const std::string& project, const SolveOptions& options) {
+  if (cluster_template.node_sets.empty()) {
+    return InvalidArgumentError("cluster template " + Quoted(cluster_template.name) +
+                                " has no node sets");
+  }
+  const std::vector<Request> requests = ExpandTemplate(cluster_template, cluster, tenant, project);
+  Status st = CheckCall(problem, requests, options);
+  if (!st.ok()) return st;
+  Result<const Backend*> backend = ResolveBackend(options);
+  if (!backend.ok()) return backend.status();
+  SolveOptions quiet = options;
+  quiet.explain = false;  // explained once, below, for the set that decides
+  quiet.requests_validated = true;
+
+  const int n = static_cast<int>(requests.size());
+  // Most constrained first: the largest sets, then the template's order.
+  std::vector<int> first(n);
+  std::iota(first.begin(), first.end(), 0);
+  std::stable_sort(first.begin(), first.end(),
+                   [&](int a, int b) { return *requests[a].nodes > *requests[b].nodes; });
+
+  TemplateResult out;
+  TemplatePass pass = PlaceInOrder(problem, requests, first, quiet, *backend);
+  const TemplatePass first_pass = pass;
+  if (pass.failed >= 0 && requests.size() <= kMaxOrderedSets) {
+    std::vector<int> positions(n);
+    std::iota(positions.begin(), positions.end(), 0);
+    while (pass.failed >= 0 && std::next_permutation(positions.begin(), positions.end())) {
+      std::vector<int> order(n);
+      for (int k = 0; k < n; ++k) order[k] = first[positions[k]];
+      pass = PlaceInOrder(problem, requests, order, quiet, *backend);
+      if (pass.failed < 0) first = order;
+    }
+  }
+  if (pass.failed < 0) {
+    out.status = SolveStatus::kFeasible;
+    out.placement_order = first;
+    for (PlacementResult& r : pass.results) {
+      out.nodes.insert(out.nodes.end(), r.nodes.begin(), r.nodes.end());
+      out.cost_per_hour += r.cost_per_hour;
+    }
+    std::sort(out.nodes.begin(), out.nodes.end());
+    out.sets = std::move(pass.results);
+    return out;
+  }
+
+  // Nothing is placed. Which set could not be, and whether that is proven: a set that has no
+  // placement even alone, or sets whose sum the quota cannot hold, make the template infeasible.
+  const int failed = first_pass.failed;
+  out.failed_set = failed;
+  SolveOptions explaining = quiet;
+  explaining.explain = options.explain;
+  PlacementResult alone = SolveOne(problem, requests[failed], explaining, *backend);
+  PlacementResult decided;
+  if (alone.status == SolveStatus::kInfeasible) {
+    out.status = SolveStatus::kInfeasible;
+    decided = std::move(alone);
+  } else {
+    int64_t total = 0;
+    for (const Request& r : requests) total += *r.nodes;
+    const Headroom h = Prepare(problem, requests[failed], quiet).headroom;
+    decided = SolveOne(first_pass.state_at_failure, requests[failed], explaining, *backend);
+    if (h.nodes && *h.nodes < total) {
+      out.status = SolveStatus::kInfeasible;
+    } else {
+      out.status = decided.status == SolveStatus::kTimeout ? SolveStatus::kTimeout
+                                                           : SolveStatus::kNoSolutionFound;
+    }
+  }
+  if (decided.explanation) {
+    decided.explanation->summary =
+        "node set " + cluster_template.node_sets[failed].name + ": " + decided.explanation->summary;
+  }
+  out.explanation = decided.explanation;
+  out.sets.resize(n);
+  for (int i = 0; i < n; ++i) {
+    if (i == failed) {
+      out.sets[i] = decided;
+    } else {
+      out.sets[i].request = requests[i].name;
+      out.sets[i].status = SolveStatus::kNoSolutionFound;
+    }
+  }
+  return out;
 }
 
 }  // namespace topoplace

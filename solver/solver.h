@@ -99,7 +99,8 @@ struct ObjectiveTerms {
 // One constraint group of a request that takes part in a conflict, with the numbers behind it.
 struct ConflictItem {
   std::string constraint;  // "count", "select", "locality", "spread", "compliance", "exclusive",
-                           // "roce", "budget", "quota", "tenantBudget", "availability"
+                           // "roce", "budget", "quota", "projectQuota", "tenantBudget",
+                           // "availability"
   std::string detail;      // "hipaa racks hold 6 available h100x8 nodes"
 };
 
@@ -124,9 +125,14 @@ struct PlacementResult {
 };
 
 // What the solver reads: the snapshot, and the tenants for quota headroom, budget and compliance.
+// `project_usage` is what each project of a tenant holds (ProjectUsages() over a scenario's
+// allocations; the service adds its holds): a request for a project with its own quota may use
+// the least of the tenant's headroom and the project's. A project absent from it holds nothing.
 struct PlacementProblem {
   std::shared_ptr<const Snapshot> snapshot;
   std::vector<Tenant> tenants;
+  // Defaulted so that a problem built as {snapshot, tenants} says "no project holds anything".
+  std::vector<ProjectUsage> project_usage = {};
 };
 
 // Solves each request independently against the same snapshot.
@@ -135,17 +141,51 @@ Result<std::vector<PlacementResult>> Solve(const PlacementProblem& problem,
                                            const SolveOptions& options);
 
 // Places the requests jointly, by priority (higher first, then file order), all-or-nothing per
-// request: each placed request's nodes are unavailable to the ones after it. Results come back in
-// the order of `requests`.
+// request: each placed request's nodes are unavailable to the ones after it and count against its
+// tenant's and its project's quota for them. Results come back in the order of `requests`.
 Result<std::vector<PlacementResult>> SolveBatch(const PlacementProblem& problem,
                                                 const std::vector<Request>& requests,
                                                 const SolveOptions& options);
 
+// What placing a cluster template found: every node set placed, or none.
+struct TemplateResult {
+  // kFeasible when every set is placed (the sets are placed one after another, so the whole is
+  // not proven optimal); kInfeasible when a set is proven impossible, whatever the other sets
+  // take (alone against the problem, or the sets' sum against the quota); kNoSolutionFound when
+  // each set fits on its own but no order found room for all of them; kTimeout likewise when a
+  // set's solve ran out of time.
+  SolveStatus status = SolveStatus::kInfeasible;
+  // One per node set, in the template's order; request names are "<cluster>/<set>". All carry
+  // nodes when the template is placed; none does otherwise: the failed set then has its own
+  // status and explanation, every other set kNoSolutionFound.
+  std::vector<PlacementResult> sets;
+  // The order the sets were placed in (indices into `sets`): each set was solved, and verifies,
+  // against the problem with the sets before it taken by the tenant's project.
+  std::vector<int> placement_order;
+  std::vector<int> nodes;  // every set's nodes, sorted
+  double cost_per_hour = 0;
+  int failed_set = -1;                     // the set that could not be placed, when not placed
+  std::optional<Explanation> explanation;  // why that set could not be placed
+};
+
+// Places `cluster_template`'s node sets for `tenant`'s `project` (ExpandTemplate(): one request
+// per set, named "<cluster>/<set>") in one call, all or nothing: each set by its own class, size
+// and topology, the sets on disjoint nodes, the tenant's and the project's quota and budget
+// holding for their sum. Sets are placed most constrained first (the largest first); when an
+// order leaves a later set no room, the other orders are tried (up to 4 sets: all of them).
+// InvalidArgument when a set's request is not valid for the problem (ValidateRequest) or the
+// template has no node sets.
+Result<TemplateResult> SolveTemplate(const PlacementProblem& problem,
+                                     const ClusterTemplate& cluster_template,
+                                     const std::string& cluster, const std::string& tenant,
+                                     const std::string& project, const SolveOptions& options);
+
 // Checks a request before solving: the request schema's bounds, values and cross-field rules
 // (ValidateRequestFields, model/request_schema.h), then against the problem: unknown tenant
-// (unknown_tenant), unknown node class (unknown_class), compliance the tenant may not ask for
-// (compliance_not_allowed). InvalidArgument with one message per error, `request "NAME": PATH:
-// WHAT`, and one ErrorDetail per error whose path is the key path in the request
+// (unknown_tenant), a project that is not one of the tenant's (unknown_project), unknown node
+// class (unknown_class), compliance the tenant may not ask for (compliance_not_allowed).
+// InvalidArgument with one message per error, `request "NAME": PATH: WHAT`, and one ErrorDetail per
+// error whose path is the key path in the request
 // ("select.class[1]"), so callers can point at it (a JSON pointer: KeyPathToPointer).
 Status ValidateRequest(const PlacementProblem& problem, const Request& request);
 // Only the checks against the problem (tenant, classes, compliance), for callers whose decoder has

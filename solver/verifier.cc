@@ -285,6 +285,45 @@ std::vector<Violation> VerifyPlacement(const PlacementProblem& problem, const Re
     check("cpuCores", q.cpu_cores, held.cpu_cores, placed.cpu_cores);
     check("memoryGiB", q.memory_gib, held.memory_gib, placed.memory_gib);
     check("storageGiB", q.storage_gib, held.storage_gib, placed.storage_gib);
+
+    // The project's share: what the project's allocations hold (the problem says; node states
+    // know tenants, not projects), apart from the request's own current nodes.
+    const std::string_view project_name = request.project.empty() ? "default" : request.project;
+    const Project* project = nullptr;
+    for (const Project& p : tenant->projects) {
+      if (p.name == project_name) project = &p;
+    }
+    if (project != nullptr) {
+      Totals project_held;
+      for (const ProjectUsage& u : problem.project_usage) {
+        if (u.tenant != request.tenant || u.project != project_name) continue;
+        project_held.nodes += u.usage.nodes;
+        project_held.gpus += u.usage.gpus;
+        project_held.cpu_cores += u.usage.cpu_cores;
+        project_held.memory_gib += u.usage.memory_gib;
+        project_held.storage_gib += u.usage.storage_gib;
+      }
+      for (int i : current_set) {
+        if (i >= 0 && i < n && states.holder(i) == request.tenant)
+          project_held.Add(inv.ClassOf(i), -1);
+      }
+      const std::string who = "project " + project->name + " of " + tenant->name;
+      auto check_project = [&](const char* what, auto limit, auto used, auto add) {
+        if (limit &&
+            used + add > *limit + (std::is_floating_point_v<decltype(add)> ? kMoneyTolerance : 0)) {
+          report("projectQuota", who + ": " + what + ": " + Num(static_cast<double>(used)) +
+                                     " held + " + Num(static_cast<double>(add)) +
+                                     " placed exceeds the project quota " +
+                                     Num(static_cast<double>(*limit)));
+        }
+      };
+      const Quota& pq = project->quota;
+      check_project("nodes", pq.nodes, project_held.nodes, placed.nodes);
+      check_project("gpus", pq.gpus, project_held.gpus, placed.gpus);
+      check_project("cpuCores", pq.cpu_cores, project_held.cpu_cores, placed.cpu_cores);
+      check_project("memoryGiB", pq.memory_gib, project_held.memory_gib, placed.memory_gib);
+      check_project("storageGiB", pq.storage_gib, project_held.storage_gib, placed.storage_gib);
+    }
     if (tenant->budget_per_hour &&
         held.cost_per_hour + placed.cost_per_hour > *tenant->budget_per_hour + kMoneyTolerance) {
       report("tenantBudget", "tenant " + tenant->name + " spends " + Num(held.cost_per_hour) +

@@ -57,7 +57,10 @@ int RunCapacity(const CapacityArgs& args, std::ostream& out, std::ostream& err) 
   if (!snap.ok()) {
     return ReportFailure(snap.status(), args.json, out, err, TerminalText(args.file) + ": ");
   }
-  Result<CapacityReport> report = PlanCapacity(PlacementProblem{*snap, scenario.tenants}, query);
+  Result<CapacityReport> report =
+      PlanCapacity(PlacementProblem{*snap, scenario.tenants,
+                                    ProjectUsages(scenario.inventory, scenario.allocations)},
+                   query);
   if (!report.ok()) return ReportFailure(report.status(), args.json, out, err, prefix);
   if (args.json) {
     out << JsonText(CapacityReportJson(*report, args.file)) << "\n";

@@ -210,6 +210,12 @@ int RunParsed(int argc, char** argv, std::ostream& out, std::ostream& err, std::
   p->add_flag("--independent", place.independent,
               "Solve each request against the current state instead of jointly by priority");
   p->add_flag("--json", place.json, "Print the results as JSON");
+  p->add_option("--template", place.template_name,
+                "Place one cluster of this template (clusterTemplates) instead of the requests: "
+                "every node set, or none");
+  p->add_option("--tenant", place.tenant, "With --template: the tenant the cluster is for");
+  p->add_option("--project", place.project,
+                "With --template: the tenant's project (default: \"default\")");
 
   ServiceCommands service;
   AddServiceCommands(app, service);

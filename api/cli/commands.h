@@ -66,6 +66,11 @@ struct PlaceArgs {
   double time_limit_seconds = 10;
   bool independent = false;  // solve each request against the current state, not jointly
   bool json = false;
+  // Instead of the requests: one cluster of this template (clusterTemplates:), for the tenant's
+  // project, all of its node sets or none.
+  std::string template_name;
+  std::string tenant;
+  std::string project;
 };
 int RunPlace(const PlaceArgs& args, std::ostream& out, std::ostream& err);
 

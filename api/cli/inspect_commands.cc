@@ -232,10 +232,14 @@ int RunValidate(const ValidateArgs& args, std::ostream& out, std::ostream& err) 
       entry["nodes"] = s.inventory.nodes.size();
       entry["tenants"] = s.tenants.size();
       entry["requests"] = s.requests.size();
+      if (!s.cluster_templates.empty()) entry["clusterTemplates"] = s.cluster_templates.size();
       if (!args.json) {
         out << T(file) << ": valid (" << s.inventory.nodes.size() << " nodes, " << s.tenants.size()
             << " tenants, " << s.allocations.size() << " allocations, " << s.requests.size()
-            << " requests)\n";
+            << " requests";
+        if (!s.cluster_templates.empty())
+          out << ", " << s.cluster_templates.size() << " cluster templates";
+        out << ")\n";
       }
     } else {
       const Status& st = loaded.status();

@@ -26,8 +26,9 @@ std::string Money(double v) {
 void PrintResult(std::ostream& out, const Snapshot& snap, const Request& request,
                  const PlacementResult& r) {
   const Topology& topo = snap.topology;
-  out << "request " << T(r.request) << " (tenant " << T(request.tenant)
-      << "): " << SolveStatusName(r.status);
+  out << "request " << T(r.request) << " (tenant " << T(request.tenant);
+  if (!request.project.empty()) out << ", project " << T(request.project);
+  out << "): " << SolveStatusName(r.status);
   if (HasPlacement(r.status)) {
     out << ", " << r.nodes.size() << " nodes, " << Money(r.cost_per_hour) << "/h\n";
     // Nodes grouped by pod, then leaf and rack.
@@ -76,6 +77,74 @@ void PrintResult(std::ostream& out, const Snapshot& snap, const Request& request
   }
 }
 
+// `place --template`: one cluster of a template, every node set or none.
+int RunPlaceTemplate(const PlaceArgs& args, const Scenario& scenario,
+                     const std::shared_ptr<const Snapshot>& snap, const PlacementProblem& problem,
+                     const SolveOptions& options, std::ostream& out, std::ostream& err) {
+  const ClusterTemplate* chosen = nullptr;
+  std::string known;
+  for (const ClusterTemplate& t : scenario.cluster_templates) {
+    if (t.name == args.template_name) chosen = &t;
+    known += (known.empty() ? "" : ", ") + QuotedText(t.name);
+  }
+  if (chosen == nullptr) {
+    Status st = InvalidArgumentError(
+        args.file + ": --template: no cluster template named " + QuotedText(args.template_name) +
+        (known.empty() ? "; the scenario declares none (clusterTemplates:)"
+                       : "; expected one of " + known));
+    st.SetReason("unknown_template");
+    return ReportFailure(st, args.json, out, err);
+  }
+  if (args.tenant.empty()) {
+    Status st = InvalidArgumentError("--template needs --tenant: the tenant the cluster is for");
+    st.SetReason("missing_field");
+    return ReportFailure(st, args.json, out, err);
+  }
+  const std::string cluster = chosen->name;
+  Result<TemplateResult> placed =
+      SolveTemplate(problem, *chosen, cluster, args.tenant, args.project, options);
+  if (!placed.ok()) return ReportFailure(placed.status(), args.json, out, err, T(args.file) + ": ");
+  const std::vector<Request> requests = ExpandTemplate(*chosen, cluster, args.tenant, args.project);
+  const bool ok = HasPlacement(placed->status);
+  const int code = ok                                           ? kExitOk
+                   : placed->status == SolveStatus::kInfeasible ? kExitUnsatisfied
+                                                                : kExitUndecided;
+  if (args.json) {
+    Json sets = Json::array();
+    for (const PlacementResult& r : placed->sets) sets.push_back(PlacementResultToJson(*snap, r));
+    Json answer{{"file", args.file},
+                {"template", chosen->name},
+                {"tenant", args.tenant},
+                {"project", std::string(ProjectName(args.project))},
+                {"status", std::string(SolveStatusName(placed->status))},
+                {"nodes", placed->nodes.size()},
+                {"costPerHour", placed->cost_per_hour},
+                {"sets", sets}};
+    if (placed->explanation) {
+      answer["why"] = placed->explanation->summary;
+      answer["failedSet"] = chosen->node_sets[placed->failed_set].name;
+    }
+    out << JsonText(answer) << "\n";
+    return code;
+  }
+  out << "template " << T(chosen->name) << " (tenant " << T(args.tenant) << ", project "
+      << T(ProjectName(args.project)) << "): " << SolveStatusName(placed->status);
+  if (ok) out << ", " << placed->nodes.size() << " nodes, " << Money(placed->cost_per_hour) << "/h";
+  out << "\n";
+  if (ok) {
+    for (size_t i = 0; i < placed->sets.size(); ++i) {
+      out << "\n";
+      PrintResult(out, *snap, requests[i], placed->sets[i]);
+    }
+    return code;
+  }
+  const int failed = placed->failed_set;
+  out << "  nothing placed: node set " << T(chosen->node_sets[failed].name)
+      << " could not be placed\n";
+  PrintResult(out, *snap, requests[failed], placed->sets[failed]);
+  return code;
+}
+
 }  // namespace
 
 int RunPlace(const PlaceArgs& args, std::ostream& out, std::ostream& err) {
@@ -107,10 +176,19 @@ int RunPlace(const PlaceArgs& args, std::ostream& out, std::ostream& err) {
 
   auto snap = MakeSnapshot(scenario.inventory);
   if (!snap.ok()) return ReportFailure(snap.status(), args.json, out, err, T(args.file) + ": ");
-  PlacementProblem problem{*snap, scenario.tenants};
+  PlacementProblem problem{*snap, scenario.tenants,
+                           ProjectUsages(scenario.inventory, scenario.allocations)};
   SolveOptions options;
   options.backend = args.solver;
   options.time_limit_seconds = args.time_limit_seconds;
+  if (!args.template_name.empty()) {
+    if (!args.requests.empty()) {
+      Status st = InvalidArgumentError("--template and --request: give one of them");
+      st.SetReason("conflicting_fields");
+      return ReportFailure(st, args.json, out, err);
+    }
+    return RunPlaceTemplate(args, scenario, *snap, problem, options, out, err);
+  }
   auto results =
       args.independent ? Solve(problem, requests, options) : SolveBatch(problem, requests, options);
   if (!results.ok())

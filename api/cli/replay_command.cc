@@ -56,7 +56,8 @@ int RunReplay(const ReplayArgs& args, std::ostream& out, std::ostream& err) {
   }
   auto snap = MakeSnapshot(scenario.inventory);
   if (!snap.ok()) return ReportFailure(snap.status(), args.json, out, err, T(args.file) + ": ");
-  const PlacementProblem problem{*snap, scenario.tenants};
+  const PlacementProblem problem{*snap, scenario.tenants,
+                                 ProjectUsages(scenario.inventory, scenario.allocations)};
   ReplayOptions ro;
   ro.seed = args.seed;
   ro.time_limit_seconds = args.time_limit_seconds;

@@ -112,6 +112,7 @@ Request FullRequest() {
   Request r;
   r.name = "llm-train";
   r.tenant = "nlp-lab";
+  r.project = "llm";
   r.gpus = 64;
   r.select.classes = {"h100x8", "a100x8"};
   r.select.gpu_models = {"H100*"};
@@ -145,10 +146,12 @@ TEST(RequestLanguageTest, EveryWriterIsReadBackByItsReader) {
   ASSERT_TRUE(json.errors.empty()) << json.errors.front().pointer << json.errors.front().detail;
   EXPECT_EQ(json.request, r) << EncodeRequestJson(r).dump();
 
-  // The short form carries everything but name, tenant and the labels that are not plain values.
+  // The short form carries everything but name, tenant, project and the labels that are not plain
+  // values.
   Request short_form = r;
   short_form.name.clear();
   short_form.tenant.clear();
+  short_form.project.clear();
   short_form.select.labels.resize(1);
   Result<Request> shape = ParseShortRequest(ShortRequestText(short_form), "--shape");
   ASSERT_TRUE(shape.ok()) << shape.status().message() << "\n" << ShortRequestText(short_form);

@@ -85,6 +85,7 @@ TEST(GeneratorTest, ASeedMeansTheSameDataCentreInEveryVersion) {
   EXPECT_EQ(s.allocations.front(),
             (Allocation{"dc-job-1",
                         "dc-tenant-2",
+                        "",
                         {"dc-p1-r08-n01", "dc-p1-r08-n02", "dc-p1-r08-n03", "dc-p1-r08-n04"},
                         std::nullopt}));
 }

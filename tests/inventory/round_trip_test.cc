@@ -152,11 +152,14 @@ TEST(RoundTripTest, AwkwardStringsAndDoublesSurvive) {
   held.state = NodeState::kMaintenance;
   inv.nodes.push_back(held);
   s.tenants.push_back(
-      {"t 1", {5, std::nullopt, 99, 1.5, std::nullopt}, {"gdpr"}, 0.25, {0.1, 0.7}});
-  s.allocations.push_back({"a/1", "t 1", {"n2"}, std::nullopt});
+      {"t 1", {5, std::nullopt, 99, 1.5, std::nullopt}, {}, {"gdpr"}, 0.25, {0.1, 0.7}});
+  s.tenants.back().projects = {{"p: 1", {2, std::nullopt, 50, std::nullopt, 0.5}, {0.5}},
+                               {"null", {}, {}}};
+  s.allocations.push_back({"a/1", "t 1", "p: 1", {"n2"}, std::nullopt});
   Request r;
   r.name = "r\"1";
   r.tenant = "t 1";
+  r.project = "null";
   r.gpus = 3;
   r.select.classes = {"0x10"};
   r.select.gpu_models = {"*GPU?"};

@@ -273,7 +273,7 @@ TEST(ScenarioCodecTest, AllocationsMarkTheirNodesAllocatedToTheTenant) {
 )");
   ASSERT_TRUE(r.ok()) << r.status().message();
   const Inventory& inv = r->inventory;
-  EXPECT_EQ(r->allocations[0], (Allocation{"job", "lab", {"n1", "n2"}, std::nullopt}));
+  EXPECT_EQ(r->allocations[0], (Allocation{"job", "lab", "", {"n1", "n2"}, std::nullopt}));
   EXPECT_EQ(inv.nodes[0].state, NodeState::kAllocated);
   EXPECT_EQ(inv.nodes[0].holder, "lab");
   // A node in maintenance stays in maintenance but still records who holds it.
