@@ -120,7 +120,7 @@ Json PlanToJson(const Plan& plan, const TenantNetwork* network) {
   Json j{{"id", plan.id},
          {"allocation", plan.allocation},
          {"tenant", plan.tenant},
-         {"project", plan.project},
+         {"project", std::string(ProjectName(plan.project))},
          {"purpose", plan.purpose}};
   AddPlanProgressJson(plan, network, j);
   if (!plan.access.empty()) j["access"] = plan.access;
@@ -135,7 +135,7 @@ Json PlanSummaryJson(const Plan& plan) {
   Json j{{"id", plan.id},
          {"allocation", plan.allocation},
          {"tenant", plan.tenant},
-         {"project", plan.project},
+         {"project", std::string(ProjectName(plan.project))},
          {"purpose", plan.purpose},
          {"status", PlanStatusName(plan.status)},
          {"stepsDone", done},

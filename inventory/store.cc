@@ -389,22 +389,13 @@ void CheckLimits(const Tenant& t, const TenantUsage& u) {
   }
 }
 
-// The project `tenant` declares under `project` ("" = "default"), or null.
-const Project* DeclaredProject(const Tenant& tenant, std::string_view project) {
-  const std::string_view name = project.empty() ? std::string_view("default") : project;
-  for (const Project& p : tenant.projects) {
-    if (p.name == name) return &p;
-  }
-  return nullptr;
-}
-
 // Fails with unknown_reference when `tenant` has no project `project`, and with quota_exceeded
 // when the project would break its own quota holding `adding` more than it holds now (the
 // tenant's limits are CheckLimits's; the default project has none of its own).
 void CheckProjectLimits(SqlConn& c, const Tenant& tenant, const std::string& project,
                         const TenantUsage& adding) {
   if (Status known = CheckProjectOf(tenant, project); !known.ok()) throw Abort{known};
-  const Project* declared = DeclaredProject(tenant, project);
+  const Project* declared = FindProject(tenant, project);
   if (declared == nullptr) return;
   TenantUsage after = SumHeld(c, tenant.name, project);
   after.nodes += adding.nodes;
@@ -872,9 +863,7 @@ std::string Actor::Describe() const {
 }
 
 Status CheckProjectOf(const Tenant& tenant, std::string_view project) {
-  if (StoredProjectName(project).empty() || DeclaredProject(tenant, project) != nullptr) {
-    return Status::Ok();
-  }
+  if (HasProject(tenant, project)) return Status::Ok();
   std::string known;
   for (const Project& p : tenant.projects) known += (known.empty() ? "" : ", ") + QuotedText(p.name);
   return WithReason(

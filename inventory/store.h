@@ -72,7 +72,7 @@ struct Actor {
 // The name the store keeps a project under: "" for the tenant's default project (which callers
 // may name "" or "default"), any other name as it is. Records carry this name.
 inline std::string StoredProjectName(std::string_view project) {
-  return project == "default" ? std::string() : std::string(project);
+  return project == kDefaultProject ? std::string() : std::string(project);
 }
 
 // Whose records a call may see and touch: every tenant's (empty tenant: providers), one tenant's,

@@ -325,7 +325,7 @@ Json ProjectsUsageJson(const Tenant& t, const StoredUsage& u,
   if (!declares_default) projects.insert(projects.begin(), nullptr);
   Json list = Json::array();
   for (const Project* p : projects) {
-    const std::string name = p ? p->name : std::string("default");
+    const std::string name = p ? p->name : std::string(kDefaultProject);
     const std::string stored = StoredProjectName(name);
     if (only && *only != stored) continue;
     auto held = u.held_by_project.find(stored);

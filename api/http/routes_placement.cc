@@ -195,6 +195,14 @@ bool Placed(const PlacementResult& r) { return HasPlacement(r.status); }
 
 RouteResultOf<PlacementResult> SolveWith(Service& s, const View& view, const SolveCall& call) {
   PlacementProblem problem{view.snapshot, view.tenants};
+  // The request's tenant's projects' holdings, for the solver's per-project headroom (the view
+  // keeps holders by tenant only); the store checks again when holding.
+  Result<std::map<std::string, TenantUsage>> held = s.store().HeldByProject(call.request.tenant);
+  if (!held.ok()) return held.status();
+  for (const auto& [project, usage] : *held) {
+    problem.project_usage.push_back(
+        {call.request.tenant, std::string(ProjectName(project)), usage});
+  }
   auto results = Solve(problem, {call.request}, call.options);
   if (!results.ok()) return results.status();
   PlacementResult r = std::move((*results)[0]);
@@ -221,7 +229,7 @@ RouteError Unplaceable(const View& view, const PlacementResult& r) {
   std::string detail;
   if (r.explanation) {
     for (const auto& c : r.explanation->conflict) {
-      if (c.constraint == "quota") code = "quota_exceeded";
+      if (c.constraint == "quota" || c.constraint == "projectQuota") code = "quota_exceeded";
       if (c.constraint == "tenantBudget" && code == "infeasible") code = "budget_exceeded";
     }
     detail = r.explanation->summary;
@@ -284,7 +292,7 @@ HoldRequest MakeHold(const View& view, const SolveCall& call, const PlacementRes
 Json SolveReply(const View& view, const SolveCall& call, const PlacementResult& r) {
   Json j = PlacementResultToJson(*view.snapshot, r);
   j["tenant"] = call.request.tenant;
-  j["project"] = call.request.project;
+  j["project"] = std::string(ProjectName(call.request.project));
   j["verified"] = Placed(r);
   Json gens = Json::object();
   for (int n : r.nodes)
@@ -725,7 +733,7 @@ RouteResultOf<PageRequest> PageParams(const Call& c, std::string_view list) {
 Json ReservationToJson(const ReservationRecord& r) {
   Json j{{"id", r.id},
          {"tenant", r.tenant},
-         {"project", r.project},
+         {"project", std::string(ProjectName(r.project))},
          {"name", r.name},
          {"status", ReservationStatusName(r.status)},
          {"createdAt", IsoTime(r.created_ms)},
@@ -741,7 +749,7 @@ Json ReservationToJson(const ReservationRecord& r) {
 Json AllocationToJson(const AllocationRecord& a) {
   return Json{{"id", a.id},
               {"tenant", a.tenant},
-              {"project", a.project},
+              {"project", std::string(ProjectName(a.project))},
               {"name", a.name},
               {"status", AllocationStatusName(a.status)},
               {"createdAt", IsoTime(a.created_ms)},
