@@ -235,7 +235,9 @@ TEST_P(ProjectTest, ATokenBoundToAProjectSeesAndTouchesOnlyThatProject) {
                     int status, const json& code, const std::string& body = "") {
     Response r = server_->Call(method, path, token, body);
     EXPECT_EQ(r.status, status) << method << " " << path << ": " << r.body;
-    if (!code.is_null()) EXPECT_EQ(r.Json()["code"], code) << method << " " << path << ": " << r.body;
+    if (!code.is_null()) {
+      EXPECT_EQ(r.Json()["code"], code) << method << " " << path << ": " << r.body;
+    }
   };
   // Another project's things are not there for it (as another tenant's are not).
   for (const std::string& t : {trial, trial_member}) {
@@ -268,7 +270,9 @@ TEST_P(ProjectTest, ATokenBoundToAProjectSeesAndTouchesOnlyThatProject) {
     ASSERT_EQ(list.status, 200) << path << ": " << list.body;
     for (const auto& item : list.Json()["items"]) {
       EXPECT_EQ(item["tenant"], "med-imaging") << path;
-      if (item.contains("project")) EXPECT_EQ(item["project"], "trial") << path;
+      if (item.contains("project")) {
+        EXPECT_EQ(item["project"], "trial") << path;
+      }
     }
     EXPECT_EQ(list.body.find(scan_allocation), std::string::npos) << path;
     EXPECT_EQ(list.body.find(scan_reservation), std::string::npos) << path;
