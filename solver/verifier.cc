@@ -288,7 +288,7 @@ std::vector<Violation> VerifyPlacement(const PlacementProblem& problem, const Re
 
     // The project's share: what the project's allocations hold (the problem says; node states
     // know tenants, not projects), apart from the request's own current nodes.
-    const std::string_view project_name = request.project.empty() ? "default" : request.project;
+    const std::string_view project_name = ProjectName(request.project);
     const Project* project = nullptr;
     for (const Project& p : tenant->projects) {
       if (p.name == project_name) project = &p;
