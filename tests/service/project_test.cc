@@ -119,8 +119,9 @@ TEST_P(ProjectTest, AReservationAndItsAllocationBelongToTheProjectAskedFor) {
   EXPECT_TRUE(Ids(trial.Json()).empty());
   Response defaults = server_->Call("GET", "/v1/allocations?project=", admin_);
   ASSERT_EQ(defaults.status, 200) << defaults.body;
-  EXPECT_FALSE(defaults.Json()["items"].empty());
-  for (const auto& item : defaults.Json()["items"]) EXPECT_EQ(item["project"], "default") << item;
+  const json default_items = defaults.Json()["items"];
+  EXPECT_FALSE(default_items.empty());
+  for (const auto& item : default_items) EXPECT_EQ(item["project"], "default") << item;
   Response held = server_->Call("GET", "/v1/reservations?project=default", med_);
   ASSERT_EQ(held.status, 200) << held.body;
   EXPECT_EQ(Ids(held.Json()), std::vector<std::string>{plain.Json()["id"]});
@@ -220,11 +221,18 @@ TEST_P(ProjectTest, UsageShowsEachProjectWithItsAlerts) {
 }
 
 TEST_P(ProjectTest, ATokenBoundToAProjectSeesAndTouchesOnlyThatProject) {
+  // Room in the tenant's 5 nodes: med-pilot (the default project's 2) is released first.
+  Response pilot = server_->Call("GET", "/v1/allocations?project=default", admin_);
+  ASSERT_EQ(pilot.status, 200) << pilot.body;
+  for (const std::string& id : Ids(pilot.Json())) {
+    ASSERT_EQ(server_->Call("DELETE", "/v1/allocations/" + id, admin_).status, 200);
+  }
   Response rsv = Reserve(med_, OneNode("scan"));
   ASSERT_EQ(rsv.status, 201) << rsv.body;
   const std::string scan_reservation = rsv.Json()["id"];
   const std::string scan_allocation = Allocate(med_, "scan")["id"];
-  Response cluster = server_->Call("POST", "/v1/clusters", med_, OneNode("scan"));
+  // A cluster of the default project: not trial's either.
+  Response cluster = server_->Call("POST", "/v1/clusters", med_, OneNode());
   ASSERT_EQ(cluster.status, 201) << cluster.body;
   const std::string scan_cluster = cluster.Json()["id"];
 
@@ -253,7 +261,7 @@ TEST_P(ProjectTest, ATokenBoundToAProjectSeesAndTouchesOnlyThatProject) {
   // It may not reserve for, nor list, another project.
   expect("POST", "/v1/reservations", trial, 403, "forbidden", OneNode("scan"));
   const std::string for_default =
-      json{{"nodes", 1}, {"select", {{"class", "cpu"}}}, {"project", ""}}.dump();
+      json{{"nodes", 1}, {"select", {{"class", "cpu"}}}, {"project", "default"}}.dump();
   expect("POST", "/v1/reservations", trial, 403, "forbidden", for_default);
   expect("POST", "/v1/placements:solve", trial_member, 403, "forbidden", OneNode("scan"));
   expect("GET", "/v1/allocations?project=scan", trial, 403, "forbidden");
@@ -268,7 +276,8 @@ TEST_P(ProjectTest, ATokenBoundToAProjectSeesAndTouchesOnlyThatProject) {
                            "/v1/clusters"}) {
     Response list = server_->Call("GET", path, trial);
     ASSERT_EQ(list.status, 200) << path << ": " << list.body;
-    for (const auto& item : list.Json()["items"]) {
+    const json items = list.Json()["items"];
+    for (const auto& item : items) {
       EXPECT_EQ(item["tenant"], "med-imaging") << path;
       if (item.contains("project")) {
         EXPECT_EQ(item["project"], "trial") << path;
@@ -296,7 +305,8 @@ TEST_P(ProjectTest, ATokenBoundToAProjectSeesAndTouchesOnlyThatProject) {
   CliResult list = RunCli({"token", "list", "--db", db_, "--json"});
   ASSERT_EQ(list.exit_code, 0) << list.err;
   int bound = 0;
-  for (const auto& t : json::parse(list.out)["tokens"]) bound += t["project"] == "trial";
+  const json tokens = json::parse(list.out)["tokens"];
+  for (const auto& t : tokens) bound += t["project"] == "trial";
   EXPECT_EQ(bound, 2);
 }
 
@@ -319,7 +329,8 @@ TEST_P(ProjectTest, AnExportCarriesTheProjectsIntoANewStore) {
   EXPECT_EQ(scan.Json()["items"][0]["project"], "scan");
   Response usage = again.Call("GET", "/v1/tenants/med-imaging/usage", med);
   std::map<std::string, json> projects;
-  for (const auto& p : usage.Json()["projects"]) projects[p["name"]] = p;
+  const json usage_projects = usage.Json()["projects"];
+  for (const auto& p : usage_projects) projects[p["name"]] = p;
   EXPECT_EQ(projects["scan"]["quota"]["nodes"], 2) << usage.body;
   EXPECT_EQ(projects["scan"]["usage"]["nodes"], 1) << usage.body;
   EXPECT_EQ(projects.count("trial"), 1u);
