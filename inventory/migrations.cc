@@ -240,8 +240,9 @@ constexpr Migration kMigrations[] = {
     {4, "exclusive holds", kV4},
     {5, "keyed audit chain, token expiry and revocation, list pages", kV5},
     {6, "plans, plan steps, tenant networks and their addresses", kV6},
-    {7, "tenant projects: quotas, the project of holds, allocations, clusters, plans and tokens; "
-        "plan access",
+    {7,
+     "tenant projects: quotas, the project of holds, allocations, clusters, plans and tokens; "
+     "plan access",
      kV7},
 };
 

@@ -865,7 +865,8 @@ std::string Actor::Describe() const {
 Status CheckProjectOf(const Tenant& tenant, std::string_view project) {
   if (HasProject(tenant, project)) return Status::Ok();
   std::string known;
-  for (const Project& p : tenant.projects) known += (known.empty() ? "" : ", ") + QuotedText(p.name);
+  for (const Project& p : tenant.projects)
+    known += (known.empty() ? "" : ", ") + QuotedText(p.name);
   return WithReason(
       StatusCode::kInvalidArgument, "unknown_reference",
       "tenant " + QuotedText(tenant.name) + " has no project " + QuotedText(project) + "; " +
@@ -1425,9 +1426,10 @@ Result<AllocationRecord> Store::ReplaceAllocationNode(
     // The failed node leaves the pool until a provider repairs it (and stops counting against
     // the tenant); the replacement is held as any hold is: free at the generation it was chosen
     // at, no exclusive domain shared, within quota and budget.
-    c.Exec("UPDATE nodes SET state = 'failed', tenant = '', project = '', holder = '', "
-           "exclusive = '', generation = generation + 1 WHERE name = $1",
-           {old_node});
+    c.Exec(
+        "UPDATE nodes SET state = 'failed', tenant = '', project = '', holder = '', "
+        "exclusive = '', generation = generation + 1 WHERE name = $1",
+        {old_node});
     std::vector<HeldNode> held = HoldNodes(c, d, tenant, a.project, {replacement}, neighbours,
                                            allocation_id, "allocated", old->exclusive);
     c.Exec("DELETE FROM allocation_nodes WHERE allocation_id = $1 AND node = $2",
@@ -1701,8 +1703,8 @@ Result<std::string> Store::CreateToken(const std::string& tenant, const std::str
   const Dialect d = pool_->dialect();
   auto r = InTxn(*pool_, true, [&](SqlConn& c) {
     if (tenant_role) {
-      Rows rows = c.Query("SELECT " + std::string(kTenantCols) + " FROM tenants WHERE name = $1",
-                          {tenant});
+      Rows rows =
+          c.Query("SELECT " + std::string(kTenantCols) + " FROM tenants WHERE name = $1", {tenant});
       if (rows.empty()) {
         Fail(StatusCode::kNotFound, "tenant_not_found", "no tenant \"" + tenant + "\"");
       }
@@ -2021,8 +2023,7 @@ Result<Page<AllocationRecord>> Store::ListAllocationsPage(const Scope& scope, bo
   });
 }
 
-Result<Page<ClusterRecord>> Store::ListClustersPage(const Scope& scope,
-                                                    const PageRequest& page) {
+Result<Page<ClusterRecord>> Store::ListClustersPage(const Scope& scope, const PageRequest& page) {
   return InTxn(*pool_, false, [&](SqlConn& c) {
     Params params;
     const std::string where = ScopeWhere(scope, params);
@@ -2195,12 +2196,11 @@ Plan InsertPlan(SqlConn& c, Dialect d, const AuditKeyState& audit, const Plan& p
            "plan \"" + p.id + "\" has two steps with id \"" + s.id + "\"");
     }
   }
-  c.Exec(
-      "INSERT INTO plans (" + std::string(kPlanCols) +
-          ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-      {p.id, p.allocation, p.tenant, p.purpose, std::string(PlanStatusName(p.status)), p.network,
-       p.error, MilestonesJson(p.milestones), Num(p.created_ms), Num(p.updated_ms), p.project,
-       AccessJson(p.access)});
+  c.Exec("INSERT INTO plans (" + std::string(kPlanCols) +
+             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         {p.id, p.allocation, p.tenant, p.purpose, std::string(PlanStatusName(p.status)), p.network,
+          p.error, MilestonesJson(p.milestones), Num(p.created_ms), Num(p.updated_ms), p.project,
+          AccessJson(p.access)});
   for (size_t i = 0; i < p.steps.size(); ++i) {
     InsertStep(c, p.id, p.steps[i], static_cast<int64_t>(i));
   }

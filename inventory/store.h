@@ -25,9 +25,9 @@
 // transaction under the same tenant lock. A Scope may narrow a caller to one project.
 //
 // Errors: kNotFound for ids that do not exist or lie outside the caller's scope (callers pass a
-// Scope; other tenants' and projects' things are indistinguishable from missing ones), kAborted for lost
-// races and moved generations, kFailedPrecondition for a quota, budget or state that forbids the
-// change, kUnavailable when the database cannot be reached. Every failure carries a stable
+// Scope; other tenants' and projects' things are indistinguishable from missing ones), kAborted for
+// lost races and moved generations, kFailedPrecondition for a quota, budget or state that forbids
+// the change, kUnavailable when the database cannot be reached. Every failure carries a stable
 // Status::reason() ("generation_conflict", "exclusive_conflict", "store_unavailable", ...) that
 // the HTTP layer exposes as `code`. Messages of client-caused failures name only what the caller
 // may see (never another tenant or its nodes); messages of kUnavailable/kInternal may carry the
@@ -90,8 +90,7 @@ struct Scope {
   std::string tenant;                  // empty = every tenant
   std::optional<std::string> project;  // set = only this project of `tenant` (StoredProjectName)
   bool Admits(const std::string& record_tenant, const std::string& record_project) const {
-    return (tenant.empty() || record_tenant == tenant) &&
-           (!project || record_project == *project);
+    return (tenant.empty() || record_tenant == tenant) && (!project || record_project == *project);
   }
 };
 

@@ -157,8 +157,7 @@ int RunTokenCreate(const ServiceCommands& c, std::ostream& out, std::ostream& er
   if (c.token_project_option != nullptr && c.token_project_option->count() > 0) {
     project = c.token_project;
   }
-  auto secret =
-      (*store)->CreateToken(c.token_tenant, c.token_role, kCli, now, expires_ms, project);
+  auto secret = (*store)->CreateToken(c.token_tenant, c.token_role, kCli, now, expires_ms, project);
   if (!secret.ok()) return Fail(c, out, err, "token create", secret.status());
   if (c.json) {
     auto tokens = (*store)->ListTokens();
@@ -207,8 +206,7 @@ int RunTokenList(const ServiceCommands& c, std::ostream& out, std::ostream& err)
     const std::string whose =
         t.tenant.empty() ? "-" : t.tenant + (t.project ? "/" + *t.project : std::string());
     std::snprintf(line, sizeof line, "%-13s %-15s %-15s %-21s %-21s %-21s %s\n", t.id.c_str(),
-                  t.role.c_str(), whose.c_str(),
-                  IsoTime(t.created_ms, false).c_str(),
+                  t.role.c_str(), whose.c_str(), IsoTime(t.created_ms, false).c_str(),
                   t.expires_ms ? IsoTime(t.expires_ms, false).c_str() : "never",
                   t.last_used_ms ? IsoTime(t.last_used_ms, false).c_str() : "never", state.c_str());
     out << line;

@@ -70,6 +70,10 @@ RouteResult Readyz(Service& s, const Call& c) {
                         {"schemaVersion", s.store().schema_version()}}};
 }
 
+// Whether the tenant declares its default project itself (with limits of its own); else the
+// default project is listed apart, first.
+bool HasDeclaredDefault(const Tenant& t) { return FindProject(t, kDefaultProject) != nullptr; }
+
 RouteResult MetricsRoute(Service& s, const Call& c) {
   if (auto e = NoQuery(c)) return *std::move(e);
   std::string extra;
@@ -125,18 +129,20 @@ RouteResult MetricsRoute(Service& s, const Call& c) {
   for (const Tenant& t : view->tenants) {
     Result<StoredUsage> u = s.store().UsageOf(t.name);
     if (!u.ok()) continue;  // a tenant removed meanwhile: its series simply ends
-    std::vector<std::string> names{""};
+    std::vector<std::string> names;
     for (const Project& p : t.projects) names.push_back(p.name);
+    if (!HasDeclaredDefault(t)) names.insert(names.begin(), std::string(kDefaultProject));
     for (const std::string& name : names) {
-      auto held = u->held_by_project.find(name);
+      auto held = u->held_by_project.find(StoredProjectName(name));
       project_lines += "topoplace_project_nodes_held{tenant=\"" + MetricLabel(t.name) +
                        "\",project=\"" + MetricLabel(name) + "\"} " +
                        std::to_string(held == u->held_by_project.end() ? 0 : held->second.nodes) +
                        "\n";
     }
   }
-  extra += "# HELP topoplace_project_nodes_held Nodes a tenant's project holds (reserved or "
-           "allocated); project \"\" is the tenant's default project.\n";
+  extra +=
+      "# HELP topoplace_project_nodes_held Nodes a tenant's project holds (reserved or "
+      "allocated); project \"default\" is the tenant's default project.\n";
   extra += "# TYPE topoplace_project_nodes_held gauge\n" + project_lines;
   extra +=
       "# HELP topoplace_store_state_version The store's state version this process last saw.\n";
@@ -317,12 +323,8 @@ UsageAgainstLimits MeasureUsage(const std::string& who, const Quota& q,
 Json ProjectsUsageJson(const Tenant& t, const StoredUsage& u,
                        const std::optional<std::string>& only) {
   std::vector<const Project*> projects;
-  bool declares_default = false;
-  for (const Project& p : t.projects) {
-    projects.push_back(&p);
-    declares_default = declares_default || StoredProjectName(p.name).empty();
-  }
-  if (!declares_default) projects.insert(projects.begin(), nullptr);
+  for (const Project& p : t.projects) projects.push_back(&p);
+  if (!HasDeclaredDefault(t)) projects.insert(projects.begin(), nullptr);
   Json list = Json::array();
   for (const Project* p : projects) {
     const std::string name = p ? p->name : std::string(kDefaultProject);

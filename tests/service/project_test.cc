@@ -50,8 +50,8 @@ class ProjectTest : public ::testing::TestWithParam<std::string> {
 
   // A token of med-imaging bound to `project`.
   std::string ProjectToken(const std::string& project, const std::string& role = "tenant-admin") {
-    CliResult r = RunCli({"token", "create", "--db", db_, "--role", role, "--tenant",
-                          "med-imaging", "--project", project});
+    CliResult r = RunCli({"token", "create", "--db", db_, "--role", role, "--tenant", "med-imaging",
+                          "--project", project});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     std::string t = r.out;
     while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
@@ -272,8 +272,8 @@ TEST_P(ProjectTest, ATokenBoundToAProjectSeesAndTouchesOnlyThatProject) {
   EXPECT_EQ(own.Json()["project"], "trial");
   Response named = Reserve(trial, OneNode("trial"));
   ASSERT_EQ(named.status, 201) << named.body;
-  for (const char* path : {"/v1/reservations?all=true", "/v1/allocations?all=true",
-                           "/v1/clusters"}) {
+  for (const char* path :
+       {"/v1/reservations?all=true", "/v1/allocations?all=true", "/v1/clusters"}) {
     Response list = server_->Call("GET", path, trial);
     ASSERT_EQ(list.status, 200) << path << ": " << list.body;
     const json items = list.Json()["items"];

@@ -637,7 +637,8 @@ TEST_P(StoreTest, ReleasesRacingExclusiveHoldsNeverFailSpuriously) {
   EXPECT_GT(holds.load(), 0);
 }
 
-// --- projects (DESIGN.md section 6a) --------------------------------------------------------------
+// --- projects (DESIGN.md section 6a)
+// --------------------------------------------------------------
 
 // moc-small with med-imaging (2 nodes held in its default project) limited to 5 nodes, split into
 // projects "scan" (at most 2 nodes, alerts at half) and "trial" (no limits of its own).
@@ -783,9 +784,10 @@ TEST_P(StoreTest, TheCommitChecksTheProjectsQuotaAgain) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   // The project's share lowered under the held reservation: the commit refuses.
   // (RunSql passes the statement in double quotes to a shell: the JSON's quotes are escaped.)
-  RunSql(url_,
-         "UPDATE tenants SET projects = '[{\\\"name\\\":\\\"scan\\\",\\\"quota\\\":{\\\"nodes\\\":1}},"
-         "{\\\"name\\\":\\\"trial\\\"}]' WHERE name = 'med-imaging'");
+  RunSql(
+      url_,
+      "UPDATE tenants SET projects = '[{\\\"name\\\":\\\"scan\\\",\\\"quota\\\":{\\\"nodes\\\":1}},"
+      "{\\\"name\\\":\\\"trial\\\"}]' WHERE name = 'med-imaging'");
   auto c = store_->Commit(r->id, "", kAdmin, NowMillis());
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().reason(), "quota_exceeded");
@@ -848,10 +850,9 @@ TEST_P(StoreTest, APlanKeepsItsProjectAndAccess) {
   ASSERT_TRUE(after.ok()) << after.status().ToString();
   EXPECT_EQ(after->access.at("partition"), "renamed");
   EXPECT_EQ(after->project, "scan");
-  EXPECT_EQ((*reopened)->GetPlan(created->id, Scope::OfProject("med-imaging", "trial"))
-                .status()
-                .code(),
-            StatusCode::kNotFound);
+  EXPECT_EQ(
+      (*reopened)->GetPlan(created->id, Scope::OfProject("med-imaging", "trial")).status().code(),
+      StatusCode::kNotFound);
   auto listed = (*reopened)->ListPlans(Scope::OfProject("med-imaging", "scan"), false);
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->size(), 1u);
@@ -861,8 +862,7 @@ TEST_P(StoreTest, APlanKeepsItsProjectAndAccess) {
 
 TEST_P(StoreTest, ATokenMayBeBoundToAProjectOfItsTenant) {
   ASSERT_TRUE(store_->Import(WithMedProjects(), kAdmin, NowMillis(), true).ok());
-  auto secret =
-      store_->CreateToken("med-imaging", "tenant-admin", kAdmin, NowMillis(), 0, "scan");
+  auto secret = store_->CreateToken("med-imaging", "tenant-admin", kAdmin, NowMillis(), 0, "scan");
   ASSERT_TRUE(secret.ok()) << secret.status().ToString();
   auto rec = store_->LookupToken(*secret);
   ASSERT_TRUE(rec.ok());
@@ -872,10 +872,9 @@ TEST_P(StoreTest, ATokenMayBeBoundToAProjectOfItsTenant) {
   EXPECT_EQ(store_->LookupToken(*wide)->project, std::nullopt);
   auto unknown = store_->CreateToken("med-imaging", "tenant-admin", kAdmin, NowMillis(), 0, "x");
   EXPECT_EQ(unknown.status().reason(), "unknown_reference");
-  EXPECT_EQ(store_->CreateToken("", "provider-admin", kAdmin, NowMillis(), 0, "scan")
-                .status()
-                .reason(),
-            "bad_role");
+  EXPECT_EQ(
+      store_->CreateToken("", "provider-admin", kAdmin, NowMillis(), 0, "scan").status().reason(),
+      "bad_role");
 }
 
 // A store made by a binary of schema v6 (before projects) opens with its rows intact, each in its
