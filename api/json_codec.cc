@@ -127,7 +127,7 @@ Json PlanToJson(const Plan& plan, const TenantNetwork* network) {
   Json j{{"id", plan.id},
          {"allocation", plan.allocation},
          {"tenant", plan.tenant},
-         {"project", plan.project.empty() ? std::string("default") : plan.project},
+         {"project", std::string(ProjectName(plan.project))},
          {"purpose", plan.purpose}};
   AddPlanProgressJson(plan, network, j);
   j["createdAt"] = IsoTime(plan.created_ms);
@@ -141,6 +141,7 @@ Json PlanSummaryJson(const Plan& plan) {
   Json j{{"id", plan.id},
          {"allocation", plan.allocation},
          {"tenant", plan.tenant},
+         {"project", std::string(ProjectName(plan.project))},
          {"purpose", plan.purpose},
          {"status", PlanStatusName(plan.status)},
          {"stepsDone", done},

@@ -36,10 +36,11 @@ Json NetworkJson(const TenantNetwork& net, const std::vector<std::string>& plan_
 // failed) and network (when `network`, the plan's network, is given). A cluster's JSON is its own
 // fields plus these.
 void AddPlanProgressJson(const Plan& plan, const TenantNetwork* network, Json& j);
-// A plan: id, allocation, tenant, purpose, then AddPlanProgressJson's fields, createdAt, updatedAt.
+// A plan: id, allocation, tenant, project, purpose, then AddPlanProgressJson's fields, access
+// (when the cluster was handed over), createdAt, updatedAt.
 Json PlanToJson(const Plan& plan, const TenantNetwork* network);
-// A plan in a list: id, allocation, tenant, purpose, status, stepsDone, stepsTotal, error (when it
-// failed), createdAt, updatedAt.
+// A plan in a list: id, allocation, tenant, project, purpose, status, stepsDone, stepsTotal, error
+// (when it failed), createdAt, updatedAt.
 Json PlanSummaryJson(const Plan& plan);
 
 // Distinct domains used by `nodes` at each level, e.g. {"leaf": 2, "rack": 2, ...}.

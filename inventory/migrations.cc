@@ -216,6 +216,23 @@ CREATE TABLE network_addresses (
 CREATE UNIQUE INDEX network_addresses_unique ON network_addresses (network_id, address);
 )sql";
 
+// v7: tenant projects (DESIGN.md section 6a). A tenant's projects with their quotas live with
+// the tenant (JSON text); reservations, allocations, clusters and plans name the project they
+// belong to, and a held node its holder's, so a project's use is summed as a tenant's is ('' =
+// the tenant's default project: every row from before v7). A token may be bound to one project
+// (NULL = the whole tenant). A plan keeps how the tenant reaches its cluster (access, JSON text).
+constexpr std::string_view kV7 = R"sql(
+ALTER TABLE tenants ADD COLUMN projects TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE nodes ADD COLUMN project TEXT NOT NULL DEFAULT '';
+ALTER TABLE reservations ADD COLUMN project TEXT NOT NULL DEFAULT '';
+ALTER TABLE allocations ADD COLUMN project TEXT NOT NULL DEFAULT '';
+ALTER TABLE clusters ADD COLUMN project TEXT NOT NULL DEFAULT '';
+ALTER TABLE plans ADD COLUMN project TEXT NOT NULL DEFAULT '';
+ALTER TABLE plans ADD COLUMN access TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE api_tokens ADD COLUMN project TEXT;
+CREATE INDEX nodes_by_tenant_project ON nodes (tenant, project);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "state, tenants, reservations, allocations, clusters, tokens, audit", kV1},
     {2, "audit indexes", kV2},
@@ -223,6 +240,10 @@ constexpr Migration kMigrations[] = {
     {4, "exclusive holds", kV4},
     {5, "keyed audit chain, token expiry and revocation, list pages", kV5},
     {6, "plans, plan steps, tenant networks and their addresses", kV6},
+    {7,
+     "tenant projects: quotas, the project of holds, allocations, clusters, plans and tokens; "
+     "plan access",
+     kV7},
 };
 
 int64_t NowMs() {

@@ -17,6 +17,7 @@
 #include "inventory/scenario_codec.h"
 #include "inventory/sql_backend.h"
 #include "model/ipv4.h"
+#include "model/text.h"
 
 namespace topoplace {
 
@@ -264,7 +265,58 @@ NodeRecord NodeRecordFromRow(const Row& r) {
 
 constexpr std::string_view kTenantCols =
     "name, quota_nodes, quota_gpus, quota_cpu_cores, quota_memory_gib, quota_storage_gib, "
-    "compliance, budget_per_hour, alert_at";
+    "compliance, budget_per_hour, alert_at, projects";
+
+// A quota as JSON (the keys of the scenario language); unset limits are left out.
+nlohmann::json QuotaJson(const Quota& q) {
+  nlohmann::json j = nlohmann::json::object();
+  if (q.nodes) j["nodes"] = *q.nodes;
+  if (q.gpus) j["gpus"] = *q.gpus;
+  if (q.cpu_cores) j["cpuCores"] = *q.cpu_cores;
+  if (q.memory_gib) j["memoryGiB"] = *q.memory_gib;
+  if (q.storage_gib) j["storageGiB"] = *q.storage_gib;
+  return j;
+}
+Quota QuotaFromJson(const nlohmann::json& j) {
+  Quota q;
+  if (!j.is_object()) return q;
+  if (j.contains("nodes") && j["nodes"].is_number()) q.nodes = j["nodes"].get<int64_t>();
+  if (j.contains("gpus") && j["gpus"].is_number()) q.gpus = j["gpus"].get<int64_t>();
+  if (j.contains("cpuCores") && j["cpuCores"].is_number())
+    q.cpu_cores = j["cpuCores"].get<int64_t>();
+  if (j.contains("memoryGiB") && j["memoryGiB"].is_number())
+    q.memory_gib = j["memoryGiB"].get<double>();
+  if (j.contains("storageGiB") && j["storageGiB"].is_number())
+    q.storage_gib = j["storageGiB"].get<double>();
+  return q;
+}
+
+// A tenant's projects as the tenants table keeps them: JSON text.
+std::string ProjectsJson(const std::vector<Project>& projects) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const Project& p : projects) {
+    list.push_back({{"name", p.name}, {"quota", QuotaJson(p.quota)}, {"alertAt", p.alert_at}});
+  }
+  return list.dump();
+}
+std::vector<Project> ProjectsFromJson(const std::string& text) {
+  std::vector<Project> out;
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return out;
+  for (const auto& p : j) {
+    if (!p.is_object() || !p.contains("name") || !p["name"].is_string()) continue;
+    Project project;
+    project.name = p["name"].get<std::string>();
+    if (p.contains("quota")) project.quota = QuotaFromJson(p["quota"]);
+    if (p.contains("alertAt") && p["alertAt"].is_array()) {
+      for (const auto& a : p["alertAt"]) {
+        if (a.is_number()) project.alert_at.push_back(a.get<double>());
+      }
+    }
+    out.push_back(std::move(project));
+  }
+  return out;
+}
 
 Tenant TenantFromRow(const Row& r) {
   Tenant t;
@@ -277,6 +329,7 @@ Tenant TenantFromRow(const Row& r) {
   t.compliance = SplitList(Str(r[6]));
   if (r[7]) t.budget_per_hour = F64(r[7]);
   for (const auto& a : SplitList(Str(r[8]))) t.alert_at.push_back(F64(a));
+  t.projects = ProjectsFromJson(Str(r[9]));
   return t;
 }
 
@@ -288,13 +341,15 @@ Tenant LockTenant(SqlConn& c, Dialect d, const std::string& tenant) {
   return TenantFromRow(rows[0]);
 }
 
-TenantUsage SumHeld(SqlConn& c, const std::string& tenant) {
+// What the tenant holds, or with `project` what that project of it holds.
+TenantUsage SumHeld(SqlConn& c, const std::string& tenant,
+                    const std::optional<std::string>& project = std::nullopt) {
   Rows r = c.Query(
       "SELECT COUNT(*), COALESCE(SUM(gpus), 0), COALESCE(SUM(cpu_cores), 0), "
       "COALESCE(SUM(memory_gib), 0), COALESCE(SUM(storage_gib), 0), COALESCE(SUM(cost_per_hour), "
       "0) "
-      "FROM nodes WHERE tenant = $1",
-      {tenant});
+      "FROM nodes WHERE tenant = $1 AND ($2 = '0' OR project = $3)",
+      {tenant, project ? "1" : "0", project.value_or("")});
   TenantUsage u;
   u.nodes = I64(r[0][0]);
   u.gpus = I64(r[0][1]);
@@ -305,14 +360,13 @@ TenantUsage SumHeld(SqlConn& c, const std::string& tenant) {
   return u;
 }
 
-// Fails with quota_exceeded / budget_exceeded when `u` breaks the tenant's limits.
-void CheckLimits(const Tenant& t, const TenantUsage& u) {
+// Fails with quota_exceeded when `u` breaks `q`, the quota of `who` ("tenant \"T\"", ...).
+void CheckQuota(const std::string& who, const Quota& q, const TenantUsage& u) {
   auto over = [&](std::string_view what, double used, double limit) {
     Fail(StatusCode::kFailedPrecondition, "quota_exceeded",
-         "tenant \"" + t.name + "\" would hold " + Num(used) + " " + std::string(what) +
-             ", over its quota of " + Num(limit));
+         who + " would hold " + Num(used) + " " + std::string(what) + ", over its quota of " +
+             Num(limit));
   };
-  const Quota& q = t.quota;
   if (q.nodes && u.nodes > *q.nodes)
     over("nodes", static_cast<double>(u.nodes), static_cast<double>(*q.nodes));
   if (q.gpus && u.gpus > *q.gpus)
@@ -323,11 +377,35 @@ void CheckLimits(const Tenant& t, const TenantUsage& u) {
     over("GiB of memory", u.memory_gib, *q.memory_gib);
   if (q.storage_gib && u.storage_gib > *q.storage_gib + 1e-9)
     over("GiB of storage", u.storage_gib, *q.storage_gib);
+}
+
+// Fails with quota_exceeded / budget_exceeded when `u` breaks the tenant's limits.
+void CheckLimits(const Tenant& t, const TenantUsage& u) {
+  CheckQuota("tenant \"" + t.name + "\"", t.quota, u);
   if (t.budget_per_hour && u.cost_per_hour > *t.budget_per_hour + 1e-6) {
     Fail(StatusCode::kFailedPrecondition, "budget_exceeded",
          "tenant \"" + t.name + "\" would spend " + Num(u.cost_per_hour) +
              " per hour, over its budget of " + Num(*t.budget_per_hour));
   }
+}
+
+// Fails with unknown_reference when `tenant` has no project `project`, and with quota_exceeded
+// when the project would break its own quota holding `adding` more than it holds now (the
+// tenant's limits are CheckLimits's; the default project has none of its own).
+void CheckProjectLimits(SqlConn& c, const Tenant& tenant, const std::string& project,
+                        const TenantUsage& adding) {
+  if (Status known = CheckProjectOf(tenant, project); !known.ok()) throw Abort{known};
+  const Project* declared = FindProject(tenant, project);
+  if (declared == nullptr) return;
+  TenantUsage after = SumHeld(c, tenant.name, project);
+  after.nodes += adding.nodes;
+  after.gpus += adding.gpus;
+  after.cpu_cores += adding.cpu_cores;
+  after.memory_gib += adding.memory_gib;
+  after.storage_gib += adding.storage_gib;
+  after.cost_per_hour += adding.cost_per_hour;
+  CheckQuota("project " + QuotedText(declared->name) + " of tenant " + QuotedText(tenant.name),
+             declared->quota, after);
 }
 
 struct LockedNode {
@@ -435,19 +513,21 @@ void RefuseExclusiveClash(const LockedNode& near, const NeighbourNode& where,
 }
 
 // Locks the claimed nodes in name order, checks each is free at the generation the caller solved
-// against and that no domain kept exclusively is shared, checks the tenant's limits with them,
-// and holds them for `holder` in `state`. Returns the held nodes in claim order.
+// against and that no domain kept exclusively is shared, checks the tenant's and the project's
+// limits with them, and holds them for `holder` (of `project`) in `state`. Returns the held nodes
+// in claim order.
 //
 // Exclusivity under races: an exclusive hold locks its neighbours too (with its claims, in one
 // name-ordered statement); any other hold only reads them once its claims are locked. A racing
 // pair in one rack always meets on a locked row: the exclusive hold's lock covers every node the
 // other could claim there, so whichever commits second sees the first.
 std::vector<HeldNode> HoldNodes(SqlConn& c, Dialect d, const Tenant& tenant,
-                                const std::vector<NodeClaim>& claims,
+                                const std::string& project, const std::vector<NodeClaim>& claims,
                                 const std::vector<NeighbourNode>& neighbours,
                                 const std::string& holder, std::string_view state,
                                 const std::string& exclusive) {
   if (claims.empty()) Fail(StatusCode::kInvalidArgument, "no_nodes", "nothing to hold");
+  if (Status known = CheckProjectOf(tenant, project); !known.ok()) throw Abort{known};
   std::vector<std::string> names;
   names.reserve(claims.size() + neighbours.size());
   for (const NodeClaim& claim : claims) names.push_back(claim.node);
@@ -501,13 +581,14 @@ std::vector<HeldNode> HoldNodes(SqlConn& c, Dialect d, const Tenant& tenant,
   TenantUsage after = SumHeld(c, tenant.name);
   Add(after, adding);
   CheckLimits(tenant, after);
+  CheckProjectLimits(c, tenant, project, adding);
   std::vector<HeldNode> held;
   for (const NodeClaim& claim : claims) {
     const int64_t changed = c.Exec(
-        "UPDATE nodes SET state = $1, tenant = $2, holder = $3, exclusive = $4, "
+        "UPDATE nodes SET state = $1, tenant = $2, holder = $3, exclusive = $4, project = $7, "
         "generation = generation + 1 WHERE name = $5 AND generation = $6",
         {std::string(state), tenant.name, holder, exclusive, claim.node,
-         Num(claim.expected_generation)});
+         Num(claim.expected_generation), project});
     if (changed != 1) {
       Fail(StatusCode::kAborted, "generation_conflict", "node \"" + claim.node + "\" moved");
     }
@@ -518,7 +599,7 @@ std::vector<HeldNode> HoldNodes(SqlConn& c, Dialect d, const Tenant& tenant,
 
 constexpr std::string_view kReservationCols =
     "id, tenant, name, request, status, created_ms, expires_ms, updated_ms, allocation_id, "
-    "cost_per_hour, created_by";
+    "cost_per_hour, created_by, project";
 
 constexpr std::string_view kReservationStatusNames[] = {"held", "committed", "cancelled",
                                                          "expired"};
@@ -564,6 +645,7 @@ ReservationRecord ReservationFromRow(const Row& r) {
   x.allocation_id = Str(r[8]);
   x.cost_per_hour = F64(r[9]);
   x.created_by = Str(r[10]);
+  x.project = Str(r[11]);
   return x;
 }
 
@@ -580,7 +662,7 @@ std::vector<HeldNode> ReservationNodes(SqlConn& c, const std::string& id) {
 
 constexpr std::string_view kAllocationCols =
     "id, tenant, name, request, status, created_ms, released_ms, reservation_id, cost_per_hour, "
-    "created_by";
+    "created_by, project";
 
 AllocationRecord AllocationFromRow(const Row& r) {
   AllocationRecord x;
@@ -594,6 +676,7 @@ AllocationRecord AllocationFromRow(const Row& r) {
   x.reservation_id = Str(r[7]);
   x.cost_per_hour = F64(r[8]);
   x.created_by = Str(r[9]);
+  x.project = Str(r[10]);
   return x;
 }
 
@@ -609,7 +692,7 @@ std::vector<HeldNode> AllocationNodes(SqlConn& c, const std::string& id) {
 }
 
 constexpr std::string_view kClusterCols =
-    "id, tenant, name, purpose, allocation_id, status, steps, created_ms, updated_ms";
+    "id, tenant, name, purpose, allocation_id, status, steps, created_ms, updated_ms, project";
 
 ClusterRecord ClusterFromRow(const Row& r) {
   ClusterRecord x;
@@ -622,11 +705,20 @@ ClusterRecord ClusterFromRow(const Row& r) {
   x.steps = Str(r[6]);
   x.created_ms = I64(r[7]);
   x.updated_ms = I64(r[8]);
+  x.project = Str(r[9]);
   return x;
 }
 
-bool InScope(const std::string& tenant, const std::string& scope) {
-  return scope.empty() || tenant == scope;
+// The SQL condition of `scope` on a table with tenant and project columns, its parameters
+// appended to `params` (numbered after those already there).
+std::string ScopeWhere(const Scope& scope, Params& params) {
+  const std::string t = "$" + std::to_string(params.size() + 1);
+  const std::string p = "$" + std::to_string(params.size() + 2);
+  const std::string v = "$" + std::to_string(params.size() + 3);
+  params.push_back(scope.tenant);
+  params.push_back(scope.project ? "1" : "0");
+  params.push_back(scope.project.value_or(""));
+  return "(" + t + " = '' OR tenant = " + t + ") AND (" + p + " = '0' OR project = " + v + ")";
 }
 
 // Locks the nodes the holders hold, in name order (the order every path locks node rows in, so a
@@ -651,8 +743,8 @@ int64_t FreeNodes(SqlConn& c, Dialect d, const std::string& holder) {
   LockHeldNodes(c, d, {holder});
   return c.Exec(
       "UPDATE nodes SET state = CASE WHEN state IN ('reserved', 'allocated') THEN 'available' "
-      "ELSE state END, tenant = '', holder = '', exclusive = '', generation = generation + 1 "
-      "WHERE holder = $1",
+      "ELSE state END, tenant = '', project = '', holder = '', exclusive = '', "
+      "generation = generation + 1 WHERE holder = $1",
       {holder});
 }
 
@@ -662,6 +754,7 @@ ReservationRecord InsertReservation(SqlConn& c, Dialect d, const HoldRequest& ho
   ReservationRecord r;
   r.id = NewId("rsv-");
   r.tenant = hold.tenant;
+  r.project = StoredProjectName(hold.project);
   r.name = hold.name;
   r.request = hold.request;
   r.status = status;
@@ -669,12 +762,13 @@ ReservationRecord InsertReservation(SqlConn& c, Dialect d, const HoldRequest& ho
   r.expires_ms = hold.now_ms + hold.ttl_ms;
   r.cost_per_hour = hold.cost_per_hour;
   r.created_by = actor.Describe();
-  r.nodes = HoldNodes(c, d, tenant, hold.nodes, hold.neighbours, r.id, "reserved", hold.exclusive);
+  r.nodes = HoldNodes(c, d, tenant, r.project, hold.nodes, hold.neighbours, r.id, "reserved",
+                      hold.exclusive);
   c.Exec("INSERT INTO reservations (" + std::string(kReservationCols) +
-             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
          {r.id, r.tenant, r.name, r.request, std::string(ReservationStatusName(r.status)),
-          Num(r.created_ms), Num(r.expires_ms),
-          Num(r.updated_ms), r.allocation_id, Num(r.cost_per_hour), r.created_by});
+          Num(r.created_ms), Num(r.expires_ms), Num(r.updated_ms), r.allocation_id,
+          Num(r.cost_per_hour), r.created_by, r.project});
   for (const HeldNode& n : r.nodes) {
     c.Exec(
         "INSERT INTO reservation_nodes (reservation_id, node, generation, rule) VALUES ($1, $2, "
@@ -700,9 +794,10 @@ AllocationRecord CommitLocked(SqlConn& c, Dialect d, ReservationRecord& r, const
                Num(n.generation) + " -> " + Num(locked ? locked->generation : 0) + ")");
     }
   }
-  // The reservation's nodes already count in the tenant's holdings: check what it holds now,
-  // against limits that may have changed since the reservation.
+  // The reservation's nodes already count in the tenant's and its project's holdings: check what
+  // they hold now, against limits that may have changed since the reservation.
   CheckLimits(tenant, SumHeld(c, r.tenant));
+  CheckProjectLimits(c, tenant, r.project, TenantUsage{});
   for (HeldNode& n : nodes) {
     const int64_t changed = c.Exec(
         "UPDATE nodes SET state = 'allocated', holder = $1, generation = generation + 1 "
@@ -713,6 +808,7 @@ AllocationRecord CommitLocked(SqlConn& c, Dialect d, ReservationRecord& r, const
     ++n.generation;
   }
   a.tenant = r.tenant;
+  a.project = r.project;
   a.name = r.name;
   a.request = r.request;
   a.status = AllocationStatus::kActive;
@@ -722,10 +818,10 @@ AllocationRecord CommitLocked(SqlConn& c, Dialect d, ReservationRecord& r, const
   a.created_by = actor.Describe();
   a.nodes = nodes;
   c.Exec("INSERT INTO allocations (" + std::string(kAllocationCols) +
-             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
          {a.id, a.tenant, a.name, a.request, std::string(AllocationStatusName(a.status)),
-          Num(a.created_ms), Num(a.released_ms),
-          a.reservation_id, Num(a.cost_per_hour), a.created_by});
+          Num(a.created_ms), Num(a.released_ms), a.reservation_id, Num(a.cost_per_hour),
+          a.created_by, a.project});
   for (const HeldNode& n : nodes) {
     c.Exec("INSERT INTO allocation_nodes (allocation_id, node, rule) VALUES ($1, $2, $3)",
            {a.id, n.node, n.rule});
@@ -740,13 +836,13 @@ AllocationRecord CommitLocked(SqlConn& c, Dialect d, ReservationRecord& r, const
 }
 
 std::optional<ReservationRecord> LockReservation(SqlConn& c, Dialect d, const std::string& id,
-                                                 const std::string& scope) {
+                                                 const Scope& scope) {
   Rows rows = c.Query(
       "SELECT " + std::string(kReservationCols) + " FROM reservations WHERE id = $1" + ForUpdate(d),
       {id});
   if (rows.empty()) return std::nullopt;
   ReservationRecord r = ReservationFromRow(rows[0]);
-  if (!InScope(r.tenant, scope)) return std::nullopt;
+  if (!scope.Admits(r.tenant, r.project)) return std::nullopt;
   return r;
 }
 
@@ -766,6 +862,18 @@ std::string Actor::Describe() const {
   return s;
 }
 
+Status CheckProjectOf(const Tenant& tenant, std::string_view project) {
+  if (HasProject(tenant, project)) return Status::Ok();
+  std::string known;
+  for (const Project& p : tenant.projects)
+    known += (known.empty() ? "" : ", ") + QuotedText(p.name);
+  return WithReason(
+      StatusCode::kInvalidArgument, "unknown_reference",
+      "tenant " + QuotedText(tenant.name) + " has no project " + QuotedText(project) + "; " +
+          (known.empty() ? std::string("it has only its default project (\"default\")")
+                         : "expected one of " + known + " (or \"default\")"));
+}
+
 Status AddAllocationRecords(Scenario& s, const std::vector<AllocationRecord>& allocations) {
   std::set<std::string> names;
   for (const AllocationRecord& a : allocations) {
@@ -773,6 +881,7 @@ Status AddAllocationRecords(Scenario& s, const std::vector<AllocationRecord>& al
     out.name = names.insert(a.name).second ? a.name : a.id;
     names.insert(out.name);
     out.tenant = a.tenant;
+    out.project = a.project;
     for (const HeldNode& n : a.nodes) out.nodes.push_back(n.node);
     // The recorded request (scenario YAML from an import, or the JSON a service client sent, which
     // the same reader takes), so repairs of the exported scenario keep its constraints.
@@ -780,6 +889,7 @@ Status AddAllocationRecords(Scenario& s, const std::vector<AllocationRecord>& al
       if (Result<Request> r = LoadRequestString(a.request, "allocation " + a.id); r.ok()) {
         r->name = out.name;
         r->tenant = out.tenant;
+        r->project = out.project;
         out.request = std::move(*r);
       }
     }
@@ -1021,13 +1131,15 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
     // Allocations of the scenario, with ids of the store.
     std::unordered_map<std::string, std::string> holder_of;     // node -> allocation id
     std::unordered_map<std::string, std::string> exclusive_of;  // node -> level kept to itself
-    RowInserter allocations(c, "allocations", std::string(kAllocationCols), 10);
+    std::unordered_map<std::string, std::string> project_of;    // node -> its holder's project
+    RowInserter allocations(c, "allocations", std::string(kAllocationCols), 11);
     RowInserter allocation_nodes(c, "allocation_nodes", "allocation_id, node, rule", 3);
     for (const Allocation& a : scenario.allocations) {
       const std::string id = NewId("alc-");
       double cost = 0;
       for (const auto& n : a.nodes) {
         holder_of[n] = id;
+        project_of[n] = StoredProjectName(a.project);
         if (a.request && a.request->exclusive) {
           exclusive_of[n] = std::string(LevelName(*a.request->exclusive));
         }
@@ -1038,7 +1150,7 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
       // export reads it back); empty when it does not.
       const std::string request = a.request ? DumpRequest(*a.request) : std::string();
       allocations.Add({id, a.tenant, a.name, request, "active", Num(now_ms), "0", "", Num(cost),
-                       "import"});
+                       "import", StoredProjectName(a.project)});
       for (const auto& n : a.nodes) allocation_nodes.Add({id, n, "imported from the scenario"});
     }
     allocations.Flush();
@@ -1048,8 +1160,8 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
     const auto& nodes = scenario.inventory.nodes;
     RowInserter node_rows(c, "nodes",
                           "name, ord, node_class, state, tenant, holder, generation, gpus, "
-                          "cpu_cores, memory_gib, storage_gib, cost_per_hour, exclusive",
-                          13);
+                          "cpu_cores, memory_gib, storage_gib, cost_per_hour, exclusive, project",
+                          14);
     for (size_t i = 0; i < nodes.size(); ++i) {
       const Node& n = nodes[i];
       const NodeClass& cls = scenario.inventory.ClassOf(static_cast<int>(i));
@@ -1065,7 +1177,8 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
                      Num(static_cast<int64_t>(cls.gpu.count)),
                      Num(static_cast<int64_t>(cls.cpu.cores)), Num(cls.memory_gib),
                      Num(cls.storage_gib), Num(cls.cost_per_hour),
-                     excl != exclusive_of.end() ? excl->second : std::string()});
+                     excl != exclusive_of.end() ? excl->second : std::string(),
+                     held ? project_of[n.name] : std::string()});
     }
     node_rows.Flush();
     for (size_t i = 0; i < scenario.tenants.size(); ++i) {
@@ -1073,10 +1186,11 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
       std::vector<std::string> alerts;
       for (double a : t.alert_at) alerts.push_back(Num(a));
       c.Exec("INSERT INTO tenants (" + std::string(kTenantCols) +
-                 ", ord) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 ", ord) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
              {t.name, OptNum(t.quota.nodes), OptNum(t.quota.gpus), OptNum(t.quota.cpu_cores),
               OptNum(t.quota.memory_gib), OptNum(t.quota.storage_gib), JoinList(t.compliance),
-              OptNum(t.budget_per_hour), JoinList(alerts), Num(static_cast<int64_t>(i))});
+              OptNum(t.budget_per_hour), JoinList(alerts), ProjectsJson(t.projects),
+              Num(static_cast<int64_t>(i))});
     }
     AppendAudit(c, d, audit_, actor, "store.import", "", "inventory",
                 {{"inventoryVersion", version},
@@ -1206,7 +1320,7 @@ Result<ReservationRecord> Store::Reserve(const HoldRequest& hold, const Actor& a
   });
 }
 
-Result<AllocationRecord> Store::Commit(const std::string& id, const std::string& scope,
+Result<AllocationRecord> Store::Commit(const std::string& id, const Scope& scope,
                                        const Actor& actor, int64_t now_ms) {
   const Dialect d = pool_->dialect();
   return InTxn(*pool_, true, [&](SqlConn& c) {
@@ -1236,7 +1350,7 @@ Result<AllocationRecord> Store::Commit(const std::string& id, const std::string&
   });
 }
 
-Result<ReservationRecord> Store::Cancel(const std::string& id, const std::string& scope,
+Result<ReservationRecord> Store::Cancel(const std::string& id, const Scope& scope,
                                         const Actor& actor, int64_t now_ms) {
   const Dialect d = pool_->dialect();
   return InTxn(*pool_, true, [&](SqlConn& c) {
@@ -1259,14 +1373,14 @@ Result<ReservationRecord> Store::Cancel(const std::string& id, const std::string
   });
 }
 
-Result<AllocationRecord> Store::Release(const std::string& id, const std::string& scope,
+Result<AllocationRecord> Store::Release(const std::string& id, const Scope& scope,
                                         const Actor& actor, int64_t now_ms) {
   const Dialect d = pool_->dialect();
   return InTxn(*pool_, true, [&](SqlConn& c) {
     Rows rows = c.Query(
         "SELECT " + std::string(kAllocationCols) + " FROM allocations WHERE id = $1" + ForUpdate(d),
         {id});
-    if (rows.empty() || !InScope(Str(rows[0][1]), scope)) {
+    if (rows.empty() || !scope.Admits(Str(rows[0][1]), Str(rows[0][10]))) {
       Fail(StatusCode::kNotFound, "allocation_not_found", "no allocation \"" + id + "\"");
     }
     AllocationRecord a = AllocationFromRow(rows[0]);
@@ -1314,11 +1428,12 @@ Result<AllocationRecord> Store::ReplaceAllocationNode(
     // The failed node leaves the pool until a provider repairs it (and stops counting against
     // the tenant); the replacement is held as any hold is: free at the generation it was chosen
     // at, no exclusive domain shared, within quota and budget.
-    c.Exec("UPDATE nodes SET state = 'failed', tenant = '', holder = '', exclusive = '', "
-           "generation = generation + 1 WHERE name = $1",
-           {old_node});
-    std::vector<HeldNode> held = HoldNodes(c, d, tenant, {replacement}, neighbours, allocation_id,
-                                           "allocated", old->exclusive);
+    c.Exec(
+        "UPDATE nodes SET state = 'failed', tenant = '', project = '', holder = '', "
+        "exclusive = '', generation = generation + 1 WHERE name = $1",
+        {old_node});
+    std::vector<HeldNode> held = HoldNodes(c, d, tenant, a.project, {replacement}, neighbours,
+                                           allocation_id, "allocated", old->exclusive);
     c.Exec("DELETE FROM allocation_nodes WHERE allocation_id = $1 AND node = $2",
            {allocation_id, old_node});
     c.Exec("INSERT INTO allocation_nodes (allocation_id, node, rule) VALUES ($1, $2, $3)",
@@ -1349,6 +1464,7 @@ Result<ClusterRecord> Store::CreateCluster(const HoldRequest& hold, const std::s
     ClusterRecord k;
     k.id = NewId("cls-");
     k.tenant = a.tenant;
+    k.project = a.project;
     k.name = a.name;
     k.purpose = purpose;
     k.allocation_id = a.id;
@@ -1356,9 +1472,9 @@ Result<ClusterRecord> Store::CreateCluster(const HoldRequest& hold, const std::s
     k.steps = steps;
     k.created_ms = k.updated_ms = hold.now_ms;
     c.Exec("INSERT INTO clusters (" + std::string(kClusterCols) +
-               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+               ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
            {k.id, k.tenant, k.name, k.purpose, k.allocation_id, k.status, k.steps,
-            Num(k.created_ms), Num(k.updated_ms)});
+            Num(k.created_ms), Num(k.updated_ms), k.project});
     AppendAudit(c, d, audit_, actor, "cluster.create", k.tenant, k.id,
                 {{"allocation", a.id},
                  {"purpose", purpose},
@@ -1370,6 +1486,7 @@ Result<ClusterRecord> Store::CreateCluster(const HoldRequest& hold, const std::s
       Plan p = *plan;
       p.allocation = a.id;
       p.tenant = a.tenant;
+      p.project = a.project;
       k.plan_id = InsertPlan(c, d, audit_, p, actor, hold.now_ms).id;
     }
     return k;
@@ -1409,35 +1526,37 @@ Result<int> Store::ExpireReservations(int64_t now_ms) {
   });
 }
 
-Result<ReservationRecord> Store::GetReservation(const std::string& id, const std::string& scope) {
+Result<ReservationRecord> Store::GetReservation(const std::string& id, const Scope& scope) {
   return InTxn(*pool_, false, [&](SqlConn& c) {
     Rows rows = c.Query(
         "SELECT " + std::string(kReservationCols) + " FROM reservations WHERE id = $1", {id});
-    if (rows.empty() || !InScope(Str(rows[0][1]), scope)) NoReservation(id);
+    if (rows.empty()) NoReservation(id);
     ReservationRecord r = ReservationFromRow(rows[0]);
+    if (!scope.Admits(r.tenant, r.project)) NoReservation(id);
     r.nodes = ReservationNodes(c, id);
     return r;
   });
 }
 
-Result<std::vector<ReservationRecord>> Store::ListReservations(const std::string& scope, bool all) {
+Result<std::vector<ReservationRecord>> Store::ListReservations(const Scope& scope, bool all) {
   return InTxn(*pool_, false, [&](SqlConn& c) {
-    std::string sql = "SELECT " + std::string(kReservationCols) +
-                      " FROM reservations WHERE ($1 = '' OR tenant = $1)";
+    Params params;
+    std::string sql = "SELECT " + std::string(kReservationCols) + " FROM reservations WHERE " +
+                      ScopeWhere(scope, params);
     if (!all) sql += " AND status = 'held'";
     sql += " ORDER BY created_ms, id";
     std::vector<ReservationRecord> out;
-    for (const Row& r : c.Query(sql, {scope})) out.push_back(ReservationFromRow(r));
+    for (const Row& r : c.Query(sql, params)) out.push_back(ReservationFromRow(r));
     for (auto& r : out) r.nodes = ReservationNodes(c, r.id);
     return out;
   });
 }
 
-Result<AllocationRecord> Store::GetAllocation(const std::string& id, const std::string& scope) {
+Result<AllocationRecord> Store::GetAllocation(const std::string& id, const Scope& scope) {
   return InTxn(*pool_, false, [&](SqlConn& c) {
     Rows rows =
         c.Query("SELECT " + std::string(kAllocationCols) + " FROM allocations WHERE id = $1", {id});
-    if (rows.empty() || !InScope(Str(rows[0][1]), scope)) {
+    if (rows.empty() || !scope.Admits(Str(rows[0][1]), Str(rows[0][10]))) {
       Fail(StatusCode::kNotFound, "allocation_not_found", "no allocation \"" + id + "\"");
     }
     AllocationRecord a = AllocationFromRow(rows[0]);
@@ -1446,25 +1565,27 @@ Result<AllocationRecord> Store::GetAllocation(const std::string& id, const std::
   });
 }
 
-Result<std::vector<AllocationRecord>> Store::ListAllocations(const std::string& scope, bool all) {
+Result<std::vector<AllocationRecord>> Store::ListAllocations(const Scope& scope, bool all) {
   return InTxn(*pool_, false, [&](SqlConn& c) {
-    std::string sql = "SELECT " + std::string(kAllocationCols) +
-                      " FROM allocations WHERE ($1 = '' OR tenant = $1)";
+    Params params;
+    const std::string where = ScopeWhere(scope, params);
+    std::string sql = "SELECT " + std::string(kAllocationCols) + " FROM allocations WHERE " + where;
     if (!all) sql += " AND status = 'active'";
     sql += " ORDER BY created_ms, id";
     std::vector<AllocationRecord> out;
-    for (const Row& r : c.Query(sql, {scope})) out.push_back(AllocationFromRow(r));
+    for (const Row& r : c.Query(sql, params)) out.push_back(AllocationFromRow(r));
     // One query for all nodes instead of one per allocation.
     std::unordered_map<std::string, AllocationRecord*> by_id;
     for (auto& a : out) by_id[a.id] = &a;
     if (!out.empty()) {
       std::string nodes_sql =
           "SELECT a.allocation_id, a.node, n.generation, a.rule FROM allocation_nodes a JOIN "
-          "allocations x ON x.id = a.allocation_id LEFT JOIN nodes n ON n.name = a.node WHERE ($1 "
-          "= '' OR x.tenant = $1)";
+          "allocations x ON x.id = a.allocation_id LEFT JOIN nodes n ON n.name = a.node WHERE "
+          "x.id IN (SELECT id FROM allocations WHERE " +
+          where + ")";
       if (!all) nodes_sql += " AND x.status = 'active'";
       nodes_sql += " ORDER BY a.node";
-      for (const Row& r : c.Query(nodes_sql, {scope})) {
+      for (const Row& r : c.Query(nodes_sql, params)) {
         auto it = by_id.find(Str(r[0]));
         if (it != by_id.end()) it->second->nodes.push_back({Str(r[1]), I64(r[2]), Str(r[3])});
       }
@@ -1473,28 +1594,53 @@ Result<std::vector<AllocationRecord>> Store::ListAllocations(const std::string& 
   });
 }
 
-Result<ClusterRecord> Store::GetCluster(const std::string& id, const std::string& scope) {
+Result<ClusterRecord> Store::GetCluster(const std::string& id, const Scope& scope) {
   return InTxn(*pool_, false, [&](SqlConn& c) {
     Rows rows =
         c.Query("SELECT " + std::string(kClusterCols) + " FROM clusters WHERE id = $1", {id});
-    if (rows.empty() || !InScope(Str(rows[0][1]), scope)) {
+    if (rows.empty() || !scope.Admits(Str(rows[0][1]), Str(rows[0][9]))) {
       Fail(StatusCode::kNotFound, "cluster_not_found", "no cluster \"" + id + "\"");
     }
     return ClusterFromRow(rows[0]);
   });
 }
 
-Result<std::vector<ClusterRecord>> Store::ListClusters(const std::string& scope) {
+Result<std::vector<ClusterRecord>> Store::ListClusters(const Scope& scope) {
   return InTxn(*pool_, false, [&](SqlConn& c) {
     std::vector<ClusterRecord> out;
-    for (const Row& r : c.Query("SELECT " + std::string(kClusterCols) +
-                                    " FROM clusters WHERE ($1 = '' OR tenant = $1) ORDER BY "
-                                    "created_ms, id",
-                                {scope})) {
+    Params params;
+    const std::string where = ScopeWhere(scope, params);
+    for (const Row& r : c.Query("SELECT " + std::string(kClusterCols) + " FROM clusters WHERE " +
+                                    where + " ORDER BY created_ms, id",
+                                params)) {
       out.push_back(ClusterFromRow(r));
     }
     return out;
   });
+}
+
+namespace {
+std::map<std::string, TenantUsage> SumHeldByProject(SqlConn& c, const std::string& tenant) {
+  std::map<std::string, TenantUsage> out;
+  for (const Row& r :
+       c.Query("SELECT project, COUNT(*), COALESCE(SUM(gpus), 0), COALESCE(SUM(cpu_cores), 0), "
+               "COALESCE(SUM(memory_gib), 0), COALESCE(SUM(storage_gib), 0), "
+               "COALESCE(SUM(cost_per_hour), 0) FROM nodes WHERE tenant = $1 GROUP BY project",
+               {tenant})) {
+    TenantUsage& x = out[Str(r[0])];
+    x.nodes = I64(r[1]);
+    x.gpus = I64(r[2]);
+    x.cpu_cores = I64(r[3]);
+    x.memory_gib = F64(r[4]);
+    x.storage_gib = F64(r[5]);
+    x.cost_per_hour = F64(r[6]);
+  }
+  return out;
+}
+}  // namespace
+
+Result<std::map<std::string, TenantUsage>> Store::HeldByProject(const std::string& tenant) {
+  return NoTxn(*pool_, [&](SqlConn& c) { return SumHeldByProject(c, tenant); });
 }
 
 Result<StoredUsage> Store::UsageOf(const std::string& tenant) {
@@ -1518,6 +1664,7 @@ Result<StoredUsage> Store::UsageOf(const std::string& tenant) {
       Add(u.held, x);
       if (Str(r[0]) == "reserved") Add(u.reserved, x);
     }
+    u.held_by_project = SumHeldByProject(c, tenant);
     u.reservations = I64(c.Query(
         "SELECT COUNT(*) FROM reservations WHERE tenant = $1 AND status = 'held'", {tenant})[0][0]);
     u.allocations =
@@ -1528,7 +1675,8 @@ Result<StoredUsage> Store::UsageOf(const std::string& tenant) {
 }
 
 Result<std::string> Store::CreateToken(const std::string& tenant, const std::string& role,
-                                       const Actor& actor, int64_t now_ms, int64_t expires_ms) {
+                                       const Actor& actor, int64_t now_ms, int64_t expires_ms,
+                                       const std::optional<std::string>& project) {
   if (std::find(std::begin(kRoles), std::end(kRoles), role) == std::end(kRoles)) {
     return WithReason(StatusCode::kInvalidArgument, "bad_role",
                       "unknown role \"" + role +
@@ -1543,6 +1691,10 @@ Result<std::string> Store::CreateToken(const std::string& tenant, const std::str
     return WithReason(StatusCode::kInvalidArgument, "bad_role",
                       "role " + role + " is not bound to a tenant; drop --tenant");
   }
+  if (!tenant_role && project) {
+    return WithReason(StatusCode::kInvalidArgument, "bad_role",
+                      "role " + role + " is not bound to a project; drop --project");
+  }
   if (expires_ms != 0 && expires_ms <= now_ms) {
     return WithReason(StatusCode::kInvalidArgument, "bad_expiry",
                       "the token would expire before it is made");
@@ -1552,14 +1704,24 @@ Result<std::string> Store::CreateToken(const std::string& tenant, const std::str
   const std::string id = hash.substr(0, 12);
   const Dialect d = pool_->dialect();
   auto r = InTxn(*pool_, true, [&](SqlConn& c) {
-    if (tenant_role && c.Query("SELECT name FROM tenants WHERE name = $1", {tenant}).empty()) {
-      Fail(StatusCode::kNotFound, "tenant_not_found", "no tenant \"" + tenant + "\"");
+    if (tenant_role) {
+      Rows rows =
+          c.Query("SELECT " + std::string(kTenantCols) + " FROM tenants WHERE name = $1", {tenant});
+      if (rows.empty()) {
+        Fail(StatusCode::kNotFound, "tenant_not_found", "no tenant \"" + tenant + "\"");
+      }
+      if (project) {
+        Status known = CheckProjectOf(TenantFromRow(rows[0]), *project);
+        if (!known.ok()) throw Abort{known};
+      }
     }
     c.Exec(
-        "INSERT INTO api_tokens (hash, id, tenant, role, created_ms, created_by, expires_ms) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        {hash, id, tenant, role, Num(now_ms), actor.Describe(), Num(expires_ms)});
+        "INSERT INTO api_tokens (hash, id, tenant, role, created_ms, created_by, expires_ms, "
+        "project) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        {hash, id, tenant, role, Num(now_ms), actor.Describe(), Num(expires_ms),
+         project ? Param(StoredProjectName(*project)) : std::nullopt});
     nlohmann::json detail{{"role", role}};
+    if (project) detail["project"] = *project;
     if (expires_ms != 0) detail["expiresMs"] = expires_ms;
     AppendAudit(c, d, audit_, actor, "token.create", tenant, "token:" + id, detail, now_ms);
     return 0;
@@ -1570,10 +1732,19 @@ Result<std::string> Store::CreateToken(const std::string& tenant, const std::str
 
 namespace {
 constexpr std::string_view kTokenCols =
-    "id, tenant, role, created_ms, expires_ms, revoked_ms, last_used_ms, created_by";
+    "id, tenant, role, created_ms, expires_ms, revoked_ms, last_used_ms, created_by, project";
 TokenRecord TokenFromRow(const Row& r) {
-  return TokenRecord{Str(r[0]), Str(r[1]), Str(r[2]), I64(r[3]),
-                     I64(r[4]), I64(r[5]), I64(r[6]), Str(r[7])};
+  TokenRecord t;
+  t.id = Str(r[0]);
+  t.tenant = Str(r[1]);
+  t.role = Str(r[2]);
+  t.project = r[8];  // NULL: the whole tenant
+  t.created_ms = I64(r[3]);
+  t.expires_ms = I64(r[4]);
+  t.revoked_ms = I64(r[5]);
+  t.last_used_ms = I64(r[6]);
+  t.created_by = Str(r[7]);
+  return t;
 }
 constexpr int64_t kLastUsedResolutionMs = 60'000;
 }  // namespace
@@ -1827,37 +1998,39 @@ Result<std::string> DecodePageToken(std::string_view list, std::string_view toke
   return text->substr(prefix.size());
 }
 
-Result<Page<ReservationRecord>> Store::ListReservationsPage(const std::string& scope, bool all,
+Result<Page<ReservationRecord>> Store::ListReservationsPage(const Scope& scope, bool all,
                                                             const PageRequest& page) {
   return InTxn(*pool_, false, [&](SqlConn& c) {
-    std::string where = "($1 = '' OR tenant = $1)";
+    Params params;
+    std::string where = ScopeWhere(scope, params);
     if (!all) where += " AND status = 'held'";
     Page<ReservationRecord> out =
         CreatedOrderPage<ReservationRecord>(c, "reservations", "reservations", kReservationCols,
-                                            where, {scope}, page, ReservationFromRow);
+                                            where, params, page, ReservationFromRow);
     for (auto& r : out.items) r.nodes = ReservationNodes(c, r.id);
     return out;
   });
 }
 
-Result<Page<AllocationRecord>> Store::ListAllocationsPage(const std::string& scope, bool all,
+Result<Page<AllocationRecord>> Store::ListAllocationsPage(const Scope& scope, bool all,
                                                           const PageRequest& page) {
   return InTxn(*pool_, false, [&](SqlConn& c) {
-    std::string where = "($1 = '' OR tenant = $1)";
+    Params params;
+    std::string where = ScopeWhere(scope, params);
     if (!all) where += " AND status = 'active'";
     Page<AllocationRecord> out = CreatedOrderPage<AllocationRecord>(
-        c, "allocations", "allocations", kAllocationCols, where, {scope}, page, AllocationFromRow);
+        c, "allocations", "allocations", kAllocationCols, where, params, page, AllocationFromRow);
     for (auto& a : out.items) a.nodes = AllocationNodes(c, a.id);
     return out;
   });
 }
 
-Result<Page<ClusterRecord>> Store::ListClustersPage(const std::string& scope,
-                                                    const PageRequest& page) {
+Result<Page<ClusterRecord>> Store::ListClustersPage(const Scope& scope, const PageRequest& page) {
   return InTxn(*pool_, false, [&](SqlConn& c) {
-    return CreatedOrderPage<ClusterRecord>(c, "clusters", "clusters", kClusterCols,
-                                           "($1 = '' OR tenant = $1)", {scope}, page,
-                                           ClusterFromRow);
+    Params params;
+    const std::string where = ScopeWhere(scope, params);
+    return CreatedOrderPage<ClusterRecord>(c, "clusters", "clusters", kClusterCols, where, params,
+                                           page, ClusterFromRow);
   });
 }
 
@@ -1868,7 +2041,7 @@ namespace {
 
 constexpr std::string_view kPlanCols =
     "id, allocation_id, tenant, purpose, status, network_id, error, milestones, created_ms, "
-    "updated_ms";
+    "updated_ms, project, access";
 constexpr std::string_view kStepCols =
     "step_id, layer, driver, action, node, phase, after_ids, state, attempts, log_line, "
     "started_ms, updated_ms";
@@ -1897,6 +2070,18 @@ std::vector<Milestone> MilestonesFromJson(const std::string& text) {
   }
   return out;
 }
+std::string AccessJson(const std::map<std::string, std::string>& access) {
+  return nlohmann::json(access).dump();
+}
+std::map<std::string, std::string> AccessFromJson(const std::string& text) {
+  std::map<std::string, std::string> out;
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return out;
+  for (const auto& [k, v] : j.items()) {
+    if (v.is_string()) out[k] = v.get<std::string>();
+  }
+  return out;
+}
 std::string IdsJson(const std::vector<std::string>& ids) { return nlohmann::json(ids).dump(); }
 std::vector<std::string> IdsFromJson(const std::string& text) {
   std::vector<std::string> out;
@@ -1920,6 +2105,8 @@ Plan PlanFromRow(const Row& r) {
   p.milestones = MilestonesFromJson(Str(r[7]));
   p.created_ms = I64(r[8]);
   p.updated_ms = I64(r[9]);
+  p.project = Str(r[10]);
+  p.access = AccessFromJson(Str(r[11]));
   return p;
 }
 
@@ -1997,6 +2184,7 @@ std::vector<Plan> PlansWithSteps(SqlConn& c, const Rows& rows) {
 Plan InsertPlan(SqlConn& c, Dialect d, const AuditKeyState& audit, const Plan& plan,
                 const Actor& actor, int64_t now) {
   Plan p = plan;
+  p.project = StoredProjectName(p.project);
   if (p.id.empty()) p.id = NewId("pln-");
   if (p.created_ms == 0) p.created_ms = now;
   if (p.updated_ms == 0) p.updated_ms = p.created_ms;
@@ -2010,16 +2198,17 @@ Plan InsertPlan(SqlConn& c, Dialect d, const AuditKeyState& audit, const Plan& p
            "plan \"" + p.id + "\" has two steps with id \"" + s.id + "\"");
     }
   }
-  c.Exec(
-      "INSERT INTO plans (" + std::string(kPlanCols) +
-          ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-      {p.id, p.allocation, p.tenant, p.purpose, std::string(PlanStatusName(p.status)), p.network,
-       p.error, MilestonesJson(p.milestones), Num(p.created_ms), Num(p.updated_ms)});
+  c.Exec("INSERT INTO plans (" + std::string(kPlanCols) +
+             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         {p.id, p.allocation, p.tenant, p.purpose, std::string(PlanStatusName(p.status)), p.network,
+          p.error, MilestonesJson(p.milestones), Num(p.created_ms), Num(p.updated_ms), p.project,
+          AccessJson(p.access)});
   for (size_t i = 0; i < p.steps.size(); ++i) {
     InsertStep(c, p.id, p.steps[i], static_cast<int64_t>(i));
   }
   AppendAudit(c, d, audit, actor, "plan.create", p.tenant, p.id,
               {{"allocation", p.allocation},
+               {"project", p.project},
                {"purpose", p.purpose},
                {"status", PlanStatusName(p.status)},
                {"steps", p.steps.size()}},
@@ -2150,9 +2339,9 @@ Status Store::SavePlanHeader(const Plan& plan, const Actor& actor) {
     const int64_t updated_ms = plan.updated_ms != 0 ? plan.updated_ms : NowMillis();
     c.Exec(
         "UPDATE plans SET status = $1, network_id = $2, error = $3, milestones = $4, updated_ms = "
-        "$5 WHERE id = $6",
+        "$5, access = $7 WHERE id = $6",
         {std::string(PlanStatusName(plan.status)), plan.network, plan.error,
-         MilestonesJson(plan.milestones), Num(updated_ms), plan.id});
+         MilestonesJson(plan.milestones), Num(updated_ms), plan.id, AccessJson(plan.access)});
     if (old.status != plan.status) {
       nlohmann::json detail = {{"from", PlanStatusName(old.status)},
                                {"to", PlanStatusName(plan.status)}};
@@ -2164,24 +2353,25 @@ Status Store::SavePlanHeader(const Plan& plan, const Actor& actor) {
   return r.ok() ? Status::Ok() : r.status();
 }
 
-Result<Plan> Store::GetPlan(const std::string& id, const std::string& scope) {
+Result<Plan> Store::GetPlan(const std::string& id, const Scope& scope) {
   return InTxn(*pool_, false, [&](SqlConn& c) {
     Rows rows = c.Query("SELECT " + std::string(kPlanCols) + " FROM plans WHERE id = $1", {id});
-    if (rows.empty() || !InScope(Str(rows[0][2]), scope)) NoPlan(id);
+    if (rows.empty() || !scope.Admits(Str(rows[0][2]), Str(rows[0][10]))) NoPlan(id);
     return std::move(PlansWithSteps(c, rows).front());
   });
 }
 
-Result<std::vector<Plan>> Store::ListPlans(const std::string& scope, bool unfinished_only) {
+Result<std::vector<Plan>> Store::ListPlans(const Scope& scope, bool unfinished_only) {
   return InTxn(*pool_, false, [&](SqlConn& c) {
+    Params params;
     std::string sql =
-        "SELECT " + std::string(kPlanCols) + " FROM plans WHERE ($1 = '' OR tenant = $1)";
+        "SELECT " + std::string(kPlanCols) + " FROM plans WHERE " + ScopeWhere(scope, params);
     if (unfinished_only) {
       sql += " AND status IN ('" + std::string(PlanStatusName(PlanStatus::kProgressing)) + "', '" +
              std::string(PlanStatusName(PlanStatus::kDeleting)) + "')";
     }
     sql += " ORDER BY created_ms, id";
-    return PlansWithSteps(c, c.Query(sql, {scope}));
+    return PlansWithSteps(c, c.Query(sql, params));
   });
 }
 

@@ -19,10 +19,15 @@
 // tenant cannot together exceed them. Expired reservations are released by ExpireReservations(),
 // which the service runs at start and then every second, so holds expire across restarts too.
 //
-// Errors: kNotFound for ids that do not exist or belong to another tenant (callers pass the
-// tenant scope; other tenants' things are indistinguishable from missing ones), kAborted for lost
-// races and moved generations, kFailedPrecondition for a quota, budget or state that forbids the
-// change, kUnavailable when the database cannot be reached. Every failure carries a stable
+// Projects (DESIGN.md section 6a): every reservation, allocation, cluster and plan belongs to one
+// project of its tenant ("" = the tenant's default project); a hold names it (HoldRequest::project)
+// and its nodes count against the project's quota as well as the tenant's, checked in the same
+// transaction under the same tenant lock. A Scope may narrow a caller to one project.
+//
+// Errors: kNotFound for ids that do not exist or lie outside the caller's scope (callers pass a
+// Scope; other tenants' and projects' things are indistinguishable from missing ones), kAborted for
+// lost races and moved generations, kFailedPrecondition for a quota, budget or state that forbids
+// the change, kUnavailable when the database cannot be reached. Every failure carries a stable
 // Status::reason() ("generation_conflict", "exclusive_conflict", "store_unavailable", ...) that
 // the HTTP layer exposes as `code`. Messages of client-caused failures name only what the caller
 // may see (never another tenant or its nodes); messages of kUnavailable/kInternal may carry the
@@ -37,6 +42,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +68,36 @@ struct Actor {
   std::string tenant;  // the tenant a tenant role is bound to, else empty
   std::string Describe() const;
 };
+
+// The name the store keeps a project under: "" for the tenant's default project (which callers
+// may name "" or "default"), any other name as it is. Records carry this name.
+inline std::string StoredProjectName(std::string_view project) {
+  return project == kDefaultProject ? std::string() : std::string(project);
+}
+
+// Whose records a call may see and touch: every tenant's (empty tenant: providers), one tenant's,
+// or one project of one tenant's (a token bound to a project). A tenant name converts to its
+// tenant-wide scope.
+struct Scope {
+  Scope() = default;
+  Scope(std::string tenant_name) : tenant(std::move(tenant_name)) {}  // NOLINT: tenant-wide
+  Scope(const char* tenant_name) : tenant(tenant_name) {}             // NOLINT: tenant-wide
+  static Scope OfProject(std::string tenant_name, std::string project_name) {
+    Scope s(std::move(tenant_name));
+    s.project = StoredProjectName(project_name);
+    return s;
+  }
+  std::string tenant;                  // empty = every tenant
+  std::optional<std::string> project;  // set = only this project of `tenant` (StoredProjectName)
+  bool Admits(const std::string& record_tenant, const std::string& record_project) const {
+    return (tenant.empty() || record_tenant == tenant) && (!project || record_project == *project);
+  }
+};
+
+// OK when `project` names a project of `tenant` (its default project "" or "default", or one it
+// declares); else kInvalidArgument "unknown_reference", naming it and listing the tenant's
+// projects.
+Status CheckProjectOf(const Tenant& tenant, std::string_view project);
 
 struct NodeRecord {
   std::string name;
@@ -101,6 +137,7 @@ std::optional<AllocationStatus> ParseAllocationStatus(std::string_view s);
 struct ReservationRecord {
   std::string id;
   std::string tenant;
+  std::string project;  // StoredProjectName: "" = the tenant's default project
   std::string name;
   std::string request;  // the request as the service received it (JSON text), for re-solves
   ReservationStatus status = ReservationStatus::kHeld;
@@ -116,6 +153,7 @@ struct ReservationRecord {
 struct AllocationRecord {
   std::string id;
   std::string tenant;
+  std::string project;  // "" = the tenant's default project
   std::string name;
   std::string request;
   AllocationStatus status = AllocationStatus::kActive;
@@ -130,6 +168,7 @@ struct AllocationRecord {
 struct ClusterRecord {
   std::string id;
   std::string tenant;
+  std::string project;  // its allocation's
   std::string name;
   std::string purpose;
   std::string allocation_id;
@@ -159,6 +198,7 @@ struct NeighbourNode {
 
 struct HoldRequest {
   std::string tenant;
+  std::string project;  // the request's project of `tenant`; "" = the default project
   std::string name;
   std::string request;  // JSON text
   std::vector<NodeClaim> nodes;
@@ -173,6 +213,7 @@ struct TokenRecord {
   std::string id;  // public short id (not secret), shown in the audit log
   std::string tenant;
   std::string role;
+  std::optional<std::string> project;  // set: bound to this project of `tenant`
   int64_t created_ms = 0;
   int64_t expires_ms = 0;    // 0 = never
   int64_t revoked_ms = 0;    // 0 = not revoked
@@ -214,6 +255,8 @@ struct StoredUsage {
   TenantUsage reserved;  // the part of `held` that is only reserved
   int64_t reservations = 0;
   int64_t allocations = 0;
+  // `held` by project ("" = the default project): only projects that hold something.
+  std::map<std::string, TenantUsage> held_by_project;
 };
 
 // kCreate makes the store (an embedded file, the schema) when it is missing; kExisting opens only
@@ -285,11 +328,11 @@ class Store {
   // Turns a held reservation into an allocation. kAborted "reservation_expired" past its deadline,
   // "generation_conflict" when its nodes moved, kFailedPrecondition "reservation_not_held" when it
   // was committed, cancelled or expired already.
-  Result<AllocationRecord> Commit(const std::string& reservation_id, const std::string& scope,
+  Result<AllocationRecord> Commit(const std::string& reservation_id, const Scope& scope,
                                   const Actor& actor, int64_t now_ms);
-  Result<ReservationRecord> Cancel(const std::string& reservation_id, const std::string& scope,
+  Result<ReservationRecord> Cancel(const std::string& reservation_id, const Scope& scope,
                                    const Actor& actor, int64_t now_ms);
-  Result<AllocationRecord> Release(const std::string& allocation_id, const std::string& scope,
+  Result<AllocationRecord> Release(const std::string& allocation_id, const Scope& scope,
                                    const Actor& actor, int64_t now_ms);
   // Holds and commits at once and records a cluster for the allocation.
   // With `plan`, also records the plan that carries the cluster out (its allocation and tenant set
@@ -313,26 +356,30 @@ class Store {
   // Releases every reservation past its deadline; returns how many.
   Result<int> ExpireReservations(int64_t now_ms);
 
-  // `scope`: a tenant name limits the answer to that tenant; empty sees all.
-  Result<ReservationRecord> GetReservation(const std::string& id, const std::string& scope);
-  Result<std::vector<ReservationRecord>> ListReservations(const std::string& scope, bool all);
+  // `scope` limits the answer to a tenant, or one project of it; empty sees all.
+  Result<ReservationRecord> GetReservation(const std::string& id, const Scope& scope);
+  Result<std::vector<ReservationRecord>> ListReservations(const Scope& scope, bool all);
   // Pages in creation order, the SQL bounded by the page size.
-  Result<Page<ReservationRecord>> ListReservationsPage(const std::string& scope, bool all,
+  Result<Page<ReservationRecord>> ListReservationsPage(const Scope& scope, bool all,
                                                        const PageRequest& page);
-  Result<AllocationRecord> GetAllocation(const std::string& id, const std::string& scope);
-  Result<std::vector<AllocationRecord>> ListAllocations(const std::string& scope, bool all);
-  Result<Page<AllocationRecord>> ListAllocationsPage(const std::string& scope, bool all,
+  Result<AllocationRecord> GetAllocation(const std::string& id, const Scope& scope);
+  Result<std::vector<AllocationRecord>> ListAllocations(const Scope& scope, bool all);
+  Result<Page<AllocationRecord>> ListAllocationsPage(const Scope& scope, bool all,
                                                      const PageRequest& page);
-  Result<ClusterRecord> GetCluster(const std::string& id, const std::string& scope);
-  Result<std::vector<ClusterRecord>> ListClusters(const std::string& scope);
-  Result<Page<ClusterRecord>> ListClustersPage(const std::string& scope, const PageRequest& page);
+  Result<ClusterRecord> GetCluster(const std::string& id, const Scope& scope);
+  Result<std::vector<ClusterRecord>> ListClusters(const Scope& scope);
+  Result<Page<ClusterRecord>> ListClustersPage(const Scope& scope, const PageRequest& page);
   Result<StoredUsage> UsageOf(const std::string& tenant);
+  // What each project of `tenant` holds (reserved or allocated), by StoredProjectName; projects
+  // that hold nothing are absent. One query: for the solver's per-project headroom.
+  Result<std::map<std::string, TenantUsage>> HeldByProject(const std::string& tenant);
 
   // --- plans (DESIGN.md section 6) ---------------------------------------------------------
   // The runner persists every step transition here, so a restarted runner resumes where the last
   // one stopped. Each call is one transaction. Plans are scoped like allocations: `scope` is a
-  // tenant (whose view holds only its own plans; others' are kNotFound "plan_not_found") or ""
-  // for providers.
+  // tenant or one project of it (whose view holds only its own plans; others' are kNotFound
+  // "plan_not_found") or "" for providers. A plan keeps its project and its access (how the
+  // tenant reaches the cluster) with it.
   //
   // Records a new plan with its steps (in order) and milestones. An empty id is made by the store
   // ("pln-..."); an id that exists is kAlreadyExists "plan_exists". Zero times become now.
@@ -341,13 +388,14 @@ class Store {
   // others (replacements, teardown). Audited ("plan.step": the plan, step, state and log line)
   // when the step becomes done, failed or compensated.
   Status SaveStep(const std::string& plan_id, const PlanStep& step, const Actor& actor);
-  // Writes the plan's status, network, error, milestones and updated_ms (0 = now; not its steps).
+  // Writes the plan's status, network, error, milestones, access and updated_ms (0 = now; not its
+  // steps or its project).
   // Audited ("plan.status") when the status changes.
   Status SavePlanHeader(const Plan& plan, const Actor& actor);
-  Result<Plan> GetPlan(const std::string& id, const std::string& scope);
+  Result<Plan> GetPlan(const std::string& id, const Scope& scope);
   // In creation order; `unfinished_only`: only PROGRESSING and DELETING plans (what a runner
   // picks up at start).
-  Result<std::vector<Plan>> ListPlans(const std::string& scope, bool unfinished_only);
+  Result<std::vector<Plan>> ListPlans(const Scope& scope, bool unfinished_only);
   // The latest plan carrying out the allocation; kNotFound "plan_not_found" when none.
   Result<Plan> PlanOfAllocation(const std::string& allocation_id);
 
@@ -381,9 +429,11 @@ class Store {
 
   // --- tokens --------------------------------------------------------------------------------
   // Creates a token and returns its secret, which is never stored and cannot be shown again.
-  // `expires_ms` 0 = never expires.
+  // `expires_ms` 0 = never expires. With `project`, a tenant role's token is bound to that project
+  // of its tenant (kInvalidArgument "unknown_reference" when the tenant has no such project).
   Result<std::string> CreateToken(const std::string& tenant, const std::string& role,
-                                  const Actor& actor, int64_t now_ms, int64_t expires_ms = 0);
+                                  const Actor& actor, int64_t now_ms, int64_t expires_ms = 0,
+                                  const std::optional<std::string>& project = std::nullopt);
   // kNotFound (reason "token_unknown", "token_expired" or "token_revoked") unless the token is
   // live at `now_ms` (0 = the clock now). Notes the use, at most once a minute per token.
   Result<TokenRecord> LookupToken(const std::string& secret, int64_t now_ms = 0);

@@ -71,6 +71,7 @@ Json TokenJson(const TokenRecord& t) {
   return Json{{"id", t.id},
               {"role", t.role},
               {"tenant", t.tenant.empty() ? Json(nullptr) : Json(t.tenant)},
+              {"project", t.project ? Json(*t.project) : Json(nullptr)},
               {"created", TimeJson(t.created_ms)},
               {"expires", TimeJson(t.expires_ms)},
               {"revoked", TimeJson(t.revoked_ms)},
@@ -152,7 +153,11 @@ int RunTokenCreate(const ServiceCommands& c, std::ostream& out, std::ostream& er
   }
   auto store = OpenCommandStore(c, OpenMode::kCreate);
   if (!store.ok()) return Fail(c, out, err, "token create", store.status());
-  auto secret = (*store)->CreateToken(c.token_tenant, c.token_role, kCli, now, expires_ms);
+  std::optional<std::string> project;
+  if (c.token_project_option != nullptr && c.token_project_option->count() > 0) {
+    project = c.token_project;
+  }
+  auto secret = (*store)->CreateToken(c.token_tenant, c.token_role, kCli, now, expires_ms, project);
   if (!secret.ok()) return Fail(c, out, err, "token create", secret.status());
   if (c.json) {
     auto tokens = (*store)->ListTokens();
@@ -171,6 +176,7 @@ int RunTokenCreate(const ServiceCommands& c, std::ostream& out, std::ostream& er
   out << *secret << "\n";
   err << "topoplace token create: a " << c.token_role << " token"
       << (c.token_tenant.empty() ? "" : " for tenant " + c.token_tenant)
+      << (project ? " and its project " + QuotedText(*project, 64) + " only" : std::string())
       << (expires_ms ? ", expiring " + IsoTime(expires_ms, false) : std::string())
       << "; it is shown only this once (the store keeps its hash)\n";
   return kExitOk;
@@ -196,9 +202,11 @@ int RunTokenList(const ServiceCommands& c, std::ostream& out, std::ostream& err)
     const std::string state = t.revoked_ms                          ? "revoked"
                               : t.expires_ms && t.expires_ms <= now ? "expired"
                                                                     : "live";
+    // A token bound to a project shows as TENANT/PROJECT.
+    const std::string whose =
+        t.tenant.empty() ? "-" : t.tenant + (t.project ? "/" + *t.project : std::string());
     std::snprintf(line, sizeof line, "%-13s %-15s %-15s %-21s %-21s %-21s %s\n", t.id.c_str(),
-                  t.role.c_str(), t.tenant.empty() ? "-" : t.tenant.c_str(),
-                  IsoTime(t.created_ms, false).c_str(),
+                  t.role.c_str(), whose.c_str(), IsoTime(t.created_ms, false).c_str(),
                   t.expires_ms ? IsoTime(t.expires_ms, false).c_str() : "never",
                   t.last_used_ms ? IsoTime(t.last_used_ms, false).c_str() : "never", state.c_str());
     out << line;
@@ -376,6 +384,10 @@ void AddServiceCommands(CLI::App& app, ServiceCommands& c) {
   tc->add_option("--role", c.token_role, "provider-admin, tenant-admin, tenant-member or auditor")
       ->required()
       ->check(CLI::IsMember({"provider-admin", "tenant-admin", "tenant-member", "auditor"}));
+  c.token_project_option = tc->add_option(
+      "--project", c.token_project,
+      "Bind the token to this project of its tenant: it sees and touches only that project's "
+      "reservations, allocations and clusters (\"\" = the default project)");
   tc->add_option("--expires-in", c.token_expires_in,
                  "Lifetime: a count and a unit, like 30d, 12h, 45m, 90s or 2w (default: never)");
   tc->add_option("--db", c.db, db_help);

@@ -27,6 +27,8 @@ struct ServiceCommands {
 
   std::string token_tenant;
   std::string token_role;
+  std::string token_project;                    // with --project: the project the token is bound to
+  CLI::Option* token_project_option = nullptr;  // given at all ("" names the default project)
   CLI::App* token_create_cmd = nullptr;
 
   CLI::App* audit_verify_cmd = nullptr;

@@ -97,6 +97,11 @@ Json RequestSchema() {
   for (const RequestField* f : ChildFields("")) properties[std::string(f->key())] = FieldSchema(*f);
   properties["tenant"]["description"] =
       "the tenant the nodes are for; defaults to the token's tenant";
+  if (properties.contains("project")) {
+    properties["project"]["description"] =
+        "the tenant's project the nodes are for; defaults to the token's project, else the "
+        "tenant's default project \"\"; a token bound to a project may name only that one";
+  }
   return Json{
       {"type", "object"},
       {"description",
@@ -126,6 +131,61 @@ Json ObjectSchema(const std::string& description) {
   return Json{{"type", "object"}, {"description", description}};
 }
 
+// The project member of reservations, allocations and placements.
+Json ProjectProperty(const std::string& of) {
+  return Json{{"type", "string"},
+              {"description",
+               "the tenant's project " + of + " belongs to (\"\" = the tenant's default project)"}};
+}
+Json WithProject(Json schema, const std::string& of) {
+  schema["properties"]["project"] = ProjectProperty(of);
+  return schema;
+}
+
+// A holder's use against its limits, resource by resource (nodes, gpus, cpuCores, memoryGiB,
+// storageGiB; costPerHour for a tenant).
+Json ResourceMap(const std::string& description) {
+  return Json{{"type", "object"},
+              {"description", description},
+              {"additionalProperties", {{"type", "number"}, {"nullable", true}}}};
+}
+
+Json TenantUsageSchema() {
+  Json alerts = {{"type", "array"},
+                 {"items",
+                  {{"type", "object"},
+                   {"properties",
+                    {{"resource", {{"type", "string"}}},
+                     {"fraction", {{"type", "number"}}},
+                     {"threshold", {{"type", "number"}}},
+                     {"message", {{"type", "string"}}}}}}}};
+  Json j = ObjectSchema("a tenant's use against its quota and budget, with alerts past alertAt");
+  j["properties"] = {
+      {"tenant", {{"type", "string"}}},
+      {"quota", ResourceMap("limits; null = none")},
+      {"used", ResourceMap("held: reserved or allocated")},
+      {"reserved", ResourceMap("the part of used that is only reserved")},
+      {"fractions", ResourceMap("used / quota, for the limits set")},
+      {"alerts", alerts},
+      {"projects",
+       {{"type", "array"},
+        {"description",
+         "the tenant's projects (\"\" = its default project, which has no limits of its own; a "
+         "token bound to a project sees only that one), each with its own quota, its usage and "
+         "alerts past the project's alertAt, else the tenant's"},
+        {"items",
+         {{"type", "object"},
+          {"required", {"name", "quota", "usage", "alerts"}},
+          {"properties",
+           {{"name", {{"type", "string"}}},
+            {"quota", ResourceMap("the project's own limits; null = bounded by the tenant's only")},
+            {"usage", ResourceMap("held by the project: reserved or allocated")},
+            {"fractions", ResourceMap("usage / quota, for the limits set")},
+            {"alertAt", {{"type", "array"}, {"items", {{"type", "number"}}}}},
+            {"alerts", alerts}}}}}}}};
+  return j;
+}
+
 // A solver result. Its status is one of the solver's (solver/solver.h): "infeasible" only with a
 // proof, "noSolutionFound" and "timeout" when nothing was placed and nothing proven.
 Json PlacementSchema() {
@@ -135,7 +195,8 @@ Json PlacementSchema() {
       "a solver result: status, nodes, costPerHour, objective, bound, gap, backend, explanation "
       "(for a proven infeasible request)");
   j["required"] = Json::array({"status"});
-  j["properties"] = {{"status", {{"type", "string"}, {"enum", statuses}}}};
+  j["properties"] = {{"status", {{"type", "string"}, {"enum", statuses}}},
+                     {"project", ProjectProperty("the request")}};
   return j;
 }
 
@@ -159,6 +220,7 @@ std::string ResponseSchema(const Route& r) {
   if (r.path.rfind("/v1/reservations", 0) == 0) return "Reservation";
   if (r.path.rfind("/v1/allocations", 0) == 0) return "Allocation";
   if (r.path.rfind("/v1/clusters", 0) == 0) return "Cluster";
+  if (r.path == "/v1/tenants/{tenant}/usage") return "TenantUsage";
   if (r.path == "/v1/whatif") return "WhatIfReport";
   if (r.path == "/v1/capacity") return "CapacityReport";
   return "";
@@ -217,6 +279,12 @@ Json OpenApiDocument(const std::vector<Route>& routes, const BackendRegistry& ba
                         {"in", "query"},
                         {"schema", {{"type", "boolean"}}},
                         {"description", "include finished ones"}});
+      params.push_back({{"name", "project"},
+                        {"in", "query"},
+                        {"schema", {{"type", "string"}}},
+                        {"description",
+                         "only this project's (\"\" = the default project); a token bound to a "
+                         "project may name only its own"}});
     }
     if (r.path == "/v1/audit") {
       params.push_back(
@@ -284,9 +352,13 @@ Json OpenApiDocument(const std::vector<Route>& routes, const BackendRegistry& ba
          {{"Request", RequestSchema()},
           {"Problem", ProblemSchema()},
           {"Placement", PlacementSchema()},
-          {"Reservation", ObjectSchema("nodes held for a tenant until expiresAt, each with its "
-                                       "generation and the rule that admitted it")},
-          {"Allocation", ObjectSchema("nodes allocated to a tenant")},
+          {"Reservation", WithProject(ObjectSchema("nodes held for a tenant's project until "
+                                                   "expiresAt, each with its generation and the "
+                                                   "rule that admitted it"),
+                                      "the reservation")},
+          {"Allocation",
+           WithProject(ObjectSchema("nodes allocated to a tenant's project"), "the allocation")},
+          {"TenantUsage", TenantUsageSchema()},
           {"Cluster",
            ObjectSchema("an allocation on its way to a cluster, with step-by-step status")},
           {"WhatIfBody", WhatIfBodySchema(Ref("Request"))},

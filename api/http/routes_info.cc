@@ -70,6 +70,10 @@ RouteResult Readyz(Service& s, const Call& c) {
                         {"schemaVersion", s.store().schema_version()}}};
 }
 
+// Whether the tenant declares its default project itself (with limits of its own); else the
+// default project is listed apart, first.
+bool HasDeclaredDefault(const Tenant& t) { return FindProject(t, kDefaultProject) != nullptr; }
+
 RouteResult MetricsRoute(Service& s, const Call& c) {
   if (auto e = NoQuery(c)) return *std::move(e);
   std::string extra;
@@ -119,6 +123,27 @@ RouteResult MetricsRoute(Service& s, const Call& c) {
   }
   extra += "# HELP topoplace_tenant_nodes_held Nodes a tenant holds (reserved or allocated).\n";
   extra += "# TYPE topoplace_tenant_nodes_held gauge\n" + used_lines;
+  // Per project: what each project of a tenant holds ("" = its default project), from the store
+  // (the view keeps holders by tenant only): one query per tenant.
+  std::string project_lines;
+  for (const Tenant& t : view->tenants) {
+    Result<StoredUsage> u = s.store().UsageOf(t.name);
+    if (!u.ok()) continue;  // a tenant removed meanwhile: its series simply ends
+    std::vector<std::string> names;
+    for (const Project& p : t.projects) names.push_back(p.name);
+    if (!HasDeclaredDefault(t)) names.insert(names.begin(), std::string(kDefaultProject));
+    for (const std::string& name : names) {
+      auto held = u->held_by_project.find(StoredProjectName(name));
+      project_lines += "topoplace_project_nodes_held{tenant=\"" + MetricLabel(t.name) +
+                       "\",project=\"" + MetricLabel(name) + "\"} " +
+                       std::to_string(held == u->held_by_project.end() ? 0 : held->second.nodes) +
+                       "\n";
+    }
+  }
+  extra +=
+      "# HELP topoplace_project_nodes_held Nodes a tenant's project holds (reserved or "
+      "allocated); project \"default\" is the tenant's default project.\n";
+  extra += "# TYPE topoplace_project_nodes_held gauge\n" + project_lines;
   extra +=
       "# HELP topoplace_store_state_version The store's state version this process last saw.\n";
   extra += "# TYPE topoplace_store_state_version gauge\n";
@@ -242,57 +267,100 @@ RouteResult TopologyRoute(Service& s, const Call& c) {
           Json{{"stateVersion", view->version}, {"nodeClasses", classes}, {"levels", levels}}};
 }
 
-Json UsageJson(const Tenant& t, const StoredUsage& u) {
+// Use against limits, resource by resource: what is used (and of it reserved), the limits, the
+// fractions used and an alert for each resource whose fraction passed one of `alert_at`.
+// `who` names the holder in the alerts' messages.
+struct UsageAgainstLimits {
   Json quota = Json::object(), used = Json::object(), reserved = Json::object(),
-       fractions = Json::object();
-  Json alerts = Json::array();
+       fractions = Json::object(), alerts = Json::array();
+};
+UsageAgainstLimits MeasureUsage(const std::string& who, const Quota& q,
+                                const std::optional<double>& budget,
+                                const std::vector<double>& alert_at, const TenantUsage& held,
+                                const std::optional<TenantUsage>& held_reserved) {
+  UsageAgainstLimits out;
   auto num = [](double v) {
     return std::floor(v) == v && std::fabs(v) < 9e15 ? Json(static_cast<int64_t>(v)) : Json(v);
   };
   auto add = [&](const char* resource, double used_v, double reserved_v,
                  const std::optional<double>& limit) {
-    used[resource] = num(used_v);
-    reserved[resource] = num(reserved_v);
-    quota[resource] = limit ? num(*limit) : Json(nullptr);
+    out.used[resource] = num(used_v);
+    if (held_reserved) out.reserved[resource] = num(reserved_v);
+    out.quota[resource] = limit ? num(*limit) : Json(nullptr);
     if (!limit) return;
     const double f = *limit > 0 ? used_v / *limit : (used_v > 0 ? 1.0 : 0.0);
-    fractions[resource] = f;
+    out.fractions[resource] = f;
     double crossed = -1;
-    for (double a : t.alert_at) {
+    for (double a : alert_at) {
       if (f + 1e-12 >= a) crossed = std::max(crossed, a);
     }
     if (crossed > 0) {
-      alerts.push_back(
+      out.alerts.push_back(
           {{"resource", resource},
            {"fraction", f},
            {"threshold", crossed},
-           {"message", t.name + " uses " + std::to_string(static_cast<int>(f * 100 + 0.5)) +
+           {"message", who + " uses " + std::to_string(static_cast<int>(f * 100 + 0.5)) +
                            "% of its " + resource + " quota"}});
     }
   };
   auto opt = [](const auto& v) -> std::optional<double> {
     return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
   };
-  add("nodes", static_cast<double>(u.held.nodes), static_cast<double>(u.reserved.nodes),
-      opt(t.quota.nodes));
-  add("gpus", static_cast<double>(u.held.gpus), static_cast<double>(u.reserved.gpus),
-      opt(t.quota.gpus));
-  add("cpuCores", static_cast<double>(u.held.cpu_cores), static_cast<double>(u.reserved.cpu_cores),
-      opt(t.quota.cpu_cores));
-  add("memoryGiB", u.held.memory_gib, u.reserved.memory_gib, t.quota.memory_gib);
-  add("storageGiB", u.held.storage_gib, u.reserved.storage_gib, t.quota.storage_gib);
-  add("costPerHour", u.held.cost_per_hour, u.reserved.cost_per_hour, t.budget_per_hour);
+  const TenantUsage r = held_reserved.value_or(TenantUsage{});
+  add("nodes", static_cast<double>(held.nodes), static_cast<double>(r.nodes), opt(q.nodes));
+  add("gpus", static_cast<double>(held.gpus), static_cast<double>(r.gpus), opt(q.gpus));
+  add("cpuCores", static_cast<double>(held.cpu_cores), static_cast<double>(r.cpu_cores),
+      opt(q.cpu_cores));
+  add("memoryGiB", held.memory_gib, r.memory_gib, q.memory_gib);
+  add("storageGiB", held.storage_gib, r.storage_gib, q.storage_gib);
+  add("costPerHour", held.cost_per_hour, r.cost_per_hour, budget);
+  return out;
+}
+
+// The tenant's projects, its default project first unless it declares one of that name (the
+// default has no limits of its own then), with their use against their own quotas; alerts past
+// the project's alertAt, else the tenant's. `only`: just that project (a token bound to it).
+Json ProjectsUsageJson(const Tenant& t, const StoredUsage& u,
+                       const std::optional<std::string>& only) {
+  std::vector<const Project*> projects;
+  for (const Project& p : t.projects) projects.push_back(&p);
+  if (!HasDeclaredDefault(t)) projects.insert(projects.begin(), nullptr);
+  Json list = Json::array();
+  for (const Project* p : projects) {
+    const std::string name = p ? p->name : std::string(kDefaultProject);
+    const std::string stored = StoredProjectName(name);
+    if (only && *only != stored) continue;
+    auto held = u.held_by_project.find(stored);
+    const std::vector<double>& alert_at = p && !p->alert_at.empty() ? p->alert_at : t.alert_at;
+    UsageAgainstLimits m = MeasureUsage(
+        "project " + name + " of " + t.name, p ? p->quota : Quota{}, std::nullopt, alert_at,
+        held == u.held_by_project.end() ? TenantUsage{} : held->second, std::nullopt);
+    m.quota.erase("costPerHour");  // a project has no budget of its own
+    list.push_back(Json{{"name", name},
+                        {"quota", m.quota},
+                        {"usage", m.used},
+                        {"fractions", m.fractions},
+                        {"alertAt", alert_at},
+                        {"alerts", m.alerts}});
+  }
+  return list;
+}
+
+Json UsageJson(const Tenant& t, const StoredUsage& u, const std::optional<std::string>& only) {
+  UsageAgainstLimits m =
+      MeasureUsage(t.name, t.quota, t.budget_per_hour, t.alert_at, u.held, u.reserved);
   return Json{{"tenant", t.name},
-              {"quota", quota},
-              {"used", used},
-              {"reserved", reserved},
-              {"fractions", fractions},
+              {"quota", m.quota},
+              {"used", m.used},
+              {"reserved", m.reserved},
+              {"fractions", m.fractions},
               {"costPerHour", u.held.cost_per_hour},
               {"budgetPerHour", t.budget_per_hour ? Json(*t.budget_per_hour) : Json(nullptr)},
               {"alertAt", t.alert_at},
-              {"alerts", alerts},
+              {"alerts", m.alerts},
               {"reservations", u.reservations},
-              {"allocations", u.allocations}};
+              {"allocations", u.allocations},
+              {"projects", ProjectsUsageJson(t, u, only)}};
 }
 
 RouteResult TenantUsageRoute(Service& s, const Call& c) {
@@ -308,7 +376,7 @@ RouteResult TenantUsageRoute(Service& s, const Call& c) {
   if (t < 0) return not_found;
   Result<StoredUsage> usage = s.store().UsageOf(tenant);
   if (!usage.ok()) return usage.status();
-  return {kHttpOk, UsageJson((*view)->tenants[t], *usage)};
+  return {kHttpOk, UsageJson((*view)->tenants[t], *usage, who.project)};
 }
 
 RouteResult TenantsRoute(Service& s, const Call& c) {

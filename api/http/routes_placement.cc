@@ -77,6 +77,14 @@ RouteError TenantNotFound(const std::string& tenant) {
   return e;
 }
 
+// A token bound to one project asked for another: 403, as for any act its scope does not allow.
+RouteError OtherProject(const Principal& who, const std::string& project, std::string_view act) {
+  return WithReason(StatusCode::kPermissionDenied, "forbidden",
+                    "this token acts for project " + QuotedText(who.project.value_or(""), 64) +
+                        " of tenant " + QuotedText(who.tenant, 64) + " only; it may not " +
+                        std::string(act) + " project " + QuotedText(project, 64));
+}
+
 // Decodes the body and query of a solve/reservation/cluster call, scoped to the caller.
 RouteResultOf<SolveCall> ParseSolveCall(Service& s, const Call& c, bool holds) {
   const std::optional<RouteError> unknown =
@@ -135,6 +143,16 @@ RouteResultOf<SolveCall> ParseSolveCall(Service& s, const Call& c, bool holds) {
         e.pointer = "/tenant";
         return e;
       }
+      if (who.project) {
+        // A token bound to a project places for that project; naming another is not allowed.
+        if (!out.body.contains("project")) {
+          out.request.project = *who.project;
+        } else if (StoredProjectName(out.request.project) != *who.project) {
+          RouteError e = OtherProject(who, out.request.project, "place for");
+          e.pointer = "/project";
+          return e;
+        }
+      }
       if (!d.has_name) out.request.name = "request";
       out.options.requests_validated = true;  // fields here, the rest by ValidateAgainst
     }
@@ -148,7 +166,13 @@ RouteResultOf<SolveCall> ParseSolveCall(Service& s, const Call& c, bool holds) {
 // and the decoding are the request's one validation; the solver does not repeat it.
 std::optional<RouteError> ValidateAgainst(const View& view, const SolveCall& call) {
   const Request& r = call.request;
-  if (view.TenantIndex(r.tenant) < 0) return TenantNotFound(r.tenant);
+  const int tenant = view.TenantIndex(r.tenant);
+  if (tenant < 0) return TenantNotFound(r.tenant);
+  if (Status project = CheckProjectOf(view.tenants[tenant], r.project); !project.ok()) {
+    RouteError e(std::move(project));
+    e.pointer = "/project";
+    return e;
+  }
   PlacementProblem problem{view.snapshot, view.tenants};
   const Status st = ValidateRequestAgainst(problem, r);
   if (st.ok()) return std::nullopt;
@@ -174,6 +198,14 @@ PlacementProblem ProblemOf(const View& view) { return {view.snapshot, view.tenan
 
 RouteResultOf<PlacementResult> SolveWith(Service& s, const View& view, const SolveCall& call) {
   PlacementProblem problem{view.snapshot, view.tenants};
+  // The request's tenant's projects' holdings, for the solver's per-project headroom (the view
+  // keeps holders by tenant only); the store checks again when holding.
+  Result<std::map<std::string, TenantUsage>> held = s.store().HeldByProject(call.request.tenant);
+  if (!held.ok()) return held.status();
+  for (const auto& [project, usage] : *held) {
+    problem.project_usage.push_back(
+        {call.request.tenant, std::string(ProjectName(project)), usage});
+  }
   auto results = Solve(problem, {call.request}, call.options);
   if (!results.ok()) return results.status();
   PlacementResult r = std::move((*results)[0]);
@@ -200,7 +232,7 @@ RouteError Unplaceable(const View& view, const PlacementResult& r) {
   std::string detail;
   if (r.explanation) {
     for (const auto& c : r.explanation->conflict) {
-      if (c.constraint == "quota") code = "quota_exceeded";
+      if (c.constraint == "quota" || c.constraint == "projectQuota") code = "quota_exceeded";
       if (c.constraint == "tenantBudget" && code == "infeasible") code = "budget_exceeded";
     }
     detail = r.explanation->summary;
@@ -244,6 +276,7 @@ std::string AdmissionRule(const View& view, const Request& r, int node) {
 HoldRequest MakeHold(const View& view, const SolveCall& call, const PlacementResult& r) {
   HoldRequest h;
   h.tenant = call.request.tenant;
+  h.project = call.request.project;
   h.name = call.request.name;
   h.request = EncodeRequestJson(call.request).dump();
   h.cost_per_hour = r.cost_per_hour;
@@ -262,6 +295,7 @@ HoldRequest MakeHold(const View& view, const SolveCall& call, const PlacementRes
 Json SolveReply(const View& view, const SolveCall& call, const PlacementResult& r) {
   Json j = PlacementResultToJson(*view.snapshot, r);
   j["tenant"] = call.request.tenant;
+  j["project"] = std::string(ProjectName(call.request.project));
   j["verified"] = Placed(r);
   Json gens = Json::object();
   for (int n : r.nodes)
@@ -449,6 +483,7 @@ RouteResult CommitReservation(Service& s, const Call& c) {
   DecodedRequest d = DecodeRequestJson(call.body);
   if (!d.errors.empty()) return a.status();
   call.request = std::move(d.request);
+  call.request.project = old.project;
   Result<std::shared_ptr<const View>> current = s.CurrentView();
   if (!current.ok()) return current.status();
   const View& view = **current;
@@ -485,12 +520,28 @@ RouteResult CancelReservation(Service& s, const Call& c) {
 }
 
 RouteResultOf<bool> AllParam(const Call& c) {
-  if (auto e = CheckQuery(c, {"all", "limit", "pageToken"})) return *std::move(e);
+  if (auto e = CheckQuery(c, {"all", "limit", "pageToken", "project"})) return *std::move(e);
   auto it = c.query.find("all");
   if (it == c.query.end()) return false;
   if (it->second == "true") return true;
   if (it->second == "false") return false;
   return BadParameter("all", "expected true or false");
+}
+
+// The caller's scope narrowed to the `project` query parameter when given; a token bound to
+// another project may not list this one (403).
+RouteResultOf<Scope> ListScope(const Call& c) {
+  Scope scope = c.principal().scope();
+  auto it = c.query.find("project");
+  if (it == c.query.end()) return scope;
+  const std::string project = StoredProjectName(it->second);
+  if (scope.project && *scope.project != project) {
+    RouteError e = OtherProject(c.principal(), it->second, "list");
+    e.parameter = "project";
+    return e;
+  }
+  scope.project = project;
+  return scope;
 }
 
 // A list answer: `items`, the list's own key (older clients read it; the same page), the token of
@@ -514,8 +565,10 @@ RouteResult ListReservations(Service& s, const Call& c) {
   if (!all.ok()) return std::move(all).error();
   RouteResultOf<PageRequest> page = PageParams(c, "reservations");
   if (!page.ok()) return std::move(page).error();
-  return PageReply(s.store().ListReservationsPage(c.principal().scope(), *all, *page),
-                   "reservations", ReservationToJson);
+  RouteResultOf<Scope> scope = ListScope(c);
+  if (!scope.ok()) return std::move(scope).error();
+  return PageReply(s.store().ListReservationsPage(*scope, *all, *page), "reservations",
+                   ReservationToJson);
 }
 
 RouteResult GetReservation(Service& s, const Call& c) {
@@ -529,7 +582,9 @@ RouteResult ListAllocations(Service& s, const Call& c) {
   if (!all.ok()) return std::move(all).error();
   RouteResultOf<PageRequest> page = PageParams(c, "allocations");
   if (!page.ok()) return std::move(page).error();
-  return PageReply(s.store().ListAllocationsPage(c.principal().scope(), *all, *page), "allocations",
+  RouteResultOf<Scope> scope = ListScope(c);
+  if (!scope.ok()) return std::move(scope).error();
+  return PageReply(s.store().ListAllocationsPage(*scope, *all, *page), "allocations",
                    AllocationToJson);
 }
 
@@ -864,6 +919,7 @@ RouteResultOf<PageRequest> PageParams(const Call& c, std::string_view list) {
 Json ReservationToJson(const ReservationRecord& r) {
   Json j{{"id", r.id},
          {"tenant", r.tenant},
+         {"project", std::string(ProjectName(r.project))},
          {"name", r.name},
          {"status", ReservationStatusName(r.status)},
          {"createdAt", IsoTime(r.created_ms)},
@@ -879,6 +935,7 @@ Json ReservationToJson(const ReservationRecord& r) {
 Json AllocationToJson(const AllocationRecord& a) {
   return Json{{"id", a.id},
               {"tenant", a.tenant},
+              {"project", std::string(ProjectName(a.project))},
               {"name", a.name},
               {"status", AllocationStatusName(a.status)},
               {"createdAt", IsoTime(a.created_ms)},

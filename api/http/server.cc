@@ -379,6 +379,7 @@ Result<Principal> Service::Authenticate(const std::string& header) {
   Principal p;
   p.token_id = rec->id;
   p.tenant = rec->tenant;
+  p.project = rec->project;
   if (rec->role == "provider-admin")
     p.role = Role::kProviderAdmin;
   else if (rec->role == "tenant-admin")

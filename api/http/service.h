@@ -43,11 +43,16 @@ std::string_view RoleName(Role role);
 
 struct Principal {
   Role role = Role::kTenantMember;
-  std::string tenant;  // for tenant roles
+  std::string tenant;                  // for tenant roles
+  std::optional<std::string> project;  // set: the token is bound to this project of `tenant`
   std::string token_id;
   bool sees_all() const { return role == Role::kProviderAdmin || role == Role::kAuditor; }
-  // The tenant scope for store queries: empty for roles that see every tenant.
-  std::string scope() const { return sees_all() ? std::string() : tenant; }
+  // The scope for store queries: every tenant for roles that see all, else the tenant or, for a
+  // token bound to a project, that project of it.
+  Scope scope() const {
+    if (sees_all()) return Scope();
+    return project ? Scope::OfProject(tenant, *project) : Scope(tenant);
+  }
   Actor actor() const { return {"token:" + token_id, std::string(RoleName(role)), tenant}; }
 };
 

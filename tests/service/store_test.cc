@@ -13,6 +13,7 @@
 
 #include "inventory/migrations.h"
 #include "inventory/scenario_codec.h"
+#include "inventory/sql_backend.h"
 #include "tests/service/databases.h"
 
 namespace topoplace {
@@ -634,6 +635,308 @@ TEST_P(StoreTest, ReleasesRacingExclusiveHoldsNeverFailSpuriously) {
   EXPECT_EQ(spurious.load(), 0) << (failures.empty() ? "" : failures.front());
   EXPECT_EQ(released.load(), 30 * 2);
   EXPECT_GT(holds.load(), 0);
+}
+
+// --- projects (DESIGN.md section 6a)
+// --------------------------------------------------------------
+
+// moc-small with med-imaging (2 nodes held in its default project) limited to 5 nodes, split into
+// projects "scan" (at most 2 nodes, alerts at half) and "trial" (no limits of its own).
+Scenario WithMedProjects() {
+  Scenario s = MocSmall();
+  for (Tenant& t : s.tenants) {
+    if (t.name != "med-imaging") continue;
+    t.quota.nodes = 5;
+    Project scan;
+    scan.name = "scan";
+    scan.quota.nodes = 2;
+    scan.quota.gpus = 16;
+    scan.alert_at = {0.5};
+    Project trial;
+    trial.name = "trial";
+    t.projects = {scan, trial};
+  }
+  return s;
+}
+
+const Tenant& TenantNamed(const std::vector<Tenant>& tenants, const std::string& name) {
+  for (const Tenant& t : tenants) {
+    if (t.name == name) return t;
+  }
+  throw std::runtime_error("no tenant " + name);
+}
+
+TEST_P(StoreTest, ProjectsOfTenantsSurviveAReopenAndAnExport) {
+  const Scenario original = WithMedProjects();
+  ASSERT_TRUE(store_->Import(original, kAdmin, NowMillis(), true).ok());
+  store_.reset();
+  auto reopened = Store::Open(url_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  auto state = (*reopened)->LoadState();
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(TenantNamed(state->tenants, "med-imaging").projects,
+            TenantNamed(original.tenants, "med-imaging").projects);
+  auto exported = (*reopened)->Export();
+  ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+  EXPECT_EQ(exported->tenants, original.tenants);
+}
+
+TEST_P(StoreTest, AHoldAndItsAllocationBelongToTheirProject) {
+  ASSERT_TRUE(store_->Import(WithMedProjects(), kAdmin, NowMillis(), true).ok());
+  HoldRequest h = Hold("med-imaging", {"r03-n01"});
+  h.project = "scan";
+  auto r = store_->Reserve(h, kAdmin);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->project, "scan");
+  EXPECT_EQ(store_->GetReservation(r->id, "")->project, "scan");
+  auto a = store_->Commit(r->id, Scope::OfProject("med-imaging", "scan"), kAdmin, NowMillis());
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->project, "scan");
+  EXPECT_EQ(store_->GetAllocation(a->id, "med-imaging")->project, "scan");
+
+  // Another project of the tenant sees none of it; the project itself and the tenant do.
+  const Scope trial = Scope::OfProject("med-imaging", "trial");
+  EXPECT_EQ(store_->GetAllocation(a->id, trial).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetReservation(r->id, trial).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->Release(a->id, trial, kAdmin, NowMillis()).status().code(),
+            StatusCode::kNotFound);
+  auto trial_list = store_->ListAllocationsPage(trial, true, PageRequest{});
+  ASSERT_TRUE(trial_list.ok());
+  EXPECT_EQ(trial_list->total, 0);
+  auto scan_list = store_->ListAllocations(Scope::OfProject("med-imaging", "scan"), false);
+  ASSERT_TRUE(scan_list.ok());
+  ASSERT_EQ(scan_list->size(), 1u);
+  EXPECT_EQ(scan_list->front().id, a->id);
+  ASSERT_EQ(scan_list->front().nodes.size(), 1u);
+  // The default project holds the scenario's med-pilot, not this one.
+  auto default_list = store_->ListAllocations(Scope::OfProject("med-imaging", ""), false);
+  ASSERT_TRUE(default_list.ok());
+  ASSERT_EQ(default_list->size(), 1u);
+  EXPECT_EQ(default_list->front().name, "med-pilot");
+
+  auto usage = store_->UsageOf("med-imaging");
+  ASSERT_TRUE(usage.ok());
+  EXPECT_EQ(usage->held.nodes, 3);
+  EXPECT_EQ(usage->held_by_project["scan"].nodes, 1);
+  EXPECT_EQ(usage->held_by_project[""].nodes, 2);
+
+  // An export keeps the allocation's project; importing it back keeps it too.
+  auto exported = store_->Export();
+  ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+  bool found = false;
+  for (const Allocation& x : exported->allocations) {
+    if (x.name != "job") continue;
+    found = true;
+    EXPECT_EQ(x.project, "scan");
+  }
+  EXPECT_TRUE(found);
+  ASSERT_TRUE(store_->Import(*exported, kAdmin, NowMillis(), true).ok());
+  auto again = store_->UsageOf("med-imaging");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->held_by_project["scan"].nodes, 1);
+
+  // Released, the node leaves the project's use.
+  auto job = store_->ListAllocations(Scope::OfProject("med-imaging", "scan"), false);
+  ASSERT_TRUE(job.ok());
+  ASSERT_EQ(job->size(), 1u);
+  ASSERT_TRUE(store_->Release(job->front().id, "med-imaging", kAdmin, NowMillis()).ok());
+  EXPECT_EQ(store_->UsageOf("med-imaging")->held_by_project.count("scan"), 0u);
+}
+
+TEST_P(StoreTest, AProjectStaysWithinItsQuotaAndProjectsTogetherWithinTheTenants) {
+  ASSERT_TRUE(store_->Import(WithMedProjects(), kAdmin, NowMillis(), true).ok());
+  auto hold = [&](const std::string& project, std::vector<std::string> nodes) {
+    HoldRequest h = Hold("med-imaging", std::move(nodes));
+    h.project = project;
+    return store_->Reserve(h, kAdmin);
+  };
+  ASSERT_TRUE(hold("scan", {"r03-n01", "r03-n02"}).ok());
+  // A third node is over the project's 2, though the tenant (4 of 5) has room.
+  auto over_project = hold("scan", {"r03-n03"});
+  ASSERT_FALSE(over_project.ok());
+  EXPECT_EQ(over_project.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(over_project.status().reason(), "quota_exceeded");
+  EXPECT_NE(over_project.status().message().find("project \"scan\""), std::string::npos)
+      << over_project.status().message();
+  // "trial" has no limits of its own: the tenant's bind (2 default + 2 scan + 1 trial = 5).
+  ASSERT_TRUE(hold("trial", {"r03-n03"}).ok());
+  auto over_tenant = hold("trial", {"r03-n04"});
+  ASSERT_FALSE(over_tenant.ok());
+  EXPECT_EQ(over_tenant.status().reason(), "quota_exceeded");
+  EXPECT_NE(over_tenant.status().message().find("tenant \"med-imaging\""), std::string::npos)
+      << over_tenant.status().message();
+  auto state = store_->LoadState();
+  EXPECT_EQ(Node(*state, "r03-n04").state, NodeState::kAvailable);
+  // A project the tenant does not have holds nothing.
+  auto unknown = hold("nope", {"r03-n05"});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().reason(), "unknown_reference");
+  EXPECT_NE(unknown.status().message().find("\"nope\""), std::string::npos);
+  EXPECT_NE(unknown.status().message().find("\"scan\", \"trial\""), std::string::npos)
+      << unknown.status().message();
+}
+
+TEST_P(StoreTest, TheCommitChecksTheProjectsQuotaAgain) {
+  ASSERT_TRUE(store_->Import(WithMedProjects(), kAdmin, NowMillis(), true).ok());
+  HoldRequest h = Hold("med-imaging", {"r03-n01", "r03-n02"});
+  h.project = "scan";
+  auto r = store_->Reserve(h, kAdmin);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  // The project's share lowered under the held reservation: the commit refuses.
+  // (RunSql passes the statement in double quotes to a shell: the JSON's quotes are escaped.)
+  RunSql(
+      url_,
+      "UPDATE tenants SET projects = '[{\\\"name\\\":\\\"scan\\\",\\\"quota\\\":{\\\"nodes\\\":1}},"
+      "{\\\"name\\\":\\\"trial\\\"}]' WHERE name = 'med-imaging'");
+  auto c = store_->Commit(r->id, "", kAdmin, NowMillis());
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().reason(), "quota_exceeded");
+  EXPECT_NE(c.status().message().find("project \"scan\""), std::string::npos);
+  EXPECT_EQ(store_->GetReservation(r->id, "")->status, ReservationStatus::kHeld);
+}
+
+TEST_P(StoreTest, RacingProjectsOfOneTenantNeverTogetherPassItsQuota) {
+  ASSERT_TRUE(store_->Import(WithMedProjects(), kAdmin, NowMillis(), true).ok());
+  // med-imaging may hold 3 more nodes; six holders of both unlimited-by-themselves projects race
+  // for one node each.
+  auto state = store_->LoadState();
+  std::vector<std::thread> threads;
+  std::atomic<int> held{0};
+  for (int i = 0; i < 6; ++i) {
+    const std::string node = "r04-n0" + std::to_string(i + 1);
+    HoldRequest h;
+    h.tenant = "med-imaging";
+    h.project = i % 2 == 0 ? "trial" : "";
+    h.name = "race";
+    h.request = "{}";
+    h.now_ms = NowMillis();
+    h.ttl_ms = 60000;
+    h.nodes.push_back({node, Node(*state, node).generation, "test rule"});
+    threads.emplace_back([this, h, &held] {
+      auto r = store_->Reserve(h, kAdmin);
+      if (r.ok()) {
+        ++held;
+      } else {
+        EXPECT_EQ(r.status().reason(), "quota_exceeded") << r.status().ToString();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(held.load(), 3);
+  EXPECT_EQ(store_->UsageOf("med-imaging")->held.nodes, 5);
+}
+
+TEST_P(StoreTest, APlanKeepsItsProjectAndAccess) {
+  Plan p;
+  p.allocation = "alc-x";
+  p.tenant = "med-imaging";
+  p.project = "scan";
+  p.purpose = "slurm";
+  p.access = {{"partition", "med-imaging-scan"}, {"controller", "127.0.0.1:6817"}};
+  auto created = store_->CreatePlan(p, kAdmin);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  auto got = store_->GetPlan(created->id, "");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->project, "scan");
+  EXPECT_EQ(got->access, p.access);
+  Plan changed = *got;
+  changed.access["partition"] = "renamed";
+  changed.status = PlanStatus::kReady;
+  ASSERT_TRUE(store_->SavePlanHeader(changed, kAdmin).ok());
+  store_.reset();
+  auto reopened = Store::Open(url_);
+  ASSERT_TRUE(reopened.ok());
+  auto after = (*reopened)->GetPlan(created->id, Scope::OfProject("med-imaging", "scan"));
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->access.at("partition"), "renamed");
+  EXPECT_EQ(after->project, "scan");
+  EXPECT_EQ(
+      (*reopened)->GetPlan(created->id, Scope::OfProject("med-imaging", "trial")).status().code(),
+      StatusCode::kNotFound);
+  auto listed = (*reopened)->ListPlans(Scope::OfProject("med-imaging", "scan"), false);
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().access, after->access);
+  EXPECT_TRUE((*reopened)->ListPlans(Scope::OfProject("med-imaging", "trial"), false)->empty());
+}
+
+TEST_P(StoreTest, ATokenMayBeBoundToAProjectOfItsTenant) {
+  ASSERT_TRUE(store_->Import(WithMedProjects(), kAdmin, NowMillis(), true).ok());
+  auto secret = store_->CreateToken("med-imaging", "tenant-admin", kAdmin, NowMillis(), 0, "scan");
+  ASSERT_TRUE(secret.ok()) << secret.status().ToString();
+  auto rec = store_->LookupToken(*secret);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->project, std::optional<std::string>("scan"));
+  auto wide = store_->CreateToken("med-imaging", "tenant-admin", kAdmin, NowMillis());
+  ASSERT_TRUE(wide.ok());
+  EXPECT_EQ(store_->LookupToken(*wide)->project, std::nullopt);
+  auto unknown = store_->CreateToken("med-imaging", "tenant-admin", kAdmin, NowMillis(), 0, "x");
+  EXPECT_EQ(unknown.status().reason(), "unknown_reference");
+  EXPECT_EQ(
+      store_->CreateToken("", "provider-admin", kAdmin, NowMillis(), 0, "scan").status().reason(),
+      "bad_role");
+}
+
+// A store made by a binary of schema v6 (before projects) opens with its rows intact, each in its
+// tenant's default project.
+TEST_P(StoreTest, AStoreFromBeforeProjectsKeepsItsRows) {
+  const std::string url = NewStoreUrl(GetParam());
+  {
+    auto pool = GetParam() == "postgresql" ? sql::OpenPostgres(url, 1) : sql::OpenSqlite(url, 1);
+    ASSERT_TRUE(pool.ok()) << pool.status().ToString();
+    auto conn = (*pool)->Acquire();
+    conn->Begin(true);
+    conn->ExecScript(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+        "applied_ms BIGINT NOT NULL)");
+    for (const Migration& m : SchemaMigrations()) {
+      if (m.version > 6) continue;
+      conn->ExecScript(m.sql);
+      conn->Exec("INSERT INTO schema_migrations (version, name, applied_ms) VALUES ($1, $2, 0)",
+                 {std::to_string(m.version), std::string(m.name)});
+    }
+    conn->ExecScript(
+        "INSERT INTO tenants (name, ord, compliance, alert_at) VALUES ('lab', 0, '', '');"
+        "INSERT INTO nodes (name, ord, node_class, state, tenant, holder, generation, gpus, "
+        "cpu_cores, memory_gib, storage_gib, cost_per_hour) VALUES ('n1', 0, 'c', 'allocated', "
+        "'lab', 'alc-old', 3, 8, 64, 512, 100, 10);"
+        "INSERT INTO allocations (id, tenant, name, request, status, created_ms, cost_per_hour, "
+        "created_by) VALUES ('alc-old', 'lab', 'old', '', 'active', 1, 10, 'test');"
+        "INSERT INTO allocation_nodes (allocation_id, node, rule) VALUES ('alc-old', 'n1', 'r');"
+        "INSERT INTO reservations (id, tenant, name, request, status, created_ms, expires_ms, "
+        "updated_ms, cost_per_hour, created_by) VALUES ('rsv-old', 'lab', 'old', '{}', "
+        "'committed', 1, 2, 2, 10, 'test');"
+        "INSERT INTO plans (id, allocation_id, tenant, purpose, status, created_ms, updated_ms) "
+        "VALUES ('pln-old', 'alc-old', 'lab', 'slurm', 'READY', 1, 1);"
+        "INSERT INTO api_tokens (hash, id, tenant, role, created_ms, created_by) VALUES "
+        "('h', 'tok-old', 'lab', 'tenant-admin', 1, 'test')");
+    conn->Commit();
+  }
+  auto opened = Store::Open(url);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  Store& store = **opened;
+  EXPECT_EQ(store.schema_version(), LatestSchemaVersion());
+  auto a = store.GetAllocation("alc-old", Scope::OfProject("lab", ""));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->project, "");
+  EXPECT_EQ(a->name, "old");
+  ASSERT_EQ(a->nodes.size(), 1u);
+  auto r = store.GetReservation("rsv-old", "lab");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->project, "");
+  auto plan = store.GetPlan("pln-old", "lab");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->project, "");
+  EXPECT_TRUE(plan->access.empty());
+  auto state = store.LoadState();
+  ASSERT_TRUE(state.ok());
+  ASSERT_EQ(state->tenants.size(), 1u);
+  EXPECT_TRUE(state->tenants[0].projects.empty());
+  auto tokens = store.ListTokens();
+  ASSERT_TRUE(tokens.ok());
+  ASSERT_EQ(tokens->size(), 1u);
+  EXPECT_EQ(tokens->front().project, std::nullopt) << "a token from before binds the whole tenant";
+  EXPECT_EQ(store.UsageOf("lab")->held_by_project[""].nodes, 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgresql"),
