@@ -669,6 +669,8 @@ void PlanRunner::StartTeardownLocked(Active& a, const std::vector<std::string>& 
 }
 
 void PlanRunner::CheckDoneLocked(Active& a) {
+  // Milestones as soon as they are reached, while other steps still run.
+  if (a.plan.status == PlanStatus::kProgressing && !a.failing) MilestonesLocked(a);
   bool any_busy = false;
   for (const PlanStep& s : a.plan.steps) {
     auto w = a.work.find(s.id);

@@ -264,8 +264,13 @@ Json OpenApiDocument(const std::vector<Route>& routes, const BackendRegistry& ba
              {"schema",
               {{"type", "number"}, {"minimum", 1}, {"maximum", 86400}, {"default", 300}}}});
       }
+      Json body = Ref("Request");
+      if (r.path == "/v1/clusters") {
+        // A cluster is a request (with its purpose and project), or a template ordered by name.
+        body = Json{{"oneOf", Json::array({Ref("Request"), Ref("TemplateOrder")})}};
+      }
       op["requestBody"] = {{"required", true},
-                           {"content", {{"application/json", {{"schema", Ref("Request")}}}}}};
+                           {"content", {{"application/json", {{"schema", body}}}}}};
     }
     if (r.path == "/v1/reservations/{id}:commit") {
       params.push_back({{"name", "resolve"},
@@ -360,7 +365,23 @@ Json OpenApiDocument(const std::vector<Route>& routes, const BackendRegistry& ba
            WithProject(ObjectSchema("nodes allocated to a tenant's project"), "the allocation")},
           {"TenantUsage", TenantUsageSchema()},
           {"Cluster",
-           ObjectSchema("an allocation on its way to a cluster, with step-by-step status")},
+           ObjectSchema("an allocation on its way to a cluster: status (PROGRESSING, READY, "
+                        "FAILED, DELETING, DELETED), milestones in order with their times, "
+                        "steps, nodes, network (vlan, subnet, gateway, addresses) and, once "
+                        "handed over, access (slurm: partition, controller; openshift: apiUrl, "
+                        "consoleUrl, kubeconfig reference)")},
+          {"TemplateOrder",
+           Json{{"type", "object"},
+                {"description", "a cluster from one of the scenario's cluster templates "
+                                "(GET /v1/cluster-templates): every node set placed in one "
+                                "solve, all or none"},
+                {"required", Json::array({"template"})},
+                {"additionalProperties", false},
+                {"properties",
+                 {{"template", {{"type", "string"}}},
+                  {"tenant", {{"type", "string"}}},
+                  {"project", ProjectProperty("the cluster")},
+                  {"name", {{"type", "string"}}}}}}},
           {"WhatIfBody", WhatIfBodySchema(Ref("Request"))},
           {"CapacityBody", CapacityBodySchema(Ref("Request"))},
           {"WhatIfReport", ObjectSchema("the report of `topoplace whatif --json`: changes, "

@@ -193,19 +193,24 @@ std::optional<RouteError> ValidateAgainst(const View& view, const SolveCall& cal
 
 bool Placed(const PlacementResult& r) { return HasPlacement(r.status); }
 
-// The problem a view poses to the solver.
-PlacementProblem ProblemOf(const View& view) { return {view.snapshot, view.tenants}; }
-
-RouteResultOf<PlacementResult> SolveWith(Service& s, const View& view, const SolveCall& call) {
+// The problem a view poses to the solver for `tenant`: with its projects' holdings, for the
+// solver's per-project headroom (the view keeps holders by tenant only); the store checks again
+// when holding.
+RouteResultOf<PlacementProblem> ProblemOf(Service& s, const View& view,
+                                          const std::string& tenant) {
   PlacementProblem problem{view.snapshot, view.tenants};
-  // The request's tenant's projects' holdings, for the solver's per-project headroom (the view
-  // keeps holders by tenant only); the store checks again when holding.
-  Result<std::map<std::string, TenantUsage>> held = s.store().HeldByProject(call.request.tenant);
+  Result<std::map<std::string, TenantUsage>> held = s.store().HeldByProject(tenant);
   if (!held.ok()) return held.status();
   for (const auto& [project, usage] : *held) {
-    problem.project_usage.push_back(
-        {call.request.tenant, std::string(ProjectName(project)), usage});
+    problem.project_usage.push_back({tenant, std::string(ProjectName(project)), usage});
   }
+  return problem;
+}
+
+RouteResultOf<PlacementResult> SolveWith(Service& s, const View& view, const SolveCall& call) {
+  RouteResultOf<PlacementProblem> posed = ProblemOf(s, view, call.request.tenant);
+  if (!posed.ok()) return std::move(posed).error();
+  const PlacementProblem& problem = *posed;
   auto results = Solve(problem, {call.request}, call.options);
   if (!results.ok()) return results.status();
   PlacementResult r = std::move((*results)[0]);
@@ -335,6 +340,7 @@ Json ParsedOrText(const std::string& text) {
 Json ClusterToJson(const ClusterRecord& k) {
   return Json{{"id", k.id},
               {"tenant", k.tenant},
+              {"project", std::string(ProjectName(k.project))},
               {"name", k.name},
               {"purpose", k.purpose},
               {"status", k.status},
@@ -696,7 +702,17 @@ RouteResult CreateTemplateCluster(Service& s, const Call& c, const nlohmann::jso
     e.pointer = "/tenant";
     return e;
   }
-  const std::string project = body.value("project", "");
+  std::string project = body.value("project", "");
+  if (who.project) {
+    // A token bound to a project orders for that project only.
+    if (!body.contains("project")) {
+      project = *who.project;
+    } else if (StoredProjectName(project) != *who.project) {
+      RouteError e = OtherProject(who, project, "place for");
+      e.pointer = "/project";
+      return e;
+    }
+  }
   const std::string name = body.value("name", template_name);
   SolveOptions options;
   options.backend = s.args().solver;
@@ -738,7 +754,9 @@ RouteResult CreateTemplateCluster(Service& s, const Call& c, const nlohmann::jso
           return e;
         }
         purpose = std::string(PurposeName(t->purpose));
-        PlacementProblem problem = ProblemOf(view);
+        RouteResultOf<PlacementProblem> posed = ProblemOf(s, view, tenant);
+        if (!posed.ok()) return std::move(posed).error();
+        const PlacementProblem& problem = *posed;
         Result<TemplateResult> placed =
             SolveTemplate(problem, *t, name, tenant, project, options);
         if (!placed.ok()) return RouteError(placed.status());
@@ -753,6 +771,7 @@ RouteResult CreateTemplateCluster(Service& s, const Call& c, const nlohmann::jso
         Solved out;
         HoldRequest& h = out.hold;
         h.tenant = tenant;
+        h.project = project;
         h.name = name;
         h.request = Json{{"template", t->name}, {"tenant", tenant}, {"project", project},
                          {"name", name}}.dump();

@@ -187,6 +187,25 @@ TEST_F(RunnerTest, ANodeTheClusterNeverReportsReadyIsReplacedAndHandedOver) {
   EXPECT_FALSE(fabric_.power["n1"]);
 }
 
+TEST_F(RunnerTest, MilestonesAreRecordedWhenReachedNotWhenThePlanEnds) {
+  fabric_.never_ready.insert("n1");  // and no spare: the plan fails after the boot timeout
+  Plan plan = NewPlan({"n1", "n2"}, "plan-1", "slurm");
+  auto runner = MakeRunner();
+  ASSERT_TRUE(runner->Start().ok());
+  ASSERT_TRUE(runner->Submit(plan).ok());
+  Plan done = WaitFor(*host_, "plan-1", PlanStatus::kFailed, 15);
+  ASSERT_EQ(done.status, PlanStatus::kFailed);
+  int64_t connecting = 0, failed = 0;
+  for (const Milestone& m : done.milestones) {
+    if (m.name == "connecting-to-slurm") connecting = m.at_ms;
+    if (m.name == "failed") failed = m.at_ms;
+  }
+  ASSERT_GT(connecting, 0) << "the partition was made before n1 timed out";
+  ASSERT_GT(failed, 0);
+  EXPECT_GE(failed - connecting, 500) << "recorded only when the plan stopped";
+  EXPECT_THAT(MilestoneNames(done), ::testing::Not(::testing::Contains("ready-in-slurm")));
+}
+
 TEST_F(RunnerTest, APurposeWithoutAClusterDriverIsRefused) {
   Result<Plan> p = BuildDeployPlan(*inventory_, "a", "acme", "slurm", {"n1"},
                                    DriverChoice{"fake", {}});
