@@ -148,12 +148,25 @@ TEST(HandoverE2E, AnOpenshiftClusterFromATemplateIsInstalledWithItsAccessAndTorn
       "    purpose: openshift\n"
       "    nodeSets:\n"
       "      - {name: workers, class: cpu, size: 2}\n"
-      "      - {name: infra, class: cpu, size: 1}\n";
+      "      - {name: infra, class: cpu, size: 1}\n"
+      "  - name: openshift-big\n"
+      "    purpose: openshift\n"
+      "    nodeSets:\n"
+      "      - {name: control, class: cpu, size: 1}\n"
+      "      - {name: workers, class: cpu, size: 5}\n";
   BaremetalLab lab(options);
 
   json listed = lab.Call("GET", "/v1/cluster-templates", nullptr, 200);
-  ASSERT_EQ(listed["templates"].size(), 1u) << listed.dump(1);
+  ASSERT_EQ(listed["templates"].size(), 2u) << listed.dump(1);
   EXPECT_EQ(listed["templates"][0]["nodes"], 3);
+  // More than the lab has: nothing is placed, and the set that cannot fit is named.
+  json big = lab.Call("POST", "/v1/clusters", {{"template", "openshift-big"}, {"tenant", "acme"}},
+                      422);
+  EXPECT_EQ(big["nodeSet"], "workers") << big.dump(1);
+  // A template order takes only its own fields.
+  json extra = lab.Call("POST", "/v1/clusters",
+                        {{"template", "openshift-small"}, {"tenant", "acme"}, {"nodes", 3}}, 400);
+  EXPECT_EQ(extra["errors"][0]["pointer"], "/nodes") << extra.dump(1);
   // An unknown template is named, not guessed.
   json missing = lab.Call("POST", "/v1/clusters",
                           {{"template", "openshift-huge"}, {"tenant", "acme"}}, 404);

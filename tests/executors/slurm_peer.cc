@@ -53,12 +53,17 @@ std::string ReadText(const fs::path& p) {
 }
 
 // True while `pid` runs a program whose command line contains `what`.
-bool Runs(int pid, const std::string& what) {
+// The process exists and has not exited (whatever it runs: right after the spawn it may not have
+// reached its exec yet).
+bool Alive(int pid) {
   if (pid <= 1) return false;
   std::string stat = ReadText("/proc/" + std::to_string(pid) + "/stat");
   size_t paren = stat.rfind(')');
-  if (paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] == 'Z')
-    return false;
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+}
+
+bool Runs(int pid, const std::string& what) {
+  if (!Alive(pid)) return false;
   return ReadText("/proc/" + std::to_string(pid) + "/cmdline").find(what) != std::string::npos;
 }
 
@@ -177,7 +182,7 @@ Status SlurmPeer::Setup(const SlurmPeerOptions& options) {
     Result<ProcessResult> r = Client("scontrol", {"ping"}, 5);
     if (r.ok() && r->exit_code == 0 && r->out.find("is UP") != std::string::npos)
       return Status::Ok();
-    if (!Runs(slurmctld_pid_, "slurmctld")) break;
+    if (!Alive(slurmctld_pid_)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return InternalError("slurmctld did not come up; see " + (d / "log/slurmctld.log").string() +
