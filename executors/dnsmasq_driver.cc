@@ -21,6 +21,7 @@
 #include "executors/netns_port.h"
 #include "executors/ovs_driver.h"
 #include "executors/process.h"
+#include "model/hash.h"
 
 namespace topoplace {
 namespace {
@@ -91,15 +92,6 @@ std::string HostName(const std::string& node) {
   h = h.substr(b, h.find_last_not_of('-') - b + 1);
   if (h.size() > 63) h.resize(63);
   while (!h.empty() && h.back() == '-') h.pop_back();
-  return h;
-}
-
-uint32_t Fnv1a(const std::string& s) {
-  uint32_t h = 2166136261u;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 16777619u;
-  }
   return h;
 }
 
@@ -621,7 +613,7 @@ class DnsmasqDriver : public L3Driver {
 
 DnsmasqNetworkNames DnsmasqNamesFor(const std::string& network_id) {
   char hex[9];
-  std::snprintf(hex, sizeof hex, "%08" PRIx32, Fnv1a(network_id));
+  std::snprintf(hex, sizeof hex, "%08" PRIx32, Fnv1a32(network_id));
   return {std::string("tpdhcp-") + hex, std::string("tpd") + hex, "eth0"};
 }
 

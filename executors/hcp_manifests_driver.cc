@@ -17,6 +17,8 @@
 #include <sstream>
 #include <vector>
 
+#include "model/hash.h"
+
 namespace topoplace {
 namespace {
 
@@ -37,18 +39,9 @@ constexpr size_t kMaxLabel = 63;
 
 // ---- names ----------------------------------------------------------------------------------
 
-uint32_t Fnv1a(const std::string& s) {
-  uint32_t h = 2166136261u;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 16777619u;
-  }
-  return h;
-}
-
 std::string Hex6(const std::string& s) {
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%06x", static_cast<unsigned>(Fnv1a(s) & 0xffffff));
+  std::snprintf(buf, sizeof buf, "%06x", static_cast<unsigned>(Fnv1a32(s) & 0xffffff));
   return buf;
 }
 

@@ -18,6 +18,7 @@
 #include "executors/netns_port.h"
 #include "executors/ovs_driver.h"
 #include "executors/process.h"
+#include "model/hash.h"
 
 namespace topoplace {
 namespace {
@@ -45,15 +46,6 @@ bool IsSlurmName(const std::string& s) {
       return false;
   }
   return true;
-}
-
-uint32_t Fnv1a(const std::string& s) {
-  uint32_t h = 2166136261u;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 16777619u;
-  }
-  return h;
 }
 
 std::string Trim(const std::string& s) {
@@ -466,12 +458,12 @@ class SlurmDriver : public ClusterDriver {
 }  // namespace
 
 std::string SlurmPartitionName(const std::string& tenant, const std::string& project) {
-  return tenant + "-" + (project.empty() ? std::string("default") : project);
+  return tenant + "-" + std::string(ProjectName(project));
 }
 
 SlurmControllerPortNames SlurmControllerPortFor(const std::string& network_id) {
   char hex[9];
-  std::snprintf(hex, sizeof hex, "%08" PRIx32, Fnv1a(network_id));
+  std::snprintf(hex, sizeof hex, "%08" PRIx32, Fnv1a32(network_id));
   return {std::string("tps") + hex, std::string("tpc") + hex};
 }
 

@@ -1,5 +1,6 @@
 #include "model/plan.h"
 
+#include "model/entities.h"
 #include "model/ipv4.h"
 
 #include <array>
@@ -59,7 +60,7 @@ std::string_view StepPhaseName(StepPhase p) { return NameOf(kStepPhases, p); }
 std::optional<StepPhase> ParseStepPhase(std::string_view s) { return ParseByName(kStepPhases, s); }
 
 std::string NetworkKey(const Plan& plan) {
-  return plan.tenant + "/" + (plan.project.empty() ? std::string("default") : plan.project);
+  return plan.tenant + "/" + std::string(ProjectName(plan.project));
 }
 
 std::string ServiceAddress(const TenantNetwork& network) {

@@ -115,7 +115,7 @@ class FakeCluster : public ClusterDriver {
  public:
   explicit FakeCluster(FakeFabric& f) : f_(f) {}
   static std::string Partition(const ClusterSpec& c) {
-    return c.tenant + "-" + (c.project.empty() ? "default" : c.project);
+    return c.tenant + "-" + std::string(ProjectName(c.project));
   }
   Status EnsureCluster(const ClusterSpec& c) override {
     std::lock_guard<std::mutex> l(f_.mu);
