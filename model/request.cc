@@ -146,6 +146,16 @@ std::optional<Purpose> ParsePurpose(std::string_view s) {
   return std::nullopt;
 }
 
+std::string_view PreemptionScopeName(PreemptionScope s) {
+  return s == PreemptionScope::kAll ? "all" : "tenant";
+}
+
+std::optional<PreemptionScope> ParsePreemptionScope(std::string_view s) {
+  if (s == "tenant") return PreemptionScope::kTenant;
+  if (s == "all") return PreemptionScope::kAll;
+  return std::nullopt;
+}
+
 bool IsGdprJurisdiction(std::string_view j) {
   // EU member states, the EEA members outside the EU, and "EU" itself.
   static constexpr std::array<std::string_view, 32> kEea = {

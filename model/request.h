@@ -77,6 +77,19 @@ enum class Purpose { kBaremetal, kSlurm, kOpenshift };
 std::string_view PurposeName(Purpose p);
 std::optional<Purpose> ParsePurpose(std::string_view s);
 
+// A request's consent to evict (DESIGN.md section 8). The one policy, `lowerPriority`, evicts whole
+// allocations whose priority is strictly below the request's: the requester's own tenant's
+// (scope tenant), or any tenant's (scope all, only where the provider allows it).
+enum class PreemptionScope { kTenant, kAll };
+std::string_view PreemptionScopeName(PreemptionScope s);  // "tenant", "all"
+std::optional<PreemptionScope> ParsePreemptionScope(std::string_view s);
+
+struct Preemption {
+  PreemptionScope scope = PreemptionScope::kTenant;
+  std::optional<int> max_evictions;  // at most this many allocations evicted; unset = no limit
+  bool operator==(const Preemption&) const = default;
+};
+
 struct Request {
   std::string name;
   std::string tenant;
@@ -92,6 +105,7 @@ struct Request {
   std::optional<double> max_cost_per_hour;
   Purpose purpose = Purpose::kBaremetal;
   int priority = 0;
+  std::optional<Preemption> preemption;  // absent: nothing is ever evicted for it
   bool operator==(const Request&) const = default;
 };
 

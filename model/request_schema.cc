@@ -27,6 +27,9 @@ constexpr NumberBounds kPriority{-1'000'000, 1'000'000};
 constexpr std::string_view kModeNames[] = {"required", "preferred"};
 constexpr std::string_view kExclusiveNames[] = {"rack", "leaf"};
 constexpr std::string_view kPurposeNames[] = {"openshift", "slurm", "baremetal"};
+constexpr std::string_view kPreemptionPolicyNames[] = {"lowerPriority"};
+constexpr std::string_view kPreemptionScopeNames[] = {"tenant", "all"};
+constexpr NumberBounds kEvictions{1, 1'000'000};
 
 std::string FormatNumber(double v) {
   if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15) {
@@ -339,6 +342,56 @@ std::vector<RequestField> BuildTable() {
        .short_key = "priority",
        .get = [](const Request& r) -> FieldValue { return static_cast<int64_t>(r.priority); },
        .set = [](Request& r, const FieldValue& v) { r.priority = AsInt(v); }});
+  add({.path = "preemption",
+       .type = F::kObject,
+       .doc = "may evict whole allocations of strictly lower priority to fit (fewest evictions, "
+              "then the lowest priorities)",
+       .get = [](const Request& r) -> FieldValue {
+         return r.preemption ? FieldValue{true} : FieldValue{};
+       },
+       .set = [](Request& r, const FieldValue&) {
+         if (!r.preemption) r.preemption.emplace();
+       }});
+  add({.path = "preemption.policy",
+       .type = F::kEnum,
+       .doc = "which allocations may be evicted: lowerPriority (priority strictly below the "
+              "request's)",
+       .values = kPreemptionPolicyNames,
+       .noun = "preemption policy",
+       .default_value = "lowerPriority",
+       .get = [](const Request& r) -> FieldValue {
+         if (!r.preemption) return {};
+         return std::string("lowerPriority");
+       },
+       .set = [](Request& r, const FieldValue&) {
+         if (!r.preemption) r.preemption.emplace();
+       }});
+  add({.path = "preemption.scope",
+       .type = F::kEnum,
+       .doc = "whose allocations: tenant (the requester's own) or all (needs the provider's "
+              "consent)",
+       .values = kPreemptionScopeNames,
+       .noun = "preemption scope",
+       .default_value = "tenant",
+       .get = [](const Request& r) -> FieldValue {
+         if (!r.preemption) return {};
+         return std::string(PreemptionScopeName(r.preemption->scope));
+       },
+       .set = [](Request& r, const FieldValue& v) {
+         if (!r.preemption) r.preemption.emplace();
+         r.preemption->scope = *ParsePreemptionScope(std::get<std::string>(v));
+       }});
+  add({.path = "preemption.maxEvictions",
+       .type = F::kInt,
+       .doc = "evict at most this many allocations",
+       .bounds = kEvictions,
+       .get = [](const Request& r) -> FieldValue {
+         return r.preemption ? Opt(r.preemption->max_evictions) : FieldValue{};
+       },
+       .set = [](Request& r, const FieldValue& v) {
+         if (!r.preemption) r.preemption.emplace();
+         r.preemption->max_evictions = AsInt(v);
+       }});
   return t;
 }
 

@@ -92,6 +92,11 @@ void AddProjectUsage(std::vector<ProjectUsage>& usages, const Inventory& invento
   for (int node : nodes) AddNodeUsage(it->usage, inventory.ClassOf(node));
 }
 
+int AllocationPriority(const Allocation& a) {
+  if (a.priority) return *a.priority;
+  return a.request ? a.request->priority : 0;
+}
+
 std::vector<ProjectUsage> ProjectUsages(const Inventory& inventory,
                                         const std::vector<Allocation>& allocations) {
   std::vector<ProjectUsage> out;

@@ -24,7 +24,20 @@ struct Allocation {
   std::string project;  // "" = "default"
   std::vector<std::string> nodes;
   std::optional<Request> request;
+  // What a preempting request weighs it by: only an allocation of strictly lower priority may be
+  // evicted for it (DESIGN.md section 8). Unset: its request's priority, else 0
+  // (AllocationPriority()).
+  std::optional<int> priority;
   bool operator==(const Allocation&) const = default;
+};
+// The allocation's priority, its request's, or 0.
+int AllocationPriority(const Allocation& a);
+
+// The provider's policy (scenario key `policy:`).
+struct ProviderPolicy {
+  // A request may say `preemption: {scope: all}` and evict other tenants' allocations.
+  bool preempt_across_tenants = false;
+  bool operator==(const ProviderPolicy&) const = default;
 };
 
 // A named cluster shape a tenant can order by name (scenario key `clusterTemplates:`, as OSAC's
@@ -63,6 +76,7 @@ struct Scenario {
   std::vector<Allocation> allocations;
   std::vector<Request> requests;
   std::vector<ClusterTemplate> cluster_templates;
+  ProviderPolicy policy;
 
   int TenantIndex(std::string_view name) const;   // -1 when absent
   int RequestIndex(std::string_view name) const;  // -1 when absent

@@ -40,4 +40,15 @@ double ObjectiveLowerBound(const PreparedRequest& p);
 // The leaf-switch vendor of a node.
 const std::string& LeafVendor(const Inventory& inv, int node);
 
+// Preemption (preemption.cc). The evictions of a placement, described for its result: each
+// holding named in `evicted`, the nodes of it the placement uses, the domain it was freed from.
+std::vector<Eviction> DescribeEvictions(const PlacementProblem& problem, const Request& request,
+                                        std::span<const int> nodes,
+                                        std::span<const std::string> evicted);
+// A request with `preemption:` that does not fit as things are (`plain` is its answer without
+// evicting): the fewest evictions that make room, by `backend` (null: the auto composition).
+PlacementResult SolvePreempting(const PlacementProblem& problem, const Request& request,
+                                const SolveOptions& options, const Backend* backend,
+                                PlacementResult plain);
+
 }  // namespace topoplace

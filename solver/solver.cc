@@ -182,10 +182,12 @@ PlacementResult SolveOne(const PlacementProblem& problem, const Request& request
     r.backend = std::string(backend->name());
   }
   r.request = request.name;
-  r.solve_ms = MillisSince(start);
-  if (r.status == SolveStatus::kInfeasible && options.explain) {
+  if (request.preemption && !Feasible(r)) {
+    r = SolvePreempting(problem, request, options, backend, std::move(r));
+  } else if (r.status == SolveStatus::kInfeasible && options.explain) {
     r.explanation = Explain(problem, request, options);
   }
+  r.solve_ms = MillisSince(start);
   return r;
 }
 
@@ -302,6 +304,12 @@ Status CheckRequest(const PlacementProblem& problem, const Request& request, boo
            "tenant " + Quoted(tenant->name) + " may not ask for " + Quoted(item));
     }
   }
+  if (request.preemption && request.preemption->scope == PreemptionScope::kAll &&
+      !problem.preempt_across_tenants) {
+    fail("preemption.scope", "preemption_not_allowed",
+         "scope all evicts other tenants' allocations, which the provider does not allow here; "
+         "expected scope tenant (or the provider's policy preemptAcrossTenants: true)");
+  }
   if (messages.empty()) return Status::Ok();
   Status st(StatusCode::kInvalidArgument, std::move(messages));
   st.SetReason(details.front().code);
@@ -349,6 +357,11 @@ Result<std::vector<PlacementResult>> SolveBatch(const PlacementProblem& problem,
   PlacementProblem state = problem;
   for (size_t i : order) {
     PlacementResult r = SolveOne(state, requests[i], options, *backend);
+    if (Feasible(r) && !r.evictions.empty()) {
+      std::vector<std::string> evicted;
+      for (const Eviction& e : r.evictions) evicted.push_back(e.allocation);
+      state = AfterEvictions(state, evicted);
+    }
     if (Feasible(r) && !r.nodes.empty()) TakeNodes(state, requests[i], r.nodes);
     results[i] = std::move(r);
   }

@@ -17,6 +17,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -111,6 +112,21 @@ struct Explanation {
   std::vector<std::string> relaxations;  // nearest relaxations that would succeed
 };
 
+// One allocation a preempting request evicted (DESIGN.md section 8), and why it was needed.
+struct Eviction {
+  std::string allocation;
+  std::string tenant;
+  std::string project;  // ProjectName()
+  int priority = 0;
+  std::vector<int> nodes;  // all of its nodes (inventory indices, sorted): it is evicted whole
+  // The nodes of it the placement uses (sorted); empty when it was evicted for what it returns
+  // (the tenant's quota or budget) or for the domain it kept closed (exclusivity).
+  std::vector<int> used;
+  // Where it was freed from: the domain of the request's locality level (else leaf) that holds
+  // most of `used`, or of its own nodes when `used` is empty: "leaf/leaf-a3".
+  std::string domain;
+};
+
 struct PlacementResult {
   std::string request;
   SolveStatus status = SolveStatus::kInfeasible;
@@ -122,18 +138,62 @@ struct PlacementResult {
   std::string backend;
   double solve_ms = 0;
   std::optional<Explanation> explanation;
+  // A request with `preemption:` that was placed by evicting: the allocations evicted, sorted by
+  // name. Empty when it fits without evicting (then nothing is). For kOptimal the count, and then
+  // the sum of their priorities, is proven the least any placement needs; the placement is then
+  // the best one after those evictions.
+  std::vector<Eviction> evictions;
 };
 
 // What the solver reads: the snapshot, and the tenants for quota headroom, budget and compliance.
 // `project_usage` is what each project of a tenant holds (ProjectUsages() over a scenario's
 // allocations; the service adds its holds): a request for a project with its own quota may use
 // the least of the tenant's headroom and the project's. A project absent from it holds nothing.
+// An allocation as a preempting request sees it: who holds which nodes, at what priority.
+struct Holding {
+  std::string name;
+  std::string tenant;
+  std::string project;  // ProjectName()
+  int priority = 0;     // AllocationPriority()
+  std::vector<int> nodes;  // inventory indices, sorted
+};
+// The allocations as holdings (node names resolved; names not in the inventory skipped). Needs an
+// indexed inventory.
+std::vector<Holding> HoldingsOf(const Inventory& inventory,
+                                const std::vector<Allocation>& allocations);
+
 struct PlacementProblem {
   std::shared_ptr<const Snapshot> snapshot;
   std::vector<Tenant> tenants;
   // Defaulted so that a problem built as {snapshot, tenants} says "no project holds anything".
   std::vector<ProjectUsage> project_usage = {};
+  // The allocations a request with `preemption:` may choose its victims from (only those of
+  // priority strictly below its own, and in its scope, are legal). Nodes held by no holding here
+  // are never freed. Empty: nothing can be evicted.
+  std::vector<Holding> holdings = {};
+  // The provider allows `preemption: {scope: all}` (scenario `policy.preemptAcrossTenants`; over
+  // HTTP, a provider-admin's request). Without it such a request is not valid.
+  bool preempt_across_tenants = false;
 };
+
+// The problem after evicting `evicted` (names of holdings): their nodes freed (a node in
+// maintenance or failed keeps its state, without a holder), their usage taken off their projects,
+// the holdings gone. Names that are not holdings are ignored.
+PlacementProblem AfterEvictions(const PlacementProblem& problem,
+                                std::span<const std::string> evicted);
+
+// The legal victims of `request` in `problem` (indices into problem.holdings, ascending): priority
+// strictly below the request's, the request's own tenant unless its scope is all. Empty without
+// `preemption:`.
+std::vector<int> LegalVictims(const PlacementProblem& problem, const Request& request);
+
+// What schedulers without an exact solver do, for comparison (bench/, tests): evict legal victims
+// lowest priority first (then the largest first) until the request fits, then give back every
+// victim the fit does not need, the most important first. Solved with options' backend after each
+// change. Same result shape as Solve(); kNoSolutionFound when even every legal victim is not
+// enough (it proves nothing).
+PlacementResult GreedyPreemption(const PlacementProblem& problem, const Request& request,
+                                 const SolveOptions& options);
 
 // Solves each request independently against the same snapshot.
 Result<std::vector<PlacementResult>> Solve(const PlacementProblem& problem,
@@ -142,7 +202,9 @@ Result<std::vector<PlacementResult>> Solve(const PlacementProblem& problem,
 
 // Places the requests jointly, by priority (higher first, then file order), all-or-nothing per
 // request: each placed request's nodes are unavailable to the ones after it and count against its
-// tenant's and its project's quota for them. Results come back in the order of `requests`.
+// tenant's and its project's quota for them, and the allocations it evicted (`preemption:`) are
+// gone for them. Nothing is evicted for a request that is not placed. Results come back in the
+// order of `requests`.
 Result<std::vector<PlacementResult>> SolveBatch(const PlacementProblem& problem,
                                                 const std::vector<Request>& requests,
                                                 const SolveOptions& options);
@@ -183,7 +245,8 @@ Result<TemplateResult> SolveTemplate(const PlacementProblem& problem,
 // Checks a request before solving: the request schema's bounds, values and cross-field rules
 // (ValidateRequestFields, model/request_schema.h), then against the problem: unknown tenant
 // (unknown_tenant), a project that is not one of the tenant's (unknown_project), unknown node
-// class (unknown_class), compliance the tenant may not ask for (compliance_not_allowed).
+// class (unknown_class), compliance the tenant may not ask for (compliance_not_allowed), preemption
+// scope all without the provider's consent (preemption_not_allowed).
 // InvalidArgument with one message per error, `request "NAME": PATH: WHAT`, and one ErrorDetail per
 // error whose path is the key path in the request
 // ("select.class[1]"), so callers can point at it (a JSON pointer: KeyPathToPointer).

@@ -334,4 +334,90 @@ std::vector<Violation> VerifyPlacement(const PlacementProblem& problem, const Re
   return out;
 }
 
+std::vector<Violation> VerifyPreemptingPlacement(const PlacementProblem& problem,
+                                                 const Request& request,
+                                                 std::span<const int> nodes,
+                                                 std::span<const std::string> evicted) {
+  std::vector<Violation> out;
+  auto report = [&](std::string detail) { out.push_back({"preemption", std::move(detail)}); };
+  if (problem.snapshot == nullptr) return VerifyPlacement(problem, request, nodes);
+  if (!evicted.empty() && !request.preemption) {
+    report("request " + request.name + " evicts " + std::to_string(evicted.size()) +
+           " allocations but does not allow preemption");
+  }
+  if (request.preemption && request.preemption->max_evictions &&
+      static_cast<int>(evicted.size()) > *request.preemption->max_evictions) {
+    report(std::to_string(evicted.size()) + " allocations evicted; maxEvictions is " +
+           std::to_string(*request.preemption->max_evictions));
+  }
+  const bool across = request.preemption && request.preemption->scope == PreemptionScope::kAll;
+  if (across && !problem.preempt_across_tenants) {
+    report("scope all without the provider's consent (policy.preemptAcrossTenants)");
+  }
+  // Free the victims' nodes here, not through the solver's AfterEvictions(): a second derivation.
+  const Inventory& inv = problem.snapshot->inventory;
+  NodeStates states = problem.snapshot->states;
+  PlacementProblem after;
+  after.tenants = problem.tenants;
+  after.project_usage = problem.project_usage;
+  std::set<std::string> seen;
+  for (const std::string& name : evicted) {
+    if (!seen.insert(name).second) {
+      report("allocation " + name + " evicted twice");
+      continue;
+    }
+    const Holding* h = nullptr;
+    for (const Holding& candidate : problem.holdings) {
+      if (candidate.name == name) h = &candidate;
+    }
+    if (h == nullptr) {
+      report("allocation " + name + " is not an allocation of the problem");
+      continue;
+    }
+    if (h->priority >= request.priority) {
+      report("allocation " + name + " has priority " + std::to_string(h->priority) +
+             ", not below the request's " + std::to_string(request.priority));
+    }
+    if (h->tenant != request.tenant && !across) {
+      report("allocation " + name + " belongs to tenant " + h->tenant +
+             "; the request may evict only its own tenant's");
+    }
+    for (int node : h->nodes) {
+      if (node < 0 || node >= static_cast<int>(inv.nodes.size())) continue;
+      if (states.holder(node) != h->tenant) {
+        report("node " + inv.nodes[node].name + " of allocation " + name + " is not held by " +
+               h->tenant);
+        continue;
+      }
+      const NodeState s = states.state(node);
+      const bool out_of_service = s == NodeState::kMaintenance || s == NodeState::kFailed;
+      states.Set(node, out_of_service ? s : NodeState::kAvailable, "", std::nullopt);
+      for (ProjectUsage& u : after.project_usage) {
+        if (u.tenant == h->tenant && u.project == ProjectName(h->project)) {
+          TenantUsage& used = u.usage;
+          const NodeClass& c = inv.ClassOf(node);
+          used.nodes -= 1;
+          used.gpus -= c.gpu.count;
+          used.cpu_cores -= c.cpu.cores;
+          used.memory_gib -= c.memory_gib;
+          used.storage_gib -= c.storage_gib;
+          used.cost_per_hour -= c.cost_per_hour;
+        }
+      }
+    }
+  }
+  after.snapshot = problem.snapshot->WithStates(std::move(states));
+  std::vector<Violation> placed = VerifyPlacement(after, request, nodes);
+  out.insert(out.end(), placed.begin(), placed.end());
+  return out;
+}
+
+std::vector<Violation> VerifyResult(const PlacementProblem& problem, const Request& request,
+                                    const PlacementResult& result) {
+  if (result.evictions.empty()) return VerifyPlacement(problem, request, result.nodes);
+  std::vector<std::string> names;
+  for (const Eviction& e : result.evictions) names.push_back(e.allocation);
+  return VerifyPreemptingPlacement(problem, request, result.nodes, names);
+}
+
 }  // namespace topoplace

@@ -27,4 +27,19 @@ std::vector<Violation> VerifyPlacement(const PlacementProblem& problem, const Re
                                        std::span<const int> nodes,
                                        std::span<const int> current = {});
 
+// A placement that evicts (a request with `preemption:`): each name in `evicted` is a legal victim
+// (a holding of the problem, once, of priority strictly below the request's, of the request's own
+// tenant unless its scope is all and the provider allows it; no more than maxEvictions of them,
+// and none at all without `preemption:`), and `nodes` is a valid placement of `request` once they
+// are gone: their nodes free (a node in maintenance or failed stays out), their usage returned to
+// their tenant and project, their exclusive domains open. Violations name "preemption".
+std::vector<Violation> VerifyPreemptingPlacement(const PlacementProblem& problem,
+                                                 const Request& request,
+                                                 std::span<const int> nodes,
+                                                 std::span<const std::string> evicted);
+
+// Either of the two above, for a solver result: its nodes and the names of its evictions.
+std::vector<Violation> VerifyResult(const PlacementProblem& problem, const Request& request,
+                                    const PlacementResult& result);
+
 }  // namespace topoplace
