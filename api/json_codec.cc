@@ -59,6 +59,26 @@ Json PlacementResultToJson(const Snapshot& snapshot, const PlacementResult& r) {
          {"solveMs", r.solve_ms},
          {"domainsUsed", DomainsUsedToJson(snapshot.topology, r.nodes)},
          {"explanation", nullptr}};
+  // Preemption: the evicted allocations' names, and what each one was.
+  Json evict = Json::array();
+  Json evictions = Json::array();
+  auto names = [&](const std::vector<int>& list) {
+    Json out = Json::array();
+    for (int n : list) out.push_back(snapshot.inventory.nodes[n].name);
+    return out;
+  };
+  for (const Eviction& e : r.evictions) {
+    evict.push_back(e.allocation);
+    evictions.push_back({{"allocation", e.allocation},
+                         {"tenant", e.tenant},
+                         {"project", e.project},
+                         {"priority", e.priority},
+                         {"nodes", names(e.nodes)},
+                         {"used", names(e.used)},
+                         {"domain", e.domain}});
+  }
+  j["evict"] = std::move(evict);
+  j["evictions"] = std::move(evictions);
   if (r.explanation) {
     Json conflict = Json::array();
     for (const auto& c : r.explanation->conflict) {

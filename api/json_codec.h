@@ -1,8 +1,9 @@
 // JSON views of solver results and of plans, shared by the CLI's --json output and the HTTP API.
 //
 // Field names are the contract of DESIGN.md and the placement issue: request, status, nodes
-// (names), costPerHour, objective, bound, gap, backend, solveMs, explanation; more fields may be
-// added. A plan is shown the same way by GET /v1/clusters/{id} and `topoplace plan show --json`:
+// (names), costPerHour, objective, bound, gap, backend, solveMs, explanation, evict (the evicted
+// allocations' names) and evictions (each with tenant, project, priority, nodes, used, domain);
+// more fields may be added. A plan is shown the same way by GET /v1/clusters/{id} and `topoplace plan show --json`:
 // the functions below are its one description. Thread safety: stateless functions.
 #pragma once
 
