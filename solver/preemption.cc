@@ -748,9 +748,12 @@ PlacementResult SolvePreempting(const PlacementProblem& problem, const Request& 
   // The placement itself: the best one once the victims are gone.
   SolveOptions final_options = options;
   final_options.explain = false;
+  // At least half a second: the victims are settled, and the placement among their nodes is
+  // usually proven well within it.
   final_options.time_limit_seconds =
-      std::max(0.05, options.time_limit_seconds -
-                         std::chrono::duration<double>(Clock::now() - start).count());
+      std::max(std::min(0.5, options.time_limit_seconds),
+               options.time_limit_seconds -
+                   std::chrono::duration<double>(Clock::now() - start).count());
   out = SolvePlain(AfterEvictions(problem, evicted), request, final_options);
   if (!HasPlacement(out.status)) {
     // The search's own placement stands (it was found against the same evictions).
