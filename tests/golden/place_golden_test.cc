@@ -157,7 +157,9 @@ TEST_P(GoldenPlaceTest, EveryBackendMeetsTheExpectedAnswer) {
         }
         if (backend == "heuristic") {
           EXPECT_GE(count, *want.evictions) << "evicts" << names;
-          if (count == *want.evictions) EXPECT_GE(sum, want.priority_sum) << "evicts" << names;
+          if (count == *want.evictions) {
+            EXPECT_GE(sum, want.priority_sum) << "evicts" << names;
+          }
         } else {
           EXPECT_EQ(count, *want.evictions) << "evicts" << names;
           EXPECT_EQ(sum, want.priority_sum) << "evicts" << names;

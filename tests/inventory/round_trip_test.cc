@@ -155,7 +155,7 @@ TEST(RoundTripTest, AwkwardStringsAndDoublesSurvive) {
       {"t 1", {5, std::nullopt, 99, 1.5, std::nullopt}, {}, {"gdpr"}, 0.25, {0.1, 0.7}});
   s.tenants.back().projects = {{"p: 1", {2, std::nullopt, 50, std::nullopt, 0.5}, {0.5}},
                                {"null", {}, {}}};
-  s.allocations.push_back({"a/1", "t 1", "p: 1", {"n2"}, std::nullopt});
+  s.allocations.push_back({"a/1", "t 1", "p: 1", {"n2"}, std::nullopt, std::nullopt});
   Request r;
   r.name = "r\"1";
   r.tenant = "t 1";

@@ -273,7 +273,7 @@ TEST(ScenarioCodecTest, AllocationsMarkTheirNodesAllocatedToTheTenant) {
 )");
   ASSERT_TRUE(r.ok()) << r.status().message();
   const Inventory& inv = r->inventory;
-  EXPECT_EQ(r->allocations[0], (Allocation{"job", "lab", "", {"n1", "n2"}, std::nullopt}));
+  EXPECT_EQ(r->allocations[0], (Allocation{"job", "lab", "", {"n1", "n2"}, std::nullopt, std::nullopt}));
   EXPECT_EQ(inv.nodes[0].state, NodeState::kAllocated);
   EXPECT_EQ(inv.nodes[0].holder, "lab");
   // A node in maintenance stays in maintenance but still records who holds it.
@@ -340,10 +340,10 @@ requests:
   const std::vector<std::string>& messages = s.status().messages();
   ASSERT_THAT(messages, SizeIs(8));
   EXPECT_THAT(messages[5], HasSubstr("requests[0].preemption.scope: unknown preemption scope "
-                                     "everyone; expected one of tenant, all"));
+                                     "\"everyone\"; expected one of tenant, all"));
   EXPECT_THAT(messages[6], HasSubstr("requests[0].preemption.maxEvictions: 0 is out of range"));
-  EXPECT_THAT(messages[7], HasSubstr("requests[1].preemption: got 5; expected a map with policy, "
-                                     "scope, maxEvictions"));
+  EXPECT_THAT(messages[7], HasSubstr("requests[1].preemption: got \"5\"; expected a map with "
+                                     "policy, scope, maxEvictions"));
   for (const std::string& m : messages) EXPECT_THAT(m, ::testing::StartsWith("test.yaml:"));
 }
 
