@@ -36,9 +36,9 @@ using yaml_reader::SourcePos;
 
 constexpr std::string_view kApiVersion = "topoplace/v1";
 
-constexpr std::string_view kRootKeys[] = {"apiVersion",  "inventory", "networks",
-                                          "policy",      "tenants",   "allocations",
-                                          "requests",    "clusterTemplates"};
+constexpr std::string_view kRootKeys[] = {"apiVersion", "inventory",       "networks",
+                                          "policy",     "tenants",         "allocations",
+                                          "requests",   "clusterTemplates"};
 constexpr std::string_view kPolicyKeys[] = {"preemptAcrossTenants"};
 constexpr std::string_view kInventoryKeys[] = {"sites",       "powerDomains", "switches", "racks",
                                                "nodeClasses", "nodes",        "generate"};

@@ -206,20 +206,26 @@ Json PlacementSchema() {
       {"project", ProjectProperty("the evicted allocation")},
       {"priority",
        {{"type", "integer"},
-        {"description", "its priority (its own, else its request's, else 0): strictly below the "
-                        "request's"}}},
-      {"nodes", {{"type", "array"},
-                 {"items", {{"type", "string"}}},
-                 {"description", "all of its nodes: an allocation is evicted whole"}}},
-      {"used", {{"type", "array"},
-                {"items", {{"type", "string"}}},
-                {"description", "the nodes of it the placement uses; empty when it was evicted "
-                                "for the quota or budget it returns or the domain it kept "
-                                "closed (exclusivity)"}}},
-      {"domain", {{"type", "string"},
-                  {"description", "where it was freed from: the domain of the request's "
-                                  "locality level (else leaf) holding most of used, like "
-                                  "\"leaf/leaf-a3\""}}}};
+        {"description",
+         "its priority (its own, else its request's, else 0): strictly below the "
+         "request's"}}},
+      {"nodes",
+       {{"type", "array"},
+        {"items", {{"type", "string"}}},
+        {"description", "all of its nodes: an allocation is evicted whole"}}},
+      {"used",
+       {{"type", "array"},
+        {"items", {{"type", "string"}}},
+        {"description",
+         "the nodes of it the placement uses; empty when it was evicted "
+         "for the quota or budget it returns or the domain it kept "
+         "closed (exclusivity)"}}},
+      {"domain",
+       {{"type", "string"},
+        {"description",
+         "where it was freed from: the domain of the request's "
+         "locality level (else leaf) holding most of used, like "
+         "\"leaf/leaf-a3\""}}}};
   Json evict = names;
   evict["description"] =
       "the names of the allocations evicted to place the request, sorted; empty when it fits "

@@ -290,8 +290,8 @@ TEST(CliTest, PlaceEvictsTheFewestAllocationsAndSaysWhich) {
     for (size_t k = 0; k < r["evictions"].size(); ++k) {
       const Json& e = r["evictions"][k];
       EXPECT_EQ(e["allocation"], r["evict"][k]);
-      for (const char* key : {"allocation", "tenant", "project", "priority", "nodes", "used",
-                              "domain"}) {
+      for (const char* key :
+           {"allocation", "tenant", "project", "priority", "nodes", "used", "domain"}) {
         EXPECT_TRUE(e.contains(key)) << key;
       }
       EXPECT_LT(e["priority"].get<int>(), req.priority) << "only lower priorities are evicted";
@@ -301,8 +301,8 @@ TEST(CliTest, PlaceEvictsTheFewestAllocationsAndSaysWhich) {
       evicted[name].push_back(ev.allocation);
     }
     const auto violations = VerifyResult(problem, req, result);
-    EXPECT_TRUE(violations.empty()) << violations.front().constraint << ": "
-                                    << violations.front().detail;
+    EXPECT_TRUE(violations.empty())
+        << violations.front().constraint << ": " << violations.front().detail;
   }
   // prod-critical cannot free 4 nodes under leaf b (prod-serving outranks it): evicting research's
   // r-sweep alone frees leaf a. research-urgent alone: r-sweep too (one eviction, the lowest).
@@ -319,12 +319,14 @@ TEST(CliTest, PlaceEvictsTheFewestAllocationsAndSaysWhich) {
   auto text = RunTopoplace("place " + file + " --solver ilp");
   ASSERT_EQ(text.exit_code, 0) << text.out << text.err;
   EXPECT_NE(text.out.find("  evict: r-sweep\n"), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("    - r-sweep: tenant research, priority 10, 4 nodes, from leaf/leaf-a\n"),
-            std::string::npos)
+  EXPECT_NE(
+      text.out.find("    - r-sweep: tenant research, priority 10, 4 nodes, from leaf/leaf-a\n"),
+      std::string::npos)
       << text.out;
   EXPECT_NE(text.out.find("  evict: r-eval\n"), std::string::npos) << text.out;
-  EXPECT_NE(text.out.find("    - r-eval: tenant research, priority 20, 2 nodes, from leaf/leaf-a\n"),
-            std::string::npos)
+  EXPECT_NE(
+      text.out.find("    - r-eval: tenant research, priority 20, 2 nodes, from leaf/leaf-a\n"),
+      std::string::npos)
       << text.out;
   EXPECT_NE(text.out.find("2 of 2 requests placed"), std::string::npos) << text.out;
   auto batch = RunTopoplace("place " + file + " --solver ilp --json");

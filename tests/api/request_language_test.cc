@@ -258,8 +258,7 @@ TEST(RequestLanguageTest, PreemptionIsWrittenAndReadBackByYamlAndJson) {
   EXPECT_NE(DumpRequest(across).find("preemption: {scope: all, maxEvictions: 3}"),
             std::string::npos)
       << DumpRequest(across);
-  EXPECT_EQ(EncodeRequestJson(across)["preemption"],
-            (Json{{"scope", "all"}, {"maxEvictions", 3}}));
+  EXPECT_EQ(EncodeRequestJson(across)["preemption"], (Json{{"scope", "all"}, {"maxEvictions", 3}}));
 
   // Every field written out reads the same as the defaults left out.
   Result<Request> explicit_form = LoadRequestString(

@@ -273,7 +273,8 @@ TEST(ScenarioCodecTest, AllocationsMarkTheirNodesAllocatedToTheTenant) {
 )");
   ASSERT_TRUE(r.ok()) << r.status().message();
   const Inventory& inv = r->inventory;
-  EXPECT_EQ(r->allocations[0], (Allocation{"job", "lab", "", {"n1", "n2"}, std::nullopt, std::nullopt}));
+  EXPECT_EQ(r->allocations[0],
+            (Allocation{"job", "lab", "", {"n1", "n2"}, std::nullopt, std::nullopt}));
   EXPECT_EQ(inv.nodes[0].state, NodeState::kAllocated);
   EXPECT_EQ(inv.nodes[0].holder, "lab");
   // A node in maintenance stays in maintenance but still records who holds it.
@@ -328,14 +329,13 @@ requests:
   ASSERT_FALSE(s.ok());
   std::vector<std::string> details;
   for (const ErrorDetail& d : s.status().details()) details.push_back(d.path + " " + d.code);
-  EXPECT_THAT(details,
-              ElementsAre("policy.preemptAcrossTenants wrong_type", "policy.evict unknown_field",
-                          "allocations[0].priority wrong_type",
-                          "allocations[1].priority out_of_range",
-                          "requests[0].preemption.policy bad_value",
-                          "requests[0].preemption.scope bad_value",
-                          "requests[0].preemption.maxEvictions out_of_range",
-                          "requests[1].preemption wrong_type"));
+  EXPECT_THAT(
+      details,
+      ElementsAre(
+          "policy.preemptAcrossTenants wrong_type", "policy.evict unknown_field",
+          "allocations[0].priority wrong_type", "allocations[1].priority out_of_range",
+          "requests[0].preemption.policy bad_value", "requests[0].preemption.scope bad_value",
+          "requests[0].preemption.maxEvictions out_of_range", "requests[1].preemption wrong_type"));
   EXPECT_EQ(s.status().details().size(), s.status().messages().size());
   const std::vector<std::string>& messages = s.status().messages();
   ASSERT_THAT(messages, SizeIs(8));
