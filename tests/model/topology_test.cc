@@ -192,7 +192,7 @@ TEST(ScenarioTest, AllocationsMarkNodesAndUsage) {
   Scenario s;
   s.inventory = MakeInventory();
   s.tenants.push_back({"lab", {}, {}, {}, {}, {}});
-  s.allocations.push_back({"job", "lab", "", {"r1-n0", "r3-n1"}, std::nullopt});
+  s.allocations.push_back({"job", "lab", "", {"r1-n0", "r3-n1"}, std::nullopt, std::nullopt});
   s.ApplyAllocations();
   ASSERT_TRUE(s.inventory.BuildIndex().ok());
   const int n0 = s.inventory.NodeIndex("r1-n0");
