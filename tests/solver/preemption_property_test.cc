@@ -16,6 +16,8 @@
 // - "heuristic" answers verify and never evict fewer than the minimum, and it never calls a
 //   request infeasible that a subset makes room for;
 // - the greedy baseline's answers verify and never beat the minimum.
+// Batches of three such requests (SolveBatch) are checked request by request against the state the
+// earlier ones left, with the same oracle.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -532,6 +534,72 @@ TEST(PreemptionPropertyTest, FewestEvictionsAgreeWithExhaustiveSearch) {
   EXPECT_GE(tally.none_with_room, kCases / 10);
   EXPECT_GE(tally.capped, kCases / 10);
   EXPECT_GE(tally.across, kCases / 10);
+}
+
+// Batches of three preempting requests on the same random data centres (SolveBatch, "auto"): in
+// priority order, each placed request verifies against the state the ones before it left (their
+// evictions gone, their nodes taken), evicts the oracle's least count and priority sum on that
+// state, and a request that is not placed evicts nothing.
+TEST(PreemptionPropertyTest, BatchesSeeEarlierEvictions) {
+  constexpr int kBatches = 100;
+  int batches = 0, placed_after_evictions = 0, unplaced = 0;
+  for (uint64_t seed = 20001; batches < kBatches && seed < 20001 + uint64_t{5} * kBatches; ++seed) {
+    const PreemptionCase c = RandomPreemptionCase(seed);
+    std::vector<Request> requests;
+    for (uint64_t k = 0; k < 3; ++k) {
+      Request r = RandomPreemptingRequest(seed * 7 + k, c.problem);
+      r.name = "req-" + std::to_string(k);
+      requests.push_back(std::move(r));
+    }
+    SolveOptions options;
+    options.time_limit_seconds = 20;
+    auto solved = SolveBatch(c.problem, requests, options);
+    ASSERT_TRUE(solved.ok()) << solved.status().message();
+    ++batches;
+    std::vector<size_t> order = {0, 1, 2};
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return requests[a].priority > requests[b].priority;
+    });
+    PlacementProblem state = c.problem;
+    std::string trace = "seed " + std::to_string(seed);
+    for (size_t i : order) {
+      const Request& request = requests[i];
+      const PlacementResult& got = (*solved)[i];
+      SCOPED_TRACE(trace + "; " + Describe(PreemptionCase{state, c.allocations}, request) +
+                   "\n  evicted " + Evicted(got) + ", " + std::string(SolveStatusName(got.status)));
+      const Minimum truth = EvictionOracle(state, request).Solve();
+      if (!HasPlacement(got.status)) {
+        ++unplaced;
+        EXPECT_TRUE(got.evictions.empty());
+        EXPECT_NE(truth.kind, Minimum::Kind::kFound) << "a subset makes room";
+        continue;
+      }
+      for (const Violation& v : VerifyResult(state, request, got)) {
+        ADD_FAILURE() << v.constraint << ": " << v.detail;
+      }
+      EXPECT_NE(truth.kind, Minimum::Kind::kNone) << "placed, but no subset makes room";
+      if (truth.kind == Minimum::Kind::kFound && got.status == SolveStatus::kOptimal) {
+        EXPECT_EQ(static_cast<int>(got.evictions.size()), truth.count);
+        EXPECT_EQ(PrioritySum(got), truth.priority_sum);
+      }
+      placed_after_evictions += got.evictions.empty() ? 0 : 1;
+      trace += "; " + request.name + " evicted " + Evicted(got);
+      std::vector<std::string> names;
+      for (const Eviction& e : got.evictions) names.push_back(e.allocation);
+      state = AfterEvictions(state, names);
+      NodeStates states = state.snapshot->states;
+      for (int node : got.nodes) states.Allocate(node, request.tenant, request.exclusive);
+      state.snapshot = state.snapshot->WithStates(std::move(states));
+      AddProjectUsage(state.project_usage, state.snapshot->inventory, request.tenant,
+                      request.project, got.nodes);
+    }
+    if (::testing::Test::HasFatalFailure()) return;
+  }
+  std::cout << "[ preemption batches ] " << batches << " batches, placed by evicting "
+            << placed_after_evictions << ", not placed " << unplaced << "\n";
+  EXPECT_EQ(batches, kBatches);
+  EXPECT_GE(placed_after_evictions, kBatches / 4);
+  EXPECT_GE(unplaced, kBatches / 4);
 }
 
 }  // namespace
