@@ -8,8 +8,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "tests/service/service_harness.h"
 
@@ -117,7 +119,8 @@ class PreemptionTest : public ::testing::TestWithParam<std::string> {
   // allocation as a holding (its id, tenant, project, priority, nodes).
   PlacementProblem ProblemNow(bool across_tenants) {
     Scenario s = base_;
-    for (const auto& n : Get("/v1/nodes", admin_)["nodes"]) {
+    const json nodes = Get("/v1/nodes", admin_);
+    for (const auto& n : nodes["nodes"]) {
       const int i = s.inventory.NodeIndex(n["name"].get<std::string>());
       EXPECT_GE(i, 0);
       s.inventory.nodes[i].state = *ParseNodeState(n["state"].get<std::string>());
@@ -127,7 +130,8 @@ class PreemptionTest : public ::testing::TestWithParam<std::string> {
     EXPECT_TRUE(snap.ok());
     PlacementProblem problem{*snap, s.tenants};
     problem.preempt_across_tenants = across_tenants;
-    for (const auto& a : Get("/v1/allocations", admin_)["items"]) {
+    const json allocations = Get("/v1/allocations", admin_);
+    for (const auto& a : allocations["items"]) {
       Holding h;
       h.name = a["id"].get<std::string>();
       h.tenant = a["tenant"].get<std::string>();
@@ -153,6 +157,7 @@ class PreemptionTest : public ::testing::TestWithParam<std::string> {
   void Verify(const PlacementProblem& problem, const json& body, const json& placement) {
     DecodedRequest d = DecodeRequestJson(body);
     ASSERT_TRUE(d.errors.empty());
+    if (d.request.tenant.empty()) d.request.tenant = "alpha";  // a tenant's token names its own
     PlacementResult r;
     r.status = SolveStatus::kFeasible;
     for (const auto& n : placement["nodes"]) {
@@ -172,7 +177,8 @@ class PreemptionTest : public ::testing::TestWithParam<std::string> {
   }
 
   bool AuditHasEviction(const std::string& victim, const std::string& reservation) {
-    for (const auto& e : Get("/v1/audit?limit=1000", admin_)["items"]) {
+    const json audit = Get("/v1/audit?limit=1000", admin_);
+    for (const auto& e : audit["items"]) {
       if (e["action"] != "allocation.evict" || e["subject"] != victim) continue;
       const json detail =
           e["detail"].is_string() ? json::parse(e["detail"].get<std::string>()) : e["detail"];
@@ -239,7 +245,8 @@ TEST_P(PreemptionTest, AHigherPriorityReservationEvictsItsTenantsLowerOne) {
   for (const auto& n : got["nodes"]) {
     EXPECT_TRUE(victim_nodes.count(n["name"].get<std::string>())) << n.dump();
   }
-  for (const auto& n : Get("/v1/nodes", admin_)["nodes"]) {
+  const json states = Get("/v1/nodes", admin_);
+  for (const auto& n : states["nodes"]) {
     if (!victim_nodes.count(n["name"].get<std::string>())) continue;
     EXPECT_TRUE(n["state"] == "reserved" || n["state"] == "available") << n.dump();
   }
@@ -306,6 +313,87 @@ TEST_P(PreemptionTest, AClusterDoesNotEvict) {
   Response r = server_->Call("POST", "/v1/clusters", alpha_, Request(2, 5, "tenant").dump());
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_EQ(r.Json()["code"], "preemption_not_supported");
+}
+
+// Preempting reservations race each other and the server is killed (-9) among them: every
+// eviction the store kept is whole (its victim released, its reservation there, audited once),
+// and no node has two holders, before and after a restart.
+TEST_P(PreemptionTest, KillNineAmongEvictionsLeavesEachWholeOrUndone) {
+  std::vector<std::string> victims;
+  for (int i = 0; i < 8; ++i) {
+    victims.push_back(Allocate(alpha_, json{{"nodes", 1}, {"name", "low-" + std::to_string(i)}}));
+  }
+  std::atomic<int> placed{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 4; ++c) {
+    clients.emplace_back([&] {
+      const json body{{"nodes", 1},
+                      {"priority", 10},
+                      {"preemption", {{"policy", "lowerPriority"}, {"scope", "tenant"}}}};
+      while (!stop) {
+        Response r = server_->Call("POST", "/v1/reservations", alpha_, body.dump());
+        if (r.status == 201) {
+          ++placed;
+        } else if (r.status != 409) {
+          return;  // no victim left (422), or the server is gone
+        }
+      }
+    });
+  }
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (placed.load() < 3 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  server_->Kill();
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_GE(placed.load(), 3);
+
+  auto expect_whole = [&] {
+    // An evicted allocation's evicter is there, and the eviction was audited once.
+    EXPECT_EQ(RunSql(db_,
+                     "SELECT COUNT(*) FROM allocations a WHERE a.evicted_by <> '' AND NOT EXISTS "
+                     "(SELECT 1 FROM reservations r WHERE r.id = a.evicted_by)"),
+              "0");
+    EXPECT_EQ(RunSql(db_, "SELECT COUNT(*) FROM allocations WHERE evicted_by <> ''"),
+              RunSql(db_, "SELECT COUNT(*) FROM audit_log WHERE action = 'allocation.evict'"));
+    EXPECT_EQ(RunSql(db_,
+                     "SELECT COUNT(*) FROM allocations WHERE evicted_by <> '' AND status <> "
+                     "'released'"),
+              "0");
+    // Every held node is its holder's, and every active allocation holds all of its nodes.
+    EXPECT_EQ(RunSql(db_,
+                     "SELECT COUNT(*) FROM nodes n WHERE n.holder <> '' AND NOT EXISTS (SELECT 1 "
+                     "FROM allocations a WHERE a.id = n.holder AND a.status = 'active') AND NOT "
+                     "EXISTS (SELECT 1 FROM reservations r WHERE r.id = n.holder AND r.status = "
+                     "'held')"),
+              "0");
+    EXPECT_EQ(RunSql(db_,
+                     "SELECT COUNT(*) FROM allocation_nodes x JOIN allocations a ON a.id = "
+                     "x.allocation_id JOIN nodes n ON n.name = x.node WHERE a.status = 'active' "
+                     "AND n.holder <> a.id"),
+              "0");
+  };
+  expect_whole();
+  const int evicted =
+      std::stoi(RunSql(db_, "SELECT COUNT(*) FROM allocations WHERE evicted_by <> ''"));
+  EXPECT_GE(evicted, 3);
+  server_ = std::make_unique<ServerProcess>(db_);
+  expect_whole();
+  CliResult verified = RunCli({"audit", "verify", "--db", db_});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  // The service goes on: the victims left are still evictable.
+  if (evicted < 8) {
+    Response more =
+        server_->Call("POST", "/v1/reservations", alpha_,
+                      json{{"nodes", 1},
+                           {"priority", 10},
+                           {"preemption", {{"policy", "lowerPriority"}, {"scope", "tenant"}}}}
+                          .dump());
+    EXPECT_EQ(more.status, 201) << more.body;
+    EXPECT_EQ(more.Json()["placement"]["evict"].size(), 1u);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, PreemptionTest, ::testing::Values("sqlite", "postgresql"),
