@@ -19,6 +19,13 @@
 // tenant cannot together exceed them. Expired reservations are released by ExpireReservations(),
 // which the service runs at start and then every second, so holds expire across restarts too.
 //
+// Preemption (DESIGN.md section 8): allocations and reservations carry their request's priority.
+// Holdings() reads the active allocations a preempting request may evict, and a hold that names
+// victims (HoldRequest::evictions) releases them in its own transaction before taking their
+// nodes, each victim's nodes checked at the generations the caller solved against, its rights
+// (scope, lower priority) checked again under lock, each eviction audited ("allocation.evict")
+// with the hold and request that caused it.
+//
 // Projects (DESIGN.md section 6a): every reservation, allocation, cluster and plan belongs to one
 // project of its tenant ("" = the tenant's default project); a hold names it (HoldRequest::project)
 // and its nodes count against the project's quota as well as the tenant's, checked in the same

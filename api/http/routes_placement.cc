@@ -1051,7 +1051,8 @@ Json ReservationToJson(const ReservationRecord& r) {
          {"nodes", NodesJson(r.nodes, true)},
          {"allocation", r.allocation_id.empty() ? Json(nullptr) : Json(r.allocation_id)},
          {"request", RecordedRequest(r.request)},
-         {"createdBy", r.created_by}};
+         {"createdBy", r.created_by},
+         {"priority", r.priority}};
   return j;
 }
 

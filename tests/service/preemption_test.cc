@@ -228,6 +228,7 @@ TEST_P(PreemptionTest, AHigherPriorityReservationEvictsItsTenantsLowerOne) {
   const json got = r.Json();
   const std::string reservation = got["id"].get<std::string>();
   EXPECT_EQ(got["placement"]["evict"], json::array({low}));
+  EXPECT_EQ(got["priority"], 5);
   ASSERT_EQ(got["placement"]["evictions"].size(), 1u);
   EXPECT_EQ(got["placement"]["evictions"][0]["tenant"], "alpha");
   EXPECT_EQ(got["placement"]["evictions"][0]["priority"], 0);
