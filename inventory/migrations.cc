@@ -233,6 +233,18 @@ ALTER TABLE api_tokens ADD COLUMN project TEXT;
 CREATE INDEX nodes_by_tenant_project ON nodes (tenant, project);
 )sql";
 
+// v8: preemption (DESIGN.md section 8). Allocations and reservations carry the priority of their
+// request (0 for rows from before v8, as for a request that names none); an evicted allocation
+// keeps the reservation that took its nodes and that reservation's tenant. A preempting request's
+// solve reads the active allocations below its priority: an index for that.
+constexpr std::string_view kV8 = R"sql(
+ALTER TABLE allocations ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE allocations ADD COLUMN evicted_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE allocations ADD COLUMN evicted_by_tenant TEXT NOT NULL DEFAULT '';
+ALTER TABLE reservations ADD COLUMN priority INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX allocations_by_status_priority ON allocations (status, priority);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "state, tenants, reservations, allocations, clusters, tokens, audit", kV1},
     {2, "audit indexes", kV2},
@@ -244,6 +256,7 @@ constexpr Migration kMigrations[] = {
      "tenant projects: quotas, the project of holds, allocations, clusters, plans and tokens; "
      "plan access",
      kV7},
+    {8, "preemption: the priority of allocations and reservations, who evicted an allocation", kV8},
 };
 
 int64_t NowMs() {

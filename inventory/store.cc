@@ -599,10 +599,10 @@ std::vector<HeldNode> HoldNodes(SqlConn& c, Dialect d, const Tenant& tenant,
 
 constexpr std::string_view kReservationCols =
     "id, tenant, name, request, status, created_ms, expires_ms, updated_ms, allocation_id, "
-    "cost_per_hour, created_by, project";
+    "cost_per_hour, created_by, project, priority";
 
 constexpr std::string_view kReservationStatusNames[] = {"held", "committed", "cancelled",
-                                                         "expired"};
+                                                        "expired"};
 constexpr std::string_view kAllocationStatusNames[] = {"active", "released"};
 
 // The enumerator of `E` whose name in `names` (indexed by the enumerator) is `s`.
@@ -646,6 +646,7 @@ ReservationRecord ReservationFromRow(const Row& r) {
   x.cost_per_hour = F64(r[9]);
   x.created_by = Str(r[10]);
   x.project = Str(r[11]);
+  x.priority = static_cast<int>(I64(r[12]));
   return x;
 }
 
@@ -662,7 +663,7 @@ std::vector<HeldNode> ReservationNodes(SqlConn& c, const std::string& id) {
 
 constexpr std::string_view kAllocationCols =
     "id, tenant, name, request, status, created_ms, released_ms, reservation_id, cost_per_hour, "
-    "created_by, project";
+    "created_by, project, priority, evicted_by, evicted_by_tenant";
 
 AllocationRecord AllocationFromRow(const Row& r) {
   AllocationRecord x;
@@ -677,6 +678,9 @@ AllocationRecord AllocationFromRow(const Row& r) {
   x.cost_per_hour = F64(r[8]);
   x.created_by = Str(r[9]);
   x.project = Str(r[10]);
+  x.priority = static_cast<int>(I64(r[11]));
+  x.evicted_by = Str(r[12]);
+  x.evicted_by_tenant = Str(r[13]);
   return x;
 }
 
@@ -749,10 +753,11 @@ int64_t FreeNodes(SqlConn& c, Dialect d, const std::string& holder) {
 }
 
 ReservationRecord InsertReservation(SqlConn& c, Dialect d, const HoldRequest& hold,
-                                    const Actor& actor, ReservationStatus status) {
+                                    const Actor& actor, ReservationStatus status,
+                                    const std::string& id = "") {
   const Tenant tenant = LockTenant(c, d, hold.tenant);
   ReservationRecord r;
-  r.id = NewId("rsv-");
+  r.id = id.empty() ? NewId("rsv-") : id;
   r.tenant = hold.tenant;
   r.project = StoredProjectName(hold.project);
   r.name = hold.name;
@@ -762,13 +767,14 @@ ReservationRecord InsertReservation(SqlConn& c, Dialect d, const HoldRequest& ho
   r.expires_ms = hold.now_ms + hold.ttl_ms;
   r.cost_per_hour = hold.cost_per_hour;
   r.created_by = actor.Describe();
+  r.priority = hold.priority;
   r.nodes = HoldNodes(c, d, tenant, r.project, hold.nodes, hold.neighbours, r.id, "reserved",
                       hold.exclusive);
   c.Exec("INSERT INTO reservations (" + std::string(kReservationCols) +
-             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
          {r.id, r.tenant, r.name, r.request, std::string(ReservationStatusName(r.status)),
           Num(r.created_ms), Num(r.expires_ms), Num(r.updated_ms), r.allocation_id,
-          Num(r.cost_per_hour), r.created_by, r.project});
+          Num(r.cost_per_hour), r.created_by, r.project, Num(int64_t{r.priority})});
   for (const HeldNode& n : r.nodes) {
     c.Exec(
         "INSERT INTO reservation_nodes (reservation_id, node, generation, rule) VALUES ($1, $2, "
@@ -817,11 +823,12 @@ AllocationRecord CommitLocked(SqlConn& c, Dialect d, ReservationRecord& r, const
   a.cost_per_hour = r.cost_per_hour;
   a.created_by = actor.Describe();
   a.nodes = nodes;
+  a.priority = r.priority;
   c.Exec("INSERT INTO allocations (" + std::string(kAllocationCols) +
-             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
          {a.id, a.tenant, a.name, a.request, std::string(AllocationStatusName(a.status)),
           Num(a.created_ms), Num(a.released_ms), a.reservation_id, Num(a.cost_per_hour),
-          a.created_by, a.project});
+          a.created_by, a.project, Num(int64_t{a.priority}), a.evicted_by, a.evicted_by_tenant});
   for (const HeldNode& n : nodes) {
     c.Exec("INSERT INTO allocation_nodes (allocation_id, node, rule) VALUES ($1, $2, $3)",
            {a.id, n.node, n.rule});
@@ -848,6 +855,135 @@ std::optional<ReservationRecord> LockReservation(SqlConn& c, Dialect d, const st
 
 [[noreturn]] void NoReservation(const std::string& id) {
   Fail(StatusCode::kNotFound, "reservation_not_found", "no reservation \"" + id + "\"");
+}
+
+// Releases a locked, active allocation: its nodes back to the pool, its clusters released. The
+// one release of every path (a client's, the runner's after a teardown, an eviction).
+void ReleaseLocked(SqlConn& c, Dialect d, AllocationRecord& a, int64_t now_ms) {
+  a.nodes = AllocationNodes(c, a.id);
+  FreeNodes(c, d, a.id);
+  c.Exec("UPDATE allocations SET status = 'released', released_ms = $1 WHERE id = $2",
+         {Num(now_ms), a.id});
+  c.Exec("UPDATE clusters SET status = 'released', updated_ms = $1 WHERE allocation_id = $2",
+         {Num(now_ms), a.id});
+  a.status = AllocationStatus::kReleased;
+  a.released_ms = now_ms;
+}
+
+// The victims of a preempting hold (HoldRequest::evictions), released before its nodes are held,
+// with `reservation` (the hold's id) recorded as their evicter. Locks the victims' rows in id
+// order, then the holder's tenant, then every node the hold touches (the victims', the claimed ones
+// and, for an exclusive hold, their neighbours) in one name-ordered statement; refuses a victim the
+// hold may not evict (kPermissionDenied "preemption_not_allowed") and one that moved since it was
+// solved (kAborted "generation_conflict"). Returns the released victims; `claims` come back
+// expecting the generations the release left on the freed nodes.
+std::vector<AllocationRecord> EvictLocked(SqlConn& c, Dialect d, const HoldRequest& hold,
+                                          const std::string& reservation,
+                                          std::vector<NodeClaim>& claims) {
+  std::vector<AllocationRecord> out;
+  if (hold.evictions.empty()) return out;
+  std::vector<const EvictionClaim*> victims;
+  for (const EvictionClaim& e : hold.evictions) victims.push_back(&e);
+  std::sort(victims.begin(), victims.end(), [](const EvictionClaim* a, const EvictionClaim* b) {
+    return a->allocation < b->allocation;
+  });
+  std::map<std::string, int64_t> seen;  // victim node -> generation the caller solved against
+  for (size_t i = 0; i < victims.size(); ++i) {
+    const EvictionClaim& e = *victims[i];
+    if (i > 0 && victims[i - 1]->allocation == e.allocation) {
+      Fail(StatusCode::kInvalidArgument, "duplicate_eviction",
+           "allocation \"" + e.allocation + "\" evicted twice");
+    }
+    Rows rows = c.Query(
+        "SELECT " + std::string(kAllocationCols) + " FROM allocations WHERE id = $1" + ForUpdate(d),
+        {e.allocation});
+    // Rights first, so a caller learns nothing of an allocation it may not evict.
+    if (rows.empty() || !hold.eviction_rights.scope.Admits(Str(rows[0][1]), Str(rows[0][10])) ||
+        I64(rows[0][11]) >= hold.eviction_rights.below_priority) {
+      Fail(StatusCode::kPermissionDenied, "preemption_not_allowed",
+           "allocation \"" + e.allocation +
+               "\" is not one this request may evict (its own scope, of lower priority)");
+    }
+    AllocationRecord a = AllocationFromRow(rows[0]);
+    if (a.status != AllocationStatus::kActive) {
+      Fail(StatusCode::kAborted, "generation_conflict",
+           "allocation \"" + a.id + "\" was released since it was solved; solve again");
+    }
+    std::vector<std::string> held;
+    for (const HeldNode& n : AllocationNodes(c, a.id)) held.push_back(n.node);
+    std::vector<std::string> claimed;
+    for (const NodeClaim& n : e.nodes) {
+      claimed.push_back(n.node);
+      seen[n.node] = n.expected_generation;
+    }
+    std::sort(claimed.begin(), claimed.end());
+    if (held != claimed) {
+      Fail(StatusCode::kAborted, "generation_conflict",
+           "allocation \"" + a.id + "\" holds other nodes than when it was solved; solve again");
+    }
+    out.push_back(std::move(a));
+  }
+  // The holder's tenant before any node (the order every hold locks in), then every node the hold
+  // touches, in name order in one statement.
+  LockTenant(c, d, hold.tenant);
+  std::vector<std::string> names;
+  for (const auto& [node, generation] : seen) names.push_back(node);
+  for (const NodeClaim& n : claims) names.push_back(n.node);
+  if (!hold.exclusive.empty()) {
+    for (const NeighbourNode& n : hold.neighbours) names.push_back(n.node);
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  const std::map<std::string, LockedNode> locked = ReadNodes(c, d, names, /*lock=*/true);
+  for (const EvictionClaim* e : victims) {
+    for (const NodeClaim& n : e->nodes) {
+      auto it = locked.find(n.node);
+      if (it == locked.end() || it->second.holder != e->allocation ||
+          it->second.generation != n.expected_generation) {
+        Fail(StatusCode::kAborted, "generation_conflict",
+             "node \"" + n.node + "\" of allocation \"" + e->allocation +
+                 "\" changed since it was solved; solve again");
+      }
+    }
+  }
+  for (AllocationRecord& a : out) {
+    ReleaseLocked(c, d, a, hold.now_ms);
+    c.Exec("UPDATE allocations SET evicted_by = $1, evicted_by_tenant = $2 WHERE id = $3",
+           {reservation, hold.tenant, a.id});
+    a.evicted_by = reservation;
+    a.evicted_by_tenant = hold.tenant;
+  }
+  // The freed nodes are free now at the generation the release left: claims of them expect it.
+  for (NodeClaim& claim : claims) {
+    auto it = seen.find(claim.node);
+    if (it == seen.end()) continue;
+    if (claim.expected_generation != it->second) {
+      Fail(StatusCode::kAborted, "generation_conflict",
+           "node \"" + claim.node + "\" was solved at two generations; solve again");
+    }
+    claim.expected_generation = it->second + 1;
+  }
+  return out;
+}
+
+// The audit entry of one eviction: the victim under its own tenant, naming the hold and the
+// request that took its nodes.
+void AuditEviction(SqlConn& c, Dialect d, const AuditKeyState& audit, const Actor& actor,
+                   const AllocationRecord& victim, const HoldRequest& hold,
+                   const std::string& reservation) {
+  AppendAudit(c, d, audit, actor, "allocation.evict", victim.tenant, victim.id,
+              {{"name", victim.name},
+               {"project", std::string(ProjectName(victim.project))},
+               {"priority", victim.priority},
+               {"nodes", NodesDetail(victim.nodes)},
+               {"cause",
+                {{"reservation", reservation},
+                 {"tenant", hold.tenant},
+                 {"project", std::string(ProjectName(hold.project))},
+                 {"request", hold.name},
+                 {"priority", hold.priority},
+                 {"scope", hold.eviction_rights.scope.tenant.empty() ? "all" : "tenant"}}}},
+              hold.now_ms, victim.nodes);
 }
 
 }  // namespace
@@ -893,6 +1029,8 @@ Status AddAllocationRecords(Scenario& s, const std::vector<AllocationRecord>& al
         out.request = std::move(*r);
       }
     }
+    // Its priority, written out only where its request does not already say it.
+    if (a.priority != AllocationPriority(out)) out.priority = a.priority;
     s.allocations.push_back(std::move(out));
   }
   s.ApplyAllocations();
@@ -1132,7 +1270,7 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
     std::unordered_map<std::string, std::string> holder_of;     // node -> allocation id
     std::unordered_map<std::string, std::string> exclusive_of;  // node -> level kept to itself
     std::unordered_map<std::string, std::string> project_of;    // node -> its holder's project
-    RowInserter allocations(c, "allocations", std::string(kAllocationCols), 11);
+    RowInserter allocations(c, "allocations", std::string(kAllocationCols), 14);
     RowInserter allocation_nodes(c, "allocation_nodes", "allocation_id, node, rule", 3);
     for (const Allocation& a : scenario.allocations) {
       const std::string id = NewId("alc-");
@@ -1150,7 +1288,8 @@ Status Store::Import(const Scenario& scenario, const Actor& actor, int64_t now_m
       // export reads it back); empty when it does not.
       const std::string request = a.request ? DumpRequest(*a.request) : std::string();
       allocations.Add({id, a.tenant, a.name, request, "active", Num(now_ms), "0", "", Num(cost),
-                       "import", StoredProjectName(a.project)});
+                       "import", StoredProjectName(a.project), Num(int64_t{AllocationPriority(a)}),
+                       "", ""});
       for (const auto& n : a.nodes) allocation_nodes.Add({id, n, "imported from the scenario"});
     }
     allocations.Flush();
@@ -1309,13 +1448,36 @@ Result<Scenario> Store::Export() {
 Result<ReservationRecord> Store::Reserve(const HoldRequest& hold, const Actor& actor) {
   const Dialect d = pool_->dialect();
   return InTxn(*pool_, true, [&](SqlConn& c) {
-    ReservationRecord r = InsertReservation(c, d, hold, actor, ReservationStatus::kHeld);
+    if (hold.evictions.empty()) {
+      ReservationRecord r = InsertReservation(c, d, hold, actor, ReservationStatus::kHeld);
+      AppendAudit(c, d, audit_, actor, "reservation.create", r.tenant, r.id,
+                  {{"name", r.name},
+                   {"nodes", NodesDetail(r.nodes)},
+                   {"costPerHour", r.cost_per_hour},
+                   {"expiresMs", r.expires_ms}},
+                  hold.now_ms, r.nodes);
+      return r;
+    }
+    // Preempting: the victims go first (their nodes freed, their quota returned), then the hold
+    // takes the nodes, all in this one transaction.
+    const std::string id = NewId("rsv-");
+    HoldRequest h = hold;
+    std::vector<AllocationRecord> evicted = EvictLocked(c, d, hold, id, h.nodes);
+    ReservationRecord r = InsertReservation(c, d, h, actor, ReservationStatus::kHeld, id);
+    nlohmann::json evicted_ids = nlohmann::json::array();
+    for (const AllocationRecord& a : evicted) {
+      AuditEviction(c, d, audit_, actor, a, h, id);
+      evicted_ids.push_back(a.id);
+    }
     AppendAudit(c, d, audit_, actor, "reservation.create", r.tenant, r.id,
                 {{"name", r.name},
                  {"nodes", NodesDetail(r.nodes)},
                  {"costPerHour", r.cost_per_hour},
-                 {"expiresMs", r.expires_ms}},
+                 {"expiresMs", r.expires_ms},
+                 {"priority", r.priority},
+                 {"evicted", evicted_ids}},
                 hold.now_ms, r.nodes);
+    r.evicted = std::move(evicted);
     return r;
   });
 }
@@ -1388,31 +1550,27 @@ Result<AllocationRecord> Store::Release(const std::string& id, const Scope& scop
       Fail(StatusCode::kFailedPrecondition, "allocation_not_active",
            "allocation " + id + " is " + std::string(AllocationStatusName(a.status)));
     }
-    a.nodes = AllocationNodes(c, id);
-    FreeNodes(c, d, id);
-    c.Exec("UPDATE allocations SET status = 'released', released_ms = $1 WHERE id = $2",
-           {Num(now_ms), id});
-    c.Exec("UPDATE clusters SET status = 'released', updated_ms = $1 WHERE allocation_id = $2",
-           {Num(now_ms), id});
-    a.status = AllocationStatus::kReleased;
-    a.released_ms = now_ms;
+    ReleaseLocked(c, d, a, now_ms);
     AppendAudit(c, d, audit_, actor, "allocation.release", a.tenant, id,
                 {{"nodes", NodesDetail(a.nodes)}}, now_ms, a.nodes);
     return a;
   });
 }
 
-Result<AllocationRecord> Store::ReplaceAllocationNode(
-    const std::string& allocation_id, const std::string& old_node, const NodeClaim& replacement,
-    const std::vector<NeighbourNode>& neighbours, const std::string& why, const Actor& actor,
-    int64_t now_ms) {
+Result<AllocationRecord> Store::ReplaceAllocationNode(const std::string& allocation_id,
+                                                      const std::string& old_node,
+                                                      const NodeClaim& replacement,
+                                                      const std::vector<NeighbourNode>& neighbours,
+                                                      const std::string& why, const Actor& actor,
+                                                      int64_t now_ms) {
   const Dialect d = pool_->dialect();
   return InTxn(*pool_, true, [&](SqlConn& c) {
-    Rows rows = c.Query("SELECT " + std::string(kAllocationCols) +
-                            " FROM allocations WHERE id = $1" + ForUpdate(d),
-                        {allocation_id});
+    Rows rows = c.Query(
+        "SELECT " + std::string(kAllocationCols) + " FROM allocations WHERE id = $1" + ForUpdate(d),
+        {allocation_id});
     if (rows.empty()) {
-      Fail(StatusCode::kNotFound, "allocation_not_found", "no allocation \"" + allocation_id + "\"");
+      Fail(StatusCode::kNotFound, "allocation_not_found",
+           "no allocation \"" + allocation_id + "\"");
     }
     AllocationRecord a = AllocationFromRow(rows[0]);
     if (a.status != AllocationStatus::kActive) {
@@ -1641,6 +1799,31 @@ std::map<std::string, TenantUsage> SumHeldByProject(SqlConn& c, const std::strin
 
 Result<std::map<std::string, TenantUsage>> Store::HeldByProject(const std::string& tenant) {
   return NoTxn(*pool_, [&](SqlConn& c) { return SumHeldByProject(c, tenant); });
+}
+
+Result<std::vector<HoldingRecord>> Store::Holdings(const Scope& scope, int below_priority) {
+  return NoTxn(*pool_, [&](SqlConn& c) {
+    Params params{Num(int64_t{below_priority})};
+    const std::string where = ScopeWhere(scope, params);
+    std::vector<HoldingRecord> out;
+    for (const Row& r :
+         c.Query("SELECT a.id, a.tenant, a.project, a.priority, n.node FROM allocations a JOIN "
+                 "allocation_nodes n ON n.allocation_id = a.id WHERE a.status = 'active' AND "
+                 "a.priority < $1 AND " +
+                     where + " ORDER BY a.id, n.node",
+                 params)) {
+      if (out.empty() || out.back().id != Str(r[0])) {
+        HoldingRecord h;
+        h.id = Str(r[0]);
+        h.tenant = Str(r[1]);
+        h.project = Str(r[2]);
+        h.priority = static_cast<int>(I64(r[3]));
+        out.push_back(std::move(h));
+      }
+      out.back().nodes.push_back(Str(r[4]));
+    }
+    return out;
+  });
 }
 
 Result<StoredUsage> Store::UsageOf(const std::string& tenant) {
@@ -2389,6 +2572,19 @@ Result<Plan> Store::PlanOfAllocation(const std::string& allocation_id) {
   });
 }
 
+Result<std::vector<std::string>> Store::EvictedWithLivePlans() {
+  return NoTxn(*pool_, [&](SqlConn& c) {
+    std::vector<std::string> out;
+    for (const Row& r :
+         c.Query("SELECT DISTINCT a.id FROM allocations a JOIN plans p ON p.allocation_id = a.id "
+                 "WHERE a.status = 'released' AND a.evicted_by <> '' AND p.status NOT IN "
+                 "('DELETING', 'DELETED') ORDER BY a.id")) {
+      out.push_back(Str(r[0]));
+    }
+    return out;
+  });
+}
+
 Result<TenantNetwork> Store::AcquireNetwork(const std::string& tenant, const std::string& key,
                                             const NetworkPolicy& policy,
                                             const std::vector<NodeAddress>& wanted,
@@ -2457,9 +2653,9 @@ Result<TenantNetwork> Store::AcquireNetwork(const std::string& tenant, const std
     }
     const Ipv4Subnet subnet = *ParseCidr(net.subnet);
     std::vector<NodeAddress> have = NetworkAddresses(c, net.id);
-    std::set<uint64_t> used_hosts = {0};  // the gateway
+    std::set<uint64_t> used_hosts = {0};                                  // the gateway
     if (HostCount(subnet) > 2) used_hosts.insert(HostCount(subnet) - 1);  // ServiceAddress
-    std::map<std::pair<std::string, std::string>, std::string> holding;  // (node, port) -> MAC
+    std::map<std::pair<std::string, std::string>, std::string> holding;   // (node, port) -> MAC
     for (const NodeAddress& a : have) {
       holding[{a.node, a.port}] = a.mac;
       if (auto ip = ParseIpv4(a.address)) {

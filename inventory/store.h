@@ -19,6 +19,13 @@
 // tenant cannot together exceed them. Expired reservations are released by ExpireReservations(),
 // which the service runs at start and then every second, so holds expire across restarts too.
 //
+// Preemption (DESIGN.md section 8): allocations and reservations carry their request's priority.
+// Holdings() reads the active allocations a preempting request may evict, and a hold that names
+// victims (HoldRequest::evictions) releases them in its own transaction before taking their
+// nodes, each victim's nodes checked at the generations the caller solved against, its rights
+// (scope, lower priority) checked again under lock, each eviction audited ("allocation.evict")
+// with the hold and request that caused it.
+//
 // Projects (DESIGN.md section 6a): every reservation, allocation, cluster and plan belongs to one
 // project of its tenant ("" = the tenant's default project); a hold names it (HoldRequest::project)
 // and its nodes count against the project's quota as well as the tenant's, checked in the same
@@ -134,6 +141,15 @@ enum class AllocationStatus { kActive, kReleased };
 std::string_view AllocationStatusName(AllocationStatus s);  // "active", "released"
 std::optional<AllocationStatus> ParseAllocationStatus(std::string_view s);
 
+struct AllocationRecord;
+
+// A node the caller wants to hold, with the generation it saw when it solved.
+struct NodeClaim {
+  std::string node;
+  int64_t expected_generation = 0;
+  std::string rule;
+};
+
 struct ReservationRecord {
   std::string id;
   std::string tenant;
@@ -148,6 +164,9 @@ struct ReservationRecord {
   double cost_per_hour = 0;
   std::string created_by;
   std::vector<HeldNode> nodes;
+  int priority = 0;  // its request's; the allocation it becomes keeps it
+  // The allocations its hold evicted (only in the answer of the call that made it).
+  std::vector<AllocationRecord> evicted;
 };
 
 struct AllocationRecord {
@@ -163,6 +182,38 @@ struct AllocationRecord {
   double cost_per_hour = 0;
   std::string created_by;
   std::vector<HeldNode> nodes;
+  // What a preempting request weighs it by (DESIGN.md section 8): its request's priority, or the
+  // scenario allocation's when imported; 0 when neither says.
+  int priority = 0;
+  // Set when a preempting request evicted it: the reservation that took its nodes, and that
+  // reservation's tenant (an answer to another tenant names neither).
+  std::string evicted_by;
+  std::string evicted_by_tenant;
+};
+
+// An active allocation as a preempting request's solve sees it: who holds which nodes, at what
+// priority (Store::Holdings).
+struct HoldingRecord {
+  std::string id;
+  std::string tenant;
+  std::string project;  // StoredProjectName
+  int priority = 0;
+  std::vector<std::string> nodes;  // node names, sorted
+};
+
+// An allocation a hold evicts to take its nodes: every node it holds, each at the generation the
+// caller solved against. The hold's transaction refuses (kAborted "generation_conflict") when the
+// allocation is no longer active, holds other nodes, or any of them moved.
+struct EvictionClaim {
+  std::string allocation;
+  std::vector<NodeClaim> nodes;
+};
+
+// Whose allocations a hold may evict, checked again inside its transaction: of priority strictly
+// below `below_priority`, within `scope` (a tenant, one project of it, or every tenant).
+struct EvictionRights {
+  int below_priority = 0;
+  Scope scope;
 };
 
 struct ClusterRecord {
@@ -172,18 +223,11 @@ struct ClusterRecord {
   std::string name;
   std::string purpose;
   std::string allocation_id;
-  std::string status;  // allocated | released | ...
-  std::string steps;   // JSON text: the plan's steps and their states
+  std::string status;   // allocated | released | ...
+  std::string steps;    // JSON text: the plan's steps and their states
   std::string plan_id;  // the plan carrying it out, when one was made with it (not stored here)
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
-};
-
-// A node the caller wants to hold, with the generation it saw when it solved.
-struct NodeClaim {
-  std::string node;
-  int64_t expected_generation = 0;
-  std::string rule;
 };
 
 // A node in the rack or leaf of a claimed node. A hold locks these too and refuses (kAborted
@@ -207,6 +251,12 @@ struct HoldRequest {
   double cost_per_hour = 0;
   int64_t now_ms = 0;
   int64_t ttl_ms = 0;  // reservations only
+  int priority = 0;    // the request's: the allocation made from the hold keeps it
+  // A preempting request's victims (DESIGN.md section 8): released in the hold's transaction,
+  // before its nodes are held, each audited ("allocation.evict") naming the hold and its request.
+  // Each must be allowed by `eviction_rights`, else kPermissionDenied "preemption_not_allowed".
+  std::vector<EvictionClaim> evictions;
+  EvictionRights eviction_rights;
 };
 
 struct TokenRecord {
@@ -324,6 +374,8 @@ class Store {
   Result<Changes> ChangesSince(int64_t after_seq, int64_t inventory_version);
 
   // --- holding nodes -------------------------------------------------------------------------
+  // With `hold.evictions`, the victims are released in the same transaction (ReservationRecord's
+  // `evicted` lists them as released).
   Result<ReservationRecord> Reserve(const HoldRequest& hold, const Actor& actor);
   // Turns a held reservation into an allocation. kAborted "reservation_expired" past its deadline,
   // "generation_conflict" when its nodes moved, kFailedPrecondition "reservation_not_held" when it
@@ -373,6 +425,10 @@ class Store {
   // What each project of `tenant` holds (reserved or allocated), by StoredProjectName; projects
   // that hold nothing are absent. One query: for the solver's per-project headroom.
   Result<std::map<std::string, TenantUsage>> HeldByProject(const std::string& tenant);
+  // The active allocations within `scope` of priority strictly below `below_priority`, each with
+  // its nodes: the holdings a preempting request may evict. One query; callers without
+  // `preemption:` never make it.
+  Result<std::vector<HoldingRecord>> Holdings(const Scope& scope, int below_priority);
 
   // --- plans (DESIGN.md section 6) ---------------------------------------------------------
   // The runner persists every step transition here, so a restarted runner resumes where the last
@@ -398,6 +454,9 @@ class Store {
   Result<std::vector<Plan>> ListPlans(const Scope& scope, bool unfinished_only);
   // The latest plan carrying out the allocation; kNotFound "plan_not_found" when none.
   Result<Plan> PlanOfAllocation(const std::string& allocation_id);
+  // The allocations a preempting hold evicted whose latest plan is not DELETED: their teardown
+  // was not started (the process stopped right after the eviction). The service starts it.
+  Result<std::vector<std::string>> EvictedWithLivePlans();
 
   // --- tenant networks (IPAM) ----------------------------------------------------------------
   // VLANs, subnets and addresses are handed out inside one transaction under a store-wide lock,

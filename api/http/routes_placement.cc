@@ -1,4 +1,5 @@
 // Solve (dry run), reservations, allocations and clusters.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -35,6 +36,11 @@ struct SolveCall {
   SolveOptions options;
   int64_t ttl_ms = kDefaultTtlMs;
   nlohmann::json body;
+  // A request with `preemption:` (DESIGN.md section 8): whose allocations it may evict (its
+  // tenant's, or one project of it for a project-bound token; every tenant's for scope all, which
+  // only a provider-admin may ask for), and the provider's consent to scope all.
+  Scope evict_scope;
+  bool across_tenants = false;
 };
 
 std::string FormatNumber(double v) {
@@ -154,6 +160,22 @@ RouteResultOf<SolveCall> ParseSolveCall(Service& s, const Call& c, bool holds) {
         }
       }
       if (!d.has_name) out.request.name = "request";
+      if (out.request.preemption) {
+        // Other tenants' allocations are the provider's to give: scope all is provider-admin only.
+        const bool all = out.request.preemption->scope == PreemptionScope::kAll;
+        if (all && who.role != Role::kProviderAdmin) {
+          RouteError e = WithReason(
+              StatusCode::kPermissionDenied, "preemption_not_allowed",
+              "preemption scope all evicts other tenants' allocations, which only a "
+              "provider-admin may ask for; expected scope tenant (this tenant's own allocations)");
+          e.pointer = "/preemption/scope";
+          return e;
+        }
+        out.across_tenants = who.role == Role::kProviderAdmin;
+        out.evict_scope = all           ? Scope()
+                          : who.project ? Scope::OfProject(out.request.tenant, *who.project)
+                                        : Scope(out.request.tenant);
+      }
       out.options.requests_validated = true;  // fields here, the rest by ValidateAgainst
     }
   }
@@ -174,6 +196,7 @@ std::optional<RouteError> ValidateAgainst(const View& view, const SolveCall& cal
     return e;
   }
   PlacementProblem problem{view.snapshot, view.tenants};
+  problem.preempt_across_tenants = call.across_tenants;
   const Status st = ValidateRequestAgainst(problem, r);
   if (st.ok()) return std::nullopt;
   std::vector<BodyError> errors;
@@ -195,20 +218,53 @@ bool Placed(const PlacementResult& r) { return HasPlacement(r.status); }
 
 // The problem a view poses to the solver for `tenant`: with its projects' holdings, for the
 // solver's per-project headroom (the view keeps holders by tenant only); the store checks again
-// when holding.
-RouteResultOf<PlacementProblem> ProblemOf(Service& s, const View& view,
-                                          const std::string& tenant) {
+// when holding. For a request with `preemption:` (`call`), also the allocations it may evict:
+// those in its eviction scope below its priority, read only then (a request without it pays
+// nothing for them).
+RouteResultOf<PlacementProblem> ProblemOf(Service& s, const View& view, const std::string& tenant,
+                                          const SolveCall* call = nullptr) {
   PlacementProblem problem{view.snapshot, view.tenants};
   Result<std::map<std::string, TenantUsage>> held = s.store().HeldByProject(tenant);
   if (!held.ok()) return held.status();
   for (const auto& [project, usage] : *held) {
     problem.project_usage.push_back({tenant, std::string(ProjectName(project)), usage});
   }
+  if (call != nullptr && call->request.preemption) {
+    problem.preempt_across_tenants = call->across_tenants;
+    Result<std::vector<HoldingRecord>> holdings =
+        s.store().Holdings(call->evict_scope, call->request.priority);
+    if (!holdings.ok()) return holdings.status();
+    const Inventory& inv = view.snapshot->inventory;
+    for (const HoldingRecord& r : *holdings) {
+      Holding h;
+      h.name = r.id;  // ids: names of allocations need not be unique
+      h.tenant = r.tenant;
+      h.project = std::string(ProjectName(r.project));
+      h.priority = r.priority;
+      for (const std::string& name : r.nodes) {
+        if (const int n = inv.NodeIndex(name); n >= 0) h.nodes.push_back(n);
+      }
+      std::sort(h.nodes.begin(), h.nodes.end());
+      problem.holdings.push_back(std::move(h));
+    }
+    // Another tenant's usage returns to it when evicted: its projects' holdings, as for ours.
+    std::set<std::string> others;
+    for (const Holding& h : problem.holdings) {
+      if (h.tenant != tenant) others.insert(h.tenant);
+    }
+    for (const std::string& other : others) {
+      Result<std::map<std::string, TenantUsage>> theirs = s.store().HeldByProject(other);
+      if (!theirs.ok()) return theirs.status();
+      for (const auto& [project, usage] : *theirs) {
+        problem.project_usage.push_back({other, std::string(ProjectName(project)), usage});
+      }
+    }
+  }
   return problem;
 }
 
 RouteResultOf<PlacementResult> SolveWith(Service& s, const View& view, const SolveCall& call) {
-  RouteResultOf<PlacementProblem> posed = ProblemOf(s, view, call.request.tenant);
+  RouteResultOf<PlacementProblem> posed = ProblemOf(s, view, call.request.tenant, &call);
   if (!posed.ok()) return std::move(posed).error();
   const PlacementProblem& problem = *posed;
   auto results = Solve(problem, {call.request}, call.options);
@@ -216,8 +272,9 @@ RouteResultOf<PlacementResult> SolveWith(Service& s, const View& view, const Sol
   PlacementResult r = std::move((*results)[0]);
   s.metrics().ObserveSolve(r.backend, r.solve_ms / 1000.0);
   if (Placed(r)) {
-    // Defence in depth: nothing leaves the service that the independent verifier rejects.
-    auto violations = VerifyPlacement(problem, call.request, r.nodes);
+    // Defence in depth: nothing leaves the service that the independent verifier rejects (with
+    // its evictions: each a legal victim, and the placement valid once they are gone).
+    auto violations = VerifyResult(problem, call.request, r);
     if (!violations.empty()) {
       RouteError e = WithReason(StatusCode::kInternal, "placement_failed_verification",
                                 violations.front().constraint + ": " + violations.front().detail);
@@ -287,7 +344,19 @@ HoldRequest MakeHold(const View& view, const SolveCall& call, const PlacementRes
   h.cost_per_hour = r.cost_per_hour;
   h.now_ms = NowMillis();
   h.ttl_ms = call.ttl_ms;
+  h.priority = call.request.priority;
   if (call.request.exclusive) h.exclusive = std::string(LevelName(*call.request.exclusive));
+  // The victims, each with every node at the generation this solve saw: the store evicts them in
+  // the hold's transaction, or refuses when any moved.
+  for (const Eviction& e : r.evictions) {
+    EvictionClaim claim{e.allocation, {}};
+    for (int n : e.nodes) {
+      claim.nodes.push_back(
+          {view.snapshot->inventory.nodes[n].name, view.snapshot->states.generation(n), "evicted"});
+    }
+    h.evictions.push_back(std::move(claim));
+  }
+  h.eviction_rights = {call.request.priority, call.evict_scope};
   for (int n : r.nodes) {
     h.nodes.push_back({view.snapshot->inventory.nodes[n].name, view.snapshot->states.generation(n),
                        AdmissionRule(view, call.request, n)});
@@ -450,6 +519,27 @@ RouteResult SolveRoute(Service& s, const Call& c) {
   return {kHttpOk, SolveReply(**view, *call, *r)};
 }
 
+// Tears down the plans of allocations a preempting hold evicted (the store released them in the
+// hold's transaction), as a release of an allocation a plan carried out does: power off, ports to
+// quarantine, addresses released. The answer's `evicted`, each as the caller may see it.
+Json EvictedJson(Service& s, const Principal& who, const std::vector<AllocationRecord>& evicted) {
+  Json list = Json::array();
+  for (const AllocationRecord& a : evicted) {
+    Json j = AllocationToJson(a, &who);
+    if (ServiceExecutors* ex = s.executors()) {
+      Result<bool> torn = ex->TeardownAllocation(a.id);
+      if (!torn.ok()) {
+        j["teardown"] =
+            "not started: " + torn.status().message() + " (started again when the server restarts)";
+      } else if (*torn) {
+        j["teardown"] = "running: its nodes are powered off and put back in quarantine";
+      }
+    }
+    list.push_back(std::move(j));
+  }
+  return list;
+}
+
 RouteResult CreateReservation(Service& s, const Call& c) {
   RouteResultOf<SolveCall> call = ParseSolveCall(s, c, true);
   if (!call.ok()) return std::move(call).error();
@@ -457,7 +547,11 @@ RouteResult CreateReservation(Service& s, const Call& c) {
                       [&](const HoldRequest& h, const Actor& a) -> Result<Json> {
                         auto r = s.store().Reserve(h, a);
                         if (!r.ok()) return r.status();
-                        return ReservationToJson(*r);
+                        Json j = ReservationToJson(*r);
+                        if (call->request.preemption) {
+                          j["evicted"] = EvictedJson(s, c.principal(), r->evicted);
+                        }
+                        return j;
                       });
 }
 
@@ -490,6 +584,8 @@ RouteResult CommitReservation(Service& s, const Call& c) {
   if (!d.errors.empty()) return a.status();
   call.request = std::move(d.request);
   call.request.project = old.project;
+  // A re-solve at commit takes free nodes only: it never evicts, whatever the request allowed.
+  call.request.preemption.reset();
   Result<std::shared_ptr<const View>> current = s.CurrentView();
   if (!current.ok()) return current.status();
   const View& view = **current;
@@ -591,12 +687,14 @@ RouteResult ListAllocations(Service& s, const Call& c) {
   RouteResultOf<Scope> scope = ListScope(c);
   if (!scope.ok()) return std::move(scope).error();
   return PageReply(s.store().ListAllocationsPage(*scope, *all, *page), "allocations",
-                   AllocationToJson);
+                   [&](const AllocationRecord& a) { return AllocationToJson(a, &c.principal()); });
 }
 
 RouteResult GetAllocation(Service& s, const Call& c) {
   if (auto e = CheckQuery(c, {})) return *std::move(e);
-  return RecordReply(s.store().GetAllocation(c.params[0], c.principal().scope()), AllocationToJson);
+  return RecordReply(
+      s.store().GetAllocation(c.params[0], c.principal().scope()),
+      [&](const AllocationRecord& a) { return AllocationToJson(a, &c.principal()); });
 }
 
 RouteResult ReleaseAllocation(Service& s, const Call& c) {
@@ -618,7 +716,7 @@ RouteResult ReleaseAllocation(Service& s, const Call& c) {
   }
   return RecordReply(
       s.store().Release(c.params[0], c.principal().scope(), c.principal().actor(), NowMillis()),
-      AllocationToJson);
+      [&](const AllocationRecord& a) { return AllocationToJson(a, &c.principal()); });
 }
 
 // The cluster with what its plan says: status, milestones, steps, network and any error.
@@ -626,8 +724,8 @@ Json ClusterJson(Service& s, const ClusterRecord& k, const Plan* known_plan = nu
   Json j = ClusterToJson(k);
   auto alloc = s.store().GetAllocation(k.allocation_id, "");
   if (alloc.ok()) j["nodes"] = NodesJson(alloc->nodes, false);
-  Result<Plan> plan = known_plan ? Result<Plan>(*known_plan)
-                                 : s.store().PlanOfAllocation(k.allocation_id);
+  Result<Plan> plan =
+      known_plan ? Result<Plan>(*known_plan) : s.store().PlanOfAllocation(k.allocation_id);
   if (!plan.ok()) return j;
   j["plan"] = plan->id;
   std::optional<TenantNetwork> net;
@@ -746,10 +844,10 @@ RouteResult CreateTemplateCluster(Service& s, const Call& c, const nlohmann::jso
           }
         }
         if (t == nullptr) {
-          RouteError e = WithReason(
-              StatusCode::kNotFound, "template_not_found",
-              "no cluster template \"" + template_name.substr(0, 80) + "\"; the scenario has " +
-                  (known.empty() ? std::string("none") : known));
+          RouteError e = WithReason(StatusCode::kNotFound, "template_not_found",
+                                    "no cluster template \"" + template_name.substr(0, 80) +
+                                        "\"; the scenario has " +
+                                        (known.empty() ? std::string("none") : known));
           e.pointer = "/template";
           return e;
         }
@@ -757,8 +855,7 @@ RouteResult CreateTemplateCluster(Service& s, const Call& c, const nlohmann::jso
         RouteResultOf<PlacementProblem> posed = ProblemOf(s, view, tenant);
         if (!posed.ok()) return std::move(posed).error();
         const PlacementProblem& problem = *posed;
-        Result<TemplateResult> placed =
-            SolveTemplate(problem, *t, name, tenant, project, options);
+        Result<TemplateResult> placed = SolveTemplate(problem, *t, name, tenant, project, options);
         if (!placed.ok()) return RouteError(placed.status());
         const TemplateResult& r = *placed;
         const std::vector<Request> sets = ExpandTemplate(*t, name, tenant, project);
@@ -773,28 +870,30 @@ RouteResult CreateTemplateCluster(Service& s, const Call& c, const nlohmann::jso
         h.tenant = tenant;
         h.project = project;
         h.name = name;
-        h.request = Json{{"template", t->name}, {"tenant", tenant}, {"project", project},
-                         {"name", name}}.dump();
+        h.request =
+            Json{{"template", t->name}, {"tenant", tenant}, {"project", project}, {"name", name}}
+                .dump();
         h.cost_per_hour = r.cost_per_hour;
         h.now_ms = NowMillis();
         if (t->exclusive) h.exclusive = std::string(LevelName(*t->exclusive));
-        Json placement{{"template", t->name}, {"purpose", purpose},
-                       {"costPerHour", r.cost_per_hour}, {"nodeSets", Json::array()}};
+        Json placement{{"template", t->name},
+                       {"purpose", purpose},
+                       {"costPerHour", r.cost_per_hour},
+                       {"nodeSets", Json::array()}};
         for (size_t i = 0; i < r.sets.size(); ++i) {
           // Defence in depth, as for one request: each set's nodes pass the verifier.
           auto violations = VerifyPlacement(problem, sets[i], r.sets[i].nodes);
           if (!violations.empty()) {
-            RouteError e = WithReason(StatusCode::kInternal, "placement_failed_verification",
-                                      violations.front().constraint + ": " +
-                                          violations.front().detail);
+            RouteError e =
+                WithReason(StatusCode::kInternal, "placement_failed_verification",
+                           violations.front().constraint + ": " + violations.front().detail);
             e.message_is_public = true;
             return e;
           }
           for (int n : r.sets[i].nodes) {
-            h.nodes.push_back({view.snapshot->inventory.nodes[n].name,
-                               view.snapshot->states.generation(n),
-                               "node set " + t->node_sets[i].name + ": " +
-                                   AdmissionRule(view, sets[i], n)});
+            h.nodes.push_back(
+                {view.snapshot->inventory.nodes[n].name, view.snapshot->states.generation(n),
+                 "node set " + t->node_sets[i].name + ": " + AdmissionRule(view, sets[i], n)});
           }
           Json set = PlacementResultToJson(*view.snapshot, r.sets[i]);
           set["nodeSet"] = t->node_sets[i].name;
@@ -804,17 +903,14 @@ RouteResult CreateTemplateCluster(Service& s, const Call& c, const nlohmann::jso
         out.placement = std::move(placement);
         return out;
       },
-      [&](const HoldRequest& h, const Actor& a) {
-        return HoldCluster(s, purpose, project, h, a);
-      });
+      [&](const HoldRequest& h, const Actor& a) { return HoldCluster(s, purpose, project, h, a); });
 }
 
 RouteResult CreateCluster(Service& s, const Call& c) {
   {
     // A cluster from a template names it; any other body is a request (section 3).
     std::vector<BodyError> errors;
-    const nlohmann::json body =
-        c.body.empty() ? nlohmann::json() : ParseJsonBody(c.body, errors);
+    const nlohmann::json body = c.body.empty() ? nlohmann::json() : ParseJsonBody(c.body, errors);
     if (errors.empty() && body.is_object() && body.contains("template")) {
       return CreateTemplateCluster(s, c, body);
     }
@@ -822,6 +918,14 @@ RouteResult CreateCluster(Service& s, const Call& c) {
   RouteResultOf<SolveCall> parsed = ParseSolveCall(s, c, false);
   if (!parsed.ok()) return std::move(parsed).error();
   const SolveCall& call = *parsed;
+  if (call.request.preemption) {
+    // A new cluster's plan would start on nodes the victims' plans are still tearing down.
+    RouteError e = WithReason(StatusCode::kInvalidArgument, "preemption_not_supported",
+                              "a cluster does not evict; reserve with preemption "
+                              "(POST /v1/reservations), commit, then order the cluster");
+    e.pointer = "/preemption";
+    return e;
+  }
   const std::string purpose(PurposeName(call.request.purpose));
   return SolveAndHold(s, c, call, "cluster", [&](const HoldRequest& h, const Actor& a) {
     return HoldCluster(s, purpose, call.request.project, h, a);
@@ -947,23 +1051,32 @@ Json ReservationToJson(const ReservationRecord& r) {
          {"nodes", NodesJson(r.nodes, true)},
          {"allocation", r.allocation_id.empty() ? Json(nullptr) : Json(r.allocation_id)},
          {"request", RecordedRequest(r.request)},
-         {"createdBy", r.created_by}};
+         {"createdBy", r.created_by},
+         {"priority", r.priority}};
   return j;
 }
 
-Json AllocationToJson(const AllocationRecord& a) {
-  return Json{{"id", a.id},
-              {"tenant", a.tenant},
-              {"project", std::string(ProjectName(a.project))},
-              {"name", a.name},
-              {"status", AllocationStatusName(a.status)},
-              {"createdAt", IsoTime(a.created_ms)},
-              {"releasedAt", a.released_ms ? Json(IsoTime(a.released_ms)) : Json(nullptr)},
-              {"reservation", a.reservation_id.empty() ? Json(nullptr) : Json(a.reservation_id)},
-              {"costPerHour", a.cost_per_hour},
-              {"nodes", NodesJson(a.nodes, true)},
-              {"request", RecordedRequest(a.request)},
-              {"createdBy", a.created_by}};
+Json AllocationToJson(const AllocationRecord& a, const Principal* viewer) {
+  Json j{{"id", a.id},
+         {"tenant", a.tenant},
+         {"project", std::string(ProjectName(a.project))},
+         {"name", a.name},
+         {"status", AllocationStatusName(a.status)},
+         {"createdAt", IsoTime(a.created_ms)},
+         {"releasedAt", a.released_ms ? Json(IsoTime(a.released_ms)) : Json(nullptr)},
+         {"reservation", a.reservation_id.empty() ? Json(nullptr) : Json(a.reservation_id)},
+         {"costPerHour", a.cost_per_hour},
+         {"nodes", NodesJson(a.nodes, true)},
+         {"request", RecordedRequest(a.request)},
+         {"createdBy", a.created_by},
+         {"priority", a.priority}};
+  if (!a.evicted_by.empty()) {
+    // Who took its nodes: the reservation, to those who may see it (a provider, or its tenant).
+    const bool may_see =
+        viewer != nullptr && (viewer->sees_all() || viewer->tenant == a.evicted_by_tenant);
+    j["evictedBy"] = may_see ? Json{{"reservation", a.evicted_by}} : Json{{"reservation", nullptr}};
+  }
+  return j;
 }
 
 std::vector<Route> PlacementRoutes() {

@@ -247,7 +247,7 @@ void ApplyNodes(const std::vector<NodeRecord>& nodes, const Inventory& inventory
   for (size_t k = 0; k < nodes.size(); ++k) {
     const NodeRecord& rec = nodes[k];
     const int i = k < n && inventory.nodes[k].name == rec.name ? static_cast<int>(k)
-                                                                : inventory.NodeIndex(rec.name);
+                                                               : inventory.NodeIndex(rec.name);
     if (i < 0) continue;
     states.Set(i, rec.state, rec.tenant,
                rec.exclusive.empty() ? std::nullopt : ParseLevel(rec.exclusive));
@@ -842,6 +842,20 @@ int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err) {
     if (Status st = service.executors()->Start(); !st.ok()) {
       err << "topoplace serve: cannot resume plans: " << st.message() << "\n";
       return ExitCodeFor(st.code());
+    }
+    // Allocations a preempting hold evicted are released in the hold's transaction and their
+    // plans torn down right after it; a process that stopped in between left those plans up.
+    Result<std::vector<std::string>> evicted = service.store().EvictedWithLivePlans();
+    if (!evicted.ok()) {
+      err << "topoplace serve: warning: cannot read evicted allocations: "
+          << evicted.status().message() << "\n";
+    } else {
+      for (const std::string& id : *evicted) {
+        if (Result<bool> torn = service.executors()->TeardownAllocation(id); !torn.ok()) {
+          err << "topoplace serve: warning: tearing down evicted allocation " << id << ": "
+              << torn.status().message() << "\n";
+        }
+      }
     }
   }
   std::thread sweeper([&] {

@@ -284,7 +284,9 @@ RouteError BadParameter(const std::string& name, const std::string& detail);
 // The error for a body's decoding errors: 400, the first one's code and pointer, every one listed.
 RouteError BodyErrors(const std::vector<BodyError>& errors);
 Json ReservationToJson(const ReservationRecord& r);
-Json AllocationToJson(const AllocationRecord& a);
+// `viewer`: who asks; an evicted allocation names the reservation that evicted it only to a
+// provider or to that reservation's tenant.
+Json AllocationToJson(const AllocationRecord& a, const Principal* viewer = nullptr);
 
 int RunServe(const ServeArgs& args, std::ostream& out, std::ostream& err);
 

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <filesystem>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -19,10 +20,10 @@
 namespace topoplace {
 namespace {
 
-using testing::PgTestScript;
-using testing::Shell;
 using testing::NewStoreUrl;
+using testing::PgTestScript;
 using testing::RunSql;
+using testing::Shell;
 using testing::SourceDirectory;
 
 const Actor kAdmin{"test", "provider-admin", ""};
@@ -937,6 +938,166 @@ TEST_P(StoreTest, AStoreFromBeforeProjectsKeepsItsRows) {
   ASSERT_EQ(tokens->size(), 1u);
   EXPECT_EQ(tokens->front().project, std::nullopt) << "a token from before binds the whole tenant";
   EXPECT_EQ(store.UsageOf("lab")->held_by_project[""].nodes, 1);
+}
+
+// Preemption (DESIGN.md section 8): the id of the active allocation of `tenant` named `name`.
+std::string AllocationId(Store& store, const std::string& tenant, const std::string& name) {
+  auto list = store.ListAllocations(tenant, false);
+  EXPECT_TRUE(list.ok()) << list.status().ToString();
+  for (const AllocationRecord& a : *list) {
+    if (a.name == name) return a.id;
+  }
+  ADD_FAILURE() << "no active allocation " << name << " of " << tenant;
+  return "";
+}
+
+// A claim to evict allocation `id`: every node it holds at the generation the store shows now.
+EvictionClaim EvictAsSeen(Store& store, const std::string& id) {
+  auto a = store.GetAllocation(id, "");
+  EXPECT_TRUE(a.ok()) << a.status().ToString();
+  EvictionClaim claim{id, {}};
+  for (const HeldNode& n : a->nodes) claim.nodes.push_back({n.node, n.generation, "evicted"});
+  return claim;
+}
+
+TEST_P(StoreTest, HoldingsAreTheActiveAllocationsBelowAPriorityInScope) {
+  // moc-small: nlp-lab holds three allocations, hpc-physics and med-imaging one each; all
+  // priority 0 (their scenario requests name none).
+  auto mine = store_->Holdings("nlp-lab", 1);
+  ASSERT_TRUE(mine.ok()) << mine.status().ToString();
+  ASSERT_EQ(mine->size(), 3u);
+  for (const HoldingRecord& h : *mine) {
+    EXPECT_EQ(h.tenant, "nlp-lab");
+    EXPECT_EQ(h.priority, 0);
+    EXPECT_FALSE(h.nodes.empty());
+    EXPECT_TRUE(std::is_sorted(h.nodes.begin(), h.nodes.end()));
+  }
+  const std::string pretrain = AllocationId(*store_, "nlp-lab", "nlp-pretrain");
+  auto it = std::find_if(mine->begin(), mine->end(),
+                         [&](const HoldingRecord& h) { return h.id == pretrain; });
+  ASSERT_NE(it, mine->end());
+  EXPECT_EQ(it->nodes.size(), 8u);
+  auto all = store_->Holdings(Scope(), 1);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 5u);
+  // Equal priority is never a victim; nor is a released allocation.
+  EXPECT_TRUE(store_->Holdings(Scope(), 0)->empty());
+  ASSERT_TRUE(store_->Release(pretrain, "", kAdmin, NowMillis()).ok());
+  EXPECT_EQ(store_->Holdings("nlp-lab", 1)->size(), 2u);
+  // One project of a tenant: the default project holds them all, another none.
+  EXPECT_EQ(store_->Holdings(Scope::OfProject("nlp-lab", "default"), 1)->size(), 2u);
+}
+
+TEST_P(StoreTest, APreemptingHoldEvictsInItsOwnTransaction) {
+  const std::string victim = AllocationId(*store_, "nlp-lab", "nlp-eval");  // r02-n01..03
+  HoldRequest h = Hold("nlp-lab", {"r02-n01", "r02-n02", "r02-n04"});
+  h.priority = 5;
+  h.evictions = {EvictAsSeen(*store_, victim)};
+  h.eviction_rights = {5, Scope("nlp-lab")};
+  auto r = store_->Reserve(h, kAdmin);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->evicted.size(), 1u);
+  EXPECT_EQ(r->evicted[0].id, victim);
+  EXPECT_EQ(r->evicted[0].status, AllocationStatus::kReleased);
+  EXPECT_EQ(r->priority, 5);
+
+  // The victim is released and says who took its nodes; its node the hold did not need is free.
+  auto gone = store_->GetAllocation(victim, "nlp-lab");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone->status, AllocationStatus::kReleased);
+  EXPECT_EQ(gone->evicted_by, r->id);
+  EXPECT_EQ(gone->evicted_by_tenant, "nlp-lab");
+  auto state = store_->LoadState();
+  EXPECT_EQ(Node(*state, "r02-n01").holding, r->id);
+  EXPECT_EQ(Node(*state, "r02-n01").state, NodeState::kReserved);
+  EXPECT_EQ(Node(*state, "r02-n03").state, NodeState::kAvailable);
+  EXPECT_EQ(Node(*state, "r02-n03").holding, "");
+
+  // Audited: the eviction names the reservation and the request that caused it.
+  auto audit = store_->ListAudit({0, 1000, ""});
+  ASSERT_TRUE(audit.ok());
+  int evictions = 0;
+  for (const AuditEntry& e : *audit) {
+    if (e.action != "allocation.evict") continue;
+    ++evictions;
+    EXPECT_EQ(e.subject, victim);
+    EXPECT_EQ(e.tenant, "nlp-lab");
+    const auto detail = nlohmann::json::parse(e.detail);
+    EXPECT_EQ(detail["cause"]["reservation"], r->id);
+    EXPECT_EQ(detail["cause"]["request"], "job");
+    EXPECT_EQ(detail["cause"]["priority"], 5);
+    EXPECT_EQ(detail["nodes"].size(), 3u);
+  }
+  EXPECT_EQ(evictions, 1);
+  ASSERT_TRUE(store_->VerifyAudit()->ok());
+
+  // The allocation made from it keeps the request's priority.
+  auto a = store_->Commit(r->id, "nlp-lab", kAdmin, NowMillis());
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->priority, 5);
+  EXPECT_EQ(store_->GetAllocation(a->id, "")->priority, 5);
+}
+
+TEST_P(StoreTest, AnEvictionThatMovedOrIsNotAllowedChangesNothing) {
+  const std::string victim = AllocationId(*store_, "nlp-lab", "nlp-eval");
+  const std::string other = AllocationId(*store_, "hpc-physics", "physics-mc");
+  const std::string audit_before = RunSql(url_, "SELECT COUNT(*) FROM audit_log");
+  auto untouched = [&] {
+    EXPECT_EQ(store_->GetAllocation(victim, "")->status, AllocationStatus::kActive);
+    EXPECT_EQ(store_->GetAllocation(other, "")->status, AllocationStatus::kActive);
+    auto state = store_->LoadState();
+    EXPECT_EQ(Node(*state, "r02-n01").holding, victim);
+    EXPECT_EQ(Node(*state, "r02-n04").state, NodeState::kAvailable);
+    EXPECT_EQ(RunSql(url_, "SELECT COUNT(*) FROM audit_log"), audit_before);
+  };
+  HoldRequest base = Hold("nlp-lab", {"r02-n01", "r02-n04"});
+  base.priority = 5;
+  base.eviction_rights = {5, Scope("nlp-lab")};
+
+  // A victim node that moved since the solve: the usual conflict.
+  HoldRequest stale = base;
+  stale.evictions = {EvictAsSeen(*store_, victim)};
+  --stale.evictions[0].nodes[1].expected_generation;
+  auto r = store_->Reserve(stale, kAdmin);
+  EXPECT_EQ(r.status().code(), StatusCode::kAborted);
+  EXPECT_EQ(r.status().reason(), "generation_conflict");
+  untouched();
+
+  // Another tenant's allocation under a tenant-scoped right, or one of equal priority.
+  HoldRequest foreign = base;
+  foreign.evictions = {EvictAsSeen(*store_, victim), EvictAsSeen(*store_, other)};
+  r = store_->Reserve(foreign, kAdmin);
+  EXPECT_EQ(r.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(r.status().reason(), "preemption_not_allowed");
+  untouched();
+  HoldRequest equal = base;
+  equal.evictions = {EvictAsSeen(*store_, victim)};
+  equal.eviction_rights.below_priority = 0;
+  r = store_->Reserve(equal, kAdmin);
+  EXPECT_EQ(r.status().reason(), "preemption_not_allowed");
+  untouched();
+
+  // A victim released since the solve.
+  HoldRequest late = base;
+  late.evictions = {EvictAsSeen(*store_, victim)};
+  ASSERT_TRUE(store_->Release(victim, "", kAdmin, NowMillis()).ok());
+  r = store_->Reserve(late, kAdmin);
+  EXPECT_EQ(r.status().reason(), "generation_conflict");
+}
+
+TEST_P(StoreTest, AllocationPrioritiesSurviveExportAndImport) {
+  Scenario s = MocSmall();
+  for (Allocation& a : s.allocations) {
+    if (a.name == "nlp-eval") a.priority = 3;
+  }
+  ASSERT_TRUE(store_->Import(s, kAdmin, NowMillis(), true).ok());
+  const std::string id = AllocationId(*store_, "nlp-lab", "nlp-eval");
+  EXPECT_EQ(store_->GetAllocation(id, "")->priority, 3);
+  auto exported = store_->Export();
+  ASSERT_TRUE(exported.ok());
+  for (const Allocation& a : exported->allocations) {
+    EXPECT_EQ(AllocationPriority(a), a.name == "nlp-eval" ? 3 : 0) << a.name;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values("sqlite", "postgresql"),
