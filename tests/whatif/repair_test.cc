@@ -336,6 +336,179 @@ TEST(Repair, ExplanationsAndRepairsSolveWithTheCallersBackends) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The preemption offered for an allocation that cannot be repaired.
+
+// One rack of five H100 nodes under leaf l1 and a second rack (leaf l2) of three. "job" (priority
+// 50, rack-local) holds rx-n01..n03; lower-priority allocations hold the rest of rx and part of ry.
+struct OfferCase {
+  PlacementProblem problem;
+  Request job;
+};
+
+OfferCase MakeOfferCase() {
+  DataCentreBuilder b;
+  b.Site("s", "US").PowerDomain("pa", "s").PowerDomain("pb", "s").Spine("sp", "v", "s");
+  b.Leaf("l1", "v", {"sp"}, "p1").Rack("rx", "s", "row", "p1", {"pa", "pb"});
+  b.Leaf("l2", "v", {"sp"}, "p1").Rack("ry", "s", "row", "p1", {"pa", "pb"});
+  b.Nodes("rx", "l1", "h100x8", 5).Nodes("ry", "l2", "h100x8", 3);
+  OfferCase out{MakeProblem(b, {fixtures::MakeTenant("t1"), fixtures::MakeTenant("t2")}),
+                RequestBuilder("job", "t1").Nodes(3).Classes({"h100x8"}).Locality(Level::kRack).Priority(50)};
+  return out;
+}
+
+Allocation Holder(const std::string& name, const std::string& tenant, int priority,
+                  std::vector<std::string> nodes) {
+  const Request r = RequestBuilder(name, tenant)
+                        .Nodes(static_cast<int>(nodes.size()))
+                        .Classes({"h100x8"})
+                        .Priority(priority);
+  return AllocationFor(r, std::move(nodes));
+}
+
+// The offered repair checked by the independent verifier: the job placed afresh (its kept nodes
+// released first) on the problem the repair ran on, evicting the offer's allocations.
+void ExpectOfferVerifies(const Repaired& r, const Request& job, const AllocationRepair& a) {
+  ASSERT_TRUE(a.preemption.has_value()) << a.no_preemption;
+  std::vector<std::string> evicted;
+  for (const Eviction& e : a.preemption->evictions) evicted.push_back(e.allocation);
+  const std::vector<std::string> self = {a.allocation};
+  const PlacementProblem fresh = AfterEvictions(r.input.problem, self);
+  Request preempting = job;
+  preempting.preemption = Preemption{};
+  if (r.input.problem.preempt_across_tenants) preempting.preemption->scope = PreemptionScope::kAll;
+  std::vector<int> all = a.kept;
+  all.insert(all.end(), a.preemption->replacements.begin(), a.preemption->replacements.end());
+  std::sort(all.begin(), all.end());
+  for (const Violation& v : VerifyPreemptingPlacement(fresh, preempting, all, evicted))
+    ADD_FAILURE() << v.constraint << ": " << v.detail;
+  // Without the evictions the same nodes do not verify: the offer is needed.
+  EXPECT_FALSE(VerifyPlacement(r.input.problem, job, all, a.kept).empty());
+}
+
+TEST(RepairPreemption, OffersTheFewestLowerPriorityEvictionsWithTheLeastPrioritySum) {
+  const OfferCase oc = MakeOfferCase();
+  const Scenario before = ScenarioOf(
+      oc.problem, {AllocationFor(oc.job, {"rx-n01", "rx-n02", "rx-n03"}),
+                   Holder("low-a", "t1", 10, {"rx-n04"}), Holder("low-b", "t1", 5, {"rx-n05"}),
+                   Holder("elsewhere", "t1", 0, {"ry-n01", "ry-n02", "ry-n03"})});
+  const Repaired r = RunRepair(before, FailNodes(before, {"rx-n01"}));
+  const AllocationRepair& a = Find(r, "job");
+  ASSERT_FALSE(a.repaired);
+  EXPECT_EQ(a.status, SolveStatus::kInfeasible) << a.reason;
+  ASSERT_TRUE(a.preemption.has_value()) << a.no_preemption;
+  const RepairPreemption& p = *a.preemption;
+  ASSERT_EQ(p.evictions.size(), 1u);
+  // Either neighbour in rx frees the one node the job needs; "elsewhere" (priority 0) frees only
+  // nodes in another rack. The least priority sum among single evictions is low-b's.
+  EXPECT_EQ(p.evictions[0].allocation, "low-b");
+  EXPECT_EQ(p.evictions[0].priority, 5);
+  EXPECT_EQ(p.evictions[0].tenant, "t1");
+  EXPECT_EQ(p.priority_sum, 5);
+  EXPECT_EQ(Names(r.input.problem, p.replacements), std::vector<std::string>{"rx-n05"});
+  EXPECT_EQ(Names(r.input.problem, p.evictions[0].used), std::vector<std::string>{"rx-n05"});
+  EXPECT_EQ(p.moves, 1);
+  EXPECT_TRUE(p.minimal) << p.note;
+  EXPECT_EQ(p.candidates, 3);
+  EXPECT_TRUE(a.no_preemption.empty());
+  ExpectOfferVerifies(r, oc.job, a);
+  // An offer changes nothing: the neighbours still hold their nodes after the repairs.
+  const Inventory& inv = r.after.snapshot->inventory;
+  EXPECT_EQ(r.after.snapshot->states.holder(inv.NodeIndex("rx-n05")), "t1");
+}
+
+TEST(RepairPreemption, NeedsTwoEvictionsWhenNoSingleOneFreesEnough) {
+  const OfferCase oc = MakeOfferCase();
+  const Scenario before = ScenarioOf(
+      oc.problem, {AllocationFor(oc.job, {"rx-n01", "rx-n02", "rx-n03"}),
+                   Holder("low-a", "t1", 10, {"rx-n04"}), Holder("low-b", "t1", 5, {"rx-n05"}),
+                   Holder("elsewhere", "t1", 0, {"ry-n01"})});
+  // Two of the job's nodes fail: it needs both neighbours' nodes.
+  const Repaired r = RunRepair(before, FailNodes(before, {"rx-n01", "rx-n02"}));
+  const AllocationRepair& a = Find(r, "job");
+  ASSERT_FALSE(a.repaired);
+  ASSERT_TRUE(a.preemption.has_value()) << a.no_preemption;
+  std::vector<std::string> names;
+  for (const Eviction& e : a.preemption->evictions) names.push_back(e.allocation);
+  EXPECT_EQ(names, (std::vector<std::string>{"low-a", "low-b"}));
+  EXPECT_EQ(a.preemption->priority_sum, 15);
+  EXPECT_EQ(a.preemption->moves, 2);
+  EXPECT_TRUE(a.preemption->minimal) << a.preemption->note;
+  ExpectOfferVerifies(r, oc.job, a);
+}
+
+TEST(RepairPreemption, NoOfferWhenOnlyEqualOrHigherPriorityHoldsTheRoom) {
+  const OfferCase oc = MakeOfferCase();
+  const Scenario before = ScenarioOf(
+      oc.problem, {AllocationFor(oc.job, {"rx-n01", "rx-n02", "rx-n03"}),
+                   Holder("peer", "t1", 50, {"rx-n04"}), Holder("boss", "t1", 90, {"rx-n05"}),
+                   Holder("elsewhere", "t1", 0, {"ry-n01", "ry-n02", "ry-n03"})});
+  const Repaired r = RunRepair(before, FailNodes(before, {"rx-n01"}));
+  const AllocationRepair& a = Find(r, "job");
+  ASSERT_FALSE(a.repaired);
+  EXPECT_FALSE(a.preemption.has_value());
+  EXPECT_NE(a.no_preemption.find("would not repair it (proven)"), std::string::npos)
+      << a.no_preemption;
+}
+
+TEST(RepairPreemption, NoOfferWhenNothingHasLowerPriority) {
+  const OfferCase oc = MakeOfferCase();
+  const Scenario before = ScenarioOf(
+      oc.problem, {AllocationFor(oc.job, {"rx-n01", "rx-n02", "rx-n03"}),
+                   Holder("peer", "t1", 50, {"rx-n04", "rx-n05"})});
+  const Repaired r = RunRepair(before, FailNodes(before, {"rx-n01"}));
+  const AllocationRepair& a = Find(r, "job");
+  ASSERT_FALSE(a.repaired);
+  EXPECT_FALSE(a.preemption.has_value());
+  EXPECT_NE(a.no_preemption.find("no allocation of tenant t1 has a priority below 50"),
+            std::string::npos)
+      << a.no_preemption;
+}
+
+TEST(RepairPreemption, OtherTenantsOnlyWhenThePolicyAllows) {
+  const OfferCase oc = MakeOfferCase();
+  Scenario before = ScenarioOf(
+      oc.problem, {AllocationFor(oc.job, {"rx-n01", "rx-n02", "rx-n03"}),
+                   Holder("theirs", "t2", 0, {"rx-n04", "rx-n05"})});
+  const Repaired own = RunRepair(before, FailNodes(before, {"rx-n01"}));
+  EXPECT_FALSE(Find(own, "job").preemption.has_value())
+      << "another tenant's allocation without the provider's consent";
+  before.policy.preempt_across_tenants = true;
+  const Repaired across = RunRepair(before, FailNodes(before, {"rx-n01"}));
+  const AllocationRepair& a = Find(across, "job");
+  ASSERT_TRUE(a.preemption.has_value()) << a.no_preemption;
+  ASSERT_EQ(a.preemption->evictions.size(), 1u);
+  EXPECT_EQ(a.preemption->evictions[0].allocation, "theirs");
+  EXPECT_EQ(a.preemption->evictions[0].tenant, "t2");
+  ExpectOfferVerifies(across, oc.job, a);
+}
+
+TEST(RepairPreemption, AllocationPriorityOverridesItsRequests) {
+  const OfferCase oc = MakeOfferCase();
+  Allocation job = AllocationFor(oc.job, {"rx-n01", "rx-n02", "rx-n03"});
+  job.priority = 3;  // below low-b's 5: nothing it may evict in rx
+  const Scenario before =
+      ScenarioOf(oc.problem, {job, Holder("low-b", "t1", 5, {"rx-n04", "rx-n05"})});
+  const Repaired r = RunRepair(before, FailNodes(before, {"rx-n01"}));
+  const AllocationRepair& a = Find(r, "job");
+  ASSERT_FALSE(a.repaired);
+  EXPECT_FALSE(a.preemption.has_value());
+  EXPECT_NE(a.no_preemption.find("below 3"), std::string::npos) << a.no_preemption;
+}
+
+TEST(RepairPreemption, NotLookedForWhenTurnedOff) {
+  const OfferCase oc = MakeOfferCase();
+  const Scenario before = ScenarioOf(
+      oc.problem, {AllocationFor(oc.job, {"rx-n01", "rx-n02", "rx-n03"}),
+                   Holder("low-b", "t1", 5, {"rx-n04", "rx-n05"})});
+  RepairOptions options;
+  options.offer_preemption = false;
+  const Repaired r = RunRepair(before, FailNodes(before, {"rx-n01"}), options);
+  const AllocationRepair& a = Find(r, "job");
+  EXPECT_FALSE(a.preemption.has_value());
+  EXPECT_TRUE(a.no_preemption.empty());
+}
+
+// ---------------------------------------------------------------------------------------------
 // Property tests.
 
 constexpr int kPropertyCases = 160;
