@@ -227,12 +227,12 @@ Result<WhatIfPlacement> PlanPlacement(const PlacementProblem& problem, const Req
     int sum = 0;
     for (const Eviction& e : r.evictions) sum += e.priority;
     out.outcome = WhatIfPlacement::Outcome::kFitsByEvicting;
-    out.summary = "fits by evicting " + std::to_string(n) + " allocation" + (n == 1 ? "" : "s") +
-                  " (priority sum " + std::to_string(sum) + ") of the " +
-                  std::to_string(victims.size()) + " it may evict; " +
-                  (r.status == SolveStatus::kOptimal
-                       ? "no placement evicts fewer (proven)"
-                       : "fewer evictions not ruled out (not proven minimal)");
+    out.summary =
+        "fits by evicting " + std::to_string(n) + " allocation" + (n == 1 ? "" : "s") +
+        " (priority sum " + std::to_string(sum) + ") of the " + std::to_string(victims.size()) +
+        " it may evict; " +
+        (r.status == SolveStatus::kOptimal ? "no placement evicts fewer (proven)"
+                                           : "fewer evictions not ruled out (not proven minimal)");
     return out;
   }
   std::vector<std::string> names;
@@ -245,12 +245,12 @@ Result<WhatIfPlacement> PlanPlacement(const PlacementProblem& problem, const Req
       Solve(AfterEvictions(problem, names), {plain}, everyone_options);
   if (!everyone.ok()) return everyone.status();
   const PlacementResult& all = everyone->front();
-  const std::string may_evict =
-      victims.empty() ? std::string()
-                      : std::to_string(victims.size()) + " allocation" +
-                            (victims.size() == 1 ? "" : "s") + " of priority below " +
-                            std::to_string(request.priority) + " (" +
-                            PreemptionScopeText(problem, request) + ")";
+  const std::string may_evict = victims.empty()
+                                    ? std::string()
+                                    : std::to_string(victims.size()) + " allocation" +
+                                          (victims.size() == 1 ? "" : "s") + " of priority below " +
+                                          std::to_string(request.priority) + " (" +
+                                          PreemptionScopeText(problem, request) + ")";
   if (all.status == SolveStatus::kInfeasible) {
     out.outcome = WhatIfPlacement::Outcome::kImpossible;
     out.explanation = all.explanation;
@@ -273,8 +273,9 @@ Result<WhatIfPlacement> PlanPlacement(const PlacementProblem& problem, const Req
   if (HasPlacement(all.status) && request.preemption && request.preemption->max_evictions &&
       *request.preemption->max_evictions < static_cast<int>(victims.size())) {
     const std::string most = std::to_string(*request.preemption->max_evictions);
-    out.summary = "evicting all " + may_evict + " would make room, but no placement evicting at most " +
-                  most + (r.status == SolveStatus::kInfeasible ? " exists (proven)" : " was found");
+    out.summary = "evicting all " + may_evict +
+                  " would make room, but no placement evicting at most " + most +
+                  (r.status == SolveStatus::kInfeasible ? " exists (proven)" : " was found");
     if (r.status == SolveStatus::kInfeasible) out.outcome = WhatIfPlacement::Outcome::kImpossible;
   } else if (HasPlacement(all.status)) {
     out.summary = "evicting all " + may_evict +
@@ -292,9 +293,8 @@ Json PlacementJson(const WhatIfPlacement& p) {
   Json preemption = nullptr;
   if (r.preemption) {
     preemption = {{"scope", PreemptionScopeName(r.preemption->scope)},
-                  {"maxEvictions", r.preemption->max_evictions
-                                       ? Json(*r.preemption->max_evictions)
-                                       : Json(nullptr)},
+                  {"maxEvictions", r.preemption->max_evictions ? Json(*r.preemption->max_evictions)
+                                                               : Json(nullptr)},
                   {"addedByPreempt", p.preempt_added}};
   }
   Json violations = Json::array();
@@ -329,8 +329,9 @@ void PrintPlacement(std::ostream& out, const WhatIfPlacement& p) {
   out << "): " << TerminalText(p.summary) << "\n";
   out << "  status: " << SolveStatusName(p.result.status);
   if (!p.result.evictions.empty()) {
-    out << (p.result.status == SolveStatus::kOptimal ? " (the eviction count is proven minimal)"
-                                                     : " (the eviction count is not proven minimal)");
+    out << (p.result.status == SolveStatus::kOptimal
+                ? " (the eviction count is proven minimal)"
+                : " (the eviction count is not proven minimal)");
   }
   out << "\n";
   if (!p.result.evictions.empty()) {
@@ -406,15 +407,17 @@ Result<WhatIfReport> PlanWhatIf(const Scenario& before, const WhatIfInput& input
   // the holdings it may evict from, under the scenario's policy.
   std::optional<Request> place = input.place;
   bool preempt_added = false;
+  const bool across = before.policy.preempt_across_tenants || input.place_across_tenants;
   if (place) {
     if (place->name.empty()) place->name = "request";
-    if (place->tenant.empty() && !before.tenants.empty()) place->tenant = before.tenants.front().name;
+    if (place->tenant.empty() && !before.tenants.empty())
+      place->tenant = before.tenants.front().name;
     if (input.preempt && !place->preemption) {
       place->preemption = Preemption{};
       preempt_added = true;
     }
     PlacementProblem check = before_problem;
-    check.preempt_across_tenants = before.policy.preempt_across_tenants;
+    check.preempt_across_tenants = across;
     Status v = ValidateRequest(check, *place);
     if (!v.ok()) return ShapeError(v, input.place_path, "invalid_place");
   }
@@ -432,7 +435,7 @@ Result<WhatIfReport> PlanWhatIf(const Scenario& before, const WhatIfInput& input
     PlacementProblem problem = before_problem;
     problem.project_usage = ProjectUsages(before.inventory, before.allocations);
     problem.holdings = HoldingsOf(before.inventory, before.allocations);
-    problem.preempt_across_tenants = before.policy.preempt_across_tenants;
+    problem.preempt_across_tenants = across;
     Result<WhatIfPlacement> placed = PlanPlacement(problem, *place, preempt_added, options);
     if (!placed.ok()) return placed.status();
     report.placement = std::move(placed).value();
@@ -482,6 +485,7 @@ Result<WhatIfReport> PlanWhatIf(const Scenario& before, const WhatIfInput& input
     // After the changes and the repairs: the allocations hold what they kept and their
     // replacements (the repair's holdings); their projects hold the same.
     PlacementProblem problem = repaired_problem;
+    problem.preempt_across_tenants = across;
     problem.project_usage.clear();
     for (const Holding& h : problem.holdings) {
       AddProjectUsage(problem.project_usage, problem.snapshot->inventory, h.tenant, h.project,
@@ -1085,14 +1089,13 @@ Json WhatIfBodySchema(const Json& request_ref) {
             {"properties", kinds},
             {"example", {{"fail", "powerDomain:pdu-r02-a"}}}}}}},
         {"shapes",
-         {{"type", "array"},
-          {"maxItems", kMaxWhatIfShapes},
-          {"items", ShapeSchema(request_ref)}}},
+         {{"type", "array"}, {"maxItems", kMaxWhatIfShapes}, {"items", ShapeSchema(request_ref)}}},
         {"place", request_ref},
         {"preempt",
          {{"type", "boolean"},
           {"description",
-           "give the request to place preemption: {scope: tenant} when it has none of its own"}}}}}};
+           "give the request to place preemption: {scope: tenant} when it has none of its "
+           "own"}}}}}};
 }
 
 Json CapacityBodySchema(const Json& request_ref) {

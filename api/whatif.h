@@ -73,6 +73,10 @@ struct WhatIfInput {
   // Give `place` `preemption: {scope: tenant}` when it has no `preemption:` of its own (scope all
   // only where the request says so and the scenario's policy allows it).
   bool preempt = false;
+  // The provider's consent to `scope: all` for `place` beyond the scenario's policy (over HTTP, a
+  // provider-admin's call). Repairs and their preemption offers follow the scenario's policy only,
+  // so the service answers as the command on an export.
+  bool place_across_tenants = false;
 };
 
 // What placing one request would take.
@@ -124,9 +128,8 @@ struct WhatIfReport {
   bool all_repaired() const { return not_repaired == 0; }
   // Every affected allocation repaired, and the request to place (if any) placed.
   bool satisfied() const {
-    return all_repaired() &&
-           (!placement || placement->outcome == WhatIfPlacement::Outcome::kFits ||
-            placement->outcome == WhatIfPlacement::Outcome::kFitsByEvicting);
+    return all_repaired() && (!placement || placement->outcome == WhatIfPlacement::Outcome::kFits ||
+                              placement->outcome == WhatIfPlacement::Outcome::kFitsByEvicting);
   }
 };
 

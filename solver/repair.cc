@@ -644,8 +644,8 @@ PreemptionOffer OfferPreemption(const PlacementProblem& problem, const Request& 
     const std::vector<std::string> names = names_of(set);
     const PlacementProblem after = AfterEvictions(problem, names);
     const RequestRepair repair(after, request, kept, options);
-    const double limit = std::min({kMaxOfferTrySeconds, options.solve.time_limit_seconds,
-                                   std::max(seconds_left(), 0.1)});
+    const double limit = std::min(
+        {kMaxOfferTrySeconds, options.solve.time_limit_seconds, std::max(seconds_left(), 0.1)});
     return repair.Solve(ConstraintMask{}, limit);
   };
 
@@ -693,9 +693,8 @@ PreemptionOffer OfferPreemption(const PlacementProblem& problem, const Request& 
       for (int v : set) total += holdings[v].priority;
       return total;
     };
-    std::stable_sort(sets.begin(), sets.end(), [&](const auto& a, const auto& b) {
-      return sum(a) < sum(b);
-    });
+    std::stable_sort(sets.begin(), sets.end(),
+                     [&](const auto& a, const auto& b) { return sum(a) < sum(b); });
     for (const std::vector<int>& set : sets) {
       if (seconds_left() <= 0) {
         bounded = true;
@@ -727,12 +726,12 @@ PreemptionOffer OfferPreemption(const PlacementProblem& problem, const Request& 
       }
     }
     found.emplace(std::move(set), std::move(best));
-    note = "the search stopped at its bound (" + Plural(options.max_preemption_sets, "set") +
-           ", " + Money(options.preemption_seconds) +
+    note = "the search stopped at its bound (" + Plural(options.max_preemption_sets, "set") + ", " +
+           Money(options.preemption_seconds) +
            " s); this set was found by giving back every eviction it does not need";
   } else if (bounded) {
-    note = "the search stopped at its bound (" + Plural(options.max_preemption_sets, "set") +
-           ", " + Money(options.preemption_seconds) + " s) before trying every set of this size";
+    note = "the search stopped at its bound (" + Plural(options.max_preemption_sets, "set") + ", " +
+           Money(options.preemption_seconds) + " s) before trying every set of this size";
   } else if (!all_proven) {
     note = "some smaller eviction sets were not decided within the time limit";
   } else if (!unrepairable_proven) {
@@ -745,8 +744,8 @@ PreemptionOffer OfferPreemption(const PlacementProblem& problem, const Request& 
   const std::vector<Violation> violations = VerifyPlacement(after, request, repaired.nodes, kept);
   if (!violations.empty()) {
     // The verifier disagrees with the search: never offer such a repair.
-    out.none = "internal: the repair found after evicting failed verification: " +
-               violations[0].detail;
+    out.none =
+        "internal: the repair found after evicting failed verification: " + violations[0].detail;
     return out;
   }
   RepairPreemption offer;
@@ -764,8 +763,8 @@ PreemptionOffer OfferPreemption(const PlacementProblem& problem, const Request& 
   return out;
 }
 
-AllocationRepair RepairByRequest(const PlacementProblem& problem, const RepairCase& c,
-                                 int priority, const RepairOptions& options) {
+AllocationRepair RepairByRequest(const PlacementProblem& problem, const RepairCase& c, int priority,
+                                 const RepairOptions& options) {
   AllocationRepair out;
   out.by_request = true;
   Request request = *c.request;
@@ -1037,9 +1036,8 @@ Result<std::vector<AllocationRepair>> RepairAllocations(const PlacementProblem& 
       name_rank.assign(inv.nodes.size(), 0);
       for (size_t k = 0; k < by_name.size(); ++k) name_rank[by_name[k]] = static_cast<int>(k);
     }
-    AllocationRepair r =
-        c.request ? RepairByRequest(state, c, priority(i), options)
-                  : RepairSameClass(state, c, name_rank);
+    AllocationRepair r = c.request ? RepairByRequest(state, c, priority(i), options)
+                                   : RepairSameClass(state, c, name_rank);
     r.allocation = c.allocation;
     r.tenant = c.tenant;
     r.lost = c.lost;

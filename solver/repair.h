@@ -63,7 +63,7 @@ struct RepairCase {
   // The allocation's priority (AllocationPriority()); unset: its request's, else 0. It orders the
   // repairs and bounds the victims of a preemption offer.
   std::optional<int> priority;
-  std::vector<int> kept;           // surviving nodes: indices into the problem's inventory
+  std::vector<int> kept;  // surviving nodes: indices into the problem's inventory
   std::vector<LostNode> lost;
 };
 
@@ -77,10 +77,11 @@ struct Relocation {
 
 // The preemption that would repair an allocation the repair could not repair as things are.
 struct RepairPreemption {
-  std::vector<Eviction> evictions;  // sorted by allocation name; `used` = the replacements they free
-  std::vector<int> replacements;    // sorted: the repair once they are gone (kept nodes stay)
-  int moves = 0;                    // replacements
-  int priority_sum = 0;             // of the evicted allocations
+  std::vector<Eviction>
+      evictions;                  // sorted by allocation name; `used` = the replacements they free
+  std::vector<int> replacements;  // sorted: the repair once they are gone (kept nodes stay)
+  int moves = 0;                  // replacements
+  int priority_sum = 0;           // of the evicted allocations
   // Proven: every smaller set of lower-priority allocations, and every set of the same size with a
   // smaller priority sum, leaves the allocation unrepairable.
   bool minimal = false;
@@ -111,7 +112,7 @@ struct AllocationRepair {
   // priority than 50 to evict", "even evicting all 3 lower-priority allocations would not repair
   // it", "none found within 256 eviction sets"). Empty when no offer was looked for.
   std::string no_preemption;
-  std::vector<Violation> violations;       // verifier on kept + replacements; empty when repaired
+  std::vector<Violation> violations;  // verifier on kept + replacements; empty when repaired
   double solve_ms = 0;
 };
 

@@ -93,8 +93,9 @@ RouteResult WhatIfRoute(Service& s, const Call& c) {
   WhatIfOptions options;
   options.backend = s.args().solver;
   options.time_limit_seconds = s.args().time_limit_seconds;
-  // Over HTTP the provider-admin's word is the provider's consent to preempt across tenants.
-  state->scenario.policy.preempt_across_tenants = c.principal().role == Role::kProviderAdmin;
+  // Over HTTP the provider-admin's word is the provider's consent to a request to place with
+  // `preemption: {scope: all}` (repairs answer as the command on an export).
+  d.input.place_across_tenants = c.principal().role == Role::kProviderAdmin;
   Result<WhatIfReport> report = PlanWhatIf(state->scenario, d.input, options);
   if (!report.ok()) return report.status();
   Json j = WhatIfReportJson(*report, "store");

@@ -1,12 +1,12 @@
 // The whatif, capacity and replay commands run as processes: exit codes, reports, JSON, errors,
 // and the golden replay summary of the story trace (tests/golden/replay/story.expected).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <unistd.h>
 
 #include "tests/api/cli_runner.h"
 
@@ -156,7 +156,8 @@ TEST(WhatIfCli, PlacePreemptIsADryRunThatNamesTheVictims) {
   const std::string before = testing::ReadFile(scenario);
   const std::string file = scenario.string();
 
-  auto run = RunTopoplace("whatif " + file + " --place " + request("train", 3) + " --preempt --json");
+  auto run =
+      RunTopoplace("whatif " + file + " --place " + request("train", 3) + " --preempt --json");
   ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
   Json j = Json::parse(run.out);
   EXPECT_EQ(j["place"]["outcome"], "fitsByEvicting");

@@ -42,9 +42,9 @@ Scenario SmallScenario() {
                           .Priority(priority);
     return AllocationFor(r, std::move(nodes));
   };
-  Scenario s = ScenarioOf(problem, {holder("small-a", 1, {"r1-n01"}),
-                                    holder("small-b", 2, {"r1-n02"}),
-                                    holder("big", 10, {"r2-n01", "r2-n02", "r2-n03"})});
+  Scenario s =
+      ScenarioOf(problem, {holder("small-a", 1, {"r1-n01"}), holder("small-b", 2, {"r1-n02"}),
+                           holder("big", 10, {"r2-n01", "r2-n02", "r2-n03"})});
   Status st = s.inventory.BuildIndex();
   if (!st.ok()) throw std::runtime_error(st.message());
   return s;
@@ -261,6 +261,12 @@ TEST(WhatIfPlace, ScopeAllNeedsThePolicy) {
   ASSERT_FALSE(refused.status().details().empty());
   EXPECT_EQ(refused.status().details()[0].path, "--place");
 
+  // The provider's consent for this request only (over HTTP, a provider-admin's call).
+  input.place_across_tenants = true;
+  Result<WhatIfReport> consented = PlanWhatIf(s, input, WhatIfOptions{});
+  ASSERT_TRUE(consented.ok()) << consented.status().message();
+  EXPECT_EQ(Evicted(consented->placement->result), std::vector<std::string>{"small-a"});
+
   s.policy.preempt_across_tenants = true;
   const WhatIfReport report = PlaceOn(s, r, /*preempt=*/true);
   const WhatIfPlacement& p = *report.placement;
@@ -309,6 +315,32 @@ TEST(WhatIfPlace, RepairOfferShowsInTheReport) {
             std::string::npos)
       << text.str();
   EXPECT_NE(text.str().find("evict scratch (tenant lab"), std::string::npos) << text.str();
+}
+
+TEST(WhatIfPlace, HttpBodyTakesARequestToPlace) {
+  const nlohmann::json place = {
+      {"name", "train"}, {"tenant", "lab"}, {"nodes", 3}, {"priority", 50}};
+  DecodedWhatIf d = DecodeWhatIfJson({{"place", place}, {"preempt", true}});
+  ASSERT_TRUE(d.errors.empty()) << d.errors[0].detail;
+  ASSERT_TRUE(d.input.place.has_value());
+  EXPECT_EQ(d.input.place->nodes, 3);
+  EXPECT_EQ(d.input.place->priority, 50);
+  EXPECT_EQ(d.input.place_path, "/place");
+  EXPECT_TRUE(d.input.preempt);
+  EXPECT_TRUE(d.input.changes.empty()) << "changes are optional with a request to place";
+
+  d = DecodeWhatIfJson(
+      {{"changes", nlohmann::json::array({{{"fail", "rack:r1"}}})}, {"preempt", true}});
+  ASSERT_EQ(d.errors.size(), 1u);
+  EXPECT_EQ(d.errors[0].code, "missing_field");
+  EXPECT_EQ(d.errors[0].pointer, "/place");
+  d = DecodeWhatIfJson({{"place", 3}});
+  ASSERT_FALSE(d.errors.empty());
+  EXPECT_EQ(d.errors[0].code, "wrong_type");
+  EXPECT_EQ(d.errors[0].pointer, "/place");
+  d = DecodeWhatIfJson(nlohmann::json::object());
+  ASSERT_EQ(d.errors.size(), 1u);
+  EXPECT_EQ(d.errors[0].pointer, "/changes");
 }
 
 }  // namespace
