@@ -656,7 +656,7 @@ TEST(RepairPreemptionProperty, OffersMatchAnExhaustiveSearchOverEvictionSets) {
   options.explain = false;
   options.relocate = false;
   int offers = 0, proven_none = 0, compared = 0;
-  for (uint64_t seed = 1; seed <= 80; ++seed) {
+  for (uint64_t seed = 1; seed <= 240; ++seed) {
     fixtures::RandomDataCentreOptions dco;
     dco.max_nodes = 16;
     const PlacementProblem problem = fixtures::RandomDataCentre(seed, dco);
@@ -683,7 +683,10 @@ TEST(RepairPreemptionProperty, OffersMatchAnExhaustiveSearchOverEvictionSets) {
     if (allocations.size() < 2) continue;
     Scenario before = ScenarioOf(problem, allocations);
     before.policy.preempt_across_tenants = rng.Percent(50);
-    const Allocation& hit = allocations[rng.Below(allocations.size())];
+    // The failure hits the most important allocation: the one with the most to evict.
+    const Allocation& hit = *std::max_element(
+        allocations.begin(), allocations.end(),
+        [](const Allocation& x, const Allocation& y) { return *x.priority < *y.priority; });
     const Scenario after = FailNodes(before, {hit.nodes[rng.Below(hit.nodes.size())]});
     auto input = PrepareRepair(before, after);
     ASSERT_TRUE(input.ok()) << input.status().message();
@@ -762,8 +765,8 @@ TEST(RepairPreemptionProperty, OffersMatchAnExhaustiveSearchOverEvictionSets) {
   }
   std::cout << "repair preemption property: " << offers << " offers, " << proven_none
             << " proven none, " << compared << " compared with the exhaustive search\n";
-  EXPECT_GT(offers, 3);
-  EXPECT_GT(compared, 10);
+  EXPECT_GT(offers, 5);
+  EXPECT_GT(compared, 20);
 }
 
 }  // namespace
