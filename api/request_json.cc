@@ -286,8 +286,11 @@ void EncodeFields(oj& j, std::string_view parent, const Request& r) {
       if (std::holds_alternative<std::monostate>(spec->get(r))) continue;
       oj sub = oj::object();
       EncodeFields(sub, spec->path, r);
-      // An optional object (locality, spread) stands for itself; a grouping only with content.
-      if (!sub.empty()) j[key] = std::move(sub);
+      // An optional object (locality, spread, preemption: absent from a request that does not
+      // say it) stands for itself, even with every field at its default; a grouping (select,
+      // budget) only with content.
+      const bool optional = std::holds_alternative<std::monostate>(spec->get(Request{}));
+      if (!sub.empty() || optional) j[key] = std::move(sub);
       continue;
     }
     if (spec->type == FieldType::kLabelMap) {

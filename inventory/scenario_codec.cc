@@ -36,8 +36,10 @@ using yaml_reader::SourcePos;
 
 constexpr std::string_view kApiVersion = "topoplace/v1";
 
-constexpr std::string_view kRootKeys[] = {"apiVersion",  "inventory", "networks",        "tenants",
-                                          "allocations", "requests",  "clusterTemplates"};
+constexpr std::string_view kRootKeys[] = {"apiVersion", "inventory",       "networks",
+                                          "policy",     "tenants",         "allocations",
+                                          "requests",   "clusterTemplates"};
+constexpr std::string_view kPolicyKeys[] = {"preemptAcrossTenants"};
 constexpr std::string_view kInventoryKeys[] = {"sites",       "powerDomains", "switches", "racks",
                                                "nodeClasses", "nodes",        "generate"};
 constexpr std::string_view kSiteKeys[] = {"name", "region", "jurisdiction", "tags"};
@@ -68,7 +70,8 @@ constexpr std::string_view kTenantKeys[] = {"name",       "quota",         "proj
                                             "compliance", "budgetPerHour", "alertAt"};
 constexpr std::string_view kProjectKeys[] = {"name", "quota", "alertAt"};
 constexpr std::string_view kQuotaKeys[] = {"nodes", "gpus", "cpuCores", "memoryGiB", "storageGiB"};
-constexpr std::string_view kAllocationKeys[] = {"name", "tenant", "project", "nodes", "request"};
+constexpr std::string_view kAllocationKeys[] = {"name",  "tenant",  "project",
+                                                "nodes", "request", "priority"};
 constexpr std::string_view kTemplateKeys[] = {"name",     "description", "purpose",   "nodeSets",
                                               "topology", "compliance",  "exclusive", "network"};
 constexpr std::string_view kNodeSetKeys[] = {"name", "class", "size", "topology"};
@@ -334,6 +337,7 @@ class ScenarioLoader {
   void ParseNode(const Field& f);
   void ParsePort(const Field& f, Node& node, NodeSrc& src);
   void ParseNetworks(const Field& f);
+  void ParsePolicy(const Field& f);
   void ParseGenerate(const Field& f);
   void ParseTenant(const Field& f);
   void ParseAllocation(const Field& f);
@@ -537,7 +541,8 @@ void ScenarioLoader::ParseRoot(const YAML::Node& root) {
     return;
   }
   MapFields m(diag_, root_field, kRootKeys,
-              "a map of apiVersion, inventory, tenants, allocations, requests, clusterTemplates");
+              "a map of apiVersion, inventory, networks, policy, tenants, allocations, requests, "
+              "clusterTemplates");
   if (const Field* f = m.Require("apiVersion", std::string(kApiVersion))) {
     if (!f->value.IsScalar() || f->value.Scalar() != kApiVersion) {
       diag_.Error(f->pos(), f->path, "unsupported apiVersion " + yaml_reader::Describe(f->value),
@@ -547,6 +552,7 @@ void ScenarioLoader::ParseRoot(const YAML::Node& root) {
   s_.api_version = std::string(kApiVersion);
   if (const Field* f = m.Get("inventory")) ParseInventory(*f);
   if (const Field* f = m.Get("networks")) ParseNetworks(*f);
+  if (const Field* f = m.Get("policy")) ParsePolicy(*f);
   ParseList(m, "tenants", "a list of tenants", &ScenarioLoader::ParseTenant);
   ParseList(m, "allocations", "a list of allocations", &ScenarioLoader::ParseAllocation);
   ParseList(m, "requests", "a list of requests", &ScenarioLoader::ParseRequest);
@@ -935,8 +941,17 @@ void ScenarioLoader::ParseTenant(const Field& f) {
   tenants_.push_back(std::move(src));
 }
 
+void ScenarioLoader::ParsePolicy(const Field& f) {
+  MapFields m(diag_, f, kPolicyKeys, "the provider's policy: a map with preemptAcrossTenants");
+  if (!m.is_map()) return;
+  if (const Field* p = m.Get("preemptAcrossTenants")) {
+    if (auto b = yaml_reader::ReadBool(diag_, *p)) s_.policy.preempt_across_tenants = *b;
+  }
+}
+
 void ScenarioLoader::ParseAllocation(const Field& f) {
-  MapFields m(diag_, f, kAllocationKeys, "an allocation: a map with name, tenant, nodes");
+  MapFields m(diag_, f, kAllocationKeys,
+              "an allocation: a map with name, tenant, project, nodes, priority, request");
   if (!m.is_map()) return;
   Allocation a;
   AllocationSrc src;
@@ -948,6 +963,12 @@ void ScenarioLoader::ParseAllocation(const Field& f) {
     if (n->value.IsSequence() && n->value.size() == 0) {
       diag_.Error(n->pos(), n->path, "no nodes", "at least one node name");
     }
+  }
+  if (const Field* p = m.Get("priority")) {
+    // The bounds of a request's priority: the two are compared.
+    const NumberBounds& b = FindRequestField("priority")->bounds;
+    if (auto v = yaml_reader::ReadInt(diag_, *p, NumberRange{b.min, b.max, b.min_exclusive}))
+      a.priority = static_cast<int>(*v);
   }
   if (const Field* rf = m.Get("request")) {
     MapFields rm(diag_, *rf, RequestBodyKeys(),

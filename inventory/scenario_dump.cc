@@ -438,6 +438,10 @@ void WriteAllocations(Writer& w, const std::vector<Allocation>& allocations) {
       }
       w.out() += "\n    nodes: ";
       w.StrList(a.nodes);
+      if (a.priority) {
+        w.out() += "\n    priority: ";
+        w.Int(*a.priority);
+      }
       w.out() += "\n    request:\n";
       WriteRequestBody(w, *a.request, "      ");
       continue;
@@ -449,9 +453,24 @@ void WriteAllocations(Writer& w, const std::vector<Allocation>& allocations) {
     w.KeyStrIfSet("project", a.project);
     w.Key("nodes");
     w.StrList(a.nodes);
+    if (a.priority) {
+      w.Key("priority");
+      w.Int(*a.priority);
+    }
     w.Close();
     w.out() += '\n';
   }
+}
+
+// The provider's policy; nothing when it is the default (no preemption across tenants).
+void WritePolicy(Writer& w, const ProviderPolicy& policy) {
+  if (policy == ProviderPolicy{}) return;
+  w.out() += "policy: ";
+  w.Open();
+  w.Key("preemptAcrossTenants");
+  w.out() += policy.preempt_across_tenants ? "true" : "false";
+  w.Close();
+  w.out() += '\n';
 }
 
 void WriteLabelPredicate(Writer& w, const LabelPredicate& p) {
@@ -499,14 +518,21 @@ std::string ValueText(const FieldValue& v) {
   return {};
 }
 
+// Whether an object is optional: absent from a request that does not say it (locality, spread,
+// preemption), rather than a grouping of keys (select, budget). An optional object stands for
+// itself: `preemption: {}` asks for preemption with every default.
+bool OptionalObject(const RequestField& f) {
+  return std::holds_alternative<std::monostate>(f.get(Request{}));
+}
+
 // Whether a field is written: set, and (outside topology, which is written in full) not its
-// default. Objects when one of their fields is written.
+// default. Optional objects when present, groupings when one of their fields is written.
 bool Written(const RequestField& f, const Request& r) {
   if (f.type == FieldType::kLabelMap) return !r.select.labels.empty();
   const FieldValue v = f.get(r);
   if (std::holds_alternative<std::monostate>(v)) return false;
   if (f.type == FieldType::kObject) {
-    if (f.path.starts_with("topology.")) return true;  // locality and spread stand for themselves
+    if (f.path.starts_with("topology.") || OptionalObject(f)) return true;
     for (const RequestField* c : ChildFields(f.path)) {
       if (Written(*c, r)) return true;
     }
@@ -666,6 +692,7 @@ std::string DumpScenario(const Scenario& scenario) {
   w.out() += '\n';
   WriteInventory(w, scenario.inventory, scenario);
   WriteNetworks(w, scenario.inventory.networks);
+  WritePolicy(w, scenario.policy);
   WriteTenants(w, scenario.tenants);
   WriteAllocations(w, scenario.allocations);
   WriteRequests(w, scenario.requests);

@@ -19,6 +19,7 @@
 // Thread safety: backends are stateless; Solve() may run concurrently.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -52,6 +53,33 @@ struct Headroom {
   std::optional<double> cost_per_hour;  // min(request budget, tenant budget - current spend)
 };
 
+// A preempting request's search space (PreparePreempting(), preemption.cc): the legal victims, what
+// evicting each returns to the request's headroom, and for every candidate the victims that must
+// all be evicted for it to be used: its own holder, and the other tenants' holdings that keep its
+// domain closed (the request's `exclusive`, or their own).
+struct PreemptionSpace {
+  struct Victim {
+    int holding = 0;    // index into PlacementProblem::holdings
+    std::string name;   // the holding's
+    int priority = 0;
+    bool same_tenant = false;   // evicting it returns the tenant's quota and budget
+    bool same_project = false;  // and the project's quota
+    // What it returns: its nodes' resources (nodes, GPUs, cores, memory, storage, cost per hour).
+    std::array<double, 6> returns{};
+  };
+  std::vector<Victim> victims;
+  // need_sets[0] is empty (a free candidate); every candidate's set is need_sets[need_of[node]].
+  std::vector<std::vector<int>> need_sets;  // victim indices, ascending
+  std::vector<int> need_of;                 // per inventory node; -1 when not a candidate
+  // The headroom before any eviction, per part (nullopt = no limit): the tenant's quota and
+  // budget, the project's quota, the request's own budget. Resources in the order of `returns`.
+  std::array<std::optional<double>, 6> tenant, project;
+  std::optional<double> request_budget;
+  std::optional<int> max_evictions;
+  // Keeps alive the snapshot the prepared request points at: every legal victim gone.
+  std::shared_ptr<const Snapshot> after_all;
+};
+
 struct PreparedRequest {
   const Snapshot* snapshot = nullptr;
   const Request* request = nullptr;
@@ -70,6 +98,10 @@ struct PreparedRequest {
   // not search under it and answers kNoSolutionFound. solver/repair.cc has its own search for it.
   bool keep_current = false;
   ObjectiveWeights weights;
+  // Set for a preempting request (PreparePreempting()): the candidates are the free ones and the
+  // legal victims' nodes, and `headroom` is what is left once every legal victim is evicted (a
+  // relaxation); a backend whose capabilities say `preempts` chooses the victims as well.
+  std::shared_ptr<const PreemptionSpace> preemption;
 
   const Topology& topology() const { return snapshot->topology; }
   const Inventory& inventory() const { return snapshot->inventory; }
@@ -109,6 +141,9 @@ struct BackendCapabilities {
   // Stops at SolveOptions::time_limit_seconds; without it the backend takes the time its search
   // takes (milliseconds for the built-in heuristic).
   bool honours_time_limit = false;
+  // Chooses the victims of a preempting request (PreparedRequest::preemption): the fewest, then
+  // the lowest priority sum, named in its answer's evictions (allocation names only).
+  bool preempts = false;
 };
 
 class Backend {

@@ -101,6 +101,10 @@ bool LocalityCannotHold(const Instance& in) {
 struct Stage {
   int k_lo = 0, k_hi = 0;
   bool fewest_nodes = false;  // objective: the count; else the placement objective
+  // A preempting request (PreparedRequest::preemption): the objective is the number of victims
+  // evicted (kCount), or with exactly `evictions` of them the sum of their priorities (kPriority).
+  enum class Evict { kNone, kCount, kPriority } evict = Evict::kNone;
+  int evictions = 0;
 };
 
 // A GLPK problem built for one stage, with the meaning of every column.
@@ -110,12 +114,20 @@ class Model {
 
   GlpkModel& glpk() const { return glpk_; }
   int GroupColumn(int g) const { return 1 + g; }
+  // The column of victim `v` of a preempting request (PreemptionSpace::victims order).
+  const std::vector<int>& VictimColumns() const { return victim_columns_; }
 
   // Column values (1-based, GLPK's layout) of a concrete node set, or nullopt when the set is not
   // a feasible point of this model (a node outside the groups, a row out of bounds). GLPK accepts
   // a heuristic point without checking rows, so this check is what keeps the incumbent honest.
-  std::optional<std::vector<double>> PointFor(std::span<const int> nodes) const {
+  // `victims`: a preempting request's evicted victims (PreemptionSpace indices).
+  std::optional<std::vector<double>> PointFor(std::span<const int> nodes,
+                                              std::span<const int> victims = {}) const {
     std::vector<double> x(glpk_.columns() + 1, 0.0);
+    for (int v : victims) {
+      if (v < 0 || v >= static_cast<int>(victim_columns_.size())) return std::nullopt;
+      x[victim_columns_[v]] = 1;
+    }
     for (int node : nodes) {
       const int g = in_.groups.GroupOf(node);
       if (g < 0) return std::nullopt;
@@ -150,7 +162,9 @@ class Model {
 
   // The placement objective's coefficient of the indicator of domain `d` at `level`.
   double IndicatorCost(Level level, int d) const {
-    return stage_.fewest_nodes ? 0 : DomainOpeningCost(*in_.p, level, d);
+    return stage_.fewest_nodes || stage_.evict != Stage::Evict::kNone
+               ? 0
+               : DomainOpeningCost(*in_.p, level, d);
   }
 
   void Build() {
@@ -166,7 +180,9 @@ class Model {
     // x_g. Under keep_current (repair) a group of current nodes is taken whole.
     for (int g = 0; g < groups; ++g) {
       const NodeGroup& group = in_.group(g);
-      const double objective = stage_.fewest_nodes ? 1.0 : group.base;
+      const double objective = stage_.evict != Stage::Evict::kNone ? 0.0
+                               : stage_.fewest_nodes                 ? 1.0
+                                                                     : group.base;
       double lo = 0;
       if (p.keep_current && group.current) {
         lo = static_cast<double>(group.Size());
@@ -177,7 +193,8 @@ class Model {
 
     // Domain indicators, tied both ways to the groups inside.
     std::map<Level, std::vector<int>> columns_by_level;  // indicator columns per level
-    const bool fragmentation = w.fragmentation != 0 && !stage_.fewest_nodes;
+    const bool fragmentation =
+        w.fragmentation != 0 && !stage_.fewest_nodes && stage_.evict == Stage::Evict::kNone;
     const std::vector<Level>& levels = in_.groups.levels();
     for (size_t slot = 0; slot < levels.size(); ++slot) {
       const Level level = levels[slot];
@@ -315,8 +332,8 @@ class Model {
       }
     }
 
-    // Headroom knapsacks.
-    const Headroom& h = p.headroom;
+    // Headroom knapsacks (a preempting request's own rows: BuildPreemption()).
+    const Headroom& h = p.preemption ? Headroom{} : p.headroom;
     auto knapsack = [&](auto per_group, std::optional<double> limit, double slack) {
       if (!limit) return;
       std::vector<std::pair<int, double>> row;
@@ -365,6 +382,70 @@ class Model {
         indicators_.push_back(std::move(ind));
       }
     }
+    if (p.preemption) BuildPreemption(*p.preemption);
+  }
+
+  // A preempting request: one binary per legal victim; a group may be used only when every victim
+  // its nodes need is evicted; each headroom part (tenant, project, the request's budget) grows by
+  // what the evicted victims return to it; at most maxEvictions.
+  void BuildPreemption(const PreemptionSpace& space) {
+    const int groups = static_cast<int>(in_.all().size());
+    const int k_hi = stage_.k_hi;
+    int lowest = 0;
+    for (size_t v = 0; v < space.victims.size(); ++v) {
+      lowest = v == 0 ? space.victims[v].priority : std::min(lowest, space.victims[v].priority);
+    }
+    std::vector<std::pair<int, double>> all_e;
+    for (const PreemptionSpace::Victim& victim : space.victims) {
+      double objective = 0;
+      if (stage_.evict == Stage::Evict::kCount) objective = 1;
+      if (stage_.evict == Stage::Evict::kPriority) objective = victim.priority - lowest;
+      victim_columns_.push_back(AddColumn(ColumnKind::kBinary, 0, 1, objective));
+      all_e.emplace_back(victim_columns_.back(), 1.0);
+    }
+    if (space.max_evictions) AddRow(all_e, std::nullopt, static_cast<double>(*space.max_evictions));
+    if (stage_.evict == Stage::Evict::kPriority) {
+      AddRow(all_e, static_cast<double>(stage_.evictions), static_cast<double>(stage_.evictions));
+    }
+    for (int g = 0; g < groups; ++g) {
+      const NodeGroup& group = in_.group(g);
+      const double size = static_cast<double>(std::min<int>(group.Size(), k_hi));
+      for (int v : space.need_sets[group.needs]) {
+        AddRow({{GroupColumn(g), 1.0}, {victim_columns_[v], -size}}, std::nullopt, 0.0);
+      }
+    }
+    // Resources of one node of a group, in PreemptionSpace order.
+    auto resource = [&](const NodeGroup& group, size_t r) {
+      const NodeClass& c = in_.ClassOf(group);
+      switch (r) {
+        case 0: return 1.0;
+        case 1: return static_cast<double>(c.gpu.count);
+        case 2: return static_cast<double>(c.cpu.cores);
+        case 3: return c.memory_gib;
+        case 4: return c.storage_gib;
+        default: return c.cost_per_hour;
+      }
+    };
+    auto part = [&](const std::array<std::optional<double>, 6>& limits, bool project) {
+      for (size_t r = 0; r < limits.size(); ++r) {
+        if (!limits[r]) continue;
+        std::vector<std::pair<int, double>> row;
+        for (int g = 0; g < groups; ++g) row.emplace_back(GroupColumn(g), resource(in_.group(g), r));
+        for (size_t v = 0; v < space.victims.size(); ++v) {
+          const PreemptionSpace::Victim& victim = space.victims[v];
+          if (project ? victim.same_project : victim.same_tenant)
+            row.emplace_back(victim_columns_[v], -victim.returns[r]);
+        }
+        AddRow(row, std::nullopt, *limits[r] + (r >= 3 ? kMoneySlack : 0.0));
+      }
+    };
+    part(space.tenant, false);
+    part(space.project, true);
+    if (space.request_budget) {
+      std::vector<std::pair<int, double>> row;
+      for (int g = 0; g < groups; ++g) row.emplace_back(GroupColumn(g), resource(in_.group(g), 5));
+      AddRow(row, std::nullopt, *space.request_budget + kMoneySlack);
+    }
   }
 
   const Instance& in_;
@@ -372,12 +453,14 @@ class Model {
   mutable GlpkModel glpk_;
   std::vector<Indicator> indicators_;
   std::vector<std::pair<int, int>> size_columns_;  // (count, column)
+  std::vector<int> victim_columns_;                // a preempting request's victims
 };
 
 // What a branch-and-bound run found, in groups.
 struct MipResult {
   MipOutcome::Kind kind = MipOutcome::Kind::kNoSolution;
   std::vector<int> counts;  // per group
+  std::vector<int> victims;  // a preempting request's evicted victims (PreemptionSpace indices)
   std::optional<double> bound;
 };
 
@@ -396,6 +479,10 @@ MipResult RunMip(const Instance& in, const Model& model, Clock::time_point deadl
     for (size_t g = 0; g < in.all().size(); ++g) {
       out.counts[g] =
           static_cast<int>(std::lround(outcome.values[model.GroupColumn(static_cast<int>(g))]));
+    }
+    const std::vector<int>& columns = model.VictimColumns();
+    for (size_t v = 0; v < columns.size(); ++v) {
+      if (outcome.values[columns[v]] > 0.5) out.victims.push_back(static_cast<int>(v));
     }
   }
   return out;
@@ -422,7 +509,8 @@ class IlpBackend final : public Backend {
     return {.exact = true,
             .honours_keep_current = true,
             .uses_warm_start = true,
-            .honours_time_limit = true};
+            .honours_time_limit = true,
+            .preempts = true};
   }
 
   PlacementResult Solve(const PreparedRequest& p, const SolveOptions& options,
@@ -431,7 +519,8 @@ class IlpBackend final : public Backend {
     // Clamped so that an absurd limit cannot overflow the clock arithmetic.
     const double seconds = std::clamp(options.time_limit_seconds, 0.0, 1e6);
     const auto deadline = start + std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6));
-    PlacementResult result = SolveWithin(p, deadline, warm_start, tuning_.split_groups);
+    PlacementResult result = p.preemption ? SolveEvicting(p, deadline, warm_start)
+                                          : SolveWithin(p, deadline, warm_start, tuning_.split_groups);
     result.request = p.request->name;
     result.backend = std::string(name());
     result.solve_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -557,6 +646,98 @@ class IlpBackend final : public Backend {
     return Answer(p,
                   Clock::now() >= deadline ? SolveStatus::kTimeout : SolveStatus::kNoSolutionFound,
                   {}, std::nullopt);
+  }
+
+  // A preempting request: the fewest evictions, then the least priority sum among those, each
+  // stage proven by branch and bound (the placement objective is the caller's: it solves again
+  // once the victims are gone). kOptimal: both stages proven; kFeasible: a valid set, not proven
+  // minimal; kInfeasible: not even every legal victim makes room.
+  static PlacementResult SolveEvicting(const PreparedRequest& p, Clock::time_point deadline,
+                                       const PlacementResult* warm_start) {
+    const PreemptionSpace& space = *p.preemption;
+    const Instance in(p);
+    const Request& r = *p.request;
+    if (LocalityCannotHold(in)) return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
+    int total = 0;
+    for (const NodeGroup& g : in.all()) total += g.Size();
+    Stage stage;
+    stage.evict = Stage::Evict::kCount;
+    if (r.nodes) {
+      if (*r.nodes <= 0 || *r.nodes > total)
+        return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
+      stage.k_lo = stage.k_hi = *r.nodes;
+    } else {
+      const int target = r.gpus.value_or(0);
+      int q_min = INT_MAX, q_max = 0;
+      int64_t gpus_available = 0;
+      for (const NodeGroup& g : in.all()) {
+        q_min = std::min(q_min, g.gpus);
+        q_max = std::max(q_max, g.gpus);
+        gpus_available += static_cast<int64_t>(g.gpus) * static_cast<int64_t>(g.Size());
+      }
+      if (target <= 0 || in.all().empty() || gpus_available < target)
+        return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
+      stage.k_lo = (target + q_max - 1) / q_max;
+      stage.k_hi = std::min(total, (target - 1) / q_min + 1);
+      if (stage.k_lo > stage.k_hi) return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
+    }
+    // The warm start as victims: its evictions by name.
+    std::vector<int> warm_victims;
+    const bool warm_usable = warm_start != nullptr && HasPlacement(warm_start->status);
+    if (warm_usable) {
+      for (const Eviction& e : warm_start->evictions) {
+        for (size_t v = 0; v < space.victims.size(); ++v) {
+          if (VictimName(p, static_cast<int>(v)) == e.allocation)
+            warm_victims.push_back(static_cast<int>(v));
+        }
+      }
+    }
+    auto answer = [&](SolveStatus status, const MipResult& found) {
+      PlacementResult out = Answer(p, status, NodesOf(in, found.counts), std::nullopt);
+      for (int v : found.victims) {
+        Eviction e;
+        e.allocation = VictimName(p, v);
+        e.priority = p.preemption->victims[v].priority;
+        out.evictions.push_back(std::move(e));
+      }
+      return out;
+    };
+    auto warm_answer = [&] {
+      PlacementResult out = Answer(p, SolveStatus::kFeasible, warm_start->nodes, std::nullopt);
+      out.evictions = warm_start->evictions;
+      return out;
+    };
+
+    const Model count_model(in, stage);
+    std::optional<std::vector<double>> warm;
+    if (warm_usable) warm = count_model.PointFor(warm_start->nodes, warm_victims);
+    const MipResult fewest = RunMip(in, count_model, deadline, warm ? &*warm : nullptr);
+    switch (fewest.kind) {
+      case MipOutcome::Kind::kInfeasible:
+        return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
+      case MipOutcome::Kind::kTimeLimit:
+      case MipOutcome::Kind::kNoSolution:
+        if (warm) return warm_answer();
+        return Answer(p, StoppedStatus(fewest.kind), {}, std::nullopt);
+      case MipOutcome::Kind::kFeasible:
+        return answer(SolveStatus::kFeasible, fewest);
+      case MipOutcome::Kind::kOptimal: break;
+    }
+    stage.evict = Stage::Evict::kPriority;
+    stage.evictions = static_cast<int>(fewest.victims.size());
+    const Model priority_model(in, stage);
+    const std::optional<std::vector<double>> known =
+        priority_model.PointFor(NodesOf(in, fewest.counts), fewest.victims);
+    const MipResult least = RunMip(in, priority_model, deadline, known ? &*known : nullptr);
+    switch (least.kind) {
+      case MipOutcome::Kind::kOptimal: return answer(SolveStatus::kOptimal, least);
+      case MipOutcome::Kind::kFeasible: return answer(SolveStatus::kFeasible, least);
+      default: return answer(SolveStatus::kFeasible, fewest);
+    }
+  }
+
+  static const std::string& VictimName(const PreparedRequest& p, int v) {
+    return p.preemption->victims[v].name;
   }
 
   // `nodes` requests over more than `split_groups` groups go to SolveByDomains(); `stop_at`: a

@@ -65,7 +65,7 @@ NodeGroups::NodeGroups(const PreparedRequest& p) : levels_(GroupLevels(p)) {
   const Inventory& inv = p.inventory();
   const Topology& topo = p.topology();
   const bool gpu_request = p.request->gpus.has_value();
-  const size_t width = levels_.size() + 2;  // domains, class, not-current
+  const size_t width = levels_.size() + 3;  // domains, class, not-current, victims needed
   // One flat row per candidate: its key, then the node; sorting the rows sorts by key, then node.
   std::vector<int> rows;
   rows.reserve(p.candidates.size() * (width + 1));
@@ -74,6 +74,7 @@ NodeGroups::NodeGroups(const PreparedRequest& p) : levels_(GroupLevels(p)) {
     for (Level level : levels_) rows.push_back(topo.DomainOf(node, level));
     rows.push_back(inv.NodeClassOf(node));
     rows.push_back(std::binary_search(p.current.begin(), p.current.end(), node) ? 0 : 1);
+    rows.push_back(p.preemption ? std::max(0, p.preemption->need_of[node]) : 0);
     rows.push_back(node);
   }
   const size_t stride = width + 1;
@@ -106,6 +107,7 @@ NodeGroups::NodeGroups(const PreparedRequest& p) : levels_(GroupLevels(p)) {
       domains_.insert(domains_.end(), key, key + static_cast<ptrdiff_t>(levels_.size()));
       g.node_class = key[static_cast<ptrdiff_t>(levels_.size())];
       g.current = key[static_cast<ptrdiff_t>(levels_.size()) + 1] == 0;
+      g.needs = key[static_cast<ptrdiff_t>(levels_.size()) + 2];
       const NodeClass& c = inv.node_classes[g.node_class];
       g.gpus = c.gpu.count;
       g.cost = c.cost_per_hour;

@@ -8,7 +8,8 @@
 //      when the request names none) and the levels above it (LevelsAbove()), the spread level,
 //      then rack and leaf (the fragmentation term looks at both);
 //   2. their node class (cost, GPUs and every quota resource come from it);
-//   3. whether they are in the request's current placement (the moves term).
+//   3. whether they are in the request's current placement (the moves term);
+//   4. for a preempting request, the victims that must be evicted to use them (PreemptionSpace).
 // The leaf vendor (RoCE) is a function of the leaf, so it needs no place in the key. Groups are
 // sorted by the key in that order, so the groups of one domain of the first level are contiguous;
 // within a group nodes ascend, and a placement that takes n nodes of a group takes its first n.
@@ -35,6 +36,7 @@ struct NodeGroup {
   int key_at = 0;          // its domains, one per GroupLevels() entry: NodeGroups::Domain()
   int node_class = 0;
   bool current = false;
+  int needs = 0;  // PreemptionSpace::need_sets index (0: nothing to evict)
   int vendor = 0;  // index into NodeGroups::vendors()
   int gpus = 0;
   double cost = 0;  // class cost per hour

@@ -1,6 +1,11 @@
 // Preemption (DESIGN.md section 8): the legal victims of a request, the problem after evictions,
 // the search for the fewest evictions that make room, and the greedy baseline others use.
 #include <algorithm>
+#include <array>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <set>
 #include <map>
 #include <numeric>
 #include <string>
@@ -8,6 +13,7 @@
 #include <vector>
 
 #include "solver/backend.h"
+#include "solver/explain.h"
 #include "solver/prepared.h"
 #include "solver/solver.h"
 
@@ -63,8 +69,11 @@ PlacementProblem AfterEvictions(const PlacementProblem& problem,
       out.holdings.push_back(h);
       continue;
     }
+    std::vector<int> freed;
     for (int node : h.nodes) {
-      if (node < 0 || node >= states.size()) continue;
+      // A node its tenant no longer holds (a stale record) is not the holding's to free.
+      if (node < 0 || node >= states.size() || states.holder(node) != h.tenant) continue;
+      freed.push_back(node);
       const NodeState s = states.state(node);
       const bool keeps_state = s == NodeState::kMaintenance || s == NodeState::kFailed;
       states.Set(node, keeps_state ? s : NodeState::kAvailable, "", std::nullopt);
@@ -72,10 +81,7 @@ PlacementProblem AfterEvictions(const PlacementProblem& problem,
     // Its project holds its nodes no more.
     for (ProjectUsage& u : out.project_usage) {
       if (u.tenant != h.tenant || u.project != ProjectName(h.project)) continue;
-      for (int node : h.nodes) {
-        if (node >= 0 && node < static_cast<int>(inv.nodes.size()))
-          AddNodeUsage(u.usage, inv.ClassOf(node), -1);
-      }
+      for (int node : freed) AddNodeUsage(u.usage, inv.ClassOf(node), -1);
     }
   }
   out.snapshot = problem.snapshot->WithStates(std::move(states));
@@ -201,13 +207,567 @@ PlacementResult GreedyPreemption(const PlacementProblem& problem, const Request&
   return fit;
 }
 
+PreparedRequest PreparePreempting(const PlacementProblem& problem, const Request& request,
+                                  const SolveOptions& options, std::span<const int> victims,
+                                  const ConstraintMask& mask) {
+  std::vector<std::string> names;
+  names.reserve(victims.size());
+  for (int v : victims) names.push_back(problem.holdings[v].name);
+  // Candidates, closed domains and the relaxed headroom: as if every legal victim were gone.
+  const PlacementProblem after = AfterEvictions(problem, names);
+  PreparedRequest p = Prepare(after, request, options, mask);
+  auto space = std::make_shared<PreemptionSpace>();
+  space->after_all = after.snapshot;
+  // `after` goes out of scope: point at the caller's tenants instead of its copies.
+  p.tenant = nullptr;
+  for (const Tenant& t : problem.tenants) {
+    if (t.name == request.tenant) p.tenant = &t;
+  }
+  p.project = p.tenant != nullptr ? FindProject(*p.tenant, request.project) : nullptr;
+
+  const Inventory& inv = problem.snapshot->inventory;
+  const Topology& topo = problem.snapshot->topology;
+  const NodeStates& states = problem.snapshot->states;
+  const int n = static_cast<int>(inv.nodes.size());
+  auto resources = [&](int node) -> std::array<double, 6> {
+    const NodeClass& c = inv.ClassOf(node);
+    return {1.0, static_cast<double>(c.gpu.count), static_cast<double>(c.cpu.cores),
+            c.memory_gib, c.storage_gib, c.cost_per_hour};
+  };
+
+  // Which legal victim holds each node (as the node states agree).
+  std::vector<int> victim_at(n, -1);
+  const std::string_view project = ProjectName(request.project);
+  for (size_t i = 0; i < victims.size(); ++i) {
+    const Holding& h = problem.holdings[victims[i]];
+    PreemptionSpace::Victim v;
+    v.holding = victims[i];
+    v.name = h.name;
+    v.priority = h.priority;
+    v.same_tenant = h.tenant == request.tenant;
+    v.same_project = v.same_tenant && ProjectName(h.project) == project;
+    for (int node : h.nodes) {
+      if (node < 0 || node >= n || states.holder(node) != h.tenant) continue;
+      victim_at[node] = static_cast<int>(i);
+      const std::array<double, 6> r = resources(node);
+      for (size_t k = 0; k < r.size(); ++k) v.returns[k] += r[k];
+    }
+    space->victims.push_back(std::move(v));
+  }
+
+  // Domains a victim of another tenant keeps closed: the request's exclusive level, and the
+  // levels the victims themselves hold exclusively.
+  std::vector<std::vector<int>> closing;  // per domain of the request's exclusive level
+  const bool exclusive = mask.exclusive && request.exclusive.has_value();
+  if (exclusive) {
+    closing.resize(topo.DomainCount(*request.exclusive));
+    for (int node = 0; node < n; ++node) {
+      const int v = victim_at[node];
+      if (v < 0 || space->victims[v].same_tenant) continue;
+      std::vector<int>& list = closing[topo.DomainOf(node, *request.exclusive)];
+      if (list.empty() || list.back() != v) list.push_back(v);
+    }
+  }
+  struct Fence {
+    Level level;
+    int domain;
+    int victim;
+    auto operator<=>(const Fence&) const = default;
+  };
+  std::vector<Fence> fences;
+  for (int node = 0; states.exclusive_count() > 0 && node < n; ++node) {
+    const std::optional<Level> fence = states.exclusive(node);
+    const int v = victim_at[node];
+    if (!fence || v < 0 || space->victims[v].same_tenant) continue;
+    fences.push_back({*fence, topo.DomainOf(node, *fence), v});
+  }
+  std::sort(fences.begin(), fences.end());
+  fences.erase(std::unique(fences.begin(), fences.end()), fences.end());
+
+  space->need_sets.push_back({});
+  space->need_of.assign(n, -1);
+  std::map<std::vector<int>, int> interned;
+  std::vector<int> needs;
+  for (int node : p.candidates) {
+    needs.clear();
+    if (victim_at[node] >= 0) needs.push_back(victim_at[node]);
+    if (exclusive) {
+      const std::vector<int>& list = closing[topo.DomainOf(node, *request.exclusive)];
+      needs.insert(needs.end(), list.begin(), list.end());
+    }
+    for (const Fence& f : fences) {
+      if (topo.DomainOf(node, f.level) == f.domain) needs.push_back(f.victim);
+    }
+    if (needs.empty()) {
+      space->need_of[node] = 0;
+      continue;
+    }
+    std::sort(needs.begin(), needs.end());
+    needs.erase(std::unique(needs.begin(), needs.end()), needs.end());
+    auto [it, added] = interned.emplace(needs, static_cast<int>(space->need_sets.size()));
+    if (added) space->need_sets.push_back(needs);
+    space->need_of[node] = it->second;
+  }
+
+  // The headroom parts before any eviction.
+  const TenantUsage usage = UsageOf(inv, states, request.tenant);
+  auto limits = [](const Quota& q, const TenantUsage& used) {
+    std::array<std::optional<double>, 6> out;
+    if (q.nodes) out[0] = static_cast<double>(*q.nodes - used.nodes);
+    if (q.gpus) out[1] = static_cast<double>(*q.gpus - used.gpus);
+    if (q.cpu_cores) out[2] = static_cast<double>(*q.cpu_cores - used.cpu_cores);
+    if (q.memory_gib) out[3] = *q.memory_gib - used.memory_gib;
+    if (q.storage_gib) out[4] = *q.storage_gib - used.storage_gib;
+    return out;
+  };
+  if (p.tenant != nullptr && mask.quota) space->tenant = limits(p.tenant->quota, usage);
+  if (p.tenant != nullptr && mask.tenant_budget && p.tenant->budget_per_hour)
+    space->tenant[5] = *p.tenant->budget_per_hour - usage.cost_per_hour;
+  if (p.project != nullptr && mask.project_quota) {
+    const ProjectUsage* held =
+        FindProjectUsage(problem.project_usage, request.tenant, request.project);
+    space->project = limits(p.project->quota, held != nullptr ? held->usage : TenantUsage{});
+  }
+  if (mask.budget && request.max_cost_per_hour) space->request_budget = *request.max_cost_per_hour;
+  if (request.preemption) space->max_evictions = request.preemption->max_evictions;
+  p.preemption = std::move(space);
+  return p;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One eviction set and what it costs: the count, then the priority sum.
+struct Evicting {
+  std::vector<int> victims;  // PreemptionSpace indices, ascending
+  int priority_sum = 0;
+};
+
+std::vector<std::string> NamesOf(const PreemptionSpace& space, const std::vector<int>& victims) {
+  std::vector<std::string> out;
+  for (int v : victims) out.push_back(space.victims[v].name);
+  return out;
+}
+
+// Lexicographic: fewer evictions, then a lower priority sum.
+bool Cheaper(const PlacementResult& a, const PlacementResult& b) {
+  if (!HasPlacement(a.status)) return false;
+  if (!HasPlacement(b.status)) return true;
+  if (a.evictions.size() != b.evictions.size()) return a.evictions.size() < b.evictions.size();
+  int pa = 0, pb = 0;
+  for (const Eviction& e : a.evictions) pa += e.priority;
+  for (const Eviction& e : b.evictions) pb += e.priority;
+  return pa < pb;
+}
+
+// The quick search: per domain of the request's required locality level (else the whole data
+// centre), the victims that free the most usable capacity there first; each proposal confirmed by
+// solving the request once they are gone, then thinned (a victim the placement does not need is
+// given back, the most important first).
+class QuickPreemption {
+ public:
+  QuickPreemption(const PlacementProblem& problem, const Request& request,
+                  const PreparedRequest& p, const SolveOptions& options)
+      : problem_(problem), request_(request), p_(p), space_(*p.preemption), options_(options) {}
+
+  // A placement with its evictions (names only), or kNoSolutionFound.
+  PlacementResult Run() {
+    const Inventory& inv = p_.inventory();
+    const Topology& topo = p_.topology();
+    const Request& r = request_;
+    const double need = r.gpus ? *r.gpus : r.nodes.value_or(0);
+    auto weight = [&](int node) { return r.gpus ? inv.ClassOf(node).gpu.count : 1; };
+    const bool by_domain =
+        r.locality && r.locality->mode == LocalityMode::kRequired && p_.mask.locality;
+    const Level level = by_domain ? r.locality->level : Level::kSite;
+    // Per domain: free capacity, and what each victim would unlock (a node needing several
+    // victims counts for each: an estimate).
+    std::map<int, double> free;
+    std::map<int, std::map<int, double>> unlock;
+    std::vector<double> unlock_all(space_.victims.size(), 0);
+    for (int node : p_.candidates) {
+      const int d = by_domain ? topo.DomainOf(node, level) : 0;
+      const int set = space_.need_of[node];
+      if (set <= 0) {
+        free[d] += weight(node);
+        continue;
+      }
+      for (int v : space_.need_sets[set]) {
+        unlock[d][v] += weight(node);
+        unlock_all[v] += weight(node);
+      }
+    }
+    std::set<int> domains;
+    for (const auto& [d, f] : free) domains.insert(d);
+    for (const auto& [d, u] : unlock) domains.insert(d);
+    // Proposals: per domain, the victims by what they unlock there (then lowest priority).
+    std::vector<Evicting> proposals;
+    for (int d : domains) {
+      std::vector<std::pair<double, int>> order;
+      for (const auto& [v, u] : unlock[d]) order.emplace_back(u, v);
+      std::sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
+        if (a.first != b.first) return a.first > b.first;
+        return space_.victims[a.second].priority < space_.victims[b.second].priority;
+      });
+      double have = free[d];
+      Evicting e;
+      for (const auto& [u, v] : order) {
+        if (have >= need) break;
+        e.victims.push_back(v);
+        e.priority_sum += space_.victims[v].priority;
+        have += u;
+      }
+      if (have < need && by_domain && r.locality->max_domains == 1) continue;
+      std::sort(e.victims.begin(), e.victims.end());
+      proposals.push_back(std::move(e));
+    }
+    std::sort(proposals.begin(), proposals.end(), [](const Evicting& a, const Evicting& b) {
+      if (a.victims.size() != b.victims.size()) return a.victims.size() < b.victims.size();
+      return a.priority_sum < b.priority_sum;
+    });
+    // Victims overall, by what they unlock: to grow a proposal that did not confirm.
+    std::vector<int> overall(space_.victims.size());
+    std::iota(overall.begin(), overall.end(), 0);
+    std::stable_sort(overall.begin(), overall.end(), [&](int a, int b) {
+      if (unlock_all[a] != unlock_all[b]) return unlock_all[a] > unlock_all[b];
+      return space_.victims[a].priority < space_.victims[b].priority;
+    });
+
+    constexpr size_t kProposals = 6;
+    constexpr int kGrowth = 24;
+    const int limit = space_.max_evictions.value_or(static_cast<int>(space_.victims.size()));
+    for (size_t i = 0; i < proposals.size() && i < kProposals; ++i) {
+      std::vector<int> set = proposals[i].victims;
+      if (static_cast<int>(set.size()) > limit) continue;
+      PlacementResult fit = Confirm(set);
+      for (int grown = 0, next = 0; !HasPlacement(fit.status) && grown < kGrowth &&
+                                    next < static_cast<int>(overall.size()) &&
+                                    static_cast<int>(set.size()) < limit;
+           ++next) {
+        if (std::find(set.begin(), set.end(), overall[next]) != set.end()) continue;
+        set.push_back(overall[next]);
+        ++grown;
+        fit = Confirm(set);
+      }
+      if (!HasPlacement(fit.status)) continue;
+      return Thin(std::move(set), std::move(fit));
+    }
+    PlacementResult none;
+    none.status = SolveStatus::kNoSolutionFound;
+    return none;
+  }
+
+ private:
+  PlacementResult Confirm(const std::vector<int>& set) {
+    SolveOptions quick = options_;
+    quick.explain = false;
+    quick.time_limit_seconds = std::min(options_.time_limit_seconds, 1.0);
+    PlacementResult r = SolvePlain(AfterEvictions(problem_, NamesOf(space_, set)), request_, quick);
+    r.evictions.clear();
+    for (int v : set) {
+      Eviction e;
+      e.allocation = space_.victims[v].name;
+      e.priority = space_.victims[v].priority;
+      r.evictions.push_back(std::move(e));
+    }
+    return r;
+  }
+
+  PlacementResult Thin(std::vector<int> set, PlacementResult fit) {
+    std::vector<int> by_importance = set;
+    std::stable_sort(by_importance.begin(), by_importance.end(), [&](int a, int b) {
+      return space_.victims[a].priority > space_.victims[b].priority;
+    });
+    for (int v : by_importance) {
+      std::vector<int> without = set;
+      std::erase(without, v);
+      PlacementResult r = Confirm(without);
+      if (HasPlacement(r.status)) {
+        set = std::move(without);
+        fit = std::move(r);
+      }
+    }
+    return fit;
+  }
+
+  const PlacementProblem& problem_;
+  const Request& request_;
+  const PreparedRequest& p_;
+  const PreemptionSpace& space_;
+  SolveOptions options_;
+};
+
+// The explanation of a request that even every legal victim's eviction does not place: the usual
+// one, found with all of them gone, and preemption's own limit among the groups.
+Explanation ExplainPreempting(const PlacementProblem& problem, const Request& request,
+                              const SolveOptions& options, const std::vector<int>& victims,
+                              std::optional<int> fewest_beyond_limit) {
+  const bool all = request.preemption && request.preemption->scope == PreemptionScope::kAll;
+  std::string scope = all ? "any tenant's" : "tenant " + request.tenant + "'s own";
+  std::string limit;
+  int64_t freed = 0;
+  for (int v : victims) freed += static_cast<int64_t>(problem.holdings[v].nodes.size());
+  ConflictItem item{"preemption",
+                    std::to_string(victims.size()) + " allocations of " + scope +
+                        " with priority below " + std::to_string(request.priority) +
+                        " may be evicted, holding " + std::to_string(freed) + " nodes"};
+  Explanation e;
+  std::vector<std::string> names;
+  for (int v : victims) names.push_back(problem.holdings[v].name);
+  if (fewest_beyond_limit) {
+    item.detail += "; maxEvictions is " +
+                   std::to_string(request.preemption->max_evictions.value_or(0)) +
+                   " and the fewest evictions that make room are " +
+                   std::to_string(*fewest_beyond_limit);
+    e.summary = "preemption: maxEvictions " +
+                std::to_string(request.preemption->max_evictions.value_or(0)) +
+                " is too few; placing needs " + std::to_string(*fewest_beyond_limit) +
+                " evictions";
+    e.conflict.push_back(std::move(item));
+    e.relaxations.push_back("preemption.maxEvictions: " + std::to_string(*fewest_beyond_limit));
+    return e;
+  }
+  e = Explain(AfterEvictions(problem, names), Plain(request), options);
+  e.summary = "even evicting every legal victim (" + std::to_string(victims.size()) +
+              "): " + e.summary;
+  e.conflict.insert(e.conflict.begin(), std::move(item));
+  if (!all && problem.preempt_across_tenants) e.relaxations.push_back("preemption.scope: all");
+  return e;
+}
+
+bool OneDomain(const Request& request, const ConstraintMask& mask) {
+  return mask.locality && request.locality &&
+         request.locality->mode == LocalityMode::kRequired && request.locality->max_domains == 1;
+}
+
+int PrioritySum(const PlacementResult& r) {
+  int sum = 0;
+  for (const Eviction& e : r.evictions) sum += e.priority;
+  return sum;
+}
+
+struct DomainSearch {
+  PlacementResult best;
+  bool improved = false;
+  bool proven = false;  // every domain that could beat `best` was searched to the end
+};
+
+// The exact search one locality domain at a time, in the order of a lower bound on (evictions,
+// priority sum) per domain: the fewest victims whose unlockable capacity there (a node that needs
+// several victims counted for each of them) reaches what the free capacity lacks, and the lowest
+// priorities any that many legal victims have. A domain whose bound cannot beat the best found is
+// never searched.
+DomainSearch SearchByDomain(const PreparedRequest& p, const Backend& exact,
+                            const SolveOptions& options, Clock::time_point start,
+                            const PlacementResult& incumbent) {
+  DomainSearch out;
+  out.best = incumbent;
+  const PreemptionSpace& space = *p.preemption;
+  const Request& r = *p.request;
+  const Inventory& inv = p.inventory();
+  const Topology& topo = p.topology();
+  const Level level = r.locality->level;
+  const double need = r.gpus ? *r.gpus : r.nodes.value_or(0);
+  std::map<int, double> free;
+  std::map<int, std::map<int, double>> unlock;
+  for (int node : p.candidates) {
+    const double w = r.gpus ? inv.ClassOf(node).gpu.count : 1;
+    const int d = topo.DomainOf(node, level);
+    const int set = space.need_of[node];
+    if (set <= 0) {
+      free[d] += w;
+    } else {
+      for (int v : space.need_sets[set]) unlock[d][v] += w;
+    }
+  }
+  std::vector<int> priorities;
+  for (const PreemptionSpace::Victim& v : space.victims) priorities.push_back(v.priority);
+  std::sort(priorities.begin(), priorities.end());
+  struct Bound {
+    int count = 0;
+    int priority_sum = 0;
+    int domain = 0;
+  };
+  std::vector<Bound> bounds;
+  std::set<int> domains;
+  for (const auto& [d, f] : free) domains.insert(d);
+  for (const auto& [d, u] : unlock) domains.insert(d);
+  for (int d : domains) {
+    std::vector<double> unlocks;
+    for (const auto& [v, u] : unlock[d]) unlocks.push_back(u);
+    std::sort(unlocks.begin(), unlocks.end(), std::greater<>());
+    double have = free[d];
+    int count = 0;
+    while (have < need - 1e-9 && count < static_cast<int>(unlocks.size())) have += unlocks[count++];
+    if (have < need - 1e-9) continue;  // even every victim here does not make room
+    Bound b;
+    b.count = count;
+    b.domain = d;
+    for (int i = 0; i < count; ++i) b.priority_sum += priorities[i];
+    bounds.push_back(b);
+  }
+  std::sort(bounds.begin(), bounds.end(), [](const Bound& a, const Bound& b) {
+    if (a.count != b.count) return a.count < b.count;
+    return a.priority_sum < b.priority_sum;
+  });
+  bool complete = true;
+  for (const Bound& b : bounds) {
+    if (HasPlacement(out.best.status)) {
+      const int count = static_cast<int>(out.best.evictions.size());
+      const int sum = PrioritySum(out.best);
+      if (b.count > count || (b.count == count && b.priority_sum >= sum)) break;
+    }
+    const double left =
+        options.time_limit_seconds - std::chrono::duration<double>(Clock::now() - start).count();
+    if (left <= 0) {
+      complete = false;
+      break;
+    }
+    PreparedRequest within = p;
+    std::erase_if(within.candidates,
+                  [&](int node) { return topo.DomainOf(node, level) != b.domain; });
+    SolveOptions here = options;
+    here.time_limit_seconds = left;
+    PlacementResult found = exact.Solve(within, here, nullptr);
+    if (found.status == SolveStatus::kInfeasible) continue;
+    if (found.status != SolveStatus::kOptimal) complete = false;
+    if (Cheaper(found, out.best)) {
+      out.best = std::move(found);
+      out.improved = true;
+    }
+  }
+  out.proven = complete;
+  return out;
+}
+
+}  // namespace
+
 PlacementResult SolvePreempting(const PlacementProblem& problem, const Request& request,
                                 const SolveOptions& options, const Backend* backend,
                                 PlacementResult plain) {
-  (void)backend;
-  PlacementResult r = GreedyPreemption(problem, request, options);
-  if (!HasPlacement(r.status)) return plain;
-  return r;
+  const auto start = Clock::now();
+  const std::vector<int> victims = LegalVictims(problem, request);
+  auto explain = [&](PlacementResult& r, std::optional<int> beyond) {
+    if (r.status == SolveStatus::kInfeasible && options.explain)
+      r.explanation = ExplainPreempting(problem, request, options, victims, beyond);
+  };
+  if (victims.empty()) {
+    explain(plain, std::nullopt);
+    return plain;
+  }
+  const PreparedRequest p = PreparePreempting(problem, request, options, victims, {});
+
+  // The backends: the named one, or a quick search then an exact one ("auto").
+  const Backend* exact = nullptr;
+  bool quick = false;
+  if (backend != nullptr) {
+    if (backend->capabilities().preempts) {
+      exact = backend;
+    } else {
+      quick = true;
+    }
+  } else {
+    quick = true;
+    for (const Backend* b : options.backends->All()) {
+      if (b->capabilities().preempts && b->capabilities().exact) {
+        exact = b;
+        break;
+      }
+    }
+  }
+  std::string name = backend != nullptr ? std::string(backend->name()) : "auto(";
+  PlacementResult best;
+  best.status = SolveStatus::kNoSolutionFound;
+  if (quick) {
+    SolveOptions quick_options = options;
+    if (backend != nullptr) quick_options.backend = std::string(backend->name());
+    best = QuickPreemption(problem, request, p, quick_options).Run();
+    if (backend == nullptr) name += "quick";
+  }
+  bool proven = false;
+  if (exact != nullptr && OneDomain(request, p.mask)) {
+    // Required locality in one domain: each domain is its own, much smaller search, and a bound
+    // per domain (what its victims could unlock at best) says which ones can still beat the best.
+    SolveOptions exact_options = options;
+    const DomainSearch found = SearchByDomain(p, *exact, exact_options, start, best);
+    if (backend == nullptr) name += std::string(quick ? "+" : "") + std::string(exact->name());
+    if (found.improved) best = found.best;
+    proven = found.proven;
+    if (!HasPlacement(best.status) && found.proven) best.status = SolveStatus::kInfeasible;
+  } else if (exact != nullptr) {
+    SolveOptions exact_options = options;
+    exact_options.time_limit_seconds = std::max(
+        0.05, options.time_limit_seconds -
+                  std::chrono::duration<double>(Clock::now() - start).count());
+    PlacementResult e = exact->Solve(p, exact_options, HasPlacement(best.status) ? &best : nullptr);
+    if (backend == nullptr) name += std::string(quick ? "+" : "") + std::string(exact->name());
+    for (Eviction& ev : e.evictions) {
+      for (const PreemptionSpace::Victim& v : p.preemption->victims) {
+        if (v.name == ev.allocation) ev.priority = v.priority;
+      }
+    }
+    if (e.status == SolveStatus::kOptimal) {
+      best = std::move(e);
+      proven = true;
+    } else if (e.status == SolveStatus::kInfeasible && !HasPlacement(best.status)) {
+      best = std::move(e);
+    } else if (Cheaper(e, best)) {
+      best = std::move(e);
+    } else if (!HasPlacement(best.status) && e.status == SolveStatus::kTimeout) {
+      best.status = SolveStatus::kTimeout;
+    }
+  }
+  if (backend == nullptr) name += ")";
+
+  PlacementResult out;
+  if (!HasPlacement(best.status)) {
+    out = plain;
+    out.status = best.status == SolveStatus::kInfeasible ? SolveStatus::kInfeasible
+                 : best.status == SolveStatus::kTimeout  ? SolveStatus::kTimeout
+                 : Undecided(plain.status)               ? plain.status
+                                                         : SolveStatus::kNoSolutionFound;
+    out.explanation.reset();
+    std::optional<int> beyond;
+    if (out.status == SolveStatus::kInfeasible && exact != nullptr &&
+        p.preemption->max_evictions && options.explain) {
+      // Would more evictions do? Then the limit is what stands in the way.
+      auto unlimited = std::make_shared<PreemptionSpace>(*p.preemption);
+      unlimited->max_evictions.reset();
+      PreparedRequest q = p;
+      q.preemption = unlimited;
+      const PlacementResult more = exact->Solve(q, options, nullptr);
+      if (HasPlacement(more.status)) beyond = static_cast<int>(more.evictions.size());
+    }
+    explain(out, beyond);
+    out.backend = name;
+    return out;
+  }
+  std::vector<std::string> evicted;
+  for (const Eviction& e : best.evictions) evicted.push_back(e.allocation);
+  // The placement itself: the best one once the victims are gone.
+  SolveOptions final_options = options;
+  final_options.explain = false;
+  // At least half a second: the victims are settled, and the placement among their nodes is
+  // usually proven well within it.
+  final_options.time_limit_seconds =
+      std::max(std::min(0.5, options.time_limit_seconds),
+               options.time_limit_seconds -
+                   std::chrono::duration<double>(Clock::now() - start).count());
+  out = SolvePlain(AfterEvictions(problem, evicted), request, final_options);
+  if (!HasPlacement(out.status)) {
+    // The search's own placement stands (it was found against the same evictions).
+    out = best;
+    out.status = SolveStatus::kFeasible;
+    out.bound.reset();
+    out.gap.reset();
+  } else if (!(proven && out.status == SolveStatus::kOptimal)) {
+    out.status = SolveStatus::kFeasible;
+  }
+  out.request = request.name;
+  out.backend = name;
+  out.evictions = DescribeEvictions(problem, request, out.nodes, evicted);
+  return out;
 }
 
 }  // namespace topoplace

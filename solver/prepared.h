@@ -45,6 +45,11 @@ const std::string& LeafVendor(const Inventory& inv, int node);
 std::vector<Eviction> DescribeEvictions(const PlacementProblem& problem, const Request& request,
                                         std::span<const int> nodes,
                                         std::span<const std::string> evicted);
+// The search space of a preempting request with legal victims `victims` (LegalVictims()): the
+// prepared request of the problem with every victim gone, and PreparedRequest::preemption set.
+PreparedRequest PreparePreempting(const PlacementProblem& problem, const Request& request,
+                                  const SolveOptions& options, std::span<const int> victims,
+                                  const ConstraintMask& mask);
 // A request with `preemption:` that does not fit as things are (`plain` is its answer without
 // evicting): the fewest evictions that make room, by `backend` (null: the auto composition).
 PlacementResult SolvePreempting(const PlacementProblem& problem, const Request& request,

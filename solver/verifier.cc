@@ -384,11 +384,7 @@ std::vector<Violation> VerifyPreemptingPlacement(const PlacementProblem& problem
     }
     for (int node : h->nodes) {
       if (node < 0 || node >= static_cast<int>(inv.nodes.size())) continue;
-      if (states.holder(node) != h->tenant) {
-        report("node " + inv.nodes[node].name + " of allocation " + name + " is not held by " +
-               h->tenant);
-        continue;
-      }
+      if (states.holder(node) != h->tenant) continue;  // not its to free (a stale record)
       const NodeState s = states.state(node);
       const bool out_of_service = s == NodeState::kMaintenance || s == NodeState::kFailed;
       states.Set(node, out_of_service ? s : NodeState::kAvailable, "", std::nullopt);

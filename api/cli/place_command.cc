@@ -23,6 +23,20 @@ std::string Money(double v) {
   return s.str();
 }
 
+// A placement that evicts: the names on one line, then what each victim was.
+void PrintEvictions(std::ostream& out, const PlacementResult& r) {
+  if (r.evictions.empty()) return;
+  out << "  evict:";
+  for (size_t i = 0; i < r.evictions.size(); ++i)
+    out << (i ? ", " : " ") << T(r.evictions[i].allocation);
+  out << "\n";
+  for (const Eviction& e : r.evictions) {
+    out << "    - " << T(e.allocation) << ": tenant " << T(e.tenant) << ", priority " << e.priority
+        << ", " << e.nodes.size() << (e.nodes.size() == 1 ? " node" : " nodes") << ", from "
+        << T(e.domain.empty() ? std::string("-") : e.domain) << "\n";
+  }
+}
+
 void PrintResult(std::ostream& out, const Snapshot& snap, const Request& request,
                  const PlacementResult& r) {
   const Topology& topo = snap.topology;
@@ -63,6 +77,7 @@ void PrintResult(std::ostream& out, const Snapshot& snap, const Request& request
     out << "  bound " << (r.bound ? Money(*r.bound) : std::string("-")) << ", gap "
         << (r.gap ? Money(100 * *r.gap) + "%" : std::string("-")) << ", backend " << r.backend
         << ", " << Money(r.solve_ms) << " ms\n";
+    PrintEvictions(out, r);
   } else {
     out << " (" << r.backend << ", " << Money(r.solve_ms) << " ms)\n";
     if (r.explanation) {
@@ -178,6 +193,9 @@ int RunPlace(const PlaceArgs& args, std::ostream& out, std::ostream& err) {
   if (!snap.ok()) return ReportFailure(snap.status(), args.json, out, err, T(args.file) + ": ");
   PlacementProblem problem{*snap, scenario.tenants,
                            ProjectUsages(scenario.inventory, scenario.allocations)};
+  // A request with `preemption:` chooses its victims among the scenario's allocations.
+  problem.holdings = HoldingsOf((*snap)->inventory, scenario.allocations);
+  problem.preempt_across_tenants = scenario.policy.preempt_across_tenants;
   SolveOptions options;
   options.backend = args.solver;
   options.time_limit_seconds = args.time_limit_seconds;

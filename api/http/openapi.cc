@@ -193,10 +193,51 @@ Json PlacementSchema() {
   for (SolveStatus s : kAllSolveStatuses) statuses.push_back(std::string(SolveStatusName(s)));
   Json j = ObjectSchema(
       "a solver result: status, nodes, costPerHour, objective, bound, gap, backend, explanation "
-      "(for a proven infeasible request)");
+      "(for a proven infeasible request), and for a request with preemption the allocations "
+      "it evicts (evict, evictions)");
   j["required"] = Json::array({"status"});
+  const Json names = {{"type", "array"}, {"items", {{"type", "string"}}}};
+  Json eviction = ObjectSchema("one allocation evicted whole to make room, and why");
+  eviction["required"] =
+      Json::array({"allocation", "tenant", "project", "priority", "nodes", "used", "domain"});
+  eviction["properties"] = {
+      {"allocation", {{"type", "string"}, {"description", "the evicted allocation's name"}}},
+      {"tenant", {{"type", "string"}, {"description", "the tenant that held it"}}},
+      {"project", ProjectProperty("the evicted allocation")},
+      {"priority",
+       {{"type", "integer"},
+        {"description",
+         "its priority (its own, else its request's, else 0): strictly below the "
+         "request's"}}},
+      {"nodes",
+       {{"type", "array"},
+        {"items", {{"type", "string"}}},
+        {"description", "all of its nodes: an allocation is evicted whole"}}},
+      {"used",
+       {{"type", "array"},
+        {"items", {{"type", "string"}}},
+        {"description",
+         "the nodes of it the placement uses; empty when it was evicted "
+         "for the quota or budget it returns or the domain it kept "
+         "closed (exclusivity)"}}},
+      {"domain",
+       {{"type", "string"},
+        {"description",
+         "where it was freed from: the domain of the request's "
+         "locality level (else leaf) holding most of used, like "
+         "\"leaf/leaf-a3\""}}}};
+  Json evict = names;
+  evict["description"] =
+      "the names of the allocations evicted to place the request, sorted; empty when it fits "
+      "without evicting. With status optimal their count, then the sum of their priorities, is "
+      "proven the least any placement needs";
   j["properties"] = {{"status", {{"type", "string"}, {"enum", statuses}}},
-                     {"project", ProjectProperty("the request")}};
+                     {"project", ProjectProperty("the request")},
+                     {"evict", evict},
+                     {"evictions",
+                      {{"type", "array"},
+                       {"description", "what each evicted allocation was, in the order of evict"},
+                       {"items", eviction}}}};
   return j;
 }
 

@@ -1,6 +1,10 @@
 // The CLI contract, checked on the real executable: exit codes, human output, --json, bad input.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "inventory/scenario_codec.h"
@@ -246,6 +250,118 @@ TEST(CliTest, PlaceATemplateForAProjectPlacesEveryNodeSetOrNone) {
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.err.find("no cluster template named \"slurm-tiny\""), std::string::npos)
       << unknown.err;
+}
+
+// The problem `place` poses for a scenario: its allocations are what a preempting request may
+// evict, under the scenario's policy.
+PlacementProblem PreemptionProblem(const Scenario& s, std::shared_ptr<const Snapshot> snap) {
+  PlacementProblem problem{std::move(snap), s.tenants, ProjectUsages(s.inventory, s.allocations)};
+  problem.holdings = HoldingsOf(s.inventory, s.allocations);
+  problem.preempt_across_tenants = s.policy.preempt_across_tenants;
+  return problem;
+}
+
+TEST(CliTest, PlaceEvictsTheFewestAllocationsAndSaysWhich) {
+  const std::string file = "scenarios/preemption.yaml";
+  auto loaded = LoadScenarioFile(testing::SourceDir() + "/" + file);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  auto snap = MakeSnapshot(loaded->inventory);
+  ASSERT_TRUE(snap.ok());
+  const PlacementProblem problem = PreemptionProblem(*loaded, *snap);
+
+  // Each request alone against the scenario's state: its evictions and nodes verify.
+  auto run = RunTopoplace("place " + file + " --independent --solver ilp --json");
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  Json j = Json::parse(run.out);
+  ASSERT_EQ(j["results"].size(), 2u);
+  std::map<std::string, std::vector<std::string>> evicted;
+  for (const auto& r : j["results"]) {
+    const std::string name = r["request"];
+    SCOPED_TRACE(name);
+    const Request& req = loaded->requests[loaded->RequestIndex(name)];
+    ASSERT_TRUE(r.contains("evict")) << r.dump();
+    ASSERT_TRUE(r.contains("evictions")) << r.dump();
+    ASSERT_EQ(r["evict"].size(), r["evictions"].size());
+    PlacementResult result;
+    result.request = name;
+    result.status = SolveStatus::kFeasible;
+    for (const auto& n : r["nodes"])
+      result.nodes.push_back((*snap)->inventory.NodeIndex(n.get<std::string>()));
+    for (size_t k = 0; k < r["evictions"].size(); ++k) {
+      const Json& e = r["evictions"][k];
+      EXPECT_EQ(e["allocation"], r["evict"][k]);
+      for (const char* key :
+           {"allocation", "tenant", "project", "priority", "nodes", "used", "domain"}) {
+        EXPECT_TRUE(e.contains(key)) << key;
+      }
+      EXPECT_LT(e["priority"].get<int>(), req.priority) << "only lower priorities are evicted";
+      Eviction ev;
+      ev.allocation = e["allocation"];
+      result.evictions.push_back(ev);
+      evicted[name].push_back(ev.allocation);
+    }
+    const auto violations = VerifyResult(problem, req, result);
+    EXPECT_TRUE(violations.empty())
+        << violations.front().constraint << ": " << violations.front().detail;
+  }
+  // prod-critical cannot free 4 nodes under leaf b (prod-serving outranks it): evicting research's
+  // r-sweep alone frees leaf a. research-urgent alone: r-sweep too (one eviction, the lowest).
+  EXPECT_EQ(evicted["prod-critical"], std::vector<std::string>{"r-sweep"});
+  EXPECT_EQ(evicted["research-urgent"], std::vector<std::string>{"r-sweep"});
+  const Json& victim = j["results"][0]["evictions"][0];
+  EXPECT_EQ(victim["tenant"], "research");
+  EXPECT_EQ(victim["priority"], 10);
+  EXPECT_EQ(victim["nodes"], Json::array({"a1", "a2", "a3", "a4"}));
+  EXPECT_EQ(victim["domain"], "leaf/leaf-a");
+
+  // Jointly (the default): prod-critical first; research-urgent sees r-sweep gone and leaf a
+  // mostly taken, and evicts r-eval. The text names every victim.
+  auto text = RunTopoplace("place " + file + " --solver ilp");
+  ASSERT_EQ(text.exit_code, 0) << text.out << text.err;
+  EXPECT_NE(text.out.find("  evict: r-sweep\n"), std::string::npos) << text.out;
+  EXPECT_NE(
+      text.out.find("    - r-sweep: tenant research, priority 10, 4 nodes, from leaf/leaf-a\n"),
+      std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("  evict: r-eval\n"), std::string::npos) << text.out;
+  EXPECT_NE(
+      text.out.find("    - r-eval: tenant research, priority 20, 2 nodes, from leaf/leaf-a\n"),
+      std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("2 of 2 requests placed"), std::string::npos) << text.out;
+  auto batch = RunTopoplace("place " + file + " --solver ilp --json");
+  ASSERT_EQ(batch.exit_code, 0) << batch.out << batch.err;
+  Json b = Json::parse(batch.out);
+  ASSERT_EQ(b["results"].size(), 2u);
+  EXPECT_EQ(b["results"][0]["evict"], Json::array({"r-sweep"}));
+  EXPECT_EQ(b["results"][1]["evict"], Json::array({"r-eval"}));
+}
+
+TEST(CliTest, PreemptingAcrossTenantsNeedsTheProvidersPolicy) {
+  std::string yaml = testing::ReadFile(testing::SourceDir() + "/scenarios/preemption.yaml");
+  const std::string policy = "policy: {preemptAcrossTenants: true}\n";
+  const size_t at = yaml.find(policy);
+  ASSERT_NE(at, std::string::npos);
+  yaml.erase(at, policy.size());
+  const auto file = std::filesystem::temp_directory_path() /
+                    ("topoplace-no-policy-" + std::to_string(::getpid()) + ".yaml");
+  {
+    std::ofstream out(file);
+    out << yaml;
+  }
+  auto run = RunTopoplace("place '" + file.string() + "' --request prod-critical");
+  EXPECT_EQ(run.exit_code, 2) << run.out << run.err;
+  EXPECT_NE(run.err.find("preemption.scope"), std::string::npos) << run.err;
+  auto json = RunTopoplace("place '" + file.string() + "' --request prod-critical --json");
+  EXPECT_EQ(json.exit_code, 2) << json.out << json.err;
+  Json j = Json::parse(json.out);
+  EXPECT_EQ(j["error"]["code"], "preemption_not_allowed") << json.out;
+  EXPECT_NE(j["error"]["message"].get<std::string>().find("preemption.scope"), std::string::npos)
+      << json.out;
+  // The research request (scope tenant) needs no consent.
+  auto own = RunTopoplace("place '" + file.string() + "' --request research-urgent --json");
+  EXPECT_EQ(own.exit_code, 0) << own.out << own.err;
+  std::filesystem::remove(file);
 }
 
 }  // namespace

@@ -132,6 +132,7 @@ Request FullRequest() {
   r.max_cost_per_hour = 1600.5;
   r.purpose = Purpose::kSlurm;
   r.priority = -7;
+  r.preemption = Preemption{PreemptionScope::kAll, 2};
   return r;
 }
 
@@ -153,6 +154,7 @@ TEST(RequestLanguageTest, EveryWriterIsReadBackByItsReader) {
   short_form.tenant.clear();
   short_form.project.clear();
   short_form.select.labels.resize(1);
+  short_form.preemption.reset();
   Result<Request> shape = ParseShortRequest(ShortRequestText(short_form), "--shape");
   ASSERT_TRUE(shape.ok()) << shape.status().message() << "\n" << ShortRequestText(short_form);
   EXPECT_EQ(*shape, short_form) << ShortRequestText(short_form);
@@ -180,6 +182,115 @@ TEST(RequestLanguageTest, OpenApiRequestSchemaCarriesTheTableBoundsAndLevels) {
   std::vector<std::string> table;
   for (const RequestField* f : ChildFields("")) table.emplace_back(f->key());
   EXPECT_EQ(keys, table);
+}
+
+// Preemption has no short form: its bad values are checked in YAML and JSON.
+TEST(RequestLanguageTest, BadPreemptionGetsTheSamePathAndCodeInYamlAndJson) {
+  struct Case {
+    const char* yaml;
+    const char* json;
+    const char* path;
+    const char* code;
+  };
+  const Case cases[] = {
+      {"nodes: 2\npriority: 5\npreemption: {scope: everyone}\n",
+       R"({"nodes": 2, "priority": 5, "preemption": {"scope": "everyone"}})", "preemption.scope",
+       "bad_value"},
+      {"nodes: 2\npriority: 5\npreemption: {maxEvictions: 0}\n",
+       R"({"nodes": 2, "priority": 5, "preemption": {"maxEvictions": 0}})",
+       "preemption.maxEvictions", "out_of_range"},
+      {"nodes: 2\npriority: 5\npreemption: {policy: newest}\n",
+       R"({"nodes": 2, "priority": 5, "preemption": {"policy": "newest"}})", "preemption.policy",
+       "bad_value"},
+      {"nodes: 2\npriority: 5\npreemption: 5\n", R"({"nodes": 2, "priority": 5, "preemption": 5})",
+       "preemption", "wrong_type"},
+      {"nodes: 2\npriority: 5\npreemption: {victims: 2}\n",
+       R"({"nodes": 2, "priority": 5, "preemption": {"victims": 2}})", "preemption.victims",
+       "unknown_field"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.yaml);
+    Result<Request> yaml = LoadRequestString(c.yaml, "shape.yaml");
+    ASSERT_FALSE(yaml.ok());
+    ASSERT_EQ(yaml.status().details().size(), 1u) << yaml.status().message();
+    EXPECT_EQ(yaml.status().details()[0].path, c.path) << yaml.status().message();
+    EXPECT_EQ(yaml.status().details()[0].code, c.code) << yaml.status().message();
+    EXPECT_NE(yaml.status().message().find(std::string("shape.yaml:3:")), std::string::npos)
+        << yaml.status().message();
+    EXPECT_NE(yaml.status().message().find(c.path), std::string::npos) << yaml.status().message();
+
+    std::vector<BodyError> parse_errors;
+    const nlohmann::json body = ParseJsonBody(c.json, parse_errors);
+    ASSERT_TRUE(parse_errors.empty());
+    const DecodedRequest json = DecodeRequestJson(body);
+    ASSERT_EQ(json.errors.size(), 1u) << json.errors.front().detail;
+    EXPECT_EQ(json.errors[0].pointer, KeyPathToPointer(c.path)) << json.errors[0].detail;
+    EXPECT_EQ(json.errors[0].code, c.code) << json.errors[0].detail;
+  }
+}
+
+TEST(RequestLanguageTest, PreemptionIsWrittenAndReadBackByYamlAndJson) {
+  Request with_defaults;
+  with_defaults.name = "urgent";
+  with_defaults.tenant = "lab";
+  with_defaults.nodes = 4;
+  with_defaults.priority = 50;
+  with_defaults.preemption = Preemption{};  // every field at its default: still asks to preempt
+  Request across = with_defaults;
+  across.preemption = Preemption{PreemptionScope::kAll, 3};
+  Request without = with_defaults;
+  without.preemption.reset();
+  for (const Request& r : {with_defaults, across, without}) {
+    const std::string dumped = DumpRequest(r);
+    SCOPED_TRACE(dumped);
+    ASSERT_TRUE(ValidateRequestFields(r).empty());
+    Result<Request> yaml = LoadRequestString(dumped, "dump");
+    ASSERT_TRUE(yaml.ok()) << yaml.status().message();
+    EXPECT_EQ(*yaml, r);
+    EXPECT_EQ(dumped.find("preemption") != std::string::npos, r.preemption.has_value());
+
+    const Json encoded = EncodeRequestJson(r);
+    EXPECT_EQ(encoded.contains("preemption"), r.preemption.has_value()) << encoded.dump();
+    const DecodedRequest json = DecodeRequestJson(nlohmann::json::parse(encoded.dump()));
+    ASSERT_TRUE(json.errors.empty()) << json.errors.front().pointer << json.errors.front().detail;
+    EXPECT_EQ(json.request, r) << encoded.dump();
+  }
+  EXPECT_NE(DumpRequest(across).find("preemption: {scope: all, maxEvictions: 3}"),
+            std::string::npos)
+      << DumpRequest(across);
+  EXPECT_EQ(EncodeRequestJson(across)["preemption"], (Json{{"scope", "all"}, {"maxEvictions", 3}}));
+
+  // Every field written out reads the same as the defaults left out.
+  Result<Request> explicit_form = LoadRequestString(
+      "name: urgent\ntenant: lab\nnodes: 4\npriority: 50\n"
+      "preemption: {policy: lowerPriority, scope: tenant}\n",
+      "explicit.yaml");
+  ASSERT_TRUE(explicit_form.ok()) << explicit_form.status().message();
+  EXPECT_EQ(*explicit_form, with_defaults);
+}
+
+TEST(RequestLanguageTest, OpenApiCarriesPreemptionAndTheEvictions) {
+  const Json doc = OpenApiDocument(AllRoutes());
+  const Json& preemption = doc["components"]["schemas"]["Request"]["properties"]["preemption"];
+  EXPECT_EQ(preemption["type"], "object");
+  EXPECT_EQ(preemption["properties"]["scope"]["enum"], Json::array({"tenant", "all"}));
+  EXPECT_EQ(preemption["properties"]["scope"]["default"], "tenant");
+  EXPECT_EQ(preemption["properties"]["policy"]["enum"], Json::array({"lowerPriority"}));
+  EXPECT_EQ(preemption["properties"]["maxEvictions"]["minimum"], 1);
+  EXPECT_EQ(preemption["properties"]["maxEvictions"]["type"], "integer");
+
+  const Json& placement = doc["components"]["schemas"]["Placement"]["properties"];
+  EXPECT_EQ(placement["evict"]["type"], "array");
+  EXPECT_EQ(placement["evict"]["items"]["type"], "string");
+  const Json& eviction = placement["evictions"]["items"];
+  std::vector<std::string> fields;
+  for (const auto& [k, v] : eviction["properties"].items()) {
+    fields.push_back(k);
+    EXPECT_TRUE(v.contains("description")) << k;
+  }
+  EXPECT_EQ(fields, (std::vector<std::string>{"allocation", "tenant", "project", "priority",
+                                              "nodes", "used", "domain"}));
+  EXPECT_EQ(eviction["properties"]["priority"]["type"], "integer");
 }
 
 TEST(RequestLanguageTest, CapacityRejectsAShapeOutOfBoundsLikeTheYamlLoader) {

@@ -3,7 +3,14 @@
 //
 //   # comment
 //   REQUEST: optimal OBJECTIVE BOUND
+//   REQUEST: evicts COUNT PRIORITY_SUM
 //   REQUEST: infeasible
+//
+// `evicts` is for a request with `preemption:` that fits only by evicting: the exact backends must
+// evict exactly COUNT allocations whose priorities sum to PRIORITY_SUM (the least any placement
+// needs, the count first); the heuristic must evict no fewer (and at an equal count, no lower
+// sum) or report that it found nothing. An `optimal` request evicts nothing. The problem holds the
+// scenario's allocations as the holdings a preempting request chooses from, and its policy.
 //
 // Invariants, not node lists (ties between equally good nodes are the backends' to break). The
 // exact backends (ilp, auto) must prove the expected optimum: status `optimal`, the objective and
@@ -18,6 +25,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "inventory/scenario_codec.h"
@@ -51,6 +59,8 @@ struct Expected {
   bool placed = false;
   double objective = 0;
   double bound = 0;
+  std::optional<int> evictions;  // `evicts`: how many, and the sum of their priorities
+  long priority_sum = 0;
 };
 
 // Parses NAME.expected; a malformed line fails the test that reads it.
@@ -71,8 +81,15 @@ std::map<std::string, Expected> ReadExpected(const fs::path& path) {
       e.placed = true;
       rest >> e.objective >> e.bound;
       if (!rest) ADD_FAILURE() << path << ":" << number << ": expected OBJECTIVE BOUND";
+    } else if (status == "evicts") {
+      e.placed = true;
+      int count = 0;
+      rest >> count >> e.priority_sum;
+      if (!rest) ADD_FAILURE() << path << ":" << number << ": expected COUNT PRIORITY_SUM";
+      e.evictions = count;
     } else if (status != "infeasible") {
-      ADD_FAILURE() << path << ":" << number << ": expected optimal or infeasible, got " << line;
+      ADD_FAILURE() << path << ":" << number << ": expected optimal, evicts or infeasible, got "
+                    << line;
       continue;
     }
     out[line.substr(0, colon)] = e;
@@ -95,7 +112,9 @@ TEST_P(GoldenPlaceTest, EveryBackendMeetsTheExpectedAnswer) {
       << "every request of the scenario needs exactly one expected line";
   auto snapshot = MakeSnapshot(scenario->inventory);
   ASSERT_TRUE(snapshot.ok()) << snapshot.status().message();
-  const PlacementProblem problem{*snapshot, scenario->tenants};
+  PlacementProblem problem{*snapshot, scenario->tenants};
+  problem.holdings = HoldingsOf(scenario->inventory, scenario->allocations);
+  problem.preempt_across_tenants = scenario->policy.preempt_across_tenants;
 
   for (const std::string backend : {"ilp", "auto", "heuristic"}) {
     SolveOptions options;
@@ -112,15 +131,42 @@ TEST_P(GoldenPlaceTest, EveryBackendMeetsTheExpectedAnswer) {
       ASSERT_NE(it, expected.end()) << "no expected line for " << request.name;
       const Expected& want = it->second;
       if (Placed(r)) {
-        const auto violations = VerifyPlacement(problem, request, r.nodes);
+        const auto violations = VerifyResult(problem, request, r);
         EXPECT_TRUE(violations.empty())
             << violations.front().constraint << ": " << violations.front().detail;
       }
       if (!want.placed) {
         EXPECT_FALSE(Placed(r)) << "placed a request that has no placement, objective "
                                 << r.objective.total;
+        EXPECT_TRUE(r.evictions.empty()) << "evicted for a request it did not place";
         continue;
       }
+      if (want.evictions) {
+        if (!Placed(r)) {
+          ASSERT_NE(backend, "ilp") << "no placement: " << SolveStatusName(r.status);
+          ASSERT_NE(backend, "auto") << "no placement: " << SolveStatusName(r.status);
+          EXPECT_EQ(r.status, SolveStatus::kNoSolutionFound) << SolveStatusName(r.status);
+          continue;
+        }
+        const int count = static_cast<int>(r.evictions.size());
+        long sum = 0;
+        std::string names;
+        for (const Eviction& e : r.evictions) {
+          sum += e.priority;
+          names += " " + e.allocation;
+        }
+        if (backend == "heuristic") {
+          EXPECT_GE(count, *want.evictions) << "evicts" << names;
+          if (count == *want.evictions) {
+            EXPECT_GE(sum, want.priority_sum) << "evicts" << names;
+          }
+        } else {
+          EXPECT_EQ(count, *want.evictions) << "evicts" << names;
+          EXPECT_EQ(sum, want.priority_sum) << "evicts" << names;
+        }
+        continue;
+      }
+      EXPECT_TRUE(r.evictions.empty()) << "evicted although the request fits without";
       if (backend == "heuristic") {
         if (Placed(r)) {
           EXPECT_GE(r.objective.total, want.objective - 1e-6);

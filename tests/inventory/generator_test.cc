@@ -87,6 +87,7 @@ TEST(GeneratorTest, ASeedMeansTheSameDataCentreInEveryVersion) {
                         "dc-tenant-2",
                         "",
                         {"dc-p1-r08-n01", "dc-p1-r08-n02", "dc-p1-r08-n03", "dc-p1-r08-n04"},
+                        std::nullopt,
                         std::nullopt}));
 }
 

@@ -155,7 +155,7 @@ TEST(RoundTripTest, AwkwardStringsAndDoublesSurvive) {
       {"t 1", {5, std::nullopt, 99, 1.5, std::nullopt}, {}, {"gdpr"}, 0.25, {0.1, 0.7}});
   s.tenants.back().projects = {{"p: 1", {2, std::nullopt, 50, std::nullopt, 0.5}, {0.5}},
                                {"null", {}, {}}};
-  s.allocations.push_back({"a/1", "t 1", "p: 1", {"n2"}, std::nullopt});
+  s.allocations.push_back({"a/1", "t 1", "p: 1", {"n2"}, std::nullopt, std::nullopt});
   Request r;
   r.name = "r\"1";
   r.tenant = "t 1";
@@ -191,6 +191,62 @@ TEST(RoundTripTest, AwkwardStringsAndDoublesSurvive) {
   s.ApplyAllocations();
   ASSERT_TRUE(s.inventory.BuildIndex().ok());
   ExpectRoundTrip(s, "awkward");
+}
+
+TEST(RoundTripTest, PrioritiesPolicyAndPreemptionSurvive) {
+  Result<Scenario> s = LoadScenarioString(R"(apiVersion: topoplace/v1
+policy: {preemptAcrossTenants: true}
+inventory:
+  sites: [{name: s1, region: us-east, jurisdiction: US}]
+  powerDomains: [{name: pd, site: s1}]
+  switches:
+    - {name: spine, role: spine, vendor: arista, site: s1, pod: p1}
+    - {name: leaf, role: leaf, vendor: arista, site: s1, pod: p1, uplinks: [spine]}
+  racks: [{name: r1, site: s1, row: row-1, pod: p1, powerDomains: [pd]}]
+  nodeClasses: [{name: c, cpu: {cores: 8}, memoryGiB: 64, costPerHour: 1}]
+  nodes:
+    - {name: n1, class: c, rack: r1, powerDomain: pd, leaf: leaf}
+    - {name: n2, class: c, rack: r1, powerDomain: pd, leaf: leaf}
+    - {name: n3, class: c, rack: r1, powerDomain: pd, leaf: leaf}
+tenants: [{name: t}]
+allocations:
+  - {name: low, tenant: t, nodes: [n1], priority: -3}
+  - {name: zero, tenant: t, nodes: [n2], priority: 0}
+  - name: recorded
+    tenant: t
+    nodes: [n3]
+    priority: 7
+    request: {nodes: 1, priority: 40, preemption: {maxEvictions: 1}}
+requests:
+  - {name: defaults, tenant: t, nodes: 1, priority: 5, preemption: {}}
+  - {name: across, tenant: t, nodes: 2, priority: 9, preemption: {scope: all, maxEvictions: 4}}
+  - {name: explicit, tenant: t, nodes: 1, priority: 9, preemption: {policy: lowerPriority, scope: tenant}}
+  - {name: none, tenant: t, nodes: 1}
+)",
+                                          "preemption.yaml");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_EQ(s->allocations.size(), 3u);
+  EXPECT_EQ(s->allocations[1].priority, 0) << "an explicit 0 is kept";
+  ASSERT_TRUE(s->allocations[2].request.has_value());
+  EXPECT_EQ(s->allocations[2].request->preemption, (Preemption{PreemptionScope::kTenant, 1}));
+  ExpectRoundTrip(*s, "preemption");
+  const std::string yaml = DumpScenario(*s);
+  EXPECT_NE(yaml.find("policy: {preemptAcrossTenants: true}"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("preemption: {}"), std::string::npos) << yaml;
+
+  // A scenario that says nothing of preemption writes nothing of it.
+  Scenario plain = *s;
+  plain.policy = {};
+  for (Allocation& a : plain.allocations) {
+    a.priority.reset();
+    if (a.request) a.request->preemption.reset();
+  }
+  for (Request& r : plain.requests) r.preemption.reset();
+  ExpectRoundTrip(plain, "without preemption");
+  const std::string plain_yaml = DumpScenario(plain);
+  EXPECT_EQ(plain_yaml.find("policy"), std::string::npos) << plain_yaml;
+  EXPECT_EQ(plain_yaml.find("preempt"), std::string::npos) << plain_yaml;
+  EXPECT_EQ(plain_yaml.find("priority: 7"), std::string::npos) << plain_yaml;
 }
 
 TEST(RoundTripTest, AnEmptyScenarioSurvives) {

@@ -273,7 +273,8 @@ TEST(ScenarioCodecTest, AllocationsMarkTheirNodesAllocatedToTheTenant) {
 )");
   ASSERT_TRUE(r.ok()) << r.status().message();
   const Inventory& inv = r->inventory;
-  EXPECT_EQ(r->allocations[0], (Allocation{"job", "lab", "", {"n1", "n2"}, std::nullopt}));
+  EXPECT_EQ(r->allocations[0],
+            (Allocation{"job", "lab", "", {"n1", "n2"}, std::nullopt, std::nullopt}));
   EXPECT_EQ(inv.nodes[0].state, NodeState::kAllocated);
   EXPECT_EQ(inv.nodes[0].holder, "lab");
   // A node in maintenance stays in maintenance but still records who holds it.
@@ -282,6 +283,68 @@ TEST(ScenarioCodecTest, AllocationsMarkTheirNodesAllocatedToTheTenant) {
   EXPECT_EQ(inv.nodes[2].state, NodeState::kFailed);
   EXPECT_EQ(inv.nodes[2].holder, "");
   EXPECT_EQ(inv.nodes[3].holder, "startup");
+}
+
+TEST(ScenarioCodecTest, PriorityPolicyAndPreemptionLandInTheirFields) {
+  Result<Scenario> r = Load(std::string(kInventory) + R"(policy: {preemptAcrossTenants: true}
+allocations:
+  - {name: low, tenant: lab, nodes: [n1], priority: -5}
+  - {name: plain, tenant: startup, nodes: [n4]}
+  - name: recorded
+    tenant: lab
+    nodes: [n2]
+    request: {nodes: 1, priority: 30}
+requests:
+  - {name: all, tenant: lab, nodes: 1, priority: 10, preemption: {policy: lowerPriority, scope: all, maxEvictions: 2}}
+  - {name: defaults, tenant: lab, nodes: 1, priority: 10, preemption: {}}
+  - {name: none, tenant: lab, nodes: 1, priority: 10}
+)");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(r->policy.preempt_across_tenants);
+  ASSERT_THAT(r->allocations, SizeIs(3));
+  EXPECT_EQ(r->allocations[0].priority, -5);
+  EXPECT_EQ(AllocationPriority(r->allocations[0]), -5);
+  EXPECT_FALSE(r->allocations[1].priority.has_value());
+  EXPECT_EQ(AllocationPriority(r->allocations[1]), 0) << "an allocation's priority defaults to 0";
+  EXPECT_EQ(AllocationPriority(r->allocations[2]), 30) << "else its recorded request's";
+  ASSERT_THAT(r->requests, SizeIs(3));
+  EXPECT_EQ(r->requests[0].preemption, (Preemption{PreemptionScope::kAll, 2}));
+  EXPECT_EQ(r->requests[1].preemption, Preemption{}) << "scope tenant, no limit";
+  EXPECT_FALSE(r->requests[2].preemption.has_value());
+
+  Result<Scenario> plain = Load(kInventory);
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  EXPECT_FALSE(plain->policy.preempt_across_tenants) << "no preemption across tenants by default";
+}
+
+TEST(ScenarioCodecTest, BadPriorityPolicyAndPreemptionNameTheirPathAndCode) {
+  auto s = Load(std::string(kInventory) + R"(policy: {preemptAcrossTenants: "yes", evict: all}
+allocations:
+  - {name: a, tenant: lab, nodes: [n1], priority: high}
+  - {name: b, tenant: lab, nodes: [n4], priority: 1000001}
+requests:
+  - {name: r1, tenant: lab, nodes: 1, preemption: {policy: newest, scope: everyone, maxEvictions: 0}}
+  - {name: r2, tenant: lab, nodes: 1, preemption: 5}
+)");
+  ASSERT_FALSE(s.ok());
+  std::vector<std::string> details;
+  for (const ErrorDetail& d : s.status().details()) details.push_back(d.path + " " + d.code);
+  EXPECT_THAT(
+      details,
+      ElementsAre(
+          "policy.preemptAcrossTenants wrong_type", "policy.evict unknown_field",
+          "allocations[0].priority wrong_type", "allocations[1].priority out_of_range",
+          "requests[0].preemption.policy bad_value", "requests[0].preemption.scope bad_value",
+          "requests[0].preemption.maxEvictions out_of_range", "requests[1].preemption wrong_type"));
+  EXPECT_EQ(s.status().details().size(), s.status().messages().size());
+  const std::vector<std::string>& messages = s.status().messages();
+  ASSERT_THAT(messages, SizeIs(8));
+  EXPECT_THAT(messages[5], HasSubstr("requests[0].preemption.scope: unknown preemption scope "
+                                     "\"everyone\"; expected one of tenant, all"));
+  EXPECT_THAT(messages[6], HasSubstr("requests[0].preemption.maxEvictions: 0 is out of range"));
+  EXPECT_THAT(messages[7], HasSubstr("requests[1].preemption: got \"5\"; expected a map with "
+                                     "policy, scope, maxEvictions"));
+  for (const std::string& m : messages) EXPECT_THAT(m, ::testing::StartsWith("test.yaml:"));
 }
 
 TEST(ScenarioCodecTest, TheDesignDocumentExampleLoads) {

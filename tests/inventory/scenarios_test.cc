@@ -171,6 +171,33 @@ TEST(ScenariosTest, HipaaHasOneTenantThatMayAskForHipaaAndOneThatMayNot) {
             2);
 }
 
+TEST(ScenariosTest, PreemptionHasFullLeavesOfLowerPriorityWorkAndRequestsThatMayEvict) {
+  const Scenario& s = LoadOrDie("preemption.yaml");
+  EXPECT_TRUE(s.policy.preempt_across_tenants);
+  // Each leaf holds at most one free node: nothing of 3 or more nodes fits under a leaf without
+  // evicting.
+  std::map<std::string, int> free_per_leaf;
+  for (const Node& n : s.inventory.nodes) {
+    if (n.state == NodeState::kAvailable) ++free_per_leaf[n.leaf];
+  }
+  for (const auto& [leaf, n] : free_per_leaf) EXPECT_LE(n, 1) << leaf;
+  std::set<std::string> tenants;
+  for (const Allocation& a : s.allocations) {
+    EXPECT_TRUE(a.priority.has_value()) << a.name;
+    tenants.insert(a.tenant);
+  }
+  EXPECT_EQ(tenants.size(), 2u);
+  int across = 0;
+  for (const Request& r : s.requests) {
+    ASSERT_TRUE(r.preemption.has_value()) << r.name;
+    ASSERT_TRUE(r.locality.has_value()) << r.name;
+    EXPECT_EQ(r.locality->level, Level::kLeaf);
+    EXPECT_GE(*r.nodes, 3) << r.name;
+    across += r.preemption->scope == PreemptionScope::kAll ? 1 : 0;
+  }
+  EXPECT_EQ(across, 1);
+}
+
 TEST(ScenariosTest, Dc10kHasAboutTenThousandNodesSixtyPercentAllocated) {
   const Scenario& s = LoadOrDie("dc-10k.yaml");
   EXPECT_GE(s.inventory.nodes.size(), 9500u);
