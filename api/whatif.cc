@@ -69,6 +69,23 @@ Json RepairJson(const Snapshot& snap, const AllocationRepair& r) {
   for (const Violation& x : r.violations)
     v.push_back({{"constraint", x.constraint}, {"detail", x.detail}});
   j["violations"] = v;
+  if (r.preemption) {
+    const RepairPreemption& p = *r.preemption;
+    Json evict = Json::array();
+    for (const Eviction& e : p.evictions) evict.push_back(e.allocation);
+    j["preemption"] = {{"evict", evict},
+                       {"evictions", EvictionsJson(snap, p.evictions)},
+                       {"replacements", NodeNames(snap, p.replacements)},
+                       {"moves", p.moves},
+                       {"prioritySum", p.priority_sum},
+                       {"provenMinimal", p.minimal},
+                       {"note", p.note},
+                       {"candidates", p.candidates},
+                       {"setsTried", p.sets_tried}};
+  } else {
+    j["preemption"] = nullptr;
+  }
+  j["noPreemption"] = r.no_preemption;
   return j;
 }
 
@@ -100,6 +117,18 @@ void PrintRepair(std::ostream& out, const Snapshot& snap, const AllocationRepair
         << r.relocation->kept_moved << " of them nodes that did not fail\n";
   } else if (r.by_request && !r.kept.empty()) {
     out << "    relocation: no placement of the whole allocation exists either\n";
+  }
+  if (r.preemption) {
+    const RepairPreemption& p = *r.preemption;
+    out << "    preemption: evicting " << p.evictions.size() << " lower-priority allocation"
+        << (p.evictions.size() == 1 ? "" : "s") << " (of " << p.candidates
+        << ") would repair it with " << p.moves << " move" << (p.moves == 1 ? "" : "s") << " ("
+        << (p.minimal ? "fewest evictions proven" : "not proven minimal: " + TerminalText(p.note))
+        << ")\n";
+    for (const Eviction& e : p.evictions) out << "      evict " << EvictionText(snap, e) << "\n";
+    out << "      replacements: " << NodeListText(snap, p.replacements) << "\n";
+  } else if (!r.no_preemption.empty()) {
+    out << "    preemption: none would repair it: " << TerminalText(r.no_preemption) << "\n";
   }
 }
 
@@ -145,14 +174,180 @@ Status ChangeErrors(const Scenario& before, const WhatIfInput& input, const Stat
   return out;
 }
 
-// A shape the problem cannot take: its messages prefixed with where it came from.
-Status ShapeError(const Status& invalid, const std::string& path) {
+// A shape (or request to place) the problem cannot take: its messages prefixed with where it came
+// from.
+Status ShapeError(const Status& invalid, const std::string& path,
+                  const std::string& reason = "invalid_shape") {
   std::vector<std::string> messages;
   for (const std::string& m : invalid.messages()) messages.push_back(path + ": " + m);
   Status out(StatusCode::kInvalidArgument, messages);
-  out.SetReason("invalid_shape");
-  for (const std::string& m : messages) out.AddDetail({path, "invalid_shape", m});
+  out.SetReason(reason);
+  for (const std::string& m : messages) out.AddDetail({path, reason, m});
   return out;
+}
+
+// --- whatif --place: what placing one request would take ----------------------------------------
+
+std::string PreemptionScopeText(const PlacementProblem& problem, const Request& request) {
+  if (!request.preemption) return "";
+  return request.preemption->scope == PreemptionScope::kAll && problem.preempt_across_tenants
+             ? "any tenant's"
+             : "tenant " + request.tenant + "'s";
+}
+
+// The request solved against `problem` (its holdings are what a preempting request may evict),
+// its result verified, and, when it is not placed, the request without preemption solved once
+// every legal victim is gone: proven infeasible there, it is impossible, and that solve explains
+// why.
+Result<WhatIfPlacement> PlanPlacement(const PlacementProblem& problem, const Request& request,
+                                      bool preempt_added, const WhatIfOptions& options) {
+  WhatIfPlacement out;
+  out.request = request;
+  out.preempt_added = preempt_added;
+  out.snapshot = problem.snapshot;
+  SolveOptions so;
+  so.backend = options.backend;
+  so.time_limit_seconds = options.time_limit_seconds;
+  so.explain = options.explain;
+  so.requests_validated = true;
+  Result<std::vector<PlacementResult>> solved = Solve(problem, {request}, so);
+  if (!solved.ok()) return solved.status();
+  out.result = std::move(solved->front());
+  const std::vector<int> victims = LegalVictims(problem, request);
+  out.legal_victims = static_cast<int>(victims.size());
+  const PlacementResult& r = out.result;
+  if (HasPlacement(r.status)) {
+    out.violations = VerifyResult(problem, request, r);
+    const int n = static_cast<int>(r.evictions.size());
+    if (n == 0) {
+      out.outcome = WhatIfPlacement::Outcome::kFits;
+      out.summary = "fits without evicting anything";
+      return out;
+    }
+    int sum = 0;
+    for (const Eviction& e : r.evictions) sum += e.priority;
+    out.outcome = WhatIfPlacement::Outcome::kFitsByEvicting;
+    out.summary =
+        "fits by evicting " + std::to_string(n) + " allocation" + (n == 1 ? "" : "s") +
+        " (priority sum " + std::to_string(sum) + ") of the " + std::to_string(victims.size()) +
+        " it may evict; " +
+        (r.status == SolveStatus::kOptimal ? "no placement evicts fewer (proven)"
+                                           : "fewer evictions not ruled out (not proven minimal)");
+    return out;
+  }
+  std::vector<std::string> names;
+  for (int v : victims) names.push_back(problem.holdings[v].name);
+  Request plain = request;
+  plain.preemption.reset();
+  SolveOptions everyone_options = so;
+  everyone_options.explain = true;
+  Result<std::vector<PlacementResult>> everyone =
+      Solve(AfterEvictions(problem, names), {plain}, everyone_options);
+  if (!everyone.ok()) return everyone.status();
+  const PlacementResult& all = everyone->front();
+  const std::string may_evict = victims.empty()
+                                    ? std::string()
+                                    : std::to_string(victims.size()) + " allocation" +
+                                          (victims.size() == 1 ? "" : "s") + " of priority below " +
+                                          std::to_string(request.priority) + " (" +
+                                          PreemptionScopeText(problem, request) + ")";
+  if (all.status == SolveStatus::kInfeasible) {
+    out.outcome = WhatIfPlacement::Outcome::kImpossible;
+    out.explanation = all.explanation;
+    if (!request.preemption) {
+      out.summary = "does not fit, and the request may not evict anything (no preemption:)";
+    } else if (victims.empty()) {
+      out.summary = "does not fit, and there is nothing it may evict: no allocation of " +
+                    PreemptionScopeText(problem, request) + " has a priority below " +
+                    std::to_string(request.priority);
+    } else {
+      out.summary = "does not fit even if all " + may_evict + " were evicted";
+      if (out.explanation) {
+        out.explanation->summary =
+            "with all " + std::to_string(victims.size()) + " evicted: " + out.explanation->summary;
+      }
+    }
+    return out;
+  }
+  out.outcome = WhatIfPlacement::Outcome::kNotPlaced;
+  if (HasPlacement(all.status) && request.preemption && request.preemption->max_evictions &&
+      *request.preemption->max_evictions < static_cast<int>(victims.size())) {
+    const std::string most = std::to_string(*request.preemption->max_evictions);
+    out.summary = "evicting all " + may_evict +
+                  " would make room, but no placement evicting at most " + most +
+                  (r.status == SolveStatus::kInfeasible ? " exists (proven)" : " was found");
+    if (r.status == SolveStatus::kInfeasible) out.outcome = WhatIfPlacement::Outcome::kImpossible;
+  } else if (HasPlacement(all.status)) {
+    out.summary = "evicting all " + may_evict +
+                  " would make room, but the search found no placement (" +
+                  std::string(SolveStatusName(r.status)) + ")";
+  } else {
+    out.summary = "no placement found and none proven impossible (" +
+                  std::string(SolveStatusName(r.status)) + ")";
+  }
+  return out;
+}
+
+Json PlacementJson(const WhatIfPlacement& p) {
+  const Request& r = p.request;
+  Json preemption = nullptr;
+  if (r.preemption) {
+    preemption = {{"scope", PreemptionScopeName(r.preemption->scope)},
+                  {"maxEvictions", r.preemption->max_evictions ? Json(*r.preemption->max_evictions)
+                                                               : Json(nullptr)},
+                  {"addedByPreempt", p.preempt_added}};
+  }
+  Json violations = Json::array();
+  for (const Violation& v : p.violations)
+    violations.push_back({{"constraint", v.constraint}, {"detail", v.detail}});
+  const bool evicts = !p.result.evictions.empty();
+  return Json{{"request", r.name},
+              {"tenant", r.tenant},
+              {"priority", r.priority},
+              {"preemption", preemption},
+              {"outcome", PlacementOutcomeName(p.outcome)},
+              {"summary", p.summary},
+              {"legalVictims", p.legal_victims},
+              {"evictionsProvenMinimal", evicts && p.result.status == SolveStatus::kOptimal},
+              {"result", PlacementResultToJson(*p.snapshot, p.result)},
+              {"violations", violations},
+              {"explanation", p.explanation ? ExplanationJson(*p.explanation) : Json(nullptr)}};
+}
+
+void PrintPlacement(std::ostream& out, const WhatIfPlacement& p) {
+  const Request& r = p.request;
+  const Snapshot& snap = *p.snapshot;
+  out << "place " << TerminalText(r.name) << " (tenant " << TerminalText(r.tenant) << ", priority "
+      << r.priority;
+  if (r.preemption) {
+    out << ", preemption scope " << PreemptionScopeName(r.preemption->scope);
+    if (r.preemption->max_evictions) out << " maxEvictions " << *r.preemption->max_evictions;
+    if (p.preempt_added) out << " (added by --preempt)";
+  } else {
+    out << ", no preemption";
+  }
+  out << "): " << TerminalText(p.summary) << "\n";
+  out << "  status: " << SolveStatusName(p.result.status);
+  if (!p.result.evictions.empty()) {
+    out << (p.result.status == SolveStatus::kOptimal
+                ? " (the eviction count is proven minimal)"
+                : " (the eviction count is not proven minimal)");
+  }
+  out << "\n";
+  if (!p.result.evictions.empty()) {
+    out << "  evict (" << p.result.evictions.size() << " of " << p.legal_victims
+        << " it may evict):\n";
+    for (const Eviction& e : p.result.evictions) out << "    " << EvictionText(snap, e) << "\n";
+  }
+  if (HasPlacement(p.result.status)) {
+    out << "  nodes: " << NodeListText(snap, p.result.nodes) << "\n";
+    out << "  cost: " << FixedText(p.result.cost_per_hour) << "/h\n";
+    for (const Violation& v : p.violations) {
+      out << "  VERIFIER: " << TerminalText(v.constraint) << ": " << TerminalText(v.detail) << "\n";
+    }
+  }
+  if (p.explanation) PrintExplanation(out, *p.explanation, "  ");
+  out << "  (a dry run: nothing was evicted, held or written)\n";
 }
 
 std::string Limit(const std::optional<int64_t>& v) {
@@ -166,20 +361,32 @@ std::string Limit(const std::optional<double>& v) {
 
 // --- whatif --------------------------------------------------------------------------------------
 
+std::string_view PlacementOutcomeName(WhatIfPlacement::Outcome o) {
+  switch (o) {
+    case WhatIfPlacement::Outcome::kFits: return "fits";
+    case WhatIfPlacement::Outcome::kFitsByEvicting: return "fitsByEvicting";
+    case WhatIfPlacement::Outcome::kImpossible: return "impossible";
+    case WhatIfPlacement::Outcome::kNotPlaced: return "notPlaced";
+  }
+  return "";
+}
+
 Result<WhatIfReport> PlanWhatIf(const Scenario& before, const WhatIfInput& input,
                                 const WhatIfOptions& options) {
-  if (input.changes.empty()) {
+  if (input.changes.empty() && !input.place) {
     Status st = WithReason(StatusCode::kInvalidArgument, "no_change",
                            "no change given; expected at least one of --fail, --drain, --add, "
-                           "--remove, --tenant-quota");
+                           "--remove, --tenant-quota, or a request to --place");
     st.AddDetail({"", "no_change", st.message()});
     return st;
   }
   WhatIfReport report;
   Scenario after = before;
-  Result<std::vector<AppliedChange>> applied = ApplyChanges(after, input.changes);
-  if (!applied.ok()) return ChangeErrors(before, input, applied.status());
-  report.changes = std::move(applied).value();
+  if (!input.changes.empty()) {
+    Result<std::vector<AppliedChange>> applied = ApplyChanges(after, input.changes);
+    if (!applied.ok()) return ChangeErrors(before, input, applied.status());
+    report.changes = std::move(applied).value();
+  }
   report.allocations = before.allocations.size();
 
   auto before_snap = MakeSnapshot(before.inventory);
@@ -196,6 +403,44 @@ Result<WhatIfReport> PlanWhatIf(const Scenario& before, const WhatIfInput& input
     Status v = ValidateRequest(before_problem, s);
     if (!v.ok()) return ShapeError(v, PathOf(input.shape_paths, i, "--shape"));
   }
+  // So is the request to place. The problem it is placed against: the scenario's allocations are
+  // the holdings it may evict from, under the scenario's policy.
+  std::optional<Request> place = input.place;
+  bool preempt_added = false;
+  const bool across = before.policy.preempt_across_tenants || input.place_across_tenants;
+  if (place) {
+    if (place->name.empty()) place->name = "request";
+    if (place->tenant.empty() && !before.tenants.empty())
+      place->tenant = before.tenants.front().name;
+    if (input.preempt && !place->preemption) {
+      place->preemption = Preemption{};
+      preempt_added = true;
+    }
+    PlacementProblem check = before_problem;
+    check.preempt_across_tenants = across;
+    Status v = ValidateRequest(check, *place);
+    if (!v.ok()) return ShapeError(v, input.place_path, "invalid_place");
+  }
+  if (input.changes.empty()) {
+    // Only the placement: the scenario as it is.
+    report.after = report.before;
+    report.capacity_before = report.capacity_after = SummariseCapacity(*report.before);
+    for (const Request& s : shapes) {
+      CapacityOptions co;
+      co.explain = false;
+      co.proof_time_limit_seconds = options.time_limit_seconds;
+      Result<CapacityResult> copies = CountCopies(before_problem, s, co);
+      report.shapes.push_back({s, copies, copies});
+    }
+    PlacementProblem problem = before_problem;
+    problem.project_usage = ProjectUsages(before.inventory, before.allocations);
+    problem.holdings = HoldingsOf(before.inventory, before.allocations);
+    problem.preempt_across_tenants = across;
+    Result<WhatIfPlacement> placed = PlanPlacement(problem, *place, preempt_added, options);
+    if (!placed.ok()) return placed.status();
+    report.placement = std::move(placed).value();
+    return report;
+  }
 
   Result<RepairInput> repair_input = PrepareRepair(before, after);
   if (!repair_input.ok()) return repair_input.status();
@@ -203,6 +448,7 @@ Result<WhatIfReport> PlanWhatIf(const Scenario& before, const WhatIfInput& input
   ro.solve.time_limit_seconds = options.time_limit_seconds;
   ro.relocate = options.relocate;
   ro.explain = options.explain;
+  ro.preemption_seconds = options.time_limit_seconds;
   PlacementProblem repaired_problem;
   Result<std::vector<AllocationRepair>> repairs =
       RepairAllocations(repair_input->problem, repair_input->cases, ro, &repaired_problem);
@@ -233,6 +479,21 @@ Result<WhatIfReport> PlanWhatIf(const Scenario& before, const WhatIfInput& input
     if (!pa.ok()) return pa.status();
     report.pending_before = std::move(pb).value();
     report.pending_after = std::move(pa).value();
+  }
+
+  if (place) {
+    // After the changes and the repairs: the allocations hold what they kept and their
+    // replacements (the repair's holdings); their projects hold the same.
+    PlacementProblem problem = repaired_problem;
+    problem.preempt_across_tenants = across;
+    problem.project_usage.clear();
+    for (const Holding& h : problem.holdings) {
+      AddProjectUsage(problem.project_usage, problem.snapshot->inventory, h.tenant, h.project,
+                      h.nodes);
+    }
+    Result<WhatIfPlacement> placed = PlanPlacement(problem, *place, preempt_added, options);
+    if (!placed.ok()) return placed.status();
+    report.placement = std::move(placed).value();
   }
 
   for (const AllocationRepair& r : report.repairs) {
@@ -286,7 +547,8 @@ Json WhatIfReportJson(const WhatIfReport& report, const std::string& source) {
               {"pending",
                {{"placedBefore", PlacedCount(report.pending_before)},
                 {"placedAfter", PlacedCount(report.pending_after)},
-                {"requests", jpending}}}};
+                {"requests", jpending}}},
+              {"place", report.placement ? PlacementJson(*report.placement) : Json(nullptr)}};
 }
 
 void PrintWhatIfReport(std::ostream& out, const WhatIfReport& report, const std::string& source) {
@@ -297,6 +559,14 @@ void PrintWhatIfReport(std::ostream& out, const WhatIfReport& report, const std:
   for (const AppliedChange& a : report.changes) {
     out << "  " << ChangeFlag(a.change.kind) << " " << TerminalText(a.change.text) << ": "
         << TerminalText(a.summary) << "\n";
+  }
+  if (report.changes.empty()) {
+    // Only a request to place, on the scenario as it is.
+    if (report.placement) {
+      out << "\n";
+      PrintPlacement(out, *report.placement);
+    }
+    return;
   }
   out << "\naffected allocations: " << report.repairs.size() << " of " << report.allocations
       << "\n";
@@ -348,6 +618,10 @@ void PrintWhatIfReport(std::ostream& out, const WhatIfReport& report, const std:
           << (b ? "placed" : "not placed") << " -> " << (a ? "placed" : "not placed")
           << (b != a ? "   <- changed" : "") << "\n";
     }
+  }
+  if (report.placement) {
+    out << "\nwith the changes and the repairs in place:\n";
+    PrintPlacement(out, *report.placement);
   }
   out << "\n"
       << report.repaired << " of " << report.repairs.size() << " affected allocations repaired ("
@@ -697,11 +971,32 @@ DecodedWhatIf DecodeWhatIfJson(const json& body) {
     WrongType(out.errors, "", body, "an object with changes and, optionally, shapes");
     return out;
   }
-  UnknownFields(out.errors, body, {"changes", "shapes"});
+  UnknownFields(out.errors, body, {"changes", "shapes", "place", "preempt"});
+  if (body.contains("place")) {
+    const json& place = body["place"];
+    if (!place.is_object()) {
+      WrongType(out.errors, "/place", place, "a request object");
+    } else if (auto s = Shape(out.errors, place, "/place")) {
+      out.input.place = std::move(s->request);
+      out.input.place_path = "/place";
+    }
+  }
+  if (body.contains("preempt")) {
+    const json& preempt = body["preempt"];
+    if (!preempt.is_boolean()) {
+      WrongType(out.errors, "/preempt", preempt, "a boolean");
+    } else if (!body.contains("place")) {
+      out.errors.push_back({"missing_field", "/place", "preempt needs a request to place"});
+    } else {
+      out.input.preempt = preempt.get<bool>();
+    }
+  }
   if (!body.contains("changes")) {
-    out.errors.push_back({"missing_field", "/changes",
-                          "no changes; expected an array of changes like {\"fail\": "
-                          "\"powerDomain:NAME\"}"});
+    if (!body.contains("place")) {
+      out.errors.push_back({"missing_field", "/changes",
+                            "no changes; expected an array of changes like {\"fail\": "
+                            "\"powerDomain:NAME\"} (or a request to place)"});
+    }
   } else if (const json& changes = body["changes"]; !changes.is_array()) {
     WrongType(out.errors, "/changes", changes, "an array of changes");
   } else if (changes.empty() || changes.size() > kMaxWhatIfChanges) {
@@ -775,9 +1070,12 @@ Json WhatIfBodySchema(const Json& request_ref) {
       {"type", "object"},
       {"description",
        "Changes to try on the current state (applied in the order add, remove, fail, drain, "
-       "tenantQuota) and request shapes whose copies are counted before and after."},
+       "tenantQuota), request shapes whose copies are counted before and after, and a request "
+       "to place: what placing it would take (with preempt, the fewest evictions of "
+       "lower-priority allocations). Changes, a request to place, or both."},
       {"additionalProperties", false},
-      {"required", {"changes"}},
+      {"anyOf", Json::array({Json{{"required", Json::array({"changes"})}},
+                             Json{{"required", Json::array({"place"})}}})},
       {"properties",
        {{"changes",
          {{"type", "array"},
@@ -791,9 +1089,13 @@ Json WhatIfBodySchema(const Json& request_ref) {
             {"properties", kinds},
             {"example", {{"fail", "powerDomain:pdu-r02-a"}}}}}}},
         {"shapes",
-         {{"type", "array"},
-          {"maxItems", kMaxWhatIfShapes},
-          {"items", ShapeSchema(request_ref)}}}}}};
+         {{"type", "array"}, {"maxItems", kMaxWhatIfShapes}, {"items", ShapeSchema(request_ref)}}},
+        {"place", request_ref},
+        {"preempt",
+         {{"type", "boolean"},
+          {"description",
+           "give the request to place preemption: {scope: tenant} when it has none of its "
+           "own"}}}}}};
 }
 
 Json CapacityBodySchema(const Json& request_ref) {

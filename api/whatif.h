@@ -3,8 +3,14 @@
 // report, so a what-if asked over HTTP answers exactly what the command answers on a file.
 //
 // PlanWhatIf applies changes (inventory/changes.h) to a copy of a scenario, repairs the
-// allocations that lose nodes (solver/repair.h), and compares free capacity, copies of request
-// shapes and the scenario's pending requests before and after. PlanCapacity counts copies of a
+// allocations that lose nodes (solver/repair.h; an allocation that cannot be repaired is offered
+// the preemption that would repair it, when one exists), and compares free capacity, copies of
+// request shapes and the scenario's pending requests before and after. Given a request to place
+// (`whatif --place REQUEST.yaml [--preempt]`) it also says what placing it would take: against
+// the scenario as it is (or, with changes, as the changes and repairs leave it), with the
+// scenario's allocations as the holdings a request with `preemption:` may evict from, the
+// evictions with the fewest allocations (and whether that is proven), the placement, or why even
+// evicting every legal victim would not do. PlanCapacity counts copies of a
 // shape, tenant headroom, fragmentation and (given a demand history) forecasts. Both write
 // nothing anywhere; the caller keeps its scenario or problem unchanged.
 //
@@ -52,7 +58,7 @@ inline constexpr size_t kMaxShortShapeBytes = 4096;
 // --- whatif ------------------------------------------------------------------------------------
 
 struct WhatIfInput {
-  std::vector<Change> changes;  // at least one
+  std::vector<Change> changes;  // at least one, unless there is a request to place
   // Where each change came from, for error details ("--fail", "/changes/2/fail"); when shorter
   // than `changes`, the change's flag is used.
   std::vector<std::string> change_paths;
@@ -60,7 +66,41 @@ struct WhatIfInput {
   // without a tenant is for the scenario's first tenant.
   std::vector<Request> shapes;
   std::vector<std::string> shape_paths;  // as change_paths; default "--shape"
+  // A request to place (a dry run: nothing is evicted, held or written), and where it came from
+  // ("--place", "/place"). Without a tenant: the scenario's first tenant's.
+  std::optional<Request> place;
+  std::string place_path = "--place";
+  // Give `place` `preemption: {scope: tenant}` when it has no `preemption:` of its own (scope all
+  // only where the request says so and the scenario's policy allows it).
+  bool preempt = false;
+  // The provider's consent to `scope: all` for `place` beyond the scenario's policy (over HTTP, a
+  // provider-admin's call). Repairs and their preemption offers follow the scenario's policy only,
+  // so the service answers as the command on an export.
+  bool place_across_tenants = false;
 };
+
+// What placing one request would take.
+struct WhatIfPlacement {
+  enum class Outcome {
+    kFits,            // placed without evicting anything
+    kFitsByEvicting,  // placed once `result.evictions` are evicted
+    kImpossible,      // proven: not even evicting every legal victim makes room
+    kNotPlaced,       // no placement found and not proven impossible (or maxEvictions too low)
+  };
+  Request request;             // as solved: with the preemption --preempt gave it
+  bool preempt_added = false;  // --preempt gave it `preemption: {scope: tenant}`
+  Outcome outcome = Outcome::kNotPlaced;
+  // The solve: status, nodes, evictions (for kOptimal with evictions, the count and then the
+  // priority sum are proven the least any placement needs), cost.
+  PlacementResult result;
+  int legal_victims = 0;                     // allocations it may evict (LegalVictims)
+  std::vector<Violation> violations;         // the verifier on the result; empty when valid
+  std::string summary;                       // one line a person can act on
+  std::optional<Explanation> explanation;    // when not placed: why, every legal victim gone
+  std::shared_ptr<const Snapshot> snapshot;  // the state it was solved against
+};
+// "fits", "fitsByEvicting", "impossible", "notPlaced"
+std::string_view PlacementOutcomeName(WhatIfPlacement::Outcome o);
 
 struct WhatIfOptions {
   std::string backend = "auto";    // for the scenario's pending requests
@@ -83,12 +123,20 @@ struct WhatIfReport {
   CapacitySummary capacity_before, capacity_after;
   std::vector<ShapeCopies> shapes;
   std::vector<PlacementResult> pending_before, pending_after;  // the scenario's requests
+  std::optional<WhatIfPlacement> placement;                    // with a request to place
   int repaired = 0, not_repaired = 0, moves = 0;
   bool all_repaired() const { return not_repaired == 0; }
+  // Every affected allocation repaired, and the request to place (if any) placed.
+  bool satisfied() const {
+    return all_repaired() && (!placement || placement->outcome == WhatIfPlacement::Outcome::kFits ||
+                              placement->outcome == WhatIfPlacement::Outcome::kFitsByEvicting);
+  }
 };
 
-// `before` is an indexed scenario (as loaded). Reasons of input errors: change_not_applicable
-// (ApplyChanges refused a change: a name the scenario does not have, ...), invalid_shape.
+// `before` is an indexed scenario (as loaded). Reasons of input errors: no_change (neither changes
+// nor a request to place), change_not_applicable (ApplyChanges refused a change: a name the
+// scenario does not have, ...), invalid_shape, invalid_place (the request to place is not valid
+// for the scenario, e.g. scope all without the policy's consent).
 Result<WhatIfReport> PlanWhatIf(const Scenario& before, const WhatIfInput& input,
                                 const WhatIfOptions& options);
 

@@ -44,6 +44,29 @@ std::string FixedText(double v, int decimals) {
 
 std::string PercentText(double share) { return FixedText(100 * share, 1) + "%"; }
 
+Json EvictionsJson(const Snapshot& snapshot, const std::vector<Eviction>& evictions) {
+  Json out = Json::array();
+  for (const Eviction& e : evictions) {
+    out.push_back({{"allocation", e.allocation},
+                   {"tenant", e.tenant},
+                   {"project", e.project},
+                   {"priority", e.priority},
+                   {"nodes", NodeNames(snapshot, e.nodes)},
+                   {"used", NodeNames(snapshot, e.used)},
+                   {"domain", e.domain}});
+  }
+  return out;
+}
+
+std::string EvictionText(const Snapshot& snapshot, const Eviction& e) {
+  std::string out = TerminalText(e.allocation) + " (tenant " + TerminalText(e.tenant) +
+                    ", project " + TerminalText(e.project) + ", priority " +
+                    std::to_string(e.priority) + ", " + std::to_string(e.nodes.size()) + " node" +
+                    (e.nodes.size() == 1 ? "" : "s") + ": " + NodeListText(snapshot, e.nodes, 6);
+  if (!e.domain.empty()) out += "; freed from " + TerminalText(e.domain);
+  return out + ")";
+}
+
 Json ExplanationJson(const Explanation& e) {
   Json conflict = Json::array();
   for (const auto& c : e.conflict)

@@ -21,6 +21,13 @@ std::string NodeListText(const Snapshot& snapshot, const std::vector<int>& nodes
 std::string FixedText(double v, int decimals = 2);
 std::string PercentText(double share);
 
+// An evicted allocation (a what-if placement's, a repair's preemption offer), with the JSON keys
+// of a placement result's `evictions`: allocation, tenant, project, priority, nodes, used, domain.
+Json EvictionsJson(const Snapshot& snapshot, const std::vector<Eviction>& evictions);
+// "batch-low (tenant t1, project default, priority 0, 2 nodes: r1-n01, r1-n02 (leaf-1); freed
+// from leaf/leaf-1)"
+std::string EvictionText(const Snapshot& snapshot, const Eviction& e);
+
 Json ExplanationJson(const Explanation& e);
 void PrintExplanation(std::ostream& out, const Explanation& e, const std::string& indent);
 

@@ -581,7 +581,189 @@ std::optional<Relocation> Relocate(const PlacementProblem& problem, const Reques
   return out;
 }
 
-AllocationRepair RepairByRequest(const PlacementProblem& problem, const RepairCase& c,
+// ---------------------------------------------------------------------------------------------
+// The preemption that would repair an allocation (repair.h): eviction sets of lower-priority
+// allocations by increasing size, then priority sum, each judged by the repair's own search on the
+// problem after those evictions.
+
+constexpr double kMaxOfferTrySeconds = 2.0;  // per repair tried on one eviction set
+
+double Choose(int n, int k) {
+  double x = 1;
+  for (int i = 0; i < k; ++i) x = x * (n - i) / (i + 1);
+  return x;
+}
+
+struct PreemptionOffer {
+  std::optional<RepairPreemption> offer;
+  std::string none;  // why there is none, when there is none
+};
+
+// `unrepairable_proven`: the repair without evictions was proven impossible (so no empty set).
+PreemptionOffer OfferPreemption(const PlacementProblem& problem, const Request& request,
+                                int priority, const std::vector<int>& kept,
+                                bool unrepairable_proven, const RepairOptions& options) {
+  PreemptionOffer out;
+  const bool across = problem.preempt_across_tenants;
+  const std::vector<Holding>& holdings = problem.holdings;
+  std::vector<int> victims;  // indices into holdings: (priority, name) ascending
+  for (size_t i = 0; i < holdings.size(); ++i) {
+    const Holding& h = holdings[i];
+    if (h.name == request.name || h.nodes.empty() || h.priority >= priority) continue;
+    if (!across && h.tenant != request.tenant) continue;
+    victims.push_back(static_cast<int>(i));
+  }
+  std::sort(victims.begin(), victims.end(), [&](int a, int b) {
+    return std::tie(holdings[a].priority, holdings[a].name) <
+           std::tie(holdings[b].priority, holdings[b].name);
+  });
+  const std::string whose = across ? std::string() : " of tenant " + request.tenant;
+  const int n = static_cast<int>(victims.size());
+  if (n == 0) {
+    out.none = "no allocation" + whose + " has a priority below " + std::to_string(priority) +
+               ", so no preemption can make room";
+    return out;
+  }
+  const std::string lower = "the " +
+                            (n == 1 ? std::string("one lower-priority allocation")
+                                    : std::to_string(n) + " lower-priority allocations") +
+                            whose;
+
+  const auto start = Clock::now();
+  auto seconds_left = [&] { return options.preemption_seconds - MillisSince(start) / 1000.0; };
+  int tried = 0;
+  auto names_of = [&](const std::vector<int>& set) {
+    std::vector<std::string> names;
+    for (int v : set) names.push_back(holdings[v].name);
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  // The same repair (kept nodes fixed, every constraint of the request) once `set` is evicted.
+  auto attempt = [&](const std::vector<int>& set) {
+    ++tried;
+    const std::vector<std::string> names = names_of(set);
+    const PlacementProblem after = AfterEvictions(problem, names);
+    const RequestRepair repair(after, request, kept, options);
+    const double limit = std::min(
+        {kMaxOfferTrySeconds, options.solve.time_limit_seconds, std::max(seconds_left(), 0.1)});
+    return repair.Solve(ConstraintMask{}, limit);
+  };
+
+  // Every legal victim at once: when even that does not repair it, nothing smaller will.
+  const Attempt everyone = attempt(victims);
+  if (!Feasible(everyone.status)) {
+    out.none = everyone.status == SolveStatus::kInfeasible
+                   ? "even evicting " + lower + " would not repair it (proven)"
+                   : "no repair found even with " + lower +
+                         " evicted, within the time limit (not proven impossible)";
+    return out;
+  }
+
+  std::optional<std::pair<std::vector<int>, Attempt>> found;
+  bool all_proven = true;  // every set tried before the one found was proven not to repair it
+  bool bounded = false;    // the bound on sets or time cut the search short
+  for (int k = 1; k <= n && !found && !bounded; ++k) {
+    if (k == n) {
+      found.emplace(victims, everyone);
+      break;
+    }
+    const int budget = options.max_preemption_sets - tried;
+    if (budget <= 0 || seconds_left() <= 0) {
+      bounded = true;
+      break;
+    }
+    // Sets of k victims (positions in `victims`), lexicographically, up to the budget; then by
+    // priority sum, so the first that repairs has the least sum among those tried.
+    std::vector<std::vector<int>> sets;
+    if (Choose(n, k) > budget) bounded = true;
+    std::vector<int> idx(k);
+    std::iota(idx.begin(), idx.end(), 0);
+    while (static_cast<int>(sets.size()) < budget) {
+      std::vector<int> set;
+      for (int i : idx) set.push_back(victims[i]);
+      sets.push_back(std::move(set));
+      int i = k - 1;
+      while (i >= 0 && idx[i] == n - k + i) --i;
+      if (i < 0) break;
+      ++idx[i];
+      for (int j = i + 1; j < k; ++j) idx[j] = idx[j - 1] + 1;
+    }
+    auto sum = [&](const std::vector<int>& set) {
+      int total = 0;
+      for (int v : set) total += holdings[v].priority;
+      return total;
+    };
+    std::stable_sort(sets.begin(), sets.end(),
+                     [&](const auto& a, const auto& b) { return sum(a) < sum(b); });
+    for (const std::vector<int>& set : sets) {
+      if (seconds_left() <= 0) {
+        bounded = true;
+        break;
+      }
+      Attempt a = attempt(set);
+      if (Feasible(a.status)) {
+        found.emplace(set, std::move(a));
+        break;
+      }
+      if (a.status != SolveStatus::kInfeasible) all_proven = false;
+    }
+  }
+  std::string note;
+  if (!found) {
+    // Out of bounds before any smaller set repaired it: give back the victims everyone does not
+    // need, the most important first (the same bound on time).
+    std::vector<int> set = victims;
+    Attempt best = everyone;
+    for (int i = n - 1; i >= 0 && seconds_left() > 0; --i) {
+      std::vector<int> without;
+      for (int v : set) {
+        if (v != victims[i]) without.push_back(v);
+      }
+      Attempt a = attempt(without);
+      if (Feasible(a.status)) {
+        set = std::move(without);
+        best = std::move(a);
+      }
+    }
+    found.emplace(std::move(set), std::move(best));
+    note = "the search stopped at its bound (" + Plural(options.max_preemption_sets, "set") + ", " +
+           Money(options.preemption_seconds) +
+           " s); this set was found by giving back every eviction it does not need";
+  } else if (bounded) {
+    note = "the search stopped at its bound (" + Plural(options.max_preemption_sets, "set") + ", " +
+           Money(options.preemption_seconds) + " s) before trying every set of this size";
+  } else if (!all_proven) {
+    note = "some smaller eviction sets were not decided within the time limit";
+  } else if (!unrepairable_proven) {
+    note = "the repair without evicting was not proven impossible";
+  }
+
+  const auto& [set, repaired] = *found;
+  const std::vector<std::string> names = names_of(set);
+  const PlacementProblem after = AfterEvictions(problem, names);
+  const std::vector<Violation> violations = VerifyPlacement(after, request, repaired.nodes, kept);
+  if (!violations.empty()) {
+    // The verifier disagrees with the search: never offer such a repair.
+    out.none =
+        "internal: the repair found after evicting failed verification: " + violations[0].detail;
+    return out;
+  }
+  RepairPreemption offer;
+  for (int node : repaired.nodes) {
+    if (!std::binary_search(kept.begin(), kept.end(), node)) offer.replacements.push_back(node);
+  }
+  offer.moves = static_cast<int>(offer.replacements.size());
+  offer.evictions = DescribeEvictions(problem, request, repaired.nodes, names);
+  for (const Eviction& e : offer.evictions) offer.priority_sum += e.priority;
+  offer.minimal = note.empty();
+  offer.note = std::move(note);
+  offer.candidates = n;
+  offer.sets_tried = tried;
+  out.offer = std::move(offer);
+  return out;
+}
+
+AllocationRepair RepairByRequest(const PlacementProblem& problem, const RepairCase& c, int priority,
                                  const RepairOptions& options) {
   AllocationRepair out;
   out.by_request = true;
@@ -621,6 +803,12 @@ AllocationRepair RepairByRequest(const PlacementProblem& problem, const RepairCa
     out.explanation = ExplainRepair(request, out.kept, repair, std::min(limit, 2.0), a);
   }
   if (options.relocate) out.relocation = Relocate(problem, request, out.kept, options);
+  if (options.offer_preemption && !problem.holdings.empty()) {
+    PreemptionOffer offer = OfferPreemption(problem, request, priority, out.kept,
+                                            a.status == SolveStatus::kInfeasible, options);
+    out.preemption = std::move(offer.offer);
+    out.no_preemption = std::move(offer.none);
+  }
   return out;
 }
 
@@ -742,6 +930,7 @@ Result<RepairInput> PrepareRepair(const Scenario& before, const Scenario& after)
     c.allocation = a.name;
     c.tenant = a.tenant;
     c.request = a.request;
+    c.priority = AllocationPriority(a);
     bool changed = false;
     for (const std::string& name : a.nodes) {
       const int ai = inv.NodeIndex(name);
@@ -787,10 +976,17 @@ Result<RepairInput> PrepareRepair(const Scenario& before, const Scenario& after)
     std::sort(c.kept.begin(), c.kept.end());
     cases.push_back(std::move(c));
   }
+  // Who holds what once the lost nodes are released: the victims a preemption offer may name.
+  std::vector<Holding> holdings = HoldingsOf(inv, after.allocations);
+  for (Holding& h : holdings) {
+    std::erase_if(h.nodes, [&](int node) { return inv.nodes[node].state == NodeState::kFailed; });
+  }
   auto snapshot = MakeSnapshot(std::move(inv));
   if (!snapshot.ok()) return snapshot.status();
   RepairInput out;
   out.problem = PlacementProblem{*snapshot, after.tenants};
+  out.problem.holdings = std::move(holdings);
+  out.problem.preempt_across_tenants = after.policy.preempt_across_tenants;
   out.cases = std::move(cases);
   return out;
 }
@@ -813,10 +1009,15 @@ Result<std::vector<AllocationRepair>> RepairAllocations(const PlacementProblem& 
   // One snapshot of our own, updated in place as repairs take nodes (the topology never changes).
   auto working = std::make_shared<Snapshot>(*problem.snapshot);
   PlacementProblem state{working, problem.tenants};
+  state.holdings = problem.holdings;
+  state.preempt_across_tenants = problem.preempt_across_tenants;
 
   std::vector<size_t> order(cases.size());
   std::iota(order.begin(), order.end(), 0);
-  auto priority = [&](size_t i) { return cases[i].request ? cases[i].request->priority : 0; };
+  auto priority = [&](size_t i) {
+    const RepairCase& c = cases[i];
+    return c.priority.value_or(c.request ? c.request->priority : 0);
+  };
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return priority(a) > priority(b); });
 
@@ -835,8 +1036,8 @@ Result<std::vector<AllocationRepair>> RepairAllocations(const PlacementProblem& 
       name_rank.assign(inv.nodes.size(), 0);
       for (size_t k = 0; k < by_name.size(); ++k) name_rank[by_name[k]] = static_cast<int>(k);
     }
-    AllocationRepair r =
-        c.request ? RepairByRequest(state, c, options) : RepairSameClass(state, c, name_rank);
+    AllocationRepair r = c.request ? RepairByRequest(state, c, priority(i), options)
+                                   : RepairSameClass(state, c, name_rank);
     r.allocation = c.allocation;
     r.tenant = c.tenant;
     r.lost = c.lost;
@@ -845,6 +1046,11 @@ Result<std::vector<AllocationRepair>> RepairAllocations(const PlacementProblem& 
     if (r.repaired) {
       for (int node : r.replacements)
         working->states.Allocate(node, c.tenant, c.request ? c.request->exclusive : std::nullopt);
+      for (Holding& h : state.holdings) {
+        if (h.name != c.allocation) continue;
+        h.nodes.insert(h.nodes.end(), r.replacements.begin(), r.replacements.end());
+        h.nodes = Sorted(std::move(h.nodes));
+      }
     }
     results[i] = std::move(r);
   }

@@ -19,8 +19,18 @@
 // with "repairable with the kept nodes fixed" as its test) and, when one exists, the relocation of
 // the whole allocation with the fewest moves.
 //
-// Repairs run one after another, by request priority (higher first), then in the given order; each
+// Repairs run one after another, by priority (higher first), then in the given order; each
 // repair's replacements are taken before the next one looks.
+//
+// An allocation with a request that cannot be repaired as things are is offered the preemption
+// that would repair it, when one exists (DESIGN.md section 8): the fewest allocations of priority
+// strictly below its own (its own tenant's, or any tenant's when the problem allows preemption
+// across tenants), then the least sum of their priorities, whose eviction lets the same repair
+// (kept nodes fixed, every constraint of its request) succeed. The repair's own search is the
+// oracle, on AfterEvictions() of the problem as the repairs before it left it; eviction sets are
+// tried by increasing size, then priority sum, within a bound on the sets tried and the time, and
+// the offer says whether it is proven minimal. An offer changes nothing: the repairs after it do
+// not see its evictions.
 //
 // Thread safety: stateless functions; each call works on its own copy of the inventory.
 #pragma once
@@ -50,7 +60,10 @@ struct RepairCase {
   std::string allocation;
   std::string tenant;
   std::optional<Request> request;  // the original request, named after the allocation
-  std::vector<int> kept;           // surviving nodes: indices into the problem's inventory
+  // The allocation's priority (AllocationPriority()); unset: its request's, else 0. It orders the
+  // repairs and bounds the victims of a preemption offer.
+  std::optional<int> priority;
+  std::vector<int> kept;  // surviving nodes: indices into the problem's inventory
   std::vector<LostNode> lost;
 };
 
@@ -60,6 +73,21 @@ struct Relocation {
   int moves = 0;           // nodes of the new placement that the allocation did not hold
   int kept_moved = 0;      // surviving (unaffected) nodes that would have to move
   SolveStatus status = SolveStatus::kFeasible;
+};
+
+// The preemption that would repair an allocation the repair could not repair as things are.
+struct RepairPreemption {
+  std::vector<Eviction>
+      evictions;                  // sorted by allocation name; `used` = the replacements they free
+  std::vector<int> replacements;  // sorted: the repair once they are gone (kept nodes stay)
+  int moves = 0;                  // replacements
+  int priority_sum = 0;           // of the evicted allocations
+  // Proven: every smaller set of lower-priority allocations, and every set of the same size with a
+  // smaller priority sum, leaves the allocation unrepairable.
+  bool minimal = false;
+  int candidates = 0;  // lower-priority allocations it could choose from
+  int sets_tried = 0;  // eviction sets the repair was tried on
+  std::string note;    // why the minimum is not proven, when it is not
 };
 
 struct AllocationRepair {
@@ -78,7 +106,13 @@ struct AllocationRepair {
   std::string reason;                      // when not repaired: one line a person can act on
   std::optional<Explanation> explanation;  // when not repaired and by request
   std::optional<Relocation> relocation;    // when not repaired in place but movable as a whole
-  std::vector<Violation> violations;       // verifier on kept + replacements; empty when repaired
+  // When not repaired and by request: the preemption that would repair it, when one was found.
+  std::optional<RepairPreemption> preemption;
+  // When not repaired, by request and no preemption is offered: why ("no allocation of lower
+  // priority than 50 to evict", "even evicting all 3 lower-priority allocations would not repair
+  // it", "none found within 256 eviction sets"). Empty when no offer was looked for.
+  std::string no_preemption;
+  std::vector<Violation> violations;  // verifier on kept + replacements; empty when repaired
   double solve_ms = 0;
 };
 
@@ -89,12 +123,21 @@ struct RepairOptions {
   bool explain = true;    // explanations for allocations that cannot be repaired
   bool relocate = true;   // look for a whole-allocation relocation when repair fails
   bool use_exact = true;  // prove the fewest moves / infeasibility with the exact backend
+  // Offer the preemption that would repair an allocation that cannot be repaired (problem's
+  // holdings; nothing to offer without them).
+  bool offer_preemption = true;
+  // Bounds on that search: eviction sets tried, and seconds in all (each repair tried within the
+  // least of it and solve.time_limit_seconds).
+  int max_preemption_sets = 256;
+  double preemption_seconds = 10;
 };
 
 // The repair problem for a change: `after` is `before` with the change applied (nodes failed,
 // drained, added or removed). Nodes an allocation loses (removed, or failed after the change) are
 // released in the returned problem, so quota counts only what the tenant keeps; kept nodes in
-// maintenance stay held. Allocations that lose nothing to the change are not listed.
+// maintenance stay held. Allocations that lose nothing to the change are not listed. The problem's
+// holdings are `after`'s allocations as they stand once the lost nodes are released (an affected
+// allocation holds its kept nodes), and it allows preemption across tenants as `after.policy` says.
 struct RepairInput {
   PlacementProblem problem;
   std::vector<RepairCase> cases;
@@ -102,7 +145,8 @@ struct RepairInput {
 Result<RepairInput> PrepareRepair(const Scenario& before, const Scenario& after);
 
 // Repairs every case against `problem` in priority order. Results come back in the order of
-// `cases`. When `after_repairs` is not null it receives the problem with the replacements held.
+// `cases`. When `after_repairs` is not null it receives the problem with the replacements held
+// (and, in its holdings, the repaired allocations holding them).
 Result<std::vector<AllocationRepair>> RepairAllocations(const PlacementProblem& problem,
                                                         const std::vector<RepairCase>& cases,
                                                         const RepairOptions& options,

@@ -13,9 +13,12 @@ void AddWhatIfCommands(CLI::App& app, WhatIfCommands& cmds) {
   auto* wi = app.add_subcommand(
       "whatif",
       "What if nodes, racks, leaves, pods or power domains fail, are drained, added or removed, or "
-      "quotas change: which allocations lose nodes, their repairs with the fewest moves, capacity "
-      "and the file's pending requests before and after.\n"
-      "Exit codes: 0 every affected allocation repaired, 2 bad input, 3 something not repaired.");
+      "quotas change: which allocations lose nodes, their repairs with the fewest moves (or the "
+      "preemption that would repair them), capacity and the file's pending requests before and "
+      "after. What would placing a request take (--place, --preempt): the fewest evictions, the "
+      "placement, or why not. Nothing is changed.\n"
+      "Exit codes: 0 every affected allocation repaired and the request placed, 2 bad input, 3 "
+      "something not repaired or not placed.");
   wi->add_option("file", w.file, "Scenario YAML file")->required();
   const std::string targets = "node:NAME, rack:NAME, leaf:NAME, pod:NAME or powerDomain:NAME";
   wi->add_option("--fail", w.fail, "Fail a target (repeatable): " + targets);
@@ -30,7 +33,14 @@ void AddWhatIfCommands(CLI::App& app, WhatIfCommands& cmds) {
   wi->add_option("--shape", w.shapes,
                  "Also count copies of this request shape before and after (repeatable), e.g. "
                  "nodes=16,class=h100x8,locality=leaf:required,tenant=nlp-lab");
-  AddSolverOption(wi, w.solver, "Backend for the pending requests");
+  wi->add_option("--place", w.place,
+                 "A YAML file with one request (as in requests:): what placing it would take, on "
+                 "the scenario as it is or, with changes, as they and the repairs leave it");
+  wi->add_flag("--preempt", w.preempt,
+               "With --place: the request may evict lower-priority allocations of its own tenant "
+               "(preemption: {scope: tenant}) unless it says its own preemption:; the report lists "
+               "the fewest evictions that make room");
+  AddSolverOption(wi, w.solver, "Backend for the pending requests and the request to place");
   AddTimeLimitOption(wi, w.time_limit_seconds, "Seconds per exact solve");
   wi->add_flag("--no-relocate", w.no_relocate,
                "Do not look for whole-allocation relocations when a repair is impossible");

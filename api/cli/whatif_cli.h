@@ -18,6 +18,8 @@ struct WhatIfArgs {
   std::string file;
   std::vector<std::string> fail, drain, add, remove, tenant_quota;
   std::vector<std::string> shapes;  // count copies of these before and after
+  std::string place;                // a YAML file with one request: what placing it would take
+  bool preempt = false;             // --place with `preemption: {scope: tenant}` if it has none
   std::string solver = "auto";      // for the pending requests
   double time_limit_seconds = 10;   // per exact solve
   bool no_relocate = false;

@@ -4,7 +4,9 @@
 // changes.
 //
 // /v1/whatif is for those who see every tenant (provider-admin, auditor): its answer names every
-// affected allocation. /v1/capacity is for every role; a tenant's token counts copies for its own
+// affected allocation, the preemption that would repair one that cannot be repaired, and, for a
+// request to place (`place`, `preempt`), the evictions that would make room (scope all only for a
+// provider-admin). /v1/capacity is for every role; a tenant's token counts copies for its own
 // tenant only and sees its own headroom, never another tenant's (naming one is 404
 // tenant_not_found, as on the other routes), plus the anonymous free capacity.
 //
@@ -91,6 +93,9 @@ RouteResult WhatIfRoute(Service& s, const Call& c) {
   WhatIfOptions options;
   options.backend = s.args().solver;
   options.time_limit_seconds = s.args().time_limit_seconds;
+  // Over HTTP the provider-admin's word is the provider's consent to a request to place with
+  // `preemption: {scope: all}` (repairs answer as the command on an export).
+  d.input.place_across_tenants = c.principal().role == Role::kProviderAdmin;
   Result<WhatIfReport> report = PlanWhatIf(state->scenario, d.input, options);
   if (!report.ok()) return report.status();
   Json j = WhatIfReportJson(*report, "store");

@@ -1,6 +1,7 @@
 // The whatif, capacity and replay commands run as processes: exit codes, reports, JSON, errors,
 // and the golden replay summary of the story trace (tests/golden/replay/story.expected).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -91,6 +92,118 @@ TEST(WhatIfCli, AddedRacksAndQuotaShowInCapacity) {
             j["capacity"]["before"]["freeNodes"].get<int>() + 16);
   const Json& shape = j["shapes"][0];
   EXPECT_GT(shape["after"]["copies"].get<int>(), shape["before"]["copies"].get<int>());
+}
+
+// A small scenario written for the test: two leaves of four H100 nodes; the lab's allocations
+// small-a (priority 1) and small-b (2) on leaf-1, big (10) on three nodes of leaf-2.
+constexpr const char* kPreemptScenario = R"(apiVersion: topoplace/v1
+inventory:
+  sites: [{name: s1, region: r, jurisdiction: US}]
+  powerDomains: [{name: pd-a, site: s1}, {name: pd-b, site: s1}]
+  switches:
+    - {name: spine-1, role: spine, vendor: arista, site: s1}
+    - {name: leaf-1, role: leaf, vendor: arista, uplinks: [spine-1], pod: pod-1}
+    - {name: leaf-2, role: leaf, vendor: arista, uplinks: [spine-1], pod: pod-1}
+  racks:
+    - {name: r1, site: s1, row: row-1, pod: pod-1, powerDomains: [pd-a, pd-b]}
+    - {name: r2, site: s1, row: row-1, pod: pod-1, powerDomains: [pd-a, pd-b]}
+  nodeClasses:
+    - name: h100x8
+      cpu: {cores: 112, model: xeon-8480}
+      memoryGiB: 2048
+      storageGiB: 30000
+      gpu: {model: H100-SXM5-80GB, count: 8, memoryGiB: 80, nvlinkDomainSize: 8}
+      costPerHour: 98.32
+  nodes:
+    - {name: r1-n01, class: h100x8, rack: r1, powerDomain: pd-a, leaf: leaf-1}
+    - {name: r1-n02, class: h100x8, rack: r1, powerDomain: pd-b, leaf: leaf-1}
+    - {name: r1-n03, class: h100x8, rack: r1, powerDomain: pd-a, leaf: leaf-1}
+    - {name: r1-n04, class: h100x8, rack: r1, powerDomain: pd-b, leaf: leaf-1}
+    - {name: r2-n01, class: h100x8, rack: r2, powerDomain: pd-a, leaf: leaf-2}
+    - {name: r2-n02, class: h100x8, rack: r2, powerDomain: pd-b, leaf: leaf-2}
+    - {name: r2-n03, class: h100x8, rack: r2, powerDomain: pd-a, leaf: leaf-2}
+    - {name: r2-n04, class: h100x8, rack: r2, powerDomain: pd-b, leaf: leaf-2}
+tenants:
+  - name: lab
+allocations:
+  - name: small-a
+    tenant: lab
+    nodes: [r1-n01]
+    request: {nodes: 1, select: {class: h100x8}, priority: 1}
+  - name: small-b
+    tenant: lab
+    nodes: [r1-n02]
+    request: {nodes: 1, select: {class: h100x8}, priority: 2}
+  - name: big
+    tenant: lab
+    nodes: [r2-n01, r2-n02, r2-n03]
+    request: {nodes: 3, select: {class: h100x8}, priority: 10}
+)";
+
+TEST(WhatIfCli, PlacePreemptIsADryRunThatNamesTheVictims) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("topoplace-whatif-place-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto scenario = dir / "small.yaml";
+  std::ofstream(scenario) << kPreemptScenario;
+  auto request = [&](const std::string& name, int nodes) {
+    const auto path = dir / (name + ".yaml");
+    std::ofstream(path) << "name: " << name << "\ntenant: lab\nnodes: " << nodes
+                        << "\nselect: {class: h100x8}\ntopology:\n"
+                           "  locality: {level: leaf, mode: required}\npriority: 50\n";
+    return path.string();
+  };
+  const std::string before = testing::ReadFile(scenario);
+  const std::string file = scenario.string();
+
+  auto run =
+      RunTopoplace("whatif " + file + " --place " + request("train", 3) + " --preempt --json");
+  ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
+  Json j = Json::parse(run.out);
+  EXPECT_EQ(j["place"]["outcome"], "fitsByEvicting");
+  EXPECT_EQ(j["place"]["result"]["evict"], Json::array({"small-a"}));
+  EXPECT_EQ(j["place"]["result"]["evictions"][0]["tenant"], "lab");
+  EXPECT_EQ(j["place"]["result"]["evictions"][0]["priority"], 1);
+  EXPECT_EQ(j["place"]["result"]["evictions"][0]["nodes"], Json::array({"r1-n01"}));
+  EXPECT_EQ(j["place"]["result"]["evictions"][0]["domain"], "leaf/leaf-1");
+  EXPECT_EQ(j["place"]["result"]["nodes"].size(), 3u);
+  EXPECT_EQ(j["place"]["legalVictims"], 3);
+  EXPECT_EQ(j["place"]["violations"], Json::array());
+  EXPECT_EQ(j["affected"], 0);
+
+  run = RunTopoplace("whatif " + file + " --place " + request("train", 3) + " --preempt");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(Contains(run.out, "evict (1 of 3 it may evict):")) << run.out;
+  EXPECT_TRUE(Contains(run.out, "small-a (tenant lab, project default, priority 1, 1 node: r1-n01"))
+      << run.out;
+  EXPECT_TRUE(Contains(run.out, "nothing was evicted, held or written")) << run.out;
+
+  // Without --preempt the request may not evict: not placed, exit 3, with the explanation.
+  run = RunTopoplace("whatif " + file + " --place " + request("train", 3));
+  EXPECT_EQ(run.exit_code, 3) << run.err;
+  EXPECT_TRUE(Contains(run.out, "may not evict anything")) << run.out;
+  EXPECT_TRUE(Contains(run.out, "why: ")) << run.out;
+
+  // Room for it already: nothing needs evicting.
+  run = RunTopoplace("whatif " + file + " --place " + request("pair", 2) + " --preempt");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(Contains(run.out, "fits without evicting anything")) << run.out;
+
+  // No leaf holds five nodes, whatever is evicted.
+  run = RunTopoplace("whatif " + file + " --place " + request("huge", 5) + " --preempt --json");
+  EXPECT_EQ(run.exit_code, 3) << run.err;
+  j = Json::parse(run.out);
+  EXPECT_EQ(j["place"]["outcome"], "impossible");
+  EXPECT_TRUE(Contains(j["place"]["summary"].get<std::string>(), "does not fit even if all 3"))
+      << j["place"]["summary"];
+  EXPECT_FALSE(j["place"]["explanation"].is_null());
+
+  EXPECT_EQ(testing::ReadFile(scenario), before) << "a dry run writes nothing";
+
+  run = RunTopoplace("whatif " + file + " --preempt");
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_TRUE(Contains(run.err, "--preempt needs a request to --place")) << run.err;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CapacityCli, CountsExactlyAndReportsFragmentation) {

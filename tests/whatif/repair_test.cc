@@ -336,6 +336,179 @@ TEST(Repair, ExplanationsAndRepairsSolveWithTheCallersBackends) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The preemption offered for an allocation that cannot be repaired.
+
+// One rack of five H100 nodes under leaf l1 and a second rack (leaf l2) of three. "job" (priority
+// 50, rack-local) holds rx-n01..n03; lower-priority allocations hold the rest of rx and part of ry.
+struct OfferCase {
+  PlacementProblem problem;
+  Request job;
+};
+
+OfferCase MakeOfferCase() {
+  DataCentreBuilder b;
+  b.Site("s", "US").PowerDomain("pa", "s").PowerDomain("pb", "s").Spine("sp", "v", "s");
+  b.Leaf("l1", "v", {"sp"}, "p1").Rack("rx", "s", "row", "p1", {"pa", "pb"});
+  b.Leaf("l2", "v", {"sp"}, "p1").Rack("ry", "s", "row", "p1", {"pa", "pb"});
+  b.Nodes("rx", "l1", "h100x8", 5).Nodes("ry", "l2", "h100x8", 3);
+  OfferCase out{
+      MakeProblem(b, {fixtures::MakeTenant("t1"), fixtures::MakeTenant("t2")}),
+      RequestBuilder("job", "t1").Nodes(3).Classes({"h100x8"}).Locality(Level::kRack).Priority(50)};
+  return out;
+}
+
+Allocation Holder(const std::string& name, const std::string& tenant, int priority,
+                  std::vector<std::string> nodes) {
+  const Request r = RequestBuilder(name, tenant)
+                        .Nodes(static_cast<int>(nodes.size()))
+                        .Classes({"h100x8"})
+                        .Priority(priority);
+  return AllocationFor(r, std::move(nodes));
+}
+
+// The offered repair checked by the independent verifier: the job placed afresh (its kept nodes
+// released first) on the problem the repair ran on, evicting the offer's allocations.
+void ExpectOfferVerifies(const Repaired& r, const Request& job, const AllocationRepair& a) {
+  ASSERT_TRUE(a.preemption.has_value()) << a.no_preemption;
+  std::vector<std::string> evicted;
+  for (const Eviction& e : a.preemption->evictions) evicted.push_back(e.allocation);
+  const std::vector<std::string> self = {a.allocation};
+  const PlacementProblem fresh = AfterEvictions(r.input.problem, self);
+  Request preempting = job;
+  preempting.preemption = Preemption{};
+  if (r.input.problem.preempt_across_tenants) preempting.preemption->scope = PreemptionScope::kAll;
+  std::vector<int> all = a.kept;
+  all.insert(all.end(), a.preemption->replacements.begin(), a.preemption->replacements.end());
+  std::sort(all.begin(), all.end());
+  for (const Violation& v : VerifyPreemptingPlacement(fresh, preempting, all, evicted))
+    ADD_FAILURE() << v.constraint << ": " << v.detail;
+  // Without the evictions the same nodes do not verify: the offer is needed.
+  EXPECT_FALSE(VerifyPlacement(r.input.problem, job, all, a.kept).empty());
+}
+
+TEST(RepairPreemption, OffersTheFewestLowerPriorityEvictionsWithTheLeastPrioritySum) {
+  const OfferCase oc = MakeOfferCase();
+  const Scenario before = ScenarioOf(
+      oc.problem, {AllocationFor(oc.job, {"rx-n01", "rx-n02", "rx-n03"}),
+                   Holder("low-a", "t1", 10, {"rx-n04"}), Holder("low-b", "t1", 5, {"rx-n05"}),
+                   Holder("elsewhere", "t1", 0, {"ry-n01", "ry-n02", "ry-n03"})});
+  const Repaired r = RunRepair(before, FailNodes(before, {"rx-n01"}));
+  const AllocationRepair& a = Find(r, "job");
+  ASSERT_FALSE(a.repaired);
+  EXPECT_EQ(a.status, SolveStatus::kInfeasible) << a.reason;
+  ASSERT_TRUE(a.preemption.has_value()) << a.no_preemption;
+  const RepairPreemption& p = *a.preemption;
+  ASSERT_EQ(p.evictions.size(), 1u);
+  // Either neighbour in rx frees the one node the job needs; "elsewhere" (priority 0) frees only
+  // nodes in another rack. The least priority sum among single evictions is low-b's.
+  EXPECT_EQ(p.evictions[0].allocation, "low-b");
+  EXPECT_EQ(p.evictions[0].priority, 5);
+  EXPECT_EQ(p.evictions[0].tenant, "t1");
+  EXPECT_EQ(p.priority_sum, 5);
+  EXPECT_EQ(Names(r.input.problem, p.replacements), std::vector<std::string>{"rx-n05"});
+  EXPECT_EQ(Names(r.input.problem, p.evictions[0].used), std::vector<std::string>{"rx-n05"});
+  EXPECT_EQ(p.moves, 1);
+  EXPECT_TRUE(p.minimal) << p.note;
+  EXPECT_EQ(p.candidates, 3);
+  EXPECT_TRUE(a.no_preemption.empty());
+  ExpectOfferVerifies(r, oc.job, a);
+  // An offer changes nothing: the neighbours still hold their nodes after the repairs.
+  const Inventory& inv = r.after.snapshot->inventory;
+  EXPECT_EQ(r.after.snapshot->states.holder(inv.NodeIndex("rx-n05")), "t1");
+}
+
+TEST(RepairPreemption, NeedsTwoEvictionsWhenNoSingleOneFreesEnough) {
+  const OfferCase oc = MakeOfferCase();
+  const Scenario before = ScenarioOf(
+      oc.problem,
+      {AllocationFor(oc.job, {"rx-n01", "rx-n02", "rx-n03"}), Holder("low-a", "t1", 10, {"rx-n04"}),
+       Holder("low-b", "t1", 5, {"rx-n05"}), Holder("elsewhere", "t1", 0, {"ry-n01"})});
+  // Two of the job's nodes fail: it needs both neighbours' nodes.
+  const Repaired r = RunRepair(before, FailNodes(before, {"rx-n01", "rx-n02"}));
+  const AllocationRepair& a = Find(r, "job");
+  ASSERT_FALSE(a.repaired);
+  ASSERT_TRUE(a.preemption.has_value()) << a.no_preemption;
+  std::vector<std::string> names;
+  for (const Eviction& e : a.preemption->evictions) names.push_back(e.allocation);
+  EXPECT_EQ(names, (std::vector<std::string>{"low-a", "low-b"}));
+  EXPECT_EQ(a.preemption->priority_sum, 15);
+  EXPECT_EQ(a.preemption->moves, 2);
+  EXPECT_TRUE(a.preemption->minimal) << a.preemption->note;
+  ExpectOfferVerifies(r, oc.job, a);
+}
+
+TEST(RepairPreemption, NoOfferWhenOnlyEqualOrHigherPriorityHoldsTheRoom) {
+  const OfferCase oc = MakeOfferCase();
+  const Scenario before = ScenarioOf(
+      oc.problem, {AllocationFor(oc.job, {"rx-n01", "rx-n02", "rx-n03"}),
+                   Holder("peer", "t1", 50, {"rx-n04"}), Holder("boss", "t1", 90, {"rx-n05"}),
+                   Holder("elsewhere", "t1", 0, {"ry-n01", "ry-n02", "ry-n03"})});
+  const Repaired r = RunRepair(before, FailNodes(before, {"rx-n01"}));
+  const AllocationRepair& a = Find(r, "job");
+  ASSERT_FALSE(a.repaired);
+  EXPECT_FALSE(a.preemption.has_value());
+  EXPECT_NE(a.no_preemption.find("would not repair it (proven)"), std::string::npos)
+      << a.no_preemption;
+}
+
+TEST(RepairPreemption, NoOfferWhenNothingHasLowerPriority) {
+  const OfferCase oc = MakeOfferCase();
+  const Scenario before =
+      ScenarioOf(oc.problem, {AllocationFor(oc.job, {"rx-n01", "rx-n02", "rx-n03"}),
+                              Holder("peer", "t1", 50, {"rx-n04", "rx-n05"})});
+  const Repaired r = RunRepair(before, FailNodes(before, {"rx-n01"}));
+  const AllocationRepair& a = Find(r, "job");
+  ASSERT_FALSE(a.repaired);
+  EXPECT_FALSE(a.preemption.has_value());
+  EXPECT_NE(a.no_preemption.find("no allocation of tenant t1 has a priority below 50"),
+            std::string::npos)
+      << a.no_preemption;
+}
+
+TEST(RepairPreemption, OtherTenantsOnlyWhenThePolicyAllows) {
+  const OfferCase oc = MakeOfferCase();
+  Scenario before = ScenarioOf(oc.problem, {AllocationFor(oc.job, {"rx-n01", "rx-n02", "rx-n03"}),
+                                            Holder("theirs", "t2", 0, {"rx-n04", "rx-n05"})});
+  const Repaired own = RunRepair(before, FailNodes(before, {"rx-n01"}));
+  EXPECT_FALSE(Find(own, "job").preemption.has_value())
+      << "another tenant's allocation without the provider's consent";
+  before.policy.preempt_across_tenants = true;
+  const Repaired across = RunRepair(before, FailNodes(before, {"rx-n01"}));
+  const AllocationRepair& a = Find(across, "job");
+  ASSERT_TRUE(a.preemption.has_value()) << a.no_preemption;
+  ASSERT_EQ(a.preemption->evictions.size(), 1u);
+  EXPECT_EQ(a.preemption->evictions[0].allocation, "theirs");
+  EXPECT_EQ(a.preemption->evictions[0].tenant, "t2");
+  ExpectOfferVerifies(across, oc.job, a);
+}
+
+TEST(RepairPreemption, AllocationPriorityOverridesItsRequests) {
+  const OfferCase oc = MakeOfferCase();
+  Allocation job = AllocationFor(oc.job, {"rx-n01", "rx-n02", "rx-n03"});
+  job.priority = 3;  // below low-b's 5: nothing it may evict in rx
+  const Scenario before =
+      ScenarioOf(oc.problem, {job, Holder("low-b", "t1", 5, {"rx-n04", "rx-n05"})});
+  const Repaired r = RunRepair(before, FailNodes(before, {"rx-n01"}));
+  const AllocationRepair& a = Find(r, "job");
+  ASSERT_FALSE(a.repaired);
+  EXPECT_FALSE(a.preemption.has_value());
+  EXPECT_NE(a.no_preemption.find("below 3"), std::string::npos) << a.no_preemption;
+}
+
+TEST(RepairPreemption, NotLookedForWhenTurnedOff) {
+  const OfferCase oc = MakeOfferCase();
+  const Scenario before =
+      ScenarioOf(oc.problem, {AllocationFor(oc.job, {"rx-n01", "rx-n02", "rx-n03"}),
+                              Holder("low-b", "t1", 5, {"rx-n04", "rx-n05"})});
+  RepairOptions options;
+  options.offer_preemption = false;
+  const Repaired r = RunRepair(before, FailNodes(before, {"rx-n01"}), options);
+  const AllocationRepair& a = Find(r, "job");
+  EXPECT_FALSE(a.preemption.has_value());
+  EXPECT_TRUE(a.no_preemption.empty());
+}
+
+// ---------------------------------------------------------------------------------------------
 // Property tests.
 
 constexpr int kPropertyCases = 160;
@@ -471,6 +644,129 @@ TEST(RepairProperty, JointRepairsNeverMoveUnaffectedNodes) {
     }
   }
   EXPECT_GT(joint, 40);
+}
+
+// The preemption offers against an exhaustive search over eviction subsets: for every allocation
+// left unrepairable, the fewest lower-priority evictions (then the least priority sum) after which
+// some set of replacements passes the verifier. A proven-minimal offer matches it, an offer is
+// never smaller than it, a proven "none" means it finds none, and every offer verifies.
+TEST(RepairPreemptionProperty, OffersMatchAnExhaustiveSearchOverEvictionSets) {
+  RepairOptions options;
+  options.solve.time_limit_seconds = 5;
+  options.explain = false;
+  options.relocate = false;
+  int offers = 0, proven_none = 0, compared = 0;
+  for (uint64_t seed = 1; seed <= 240; ++seed) {
+    fixtures::RandomDataCentreOptions dco;
+    dco.max_nodes = 16;
+    const PlacementProblem problem = fixtures::RandomDataCentre(seed, dco);
+    fixtures::Rng rng(seed ^ 0x9EE7);
+    std::vector<Request> requests;
+    for (int i = 0; i < 5; ++i) {
+      Request r = fixtures::RandomRequest(seed * 37 + i, problem);
+      r.name = "alloc-" + std::to_string(i);
+      r.preemption.reset();
+      requests.push_back(r);
+    }
+    SolveOptions so;
+    so.time_limit_seconds = 2;
+    so.explain = false;
+    auto placed = SolveBatch(problem, requests, so);
+    ASSERT_TRUE(placed.ok());
+    std::vector<Allocation> allocations;
+    for (size_t i = 0; i < requests.size(); ++i) {
+      if (!HasPlacement((*placed)[i].status)) continue;
+      Allocation a = AllocationFor(requests[i], fixtures::NodeNames(problem, (*placed)[i].nodes));
+      a.priority = static_cast<int>(rng.Below(4));
+      allocations.push_back(std::move(a));
+    }
+    if (allocations.size() < 2) continue;
+    Scenario before = ScenarioOf(problem, allocations);
+    before.policy.preempt_across_tenants = rng.Percent(50);
+    // The failure hits the most important allocation: the one with the most to evict.
+    const Allocation& hit = *std::max_element(
+        allocations.begin(), allocations.end(),
+        [](const Allocation& x, const Allocation& y) { return *x.priority < *y.priority; });
+    const Scenario after = FailNodes(before, {hit.nodes[rng.Below(hit.nodes.size())]});
+    auto input = PrepareRepair(before, after);
+    ASSERT_TRUE(input.ok()) << input.status().message();
+    for (const RepairCase& c : input->cases) {
+      SCOPED_TRACE("seed " + std::to_string(seed) + " allocation " + c.allocation);
+      auto single = RepairAllocations(input->problem, {c}, options);
+      ASSERT_TRUE(single.ok());
+      const AllocationRepair& a = (*single)[0];
+      if (a.repaired || !c.request) continue;
+      // The legal victims, and the least (count, priority sum) after which a repair exists.
+      const PlacementProblem& p = input->problem;
+      std::vector<int> victims;
+      for (size_t i = 0; i < p.holdings.size(); ++i) {
+        const Holding& h = p.holdings[i];
+        if (h.name == c.allocation || h.nodes.empty() || h.priority >= *c.priority) continue;
+        if (!p.preempt_across_tenants && h.tenant != c.tenant) continue;
+        victims.push_back(static_cast<int>(i));
+      }
+      std::optional<std::pair<int, int>> best;
+      bool oracle_complete = true;
+      for (uint32_t mask = 1; mask < (1u << victims.size()); ++mask) {
+        std::vector<std::string> names;
+        int sum = 0;
+        for (size_t i = 0; i < victims.size(); ++i) {
+          if (!(mask & (1u << i))) continue;
+          names.push_back(p.holdings[victims[i]].name);
+          sum += p.holdings[victims[i]].priority;
+        }
+        const std::pair<int, int> key{static_cast<int>(names.size()), sum};
+        if (best && key >= *best) continue;
+        const std::optional<int> moves =
+            whatif_testing::FewestMovesExhaustive(AfterEvictions(p, names), c);
+        if (!moves) {
+          oracle_complete = false;
+          continue;
+        }
+        if (*moves >= 0) best = key;
+      }
+      if (a.preemption) {
+        ++offers;
+        const RepairPreemption& offer = *a.preemption;
+        std::vector<std::string> evicted;
+        for (const Eviction& e : offer.evictions) evicted.push_back(e.allocation);
+        // The offer verifies: the allocation placed afresh (its kept nodes released first).
+        Request preempting = *c.request;
+        preempting.name = c.allocation;
+        preempting.tenant = c.tenant;
+        preempting.priority = *c.priority;
+        preempting.preemption = Preemption{};
+        if (p.preempt_across_tenants) preempting.preemption->scope = PreemptionScope::kAll;
+        std::vector<int> all = a.kept;
+        all.insert(all.end(), offer.replacements.begin(), offer.replacements.end());
+        std::sort(all.begin(), all.end());
+        const std::vector<std::string> self = {c.allocation};
+        for (const Violation& v :
+             VerifyPreemptingPlacement(AfterEvictions(p, self), preempting, all, evicted))
+          ADD_FAILURE() << v.constraint << ": " << v.detail;
+        if (!oracle_complete) continue;
+        ++compared;
+        ASSERT_TRUE(best.has_value())
+            << "the exhaustive search finds no eviction set that repairs it";
+        const std::pair<int, int> got{static_cast<int>(offer.evictions.size()), offer.priority_sum};
+        EXPECT_GE(got, *best);
+        if (offer.minimal) {
+          EXPECT_EQ(got, *best) << "offer proven minimal";
+        }
+      } else if (a.no_preemption.ends_with("(proven)") ||
+                 a.no_preemption.find("no allocation") == 0) {
+        ++proven_none;
+        if (!oracle_complete) continue;
+        ++compared;
+        EXPECT_FALSE(best.has_value()) << a.no_preemption << "; the exhaustive search evicts "
+                                       << best->first << " with priority sum " << best->second;
+      }
+    }
+  }
+  std::cout << "repair preemption property: " << offers << " offers, " << proven_none
+            << " proven none, " << compared << " compared with the exhaustive search\n";
+  EXPECT_GT(offers, 5);
+  EXPECT_GT(compared, 20);
 }
 
 }  // namespace
