@@ -6,8 +6,8 @@
 // (half of them 1-8, a third 9-32, the rest 33-64; runs cross rack boundaries) with gaps of 0-3
 // free nodes between them (about 92% held, the free nodes scattered a few per rack), by tenants
 // other-1..other-4 at priorities 0-9 (uniform). Requests of tenant bench-lab at
-// priority 10 with `preemption: {scope: all}` (the provider allows it): 8, 16 and 32 nodes with
-// locality leaf required, 64 nodes rack required (at most 2 racks), 128 and 256 nodes pod
+// priority 10 with `preemption: {scope: all}` (the provider allows it): 8 nodes with locality leaf
+// required and the rack to itself (exclusive: rack), 16 and 32 nodes with locality leaf required, 64 nodes rack required (at most 2 racks), 128 and 256 nodes pod
 // required; each size of any class, of class h100x8 and of class a100x8. Every (size, class) runs
 // on each seed's data centre.
 //
@@ -148,7 +148,12 @@ Request MakeRequest(int nodes, const std::string& node_class) {
   r.nodes = nodes;
   r.priority = kRequestPriority;
   if (!node_class.empty()) r.select.classes = {node_class};
-  if (nodes <= 32) {
+  if (nodes <= 8) {
+    // A rack to itself: every other tenant in it goes (at ~92% held, 8 free nodes under one leaf
+    // are common, so without it nothing would need evicting).
+    r.locality = Locality{Level::kLeaf, LocalityMode::kRequired, 1};
+    r.exclusive = Level::kRack;
+  } else if (nodes <= 32) {
     r.locality = Locality{Level::kLeaf, LocalityMode::kRequired, 1};
   } else if (nodes <= 64) {
     r.locality = Locality{Level::kRack, LocalityMode::kRequired, 2};
@@ -162,6 +167,7 @@ Request MakeRequest(int nodes, const std::string& node_class) {
 }
 
 std::string LocalityOf(int nodes) {
+  if (nodes <= 8) return "leaf+ex";
   if (nodes <= 32) return "leaf";
   if (nodes <= 64) return "rack/2";
   return "pod";

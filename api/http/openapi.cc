@@ -398,12 +398,21 @@ Json OpenApiDocument(const std::vector<Route>& routes, const BackendRegistry& ba
          {{"Request", RequestSchema()},
           {"Problem", ProblemSchema()},
           {"Placement", PlacementSchema()},
-          {"Reservation", WithProject(ObjectSchema("nodes held for a tenant's project until "
-                                                   "expiresAt, each with its generation and the "
-                                                   "rule that admitted it"),
-                                      "the reservation")},
+          {"Reservation",
+           WithProject(ObjectSchema("nodes held for a tenant's project until expiresAt, each with "
+                                    "its generation and the rule that admitted it, and its "
+                                    "priority; a reservation whose request has `preemption:` "
+                                    "also lists the allocations it evicted in the same "
+                                    "transaction (`evicted`, each released as DELETE releases "
+                                    "it, with its plan's teardown). Scope all is provider-admin "
+                                    "only: 403 preemption_not_allowed"),
+                       "the reservation")},
           {"Allocation",
-           WithProject(ObjectSchema("nodes allocated to a tenant's project"), "the allocation")},
+           WithProject(ObjectSchema("nodes allocated to a tenant's project, with its priority "
+                                    "(what a preempting request compares against) and, once "
+                                    "evicted, `evictedBy` (the evicting reservation, shown to "
+                                    "the provider and the evicting tenant only)"),
+                       "the allocation")},
           {"TenantUsage", TenantUsageSchema()},
           {"Cluster",
            ObjectSchema("an allocation on its way to a cluster: status (PROGRESSING, READY, "
@@ -425,9 +434,13 @@ Json OpenApiDocument(const std::vector<Route>& routes, const BackendRegistry& ba
                   {"name", {{"type", "string"}}}}}}},
           {"WhatIfBody", WhatIfBodySchema(Ref("Request"))},
           {"CapacityBody", CapacityBodySchema(Ref("Request"))},
-          {"WhatIfReport", ObjectSchema("the report of `topoplace whatif --json`: changes, "
-                                        "affected allocations and their repairs, capacity and "
-                                        "shape copies before and after; plus stateVersion")},
+          {"WhatIfReport",
+           ObjectSchema("the report of `topoplace whatif --json`: changes, affected allocations "
+                        "and their repairs (an unrepairable one with `preemption`, the fewest "
+                        "lower-priority evictions that would repair it, or `noPreemption` and "
+                        "why), capacity and shape copies before and after, and with `place` the "
+                        "request's outcome (fits, fitsByEvicting with the evictions, impossible, "
+                        "notPlaced); plus stateVersion")},
           {"CapacityReport",
            ObjectSchema("the report of `topoplace capacity --json`: copies of the "
                         "shape, tenant headroom, fragmentation; plus "
