@@ -33,6 +33,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -500,6 +501,24 @@ std::vector<int> NodesOf(const Instance& in, const std::vector<int>& counts) {
 
 constexpr size_t kNeverSplit = std::numeric_limits<size_t>::max();
 
+// The node counts a `gpus` request can take: from the fewest GPU-richest nodes that reach
+// `target` to the most nodes with the fewest GPUs that stop short of a redundant one (`total`
+// candidates at most); nullopt when even every candidate's GPUs fall short.
+std::optional<std::pair<int, int>> GpuCountRange(const Instance& in, int target, int total) {
+  int q_min = INT_MAX, q_max = 0;
+  int64_t gpus_available = 0;
+  for (const NodeGroup& g : in.all()) {
+    q_min = std::min(q_min, g.gpus);
+    q_max = std::max(q_max, g.gpus);
+    gpus_available += static_cast<int64_t>(g.gpus) * static_cast<int64_t>(g.Size());
+  }
+  if (target <= 0 || in.all().empty() || gpus_available < target) return std::nullopt;
+  const int k_lo = (target + q_max - 1) / q_max;
+  const int k_hi = std::min(total, (target - 1) / q_min + 1);
+  if (k_lo > k_hi) return std::nullopt;
+  return std::make_pair(k_lo, k_hi);
+}
+
 class IlpBackend final : public Backend {
  public:
   explicit IlpBackend(const IlpTuning& tuning) : tuning_(tuning) {}
@@ -667,19 +686,9 @@ class IlpBackend final : public Backend {
         return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
       stage.k_lo = stage.k_hi = *r.nodes;
     } else {
-      const int target = r.gpus.value_or(0);
-      int q_min = INT_MAX, q_max = 0;
-      int64_t gpus_available = 0;
-      for (const NodeGroup& g : in.all()) {
-        q_min = std::min(q_min, g.gpus);
-        q_max = std::max(q_max, g.gpus);
-        gpus_available += static_cast<int64_t>(g.gpus) * static_cast<int64_t>(g.Size());
-      }
-      if (target <= 0 || in.all().empty() || gpus_available < target)
-        return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
-      stage.k_lo = (target + q_max - 1) / q_max;
-      stage.k_hi = std::min(total, (target - 1) / q_min + 1);
-      if (stage.k_lo > stage.k_hi) return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
+      const std::optional<std::pair<int, int>> range = GpuCountRange(in, r.gpus.value_or(0), total);
+      if (!range) return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
+      std::tie(stage.k_lo, stage.k_hi) = *range;
     }
     // The warm start as victims: its evictions by name.
     std::vector<int> warm_victims;
@@ -768,20 +777,9 @@ class IlpBackend final : public Backend {
       }
     } else {
       // The fewest nodes first: bracket the count, then minimise it.
-      const int target = r.gpus.value_or(0);
-      int q_min = INT_MAX, q_max = 0;
-      int64_t gpus_available = 0;
-      for (const NodeGroup& g : in.all()) {
-        q_min = std::min(q_min, g.gpus);
-        q_max = std::max(q_max, g.gpus);
-        gpus_available += static_cast<int64_t>(g.gpus) * static_cast<int64_t>(g.Size());
-      }
-      if (target <= 0 || in.all().empty() || gpus_available < target) {
-        return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
-      }
-      const int k_lo = (target + q_max - 1) / q_max;
-      const int k_hi = std::min(total, (target - 1) / q_min + 1);
-      if (k_lo > k_hi) return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
+      const std::optional<std::pair<int, int>> range = GpuCountRange(in, r.gpus.value_or(0), total);
+      if (!range) return Answer(p, SolveStatus::kInfeasible, {}, std::nullopt);
+      const auto [k_lo, k_hi] = *range;
       Stage fewest{k_lo, k_hi, true};
       const Model model(in, fewest);
       std::optional<std::vector<double>> warm;
