@@ -417,15 +417,7 @@ class Model {
     }
     // Resources of one node of a group, in PreemptionSpace order.
     auto resource = [&](const NodeGroup& group, size_t r) {
-      const NodeClass& c = in_.ClassOf(group);
-      switch (r) {
-        case 0: return 1.0;
-        case 1: return static_cast<double>(c.gpu.count);
-        case 2: return static_cast<double>(c.cpu.cores);
-        case 3: return c.memory_gib;
-        case 4: return c.storage_gib;
-        default: return c.cost_per_hour;
-      }
+      return NodeResources(in_.ClassOf(group))[r];
     };
     auto part = [&](const std::array<std::optional<double>, 6>& limits, bool project) {
       for (size_t r = 0; r < limits.size(); ++r) {

@@ -18,18 +18,8 @@ void AddLevel(std::vector<Level>& levels, Level level) {
   if (std::find(levels.begin(), levels.end(), level) == levels.end()) levels.push_back(level);
 }
 
-// A node's part in a GreedyFill load: nodes, GPUs, cores, memory, storage, cost per hour.
-std::array<double, 6> Resources(const NodeClass& c) {
-  return {1.0,
-          static_cast<double>(c.gpu.count),
-          static_cast<double>(c.cpu.cores),
-          c.memory_gib,
-          c.storage_gib,
-          c.cost_per_hour};
-}
-
 void Add(std::array<double, 6>& load, const NodeClass& c) {
-  const std::array<double, 6> r = Resources(c);
+  const std::array<double, 6> r = NodeResources(c);
   for (size_t i = 0; i < load.size(); ++i) load[i] += r[i];
 }
 
@@ -231,7 +221,7 @@ void GreedyFill::Keep(std::span<const int> kept) {
 }
 
 bool GreedyFill::Fits(const Load& load, const NodeClass& c) const {
-  const Load r = Resources(c);
+  const Load r = NodeResources(c);
   for (size_t i = 0; i < load.size(); ++i) {
     // Counts are whole numbers (exact in a double); memory, storage and money get the tolerance.
     const double tolerance = i < 3 ? 0.0 : kCostTolerance;

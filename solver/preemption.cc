@@ -229,11 +229,6 @@ PreparedRequest PreparePreempting(const PlacementProblem& problem, const Request
   const Topology& topo = problem.snapshot->topology;
   const NodeStates& states = problem.snapshot->states;
   const int n = static_cast<int>(inv.nodes.size());
-  auto resources = [&](int node) -> std::array<double, 6> {
-    const NodeClass& c = inv.ClassOf(node);
-    return {1.0, static_cast<double>(c.gpu.count), static_cast<double>(c.cpu.cores),
-            c.memory_gib, c.storage_gib, c.cost_per_hour};
-  };
 
   // Which legal victim holds each node (as the node states agree).
   std::vector<int> victim_at(n, -1);
@@ -249,7 +244,7 @@ PreparedRequest PreparePreempting(const PlacementProblem& problem, const Request
     for (int node : h.nodes) {
       if (node < 0 || node >= n || states.holder(node) != h.tenant) continue;
       victim_at[node] = static_cast<int>(i);
-      const std::array<double, 6> r = resources(node);
+      const std::array<double, 6> r = NodeResources(inv.ClassOf(node));
       for (size_t k = 0; k < r.size(); ++k) v.returns[k] += r[k];
     }
     space->victims.push_back(std::move(v));
@@ -361,6 +356,36 @@ bool Cheaper(const PlacementResult& a, const PlacementResult& b) {
   return pa < pb;
 }
 
+// What the candidates offer per domain of `level` (all in domain 0 without one): the free
+// capacity (nodes, or GPUs for a gpus request), and what each victim would unlock there. A node
+// that needs several victims counts for each of them: an overestimate, so the bounds built on it
+// stay valid.
+struct DomainCapacity {
+  std::map<int, double> free;
+  std::map<int, std::map<int, double>> unlock;
+  std::set<int> domains;  // every domain with a candidate
+};
+
+DomainCapacity CapacityByDomain(const PreparedRequest& p, std::optional<Level> level) {
+  const PreemptionSpace& space = *p.preemption;
+  const Inventory& inv = p.inventory();
+  const Topology& topo = p.topology();
+  const bool gpus = p.request->gpus.has_value();
+  DomainCapacity out;
+  for (int node : p.candidates) {
+    const double w = gpus ? inv.ClassOf(node).gpu.count : 1;
+    const int d = level ? topo.DomainOf(node, *level) : 0;
+    out.domains.insert(d);
+    const int set = space.need_of[node];
+    if (set <= 0) {
+      out.free[d] += w;
+    } else {
+      for (int v : space.need_sets[set]) out.unlock[d][v] += w;
+    }
+  }
+  return out;
+}
+
 // The quick search: per domain of the request's required locality level (else the whole data
 // centre), the victims that free the most usable capacity there first; each proposal confirmed by
 // solving the request once they are gone, then thinned (a victim the placement does not need is
@@ -373,34 +398,19 @@ class QuickPreemption {
 
   // A placement with its evictions (names only), or kNoSolutionFound.
   PlacementResult Run() {
-    const Inventory& inv = p_.inventory();
-    const Topology& topo = p_.topology();
     const Request& r = request_;
     const double need = r.gpus ? *r.gpus : r.nodes.value_or(0);
-    auto weight = [&](int node) { return r.gpus ? inv.ClassOf(node).gpu.count : 1; };
     const bool by_domain =
         r.locality && r.locality->mode == LocalityMode::kRequired && p_.mask.locality;
-    const Level level = by_domain ? r.locality->level : Level::kSite;
-    // Per domain: free capacity, and what each victim would unlock (a node needing several
-    // victims counts for each: an estimate).
-    std::map<int, double> free;
-    std::map<int, std::map<int, double>> unlock;
+    DomainCapacity capacity =
+        CapacityByDomain(p_, by_domain ? std::optional<Level>(r.locality->level) : std::nullopt);
+    std::map<int, double>& free = capacity.free;
+    std::map<int, std::map<int, double>>& unlock = capacity.unlock;
+    const std::set<int>& domains = capacity.domains;
     std::vector<double> unlock_all(space_.victims.size(), 0);
-    for (int node : p_.candidates) {
-      const int d = by_domain ? topo.DomainOf(node, level) : 0;
-      const int set = space_.need_of[node];
-      if (set <= 0) {
-        free[d] += weight(node);
-        continue;
-      }
-      for (int v : space_.need_sets[set]) {
-        unlock[d][v] += weight(node);
-        unlock_all[v] += weight(node);
-      }
+    for (const auto& [d, per_victim] : unlock) {
+      for (const auto& [v, u] : per_victim) unlock_all[v] += u;
     }
-    std::set<int> domains;
-    for (const auto& [d, f] : free) domains.insert(d);
-    for (const auto& [d, u] : unlock) domains.insert(d);
     // Proposals: per domain, the victims by what they unlock there (then lowest priority).
     std::vector<Evicting> proposals;
     for (int d : domains) {
@@ -565,22 +575,12 @@ DomainSearch SearchByDomain(const PreparedRequest& p, const Backend& exact,
   out.best = incumbent;
   const PreemptionSpace& space = *p.preemption;
   const Request& r = *p.request;
-  const Inventory& inv = p.inventory();
   const Topology& topo = p.topology();
   const Level level = r.locality->level;
   const double need = r.gpus ? *r.gpus : r.nodes.value_or(0);
-  std::map<int, double> free;
-  std::map<int, std::map<int, double>> unlock;
-  for (int node : p.candidates) {
-    const double w = r.gpus ? inv.ClassOf(node).gpu.count : 1;
-    const int d = topo.DomainOf(node, level);
-    const int set = space.need_of[node];
-    if (set <= 0) {
-      free[d] += w;
-    } else {
-      for (int v : space.need_sets[set]) unlock[d][v] += w;
-    }
-  }
+  DomainCapacity capacity = CapacityByDomain(p, level);
+  std::map<int, double>& free = capacity.free;
+  std::map<int, std::map<int, double>>& unlock = capacity.unlock;
   std::vector<int> priorities;
   for (const PreemptionSpace::Victim& v : space.victims) priorities.push_back(v.priority);
   std::sort(priorities.begin(), priorities.end());
@@ -590,10 +590,7 @@ DomainSearch SearchByDomain(const PreparedRequest& p, const Backend& exact,
     int domain = 0;
   };
   std::vector<Bound> bounds;
-  std::set<int> domains;
-  for (const auto& [d, f] : free) domains.insert(d);
-  for (const auto& [d, u] : unlock) domains.insert(d);
-  for (int d : domains) {
+  for (int d : capacity.domains) {
     std::vector<double> unlocks;
     for (const auto& [v, u] : unlock[d]) unlocks.push_back(u);
     std::sort(unlocks.begin(), unlocks.end(), std::greater<>());

@@ -6,6 +6,7 @@
 // Thread safety: stateless functions.
 #pragma once
 
+#include <array>
 #include <optional>
 #include <span>
 #include <string>
@@ -36,6 +37,18 @@ int MinimumNodeCount(const PreparedRequest& p);
 // A lower bound on the objective of every feasible placement of `p` (each term bounded on its own:
 // the cheapest MinimumNodeCount() candidates, the fewest domains that can hold them, ...).
 double ObjectiveLowerBound(const PreparedRequest& p);
+
+// What one node of class `c` takes, in the order every per-resource array of solver/ uses
+// (GreedyFill's load, PreemptionSpace's returns and headroom parts): nodes, GPUs, CPU cores,
+// memory GiB, storage GiB, cost per hour.
+inline std::array<double, 6> NodeResources(const NodeClass& c) {
+  return {1.0,
+          static_cast<double>(c.gpu.count),
+          static_cast<double>(c.cpu.cores),
+          c.memory_gib,
+          c.storage_gib,
+          c.cost_per_hour};
+}
 
 // The leaf-switch vendor of a node.
 const std::string& LeafVendor(const Inventory& inv, int node);

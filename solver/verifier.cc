@@ -389,16 +389,8 @@ std::vector<Violation> VerifyPreemptingPlacement(const PlacementProblem& problem
       const bool out_of_service = s == NodeState::kMaintenance || s == NodeState::kFailed;
       states.Set(node, out_of_service ? s : NodeState::kAvailable, "", std::nullopt);
       for (ProjectUsage& u : after.project_usage) {
-        if (u.tenant == h->tenant && u.project == ProjectName(h->project)) {
-          TenantUsage& used = u.usage;
-          const NodeClass& c = inv.ClassOf(node);
-          used.nodes -= 1;
-          used.gpus -= c.gpu.count;
-          used.cpu_cores -= c.cpu.cores;
-          used.memory_gib -= c.memory_gib;
-          used.storage_gib -= c.storage_gib;
-          used.cost_per_hour -= c.cost_per_hour;
-        }
+        if (u.tenant == h->tenant && u.project == ProjectName(h->project))
+          AddNodeUsage(u.usage, inv.ClassOf(node), -1);
       }
     }
   }
